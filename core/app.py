@@ -1,0 +1,112 @@
+"""The one place that assembles the Litestar app: settings, database, plugins, jobs,
+storage, middleware, pages and every plugin's routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+from core import __version__
+from core.auth.middleware import TokenAwareCSRFMiddleware, UserAuthenticationMiddleware
+from core.auth.routes import auth_router
+from core.auth.session_store import DatabaseStore
+from core.config import Settings, use_settings
+from core.core_actors import CORE_ACTORS
+from core.db.engine import bind_engine, make_engine
+from core.health import MetricsController, healthz, prometheus_config, readyz
+from core.log_config import configure_logging
+from core.plugins import PluginHost, get_plugin_host
+from core.storage import BlobStore
+from core.tasks import TaskQueue
+from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_guard
+from core.web.errors import EXCEPTION_HANDLERS
+from core.web.i18n import gettext as _
+from core.web.middleware import RequestContextMiddleware
+from core.web.pages import pages_router
+from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
+
+UNAUTHENTICATED_PATHS = ["^/static/", "^/healthz$", "^/readyz$", "^/metrics$"]
+
+
+def plugin_guard(key: str):
+    """404 with a clear message when the tenant's contract does not include the plugin."""
+
+    async def guard(connection: ASGIConnection, _handler: Any) -> None:
+        tenant = await resolve_tenant(connection)
+        if key not in await enabled_plugins(connection, tenant):
+            raise NotFoundException(_("This service is not part of your contract."))
+
+    guard.__name__ = f"plugin_guard_{key}"
+    return guard
+
+
+def plugin_routers(host: PluginHost) -> list[Router]:
+    return [
+        Router(
+            path=f"/t/{{tenant:str}}/{key}",
+            route_handlers=handlers,
+            guards=[tenant_guard, plugin_guard(key)],
+            tags=[key],
+        )
+        for key, handlers in host.route_handlers().items()
+    ]
+
+
+def create_app(settings: Settings | None = None, host: PluginHost | None = None) -> Litestar:
+    settings = use_settings(settings or Settings.from_env())
+    configure_logging(settings.is_production)
+    host = host or get_plugin_host()
+    bind_engine(make_engine(settings))
+    tasks = TaskQueue(settings, {**CORE_ACTORS, **host.actors()})
+    storage = BlobStore.from_settings(settings)
+
+    session_config = ServerSideSessionConfig(
+        max_age=settings.session_days * 86400, secure=settings.is_production, exclude=UNAUTHENTICATED_PATHS
+    )
+    csrf_config = CSRFConfig(secret=settings.session_secret, cookie_secure=settings.is_production)
+
+    async def start_embedded_jobs(_app: Litestar) -> None:
+        if tasks.embedded:
+            await tasks.requeue_unfinished()
+            tasks.start_embedded_worker()
+
+    def stop_jobs(_app: Litestar) -> None:
+        tasks.stop()
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            MetricsController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+            auth_router(settings),
+            pages_router(),
+            *plugin_routers(host),
+        ],
+        middleware=[
+            prometheus_config.middleware,
+            session_config.middleware,
+            DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf_config),
+            DefineMiddleware(UserAuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
+            RequestContextMiddleware,
+        ],
+        stores={"sessions": DatabaseStore("session"), "rate_limit": DatabaseStore("rate_limit")},
+        dependencies={"tenant_scope": Provide(provide_scope), "tenant_row": Provide(provide_tenant)},
+        template_config=template_config(host.template_dirs()),
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage}),
+        on_startup=[start_embedded_jobs],
+        on_shutdown=[stop_jobs],
+        openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Authentication and authorisation: passwords, sessions, API tokens, guards, sign-in pages."""

@@ -1,0 +1,261 @@
+"""Sign-in, sign-out, password reset and API tokens.
+
+Tenant users sign in at `/t/{tenant}/login`, operators at `/login`. Sign-in
+attempts are rate-limited per client address by Litestar's rate-limit middleware.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from litestar import Request, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from core import audit, mail
+from core.auth.guards import requires_login
+from core.auth.middleware import SESSION_USER_KEY
+from core.auth.passwords import hash_password, password_problem, verify_password
+from core.auth.tokens import (
+    create_api_token,
+    create_password_reset,
+    use_password_reset,
+    valid_password_reset,
+)
+from core.config import Settings
+from core.db.tables import ApiToken, Tenant, User
+from core.tenancy import tenant_by_slug, tenant_guard
+from core.web.i18n import gettext as _
+from core.web.rendering import page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after sign-in."""
+    if not target:
+        return default
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+async def _tenant_or_none(slug: str | None) -> Tenant | None:
+    return await tenant_by_slug(slug) if slug else None
+
+
+async def _find_user(tenant: Tenant | None, email: str) -> User | None:
+    email = email.strip().lower()
+    if tenant is None:
+        query = User.objects().where((User.email == email) & (User.tenant.is_null()) & (User.role == "operator"))
+    else:
+        query = User.objects().where((User.email == email) & (User.tenant == tenant.id))
+    return await query.first()
+
+
+def _home(tenant: Tenant | None) -> str:
+    return f"/t/{tenant.slug}/" if tenant else "/ops/"
+
+
+async def _login_page(request: Request, tenant: Tenant | None, error: str | None = None, status: int = 200):
+    request.state["login_tenant"] = tenant
+    return await page(request, "login.html", status_code=status, login_tenant=tenant, error=error,
+                      next=request.query_params.get("next", ""))
+
+
+async def _login(request: Request, tenant: Tenant | None, data: dict[str, Any]):
+    user = await _find_user(tenant, str(data.get("email", "")))
+    ip = audit.client_ip(request)
+    if user is None or not user.active or not verify_password(user.password_hash, str(data.get("password", ""))):
+        await audit.record("auth.login_failed", tenant_id=tenant.id if tenant else None,
+                           target=str(data.get("email", ""))[:200], ip=ip)
+        return await _login_page(request, tenant, error=_("The e-mail address or password is wrong."), status=400)
+    request.clear_session()
+    request.set_session({SESSION_USER_KEY: str(user.id)})
+    await audit.record("auth.login", tenant_id=user.tenant, actor=user, ip=ip)
+    return Redirect(_safe_next(data.get("next"), _home(tenant)))
+
+
+def login_rate_limit(settings: Settings) -> RateLimitConfig:
+    return RateLimitConfig(rate_limit=("minute", settings.login_rate_per_minute))
+
+
+@get("/login", name="operator_login_page")
+async def operator_login_page(request: Request) -> Template:
+    return await _login_page(request, None)
+
+
+@get("/t/{tenant:str}/login", name="tenant_login_page")
+async def tenant_login_page(request: Request, tenant: str) -> Template:
+    return await _login_page(request, await tenant_by_slug(tenant))
+
+
+async def operator_login(request: Request, data: Form) -> Any:
+    return await _login(request, None, data)
+
+
+async def tenant_login(request: Request, tenant: str, data: Form) -> Any:
+    return await _login(request, await tenant_by_slug(tenant), data)
+
+
+@post("/logout", guards=[requires_login])
+async def logout(request: Request) -> Redirect:
+    user = request.user
+    await audit.record("auth.logout", tenant_id=user.tenant, actor=user, ip=audit.client_ip(request))
+    tenant = await Tenant.objects().where(Tenant.id == user.tenant).first() if user.tenant else None
+    request.clear_session()
+    return Redirect(f"/t/{tenant.slug}/login" if tenant else "/login")
+
+
+# -- password reset -----------------------------------------------------------
+
+
+def _reset_base(tenant: Tenant | None) -> str:
+    return f"/t/{tenant.slug}/password-reset" if tenant else "/password-reset"
+
+
+async def _reset_request_page(request: Request, slug: str | None) -> Template:
+    tenant = await _tenant_or_none(slug)
+    return await page(request, "password_reset_request.html", login_tenant=tenant, sent=False)
+
+
+async def _reset_request(request: Request, slug: str | None, data: dict[str, Any]) -> Template:
+    tenant = await _tenant_or_none(slug)
+    settings: Settings = request.app.state.settings
+    user = await _find_user(tenant, str(data.get("email", "")))
+    if user is not None and user.active:
+        token = await create_password_reset(user)
+        link = f"{settings.base_url}{_reset_base(tenant)}/{token}"
+        msg = mail.build_message(
+            sender=settings.mail_from,
+            to=user.email,
+            subject=_("Reset your mendan password"),
+            text=_("Open this link within one hour to choose a new password:") + f"\n\n{link}\n",
+        )
+        await request.app.state.tasks.enqueue("core.send_mail", tenant_id=user.tenant, message=msg.as_string())
+        await audit.record("auth.password_reset_requested", tenant_id=user.tenant, actor=user,
+                           ip=audit.client_ip(request))
+    # The same answer whether or not the address exists, so it cannot be probed.
+    return await page(request, "password_reset_request.html", login_tenant=tenant, sent=True)
+
+
+async def _reset_form(request: Request, slug: str | None, token: str) -> Template:
+    tenant = await _tenant_or_none(slug)
+    if await valid_password_reset(token) is None:
+        raise NotFoundException(_("This link has expired or was already used."))
+    return await page(request, "password_reset_form.html", login_tenant=tenant, token=token, error=None)
+
+
+async def _reset_apply(request: Request, slug: str | None, token: str, data: dict[str, Any]) -> Any:
+    tenant = await _tenant_or_none(slug)
+    reset = await valid_password_reset(token)
+    if reset is None:
+        raise NotFoundException(_("This link has expired or was already used."))
+    password = str(data.get("password", ""))
+    problem = password_problem(password)
+    if problem is None and password != data.get("password_again"):
+        problem = "passwords_differ"
+    if problem is not None:
+        messages = {
+            "password_too_short": _("The password must be at least 10 characters long."),
+            "passwords_differ": _("The two passwords differ."),
+        }
+        return await page(request, "password_reset_form.html", status_code=400, login_tenant=tenant,
+                          token=token, error=messages[problem])
+    await User.update({User.password_hash: hash_password(password)}).where(User.id == reset.user)
+    await use_password_reset(reset)
+    await audit.record("auth.password_reset", tenant_id=tenant.id if tenant else None, actor=reset.user,
+                       ip=audit.client_ip(request))
+    return Redirect(f"/t/{tenant.slug}/login" if tenant else "/login")
+
+
+@get("/password-reset")
+async def operator_reset_request_page(request: Request) -> Template:
+    return await _reset_request_page(request, None)
+
+
+@post("/password-reset")
+async def operator_reset_request(request: Request, data: Form) -> Template:
+    return await _reset_request(request, None, data)
+
+
+@get("/password-reset/{token:str}")
+async def operator_reset_form(request: Request, token: str) -> Template:
+    return await _reset_form(request, None, token)
+
+
+@post("/password-reset/{token:str}")
+async def operator_reset_apply(request: Request, token: str, data: Form) -> Any:
+    return await _reset_apply(request, None, token, data)
+
+
+@get("/t/{tenant:str}/password-reset")
+async def tenant_reset_request_page(request: Request, tenant: str) -> Template:
+    return await _reset_request_page(request, tenant)
+
+
+@post("/t/{tenant:str}/password-reset")
+async def tenant_reset_request(request: Request, tenant: str, data: Form) -> Template:
+    return await _reset_request(request, tenant, data)
+
+
+@get("/t/{tenant:str}/password-reset/{token:str}")
+async def tenant_reset_form(request: Request, tenant: str, token: str) -> Template:
+    return await _reset_form(request, tenant, token)
+
+
+@post("/t/{tenant:str}/password-reset/{token:str}")
+async def tenant_reset_apply(request: Request, tenant: str, token: str, data: Form) -> Any:
+    return await _reset_apply(request, tenant, token, data)
+
+
+# -- API tokens ---------------------------------------------------------------
+
+
+@get("/t/{tenant:str}/tokens", guards=[tenant_guard])
+async def token_list(request: Request) -> Template:
+    tokens = await ApiToken.objects().where((ApiToken.user == request.user.id) & (ApiToken.revoked == False))  # noqa: E712
+    return await page(request, "tokens.html", tokens=tokens, new_token=None)
+
+
+@post("/t/{tenant:str}/tokens", guards=[tenant_guard])
+async def token_create(request: Request, data: Form) -> Template:
+    name = str(data.get("name", "")).strip()[:100] or "API"
+    token = await create_api_token(request.user, name)
+    await audit.record("auth.api_token_created", tenant_id=request.user.tenant, actor=request.user, target=name,
+                       ip=audit.client_ip(request))
+    tokens = await ApiToken.objects().where((ApiToken.user == request.user.id) & (ApiToken.revoked == False))  # noqa: E712
+    return await page(request, "tokens.html", tokens=tokens, new_token=token)
+
+
+@post("/t/{tenant:str}/tokens/{token_id:uuid}/revoke", guards=[tenant_guard])
+async def token_revoke(request: Request, tenant: str, token_id: Any) -> Redirect:
+    await ApiToken.update({ApiToken.revoked: True}).where(
+        (ApiToken.id == token_id) & (ApiToken.user == request.user.id)
+    )
+    await audit.record("auth.api_token_revoked", tenant_id=request.user.tenant, actor=request.user,
+                       target=str(token_id), ip=audit.client_ip(request))
+    return Redirect(f"/t/{tenant}/tokens")
+
+
+def auth_router(settings: Settings) -> Router:
+    limited = [login_rate_limit(settings).middleware]
+    return Router(
+        path="/",
+        route_handlers=[
+            operator_login_page,
+            tenant_login_page,
+            post("/login", middleware=limited, name="operator_login")(operator_login),
+            post("/t/{tenant:str}/login", middleware=limited, name="tenant_login")(tenant_login),
+            logout,
+            operator_reset_request_page, operator_reset_request, operator_reset_form, operator_reset_apply,
+            tenant_reset_request_page, tenant_reset_request, tenant_reset_form, tenant_reset_apply,
+            token_list, token_create, token_revoke,
+        ],
+        include_in_schema=False,
+    )

@@ -1,0 +1,74 @@
+"""A Litestar `Store` kept in the database, so server-side sessions survive restarts and
+are shared by every web process."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+from litestar.stores.base import NamespacedStore
+
+from core.db.tables import WebSession
+
+
+def _expiry(expires_in: int | timedelta | None) -> datetime | None:
+    if expires_in is None:
+        return None
+    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+
+
+class DatabaseStore(NamespacedStore):
+    def __init__(self, namespace: str = "mendan") -> None:
+        self.namespace = namespace
+
+    def with_namespace(self, namespace: str) -> DatabaseStore:
+        return DatabaseStore(f"{self.namespace}:{namespace}")
+
+    def _key(self, key: str) -> str:
+        return f"{self.namespace}:{key}"
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        raw = value.encode() if isinstance(value, str) else value
+        encoded = base64.b64encode(raw).decode()
+        full = self._key(key)
+        updated = await WebSession.update(
+            {WebSession.value: encoded, WebSession.expires_at: _expiry(expires_in)}
+        ).where(WebSession.key == full).returning(WebSession.id)
+        if not updated:
+            await WebSession.insert(WebSession(key=full, value=encoded, expires_at=_expiry(expires_in)))
+
+    async def _row(self, key: str) -> WebSession | None:
+        row = await WebSession.objects().where(WebSession.key == self._key(key)).first()
+        if row is None:
+            return None
+        if row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc):
+            await WebSession.delete().where(WebSession.id == row.id)
+            return None
+        return row
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        row = await self._row(key)
+        if row is None:
+            return None
+        if renew_for is not None and row.expires_at is not None:
+            await WebSession.update({WebSession.expires_at: _expiry(renew_for)}).where(WebSession.id == row.id)
+        return base64.b64decode(row.value)
+
+    async def delete(self, key: str) -> None:
+        await WebSession.delete().where(WebSession.key == self._key(key))
+
+    async def delete_all(self) -> None:
+        await WebSession.delete().where(WebSession.key.like(f"{self.namespace}:%"))
+
+    async def delete_expired(self) -> None:
+        await WebSession.delete().where(WebSession.expires_at < datetime.now(timezone.utc))
+
+    async def exists(self, key: str) -> bool:
+        return await self._row(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        row = await self._row(key)
+        if row is None or row.expires_at is None:
+            return None
+        return int((row.expires_at - datetime.now(timezone.utc)).total_seconds())

@@ -1,0 +1,134 @@
+"""`mendan serve | worker | migrate | createoperator | demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+
+import click
+
+from core.config import Settings, use_settings
+
+DEMO_PASSWORD = "mendan-demo-2026"
+DEMO_USERS = (
+    ("admin", "admin@demo.example", "管理者 デモ"),
+    ("interviewer", "interviewer@demo.example", "面談者 デモ"),
+    ("expert", "expert@demo.example", "熟練面談者 デモ"),
+    ("interviewee", "interviewee@demo.example", "被面談者 デモ"),
+)
+
+
+def _settings() -> Settings:
+    return use_settings(Settings.from_env())
+
+
+@click.group()
+def main() -> None:
+    """mendan: AI-assisted interviews."""
+
+
+@main.command()
+def migrate() -> None:
+    """Run every migration (core and installed plugins) forwards."""
+    from core.db.migrate import migrate as run
+
+    settings = _settings()
+    asyncio.run(run(settings))
+    click.echo(f"migrated {settings.database_kind} database")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="web processes (needs BROKER_URL and PostgreSQL)")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (with an in-process job worker on the embedded default)."""
+    import uvicorn
+
+    settings = _settings()
+    if workers > 1 and (settings.broker_kind == "embedded" or settings.database_kind == "sqlite"):
+        raise click.UsageError("several web processes need BROKER_URL and a PostgreSQL DATABASE_URL")
+    uvicorn.run("core.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--processes", default=os.cpu_count() or 1, show_default=True, type=int)
+@click.option("--threads", default=2, show_default=True, type=int)
+@click.pass_context
+def worker(ctx: click.Context, processes: int, threads: int) -> None:
+    """Run `dramatiq` worker processes for BROKER_URL; extra arguments go to dramatiq."""
+    settings = _settings()
+    if settings.broker_kind == "embedded":
+        raise click.UsageError("set BROKER_URL (redis://... or amqp://...) to run separate workers")
+    args = [sys.executable, "-m", "dramatiq", "core.worker:broker", "--processes", str(processes),
+            "--threads", str(threads), *ctx.args]
+    os.execv(sys.executable, args)
+
+
+async def _create_user(*, tenant_id, email: str, role: str, name: str, password: str | None):
+    from core.auth.passwords import hash_password
+    from core.db.tables import User
+
+    email = email.strip().lower()
+    existing = await User.objects().where((User.email == email) & (
+        User.tenant.is_null() if tenant_id is None else User.tenant == tenant_id)).first()
+    if existing is not None:
+        return existing, False
+    user = User(tenant=tenant_id, email=email, role=role, display_name=name,
+                password_hash=hash_password(password) if password else None)
+    await user.save()
+    return user, True
+
+
+@main.command()
+@click.option("--email", prompt=True)
+@click.option("--password", default=None, help="prompted for when left out")
+def createoperator(email: str, password: str | None) -> None:
+    """Create a platform operator (no tenant) who signs in at /login."""
+    from core.auth.passwords import password_problem
+    from core.db.migrate import migrate as run_migrate
+
+    settings = _settings()
+    password = password or getpass.getpass("Password: ")
+    if password_problem(password):
+        raise click.UsageError("the password must be at least 10 characters long")
+
+    async def run() -> bool:
+        await run_migrate(settings)
+        _user, created = await _create_user(tenant_id=None, email=email, role="operator", name=email, password=password)
+        return created
+
+    created = asyncio.run(run())
+    click.echo(f"operator {email} {'created' if created else 'already exists'}; sign in at {settings.base_url}/login")
+
+
+@main.command()
+@click.option("--slug", default="demo", show_default=True)
+def demo(slug: str) -> None:
+    """Create a demo tenant with one user per role, every installed plugin enabled."""
+    from core.db.migrate import migrate as run_migrate
+    from core.db.tables import Tenant
+    from core.plugins import get_plugin_host
+    from core.storage import BlobStore
+    from core.tenancy import create_tenant
+
+    settings = _settings()
+
+    async def run() -> None:
+        await run_migrate(settings)
+        tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+        if tenant is None:
+            tenant = await create_tenant(BlobStore.from_settings(settings), slug=slug, name="デモ株式会社")
+        host = get_plugin_host()
+        for key in host.metas:
+            await host.set_enabled(tenant.id, key, True)
+        for role, email, name in DEMO_USERS:
+            await _create_user(tenant_id=tenant.id, email=email, role=role, name=name, password=DEMO_PASSWORD)
+
+    asyncio.run(run())
+    click.echo(f"Demo tenant ready: {settings.base_url}/t/{slug}/login")
+    for role, email, _name in DEMO_USERS:
+        click.echo(f"  {role:12s} {email}  password: {DEMO_PASSWORD}")

@@ -1,0 +1,130 @@
+"""Settings from the environment, with embedded defaults for a single machine.
+
+Every setting has a default that runs the whole service from one data folder:
+SQLite, an in-process Dramatiq worker, a local encrypted blob folder and a mail
+outbox folder. Production switches each piece by environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    broker_url: str | None = None
+    master_key: str | None = None
+    secret_key: str | None = None
+    environment: str = "development"
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str | None = None
+    smtp_ca_file: str | None = None  # a private CA for the SMTP server's certificate
+    mail_from: str = "no-reply@mendan.localhost"
+    upload_max_bytes: int = 4 * 1024**3
+    login_rate_per_minute: int = 10
+    session_days: int = 14
+    allowed_emotion_regions: tuple[str, ...] = ("JP",)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("MENDAN_DATA_DIR", "data")).resolve()
+        return cls(
+            data_dir=data_dir,
+            database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'mendan.sqlite'}"),
+            broker_url=_env("BROKER_URL"),
+            master_key=_env("MENDAN_MASTER_KEY"),
+            secret_key=_env("MENDAN_SECRET_KEY"),
+            environment=_env("MENDAN_ENV", "development"),
+            base_url=_env("MENDAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            smtp_url=_env("SMTP_URL"),
+            smtp_ca_file=_env("SMTP_CA_FILE"),
+            mail_from=_env("MENDAN_MAIL_FROM", "no-reply@mendan.localhost"),
+            upload_max_bytes=int(_env("MENDAN_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
+            login_rate_per_minute=int(_env("MENDAN_LOGIN_RATE_PER_MINUTE", "10")),
+            allowed_emotion_regions=tuple(
+                r.strip().upper()
+                for r in _env("MENDAN_EMOTION_REGIONS", "JP").split(",")
+                if r.strip()
+            ),
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def database_kind(self) -> str:
+        scheme = urlparse(self.database_url).scheme
+        if scheme.startswith("postgres"):
+            return "postgres"
+        if scheme == "sqlite":
+            return "sqlite"
+        raise ValueError(f"unsupported DATABASE_URL scheme: {scheme!r}")
+
+    @property
+    def broker_kind(self) -> str:
+        if not self.broker_url:
+            return "embedded"
+        scheme = urlparse(self.broker_url).scheme
+        if scheme in ("redis", "rediss"):
+            return "redis"
+        if scheme in ("amqp", "amqps"):
+            return "rabbitmq"
+        raise ValueError(f"unsupported BROKER_URL scheme: {scheme!r}")
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @cached_property
+    def session_secret(self) -> str:
+        """The secret for CSRF tokens: from the environment, else kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        return _read_or_create_secret(self.data_dir / "secret.key")
+
+
+def _read_or_create_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    if os.environ.get("MENDAN_ENV") == "production":
+        raise RuntimeError("MENDAN_SECRET_KEY must be set in production")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings of this process: set by `use_settings`, else read from the environment once."""
+    global _current
+    if _current is None:
+        _current = Settings.from_env()
+    return _current
+
+
+def use_settings(settings: Settings) -> Settings:
+    global _current
+    _current = settings
+    return settings

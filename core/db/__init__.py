@@ -1,0 +1,1 @@
+"""Database: piccolo engine selection, core tables and migrations."""

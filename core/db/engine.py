@@ -1,0 +1,57 @@
+"""The piccolo engine, chosen by DATABASE_URL: SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
+
+from core.config import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    if settings.database_kind == "postgres":
+        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        return PostgresEngine(config={"dsn": dsn})
+    path = Path(unquote(urlparse(settings.database_url).path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _enable_wal(path)
+    # A generous busy timeout: web requests and in-process worker threads share the file.
+    return SQLiteEngine(path=str(path), timeout=30)
+
+
+def _enable_wal(path: Path) -> None:
+    """WAL lets readers go on while a worker thread writes; the mode is kept in the file."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+def _all_tables(base: type[Table] = Table):
+    for sub in base.__subclasses__():
+        yield sub
+        yield from _all_tables(sub)
+
+
+def bind_engine(engine: Engine) -> Engine:
+    """Point piccolo_conf and every table class imported so far at `engine`.
+
+    Tables remember the engine they first found, so a process that switches
+    databases (tests, `mendan migrate --database-url`) must rebind them all.
+    """
+    from core.db import piccolo_conf
+
+    piccolo_conf.DB = engine
+    for table in _all_tables():
+        table._meta.db = engine
+    return engine
+
+
+def current_engine() -> Engine:
+    from core.db import piccolo_conf
+
+    return piccolo_conf.DB

@@ -1,0 +1,109 @@
+"""The core's tables: tenants, users, sessions, API tokens, jobs, audit log, plugin settings.
+
+Every row that belongs to a tenant carries `tenant`; reach those rows through
+`core.tenancy.TenantScope`, which cannot be built without a tenant.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+ROLES = ("operator", "admin", "interviewer", "expert", "interviewee")
+
+
+class Tenant(Table, tablename="mendan_tenant"):
+    id = UUID(primary_key=True)
+    slug = Varchar(length=63, unique=True, index=True)
+    name = Varchar(length=200)
+    region = Varchar(length=8, default="JP")
+    status = Varchar(length=16, default="active")  # active | stopped
+    # The tenant's data key, wrapped (AES-GCM) by the master key; see core.storage.
+    wrapped_data_key = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="mendan_user"):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, null=True, index=True)  # None for operators
+    email = Varchar(length=254, index=True)
+    display_name = Varchar(length=200, default="")
+    role = Varchar(length=16)
+    password_hash = Text(null=True, default=None)
+    language = Varchar(length=8, default="ja")
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebSession(Table, tablename="mendan_session"):
+    """Server-side session data, behind Litestar's session middleware (core.auth.session_store)."""
+
+    key = Varchar(length=128, unique=True, index=True)
+    value = Text()
+    expires_at = Timestamptz(null=True, default=None)
+
+
+class ApiToken(Table, tablename="mendan_api_token"):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, null=True, index=True)
+    user = ForeignKey(references=User, index=True)
+    name = Varchar(length=100)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked = Boolean(default=False)
+
+
+class PasswordReset(Table, tablename="mendan_password_reset"):
+    token_hash = Varchar(length=64, unique=True, index=True)
+    user = ForeignKey(references=User, index=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class Job(Table, tablename="mendan_job"):
+    """One background job: kept by core.tasks' middleware, shown on the job page."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, null=True, index=True)
+    actor = Varchar(length=120)  # "{plugin_key}.{task}"
+    args = JSON(default={})
+    state = Varchar(length=16, default="queued", index=True)  # queued|running|done|failed
+    progress = Integer(default=0)
+    message = Text(default="")
+    result_ref = Text(default="")
+    error = Text(default="")
+    attempts = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class AuditEntry(Table, tablename="mendan_audit"):
+    tenant = ForeignKey(references=Tenant, null=True, index=True)
+    actor = ForeignKey(references=User, null=True)
+    action = Varchar(length=100, index=True)
+    target = Varchar(length=200, default="")
+    detail = JSON(default={})
+    ip = Varchar(length=64, default="")
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class PluginSetting(Table, tablename="mendan_plugin_setting"):
+    """Per-tenant plugin state (Saleor's PluginConfiguration): installed is not enabled."""
+
+    tenant = ForeignKey(references=Tenant, index=True)
+    plugin_key = Varchar(length=63, index=True)
+    active = Boolean(default=False)
+    config = JSON(default={})
+    updated_at = Timestamptz(default=TimestamptzNow())

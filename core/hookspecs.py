@@ -1,0 +1,66 @@
+"""The whole plugin contract of mendan.
+
+Every hook is prefixed `mendan_`, takes keyword arguments only, and is documented
+in docs/plugins.md (tests/test_docs.py fails when one is not). A hook
+implementation may return a value or an awaitable; the host awaits when needed.
+
+Hooks that run "for a tenant" reach only the plugins enabled for that tenant, and
+one plugin's exception is logged without stopping the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("mendan")
+hookimpl = pluggy.HookimplMarker("mendan")
+
+
+@hookspec
+def mendan_plugin_meta() -> Any:
+    """Return the plugin's `core.plugins.PluginMeta`: key, names, version, kind, hours class,
+    `restricted`, meters and model licences. Every plugin must implement it."""
+
+
+@hookspec
+def mendan_route_handlers() -> Any:
+    """Return a list of Litestar route handlers, controllers or routers.
+
+    They are mounted under `/t/{tenant}/{plugin_key}/`, guarded so that a tenant
+    whose contract lacks the plugin gets a 404, and shown in the OpenAPI schema.
+    Called once, when the app is assembled.
+    """
+
+
+@hookspec
+def mendan_actors() -> Any:
+    """Return a mapping of task name to function; each becomes the Dramatiq actor
+    `{plugin_key}.{task}`. The function takes `tenant_id` and JSON-able keyword
+    arguments, and may report progress with `core.tasks.report_progress`.
+    Called once per process, when the broker is set up."""
+
+
+@hookspec
+def mendan_feature_extractors() -> Any:
+    """Return a list of `core.features.FeatureExtractor` objects (name, version,
+    input kind, `extract`). The host offers them only for tenants that enabled the plugin."""
+
+
+@hookspec
+def mendan_piccolo_apps() -> Any:
+    """Return a list of dotted paths of piccolo app modules (each with `APP_CONFIG`):
+    the plugin's own tables and migrations, run by `mendan migrate`."""
+
+
+@hookspec
+def mendan_template_dirs() -> Any:
+    """Return a list of folders with the plugin's Jinja templates. Name templates
+    under a folder of the plugin's key (`my_plugin/page.html`) to avoid clashes."""
+
+
+@hookspec
+def mendan_nav_items(tenant: Any, user: Any) -> Any:
+    """Return a list of `core.plugins.NavItem` for the tenant's navigation bar.
+    Called for a tenant, so only for plugins that tenant enabled."""

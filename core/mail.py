@@ -1,0 +1,73 @@
+"""Outgoing mail: written to the outbox folder by default, or sent by SMTP with STARTTLS.
+
+Credentials are never sent over a connection that is not encrypted: with a
+user in SMTP_URL, a server that does not offer STARTTLS is refused.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import structlog
+
+from core.config import Settings
+
+log = structlog.get_logger("mendan.mail")
+
+
+class MailError(Exception):
+    pass
+
+
+def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "mendan.localhost")
+    msg.set_content(text)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def deliver(settings: Settings, msg: EmailMessage) -> str:
+    """Send one message; returns where it went (an outbox path or the SMTP host)."""
+    if settings.smtp_url:
+        return _send_smtp(settings.smtp_url, msg, settings.smtp_ca_file)
+    return str(_write_outbox(settings.outbox_dir, msg))
+
+
+def _write_outbox(outbox: Path, msg: EmailMessage) -> Path:
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{uuid.uuid4().hex}.eml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(bytes(msg))
+    tmp.rename(path)  # readers never see half a message
+    log.info("mail_written", path=str(path), to=msg["To"])
+    return path
+
+
+def _send_smtp(url: str, msg: EmailMessage, cafile: str | None = None) -> str:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "localhost", parsed.port or 587
+    context = ssl.create_default_context(cafile=cafile)
+    with smtplib.SMTP(host, port, timeout=30) as smtp:
+        smtp.ehlo()
+        if smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        elif parsed.username:
+            raise MailError(f"{host} offers no STARTTLS; refusing to send credentials in clear text")
+        if parsed.username:
+            smtp.login(unquote(parsed.username), unquote(parsed.password or ""))
+        smtp.send_message(msg)
+    log.info("mail_sent", host=host, to=msg["To"])
+    return host

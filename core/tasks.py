@@ -1,0 +1,207 @@
+"""Background jobs: one Dramatiq broker per process, actors from plugins, a job table.
+
+Embedded default: a `StubBroker` with a `Worker` running in this process. Jobs
+queued or running when the process stopped are found in the job table at start-up
+and sent again, because the in-memory broker forgot them. With `BROKER_URL`
+(redis:// or amqp://) separate `mendan worker` processes do the work.
+
+Every actor is named `{plugin_key}.{task}` (the core's own are `core.{task}`),
+takes `tenant_id` and JSON-able keyword arguments, and is tracked in the
+`Job` table by `JobTableMiddleware`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Any, Callable
+from uuid import UUID, uuid4
+
+import dramatiq
+import structlog
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+
+from core.config import Settings
+from core.db.tables import Job
+
+log = structlog.get_logger("mendan.tasks")
+
+MAX_RETRIES = 3
+current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class JobTableMiddleware(Middleware):
+    """Keeps the `Job` row of each message: running, progress, done or failed, with timing."""
+
+    def before_process_message(self, broker, message):
+        job_id = message.options.get("job_id")
+        structlog.contextvars.clear_contextvars()
+        if not job_id:
+            return
+        current_job_id.set(job_id)
+        structlog.contextvars.bind_contextvars(
+            job_id=job_id, actor=message.actor_name, tenant_id=message.kwargs.get("tenant_id")
+        )
+        message.options["started_monotonic"] = time.monotonic()
+        Job.update(
+            {Job.state: "running", Job.started_at: _now(), Job.attempts: Job.attempts + 1, Job.error: ""}
+        ).where(Job.id == job_id).run_sync()
+        log.info("job_started")
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        job_id = message.options.get("job_id")
+        if not job_id:
+            return
+        seconds = round(time.monotonic() - message.options.pop("started_monotonic", time.monotonic()), 3)
+        if exception is None:
+            values = {Job.state: "done", Job.progress: 100, Job.finished_at: _now()}
+            if isinstance(result, str):
+                values[Job.result_ref] = result
+            Job.update(values).where(Job.id == job_id).run_sync()
+            log.info("job_done", seconds=seconds)
+        else:
+            # The Retries middleware runs before this one and marks the message failed once it gives up.
+            final = message.failed
+            Job.update(
+                {
+                    Job.state: "failed" if final else "queued",
+                    Job.error: f"{type(exception).__name__}: {exception}",
+                    Job.finished_at: _now() if final else None,
+                }
+            ).where(Job.id == job_id).run_sync()
+            log.warning("job_failed" if final else "job_retrying", seconds=seconds, error=repr(exception))
+        current_job_id.set(None)
+        structlog.contextvars.clear_contextvars()
+
+    def after_skip_message(self, broker, message):
+        job_id = message.options.get("job_id")
+        if job_id:
+            Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(
+                Job.id == job_id
+            ).run_sync()
+
+
+def report_progress(percent: int, message: str = "") -> None:
+    """Called by an actor while it works; shown live on the job page."""
+    job_id = current_job_id.get()
+    if job_id is None:
+        return
+    Job.update({Job.progress: max(0, min(100, int(percent))), Job.message: message}).where(
+        Job.id == job_id
+    ).run_sync()
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    kind = settings.broker_kind
+    if kind == "redis":
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=settings.broker_url)
+    elif kind == "rabbitmq":
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=settings.broker_url)
+    else:
+        broker = StubBroker()
+    broker.add_middleware(JobTableMiddleware())
+    return broker
+
+
+def _sync_runner(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Actors may be written as coroutines; the worker thread runs them to completion."""
+
+    def run(**kwargs: Any) -> Any:
+        result = fn(**kwargs)
+        if inspect.isawaitable(result):
+            return asyncio.run(_await(result))
+        return result
+
+    run.__name__ = getattr(fn, "__name__", "actor")
+    run.__doc__ = fn.__doc__
+    return run
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class TaskQueue:
+    """The broker with its declared actors, and the way to start work."""
+
+    def __init__(self, settings: Settings, actors: dict[str, Callable[..., Any]]) -> None:
+        self.settings = settings
+        self.broker = make_broker(settings)
+        dramatiq.set_broker(self.broker)
+        self.actors: dict[str, dramatiq.Actor] = {}
+        for name, fn in actors.items():
+            self.actors[name] = dramatiq.actor(
+                _sync_runner(fn), actor_name=name, broker=self.broker, max_retries=MAX_RETRIES,
+                min_backoff=500, max_backoff=30_000,
+            )
+        self._worker: dramatiq.Worker | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.broker_kind == "embedded"
+
+    async def enqueue(self, actor_name: str, *, tenant_id: UUID | str | None, **kwargs: Any) -> UUID:
+        """Record a job and send its message; returns the job id for the job page."""
+        if actor_name not in self.actors:
+            raise KeyError(f"no actor {actor_name!r}")
+        job_id = uuid4()
+        await Job.insert(Job(id=job_id, tenant=tenant_id, actor=actor_name, args=kwargs))
+        self._send(actor_name, job_id, tenant_id, kwargs)
+        return job_id
+
+    def _send(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any]) -> None:
+        actor = self.actors[actor_name]
+        actor.send_with_options(
+            kwargs={"tenant_id": str(tenant_id) if tenant_id else None, **kwargs}, job_id=str(job_id)
+        )
+
+    async def requeue_unfinished(self) -> int:
+        """Send again the jobs an embedded process left queued or running when it stopped."""
+        rows = await Job.objects().where(Job.state.is_in(["queued", "running"]))
+        count = 0
+        for job in rows:
+            if job.actor not in self.actors:
+                await Job.update({Job.state: "failed", Job.error: "actor no longer installed"}).where(
+                    Job.id == job.id
+                )
+                continue
+            await Job.update({Job.state: "queued"}).where(Job.id == job.id)
+            args = json.loads(job.args) if isinstance(job.args, str) else job.args
+            self._send(job.actor, job.id, job.tenant, args or {})
+            count += 1
+        if count:
+            log.info("jobs_requeued", count=count)
+        return count
+
+    def ping(self) -> None:
+        """Raises when the broker cannot be reached (used by /readyz)."""
+        kind = self.settings.broker_kind
+        if kind == "redis":
+            self.broker.client.ping()
+        elif kind == "rabbitmq":
+            self.broker.connection.process_data_events(time_limit=0)
+        elif self._worker is None:
+            raise RuntimeError("the in-process worker is not running")
+
+    def start_embedded_worker(self, threads: int = 2) -> None:
+        self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
+        self._worker.start()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop(timeout=5_000)
+            self._worker = None
+        self.broker.close()

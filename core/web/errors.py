@@ -1,0 +1,56 @@
+"""Error answers: pages in the user's language for browsers, JSON for API clients.
+
+A browser that is not signed in is sent to the sign-in page of the tenant in
+the URL (or the operators' one), and comes back afterwards.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+import structlog
+
+from core.auth.middleware import bearer_token
+from core.web.rendering import page
+
+log = structlog.get_logger("mendan.web")
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") and bearer_token(request.headers) is None
+
+
+def login_url(path: str) -> str:
+    parts = path.strip("/").split("/")
+    base = f"/t/{parts[1]}/login" if len(parts) >= 2 and parts[0] == "t" else "/login"
+    return f"{base}?next={quote(path)}"
+
+
+async def http_error(request: Request, exc: HTTPException):
+    if not wants_html(request):
+        headers = dict(exc.headers or {})
+        return Response(
+            {"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
+            media_type=MediaType.JSON, headers=headers,
+        )
+    if isinstance(exc, NotAuthorizedException):
+        return Redirect(login_url(request.url.path))
+    response = await page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=exc.detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def server_error(request: Request, exc: Exception):
+    log.exception("unhandled_error", path=request.url.path, error=repr(exc))
+    if not wants_html(request):
+        return Response({"status_code": 500, "detail": "internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+    return await page(request, "error.html", status_code=500, status=500, detail="internal server error")
+
+
+EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}

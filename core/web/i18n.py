@@ -1,0 +1,58 @@
+"""Japanese (default) and English, from gettext catalogues under core/web/locale.
+
+The .po files are the source; they are compiled in memory at start-up, so no
+binary .mo file is kept in the repository. The language of a request lives in
+a context variable that the Jinja i18n extension and `gettext` read.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from contextvars import ContextVar
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES = ("ja", "en")
+DEFAULT_LANGUAGE = "ja"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+
+current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(language: str) -> _gettext.NullTranslations:
+    po_path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return _gettext.NullTranslations()
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def gettext(message: str) -> str:
+    return translations(current_language.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_language.get()).ngettext(singular, plural, n)
+
+
+def pick_language(cookie: str | None, user_language: str | None, accept_language: str | None) -> str:
+    """The cookie set by the language switch wins, then the user's setting, then the browser."""
+    for candidate in (cookie, user_language):
+        if candidate in LANGUAGES:
+            return candidate
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE

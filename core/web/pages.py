@@ -1,0 +1,102 @@
+"""The core's own pages: landing, language switch, tenant home, job list and job progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator
+from uuid import UUID
+
+from litestar import Request, Router, get
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+
+from core.auth.guards import requires_operator
+from core.auth.routes import _safe_next
+from core.db.tables import Job, Tenant
+from core.tenancy import TenantScope, tenant_guard
+from core.web.i18n import LANGUAGES
+from core.web.middleware import LANGUAGE_COOKIE
+from core.web.rendering import page
+
+PAGE_SIZE = 25
+FINISHED = ("done", "failed")
+
+
+@get("/")
+async def landing(request: Request) -> Any:
+    user = request.scope.get("user")
+    if user is not None:
+        if user.tenant is None:
+            return Redirect("/ops/")
+        tenant = await Tenant.objects().where(Tenant.id == user.tenant).first()
+        return Redirect(f"/t/{tenant.slug}/")
+    return await page(request, "index.html")
+
+
+@get("/lang/{code:str}")
+async def switch_language(request: Request, code: str) -> Redirect:
+    target = _safe_next(request.query_params.get("next"), "/")
+    if code not in LANGUAGES:
+        return Redirect(target)
+    return Redirect(target, cookies=[Cookie(key=LANGUAGE_COOKIE, value=code, max_age=365 * 86400, samesite="lax")])
+
+
+@get("/t/{tenant:str}/", guards=[tenant_guard])
+async def tenant_home(request: Request) -> Template:
+    return await page(request, "tenant_home.html")
+
+
+@get("/t/{tenant:str}/jobs", guards=[tenant_guard])
+async def job_list(request: Request, tenant_scope: TenantScope, page_number: int = 1) -> Template:
+    page_number = max(1, page_number)
+    jobs = await tenant_scope.objects(Job).order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
+        (page_number - 1) * PAGE_SIZE
+    )
+    return await page(request, "jobs.html", jobs=jobs[:PAGE_SIZE], page_number=page_number,
+                      has_next=len(jobs) > PAGE_SIZE)
+
+
+@get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard])
+async def job_page(request: Request, tenant_scope: TenantScope, job_id: UUID) -> Template:
+    job = await tenant_scope.get(Job, job_id)
+    return await page(request, "job.html", job=job)
+
+
+def _job_state(job: Job) -> dict[str, Any]:
+    return {"state": job.state, "progress": job.progress, "message": job.message, "error": job.error}
+
+
+@get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard])
+async def job_events(tenant_scope: TenantScope, job_id: UUID) -> ServerSentEvent:
+    """Progress as server-sent events, until the job is done or failed."""
+    await tenant_scope.get(Job, job_id)
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        last = None
+        while True:
+            job = await tenant_scope.get(Job, job_id)
+            state = _job_state(job)
+            if state != last:
+                yield ServerSentEventMessage(data=json.dumps(state), event="progress")
+                last = state
+            if job.state in FINISHED:
+                return
+            await asyncio.sleep(0.5)
+
+    return ServerSentEvent(stream())
+
+
+@get("/ops/", guards=[requires_operator])
+async def ops_home(request: Request) -> Template:
+    tenants = await Tenant.objects().order_by(Tenant.slug)
+    return await page(request, "ops_home.html", tenants=tenants)
+
+
+def pages_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[landing, switch_language, tenant_home, job_list, job_page, job_events, ops_home],
+        include_in_schema=False,
+    )

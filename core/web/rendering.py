@@ -1,0 +1,73 @@
+"""Rendering pages with the shared context: language, user, tenant, navigation, CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from core.plugins import NavItem, PluginHost
+from core.web import i18n
+
+CORE_TEMPLATES = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+CORE_NAV = (
+    NavItem(path="", label_ja="ホーム", label_en="Home", order=0),
+    NavItem(path="jobs", label_ja="ジョブ", label_en="Jobs", order=900),
+)
+
+
+def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
+    def setup(engine: JinjaTemplateEngine) -> None:
+        env: Environment = engine.engine
+        env.add_extension("jinja2.ext.i18n")
+        env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)
+        env.globals["languages"] = i18n.LANGUAGES
+
+    return TemplateConfig(
+        directory=[CORE_TEMPLATES, *plugin_template_dirs],
+        engine=JinjaTemplateEngine,
+        engine_callback=setup,
+    )
+
+
+async def nav_items(request: Request, host: PluginHost, tenant: Any) -> list[dict[str, str]]:
+    enabled = await enabled_plugins(request, tenant)
+    items = list(CORE_NAV)
+    for _key, contributed in await host.call_for_tenant(
+        "mendan_nav_items", enabled=enabled, tenant=tenant, user=request.user
+    ):
+        items.extend(contributed)
+    language = i18n.current_language.get()
+    base = f"/t/{tenant.slug}/"
+    return [
+        {"href": base + item.path, "label": item.label(language)}
+        for item in sorted(items, key=lambda i: i.order)
+    ]
+
+
+async def enabled_plugins(request: Request, tenant: Any) -> set[str]:
+    """The tenant's enabled plugins, looked up once per request."""
+    if "enabled_plugins" not in request.state:
+        request.state["enabled_plugins"] = await request.app.state.plugin_host.enabled_keys(tenant.id)
+    return request.state["enabled_plugins"]
+
+
+async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    tenant = request.state.get("tenant")
+    host: PluginHost = request.app.state.plugin_host
+    shared = {
+        "lang": i18n.current_language.get(),
+        "user": request.scope.get("user"),
+        "tenant": tenant,
+        "nav": await nav_items(request, host, tenant) if tenant is not None else [],
+        "path": request.url.path,
+    }
+    return Template(template_name=template, context={**shared, **context}, status_code=status_code)
+

@@ -1,0 +1,20 @@
+// Live progress for a job page, from the server-sent events stream.
+(function () {
+  const box = document.getElementById("job");
+  if (!box || !window.EventSource) return;
+  const states = window.MENDAN_STATES || {};
+  const source = new EventSource(box.dataset.events);
+  source.addEventListener("progress", function (event) {
+    const job = JSON.parse(event.data);
+    document.getElementById("job-progress").value = job.progress;
+    document.getElementById("job-percent").textContent = job.progress;
+    const state = document.getElementById("job-state");
+    state.textContent = states[job.state] || job.state;
+    state.dataset.state = job.state;
+    document.getElementById("job-message").textContent = job.message;
+    const error = document.getElementById("job-error");
+    error.textContent = job.error;
+    error.hidden = !job.error;
+    if (job.state === "done" || job.state === "failed") source.close();
+  });
+})();

@@ -1,0 +1,18 @@
+"""The module a `dramatiq` worker process imports (`mendan worker` runs it): the broker
+with every installed plugin's actors, on the configured database."""
+
+from core.config import get_settings
+from core.core_actors import CORE_ACTORS
+from core.db.engine import bind_engine, make_engine
+from core.log_config import configure_logging
+from core.plugins import get_plugin_host
+from core.tasks import TaskQueue
+
+settings = get_settings()
+if settings.broker_kind == "embedded":
+    raise SystemExit("mendan worker needs BROKER_URL (redis://... or amqp://...); "
+                     "the embedded default runs jobs inside `mendan serve`.")
+configure_logging(settings.is_production)
+bind_engine(make_engine(settings))
+queue = TaskQueue(settings, {**CORE_ACTORS, **get_plugin_host().actors()})
+broker = queue.broker

@@ -25,6 +25,7 @@ class Settings:
     data_dir: Path
     database_url: str
     broker_url: str | None = None
+    queue_name: str = "mendan"  # prefix of the broker's queues, so deployments can share a broker
     master_key: str | None = None
     secret_key: str | None = None
     environment: str = "development"
@@ -44,6 +45,7 @@ class Settings:
             data_dir=data_dir,
             database_url=_env("DATABASE_URL", f"sqlite:///{data_dir / 'mendan.sqlite'}"),
             broker_url=_env("BROKER_URL"),
+            queue_name=_env("MENDAN_QUEUE", "mendan"),
             master_key=_env("MENDAN_MASTER_KEY"),
             secret_key=_env("MENDAN_SECRET_KEY"),
             environment=_env("MENDAN_ENV", "development"),

@@ -144,7 +144,8 @@ class TaskQueue:
         self.actors: dict[str, dramatiq.Actor] = {}
         for name, fn in actors.items():
             self.actors[name] = dramatiq.actor(
-                _sync_runner(fn), actor_name=name, broker=self.broker, max_retries=MAX_RETRIES,
+                _sync_runner(fn), actor_name=name, broker=self.broker, queue_name=settings.queue_name,
+                max_retries=MAX_RETRIES,
                 min_backoff=500, max_backoff=30_000,
             )
         self._worker: dramatiq.Worker | None = None

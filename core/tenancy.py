@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from piccolo.table import Table
@@ -103,11 +104,11 @@ async def tenant_guard(connection: ASGIConnection, _handler: Any) -> None:
     await resolve_tenant(connection)
 
 
-async def provide_tenant(request: Any) -> Tenant:
+async def provide_tenant(request: Request) -> Tenant:
     return await resolve_tenant(request)
 
 
-async def provide_scope(request: Any) -> TenantScope:
+async def provide_scope(request: Request) -> TenantScope:
     await resolve_tenant(request)
     return request.state["scope"]
 

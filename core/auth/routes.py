@@ -7,13 +7,14 @@ attempts are rate-limited per client address by Litestar's rate-limit middleware
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 from urllib.parse import urlparse
 
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from core import audit, mail
@@ -91,7 +92,7 @@ async def operator_login_page(request: Request) -> Template:
 
 
 @get("/t/{tenant:str}/login", name="tenant_login_page")
-async def tenant_login_page(request: Request, tenant: str) -> Template:
+async def tenant_login_page(request: Request, tenant: FromPath[str]) -> Template:
     return await _login_page(request, await tenant_by_slug(tenant))
 
 
@@ -99,7 +100,7 @@ async def operator_login(request: Request, data: Form) -> Any:
     return await _login(request, None, data)
 
 
-async def tenant_login(request: Request, tenant: str, data: Form) -> Any:
+async def tenant_login(request: Request, tenant: FromPath[str], data: Form) -> Any:
     return await _login(request, await tenant_by_slug(tenant), data)
 
 
@@ -185,32 +186,32 @@ async def operator_reset_request(request: Request, data: Form) -> Template:
 
 
 @get("/password-reset/{token:str}")
-async def operator_reset_form(request: Request, token: str) -> Template:
+async def operator_reset_form(request: Request, token: FromPath[str]) -> Template:
     return await _reset_form(request, None, token)
 
 
 @post("/password-reset/{token:str}")
-async def operator_reset_apply(request: Request, token: str, data: Form) -> Any:
+async def operator_reset_apply(request: Request, token: FromPath[str], data: Form) -> Any:
     return await _reset_apply(request, None, token, data)
 
 
 @get("/t/{tenant:str}/password-reset")
-async def tenant_reset_request_page(request: Request, tenant: str) -> Template:
+async def tenant_reset_request_page(request: Request, tenant: FromPath[str]) -> Template:
     return await _reset_request_page(request, tenant)
 
 
 @post("/t/{tenant:str}/password-reset")
-async def tenant_reset_request(request: Request, tenant: str, data: Form) -> Template:
+async def tenant_reset_request(request: Request, tenant: FromPath[str], data: Form) -> Template:
     return await _reset_request(request, tenant, data)
 
 
 @get("/t/{tenant:str}/password-reset/{token:str}")
-async def tenant_reset_form(request: Request, tenant: str, token: str) -> Template:
+async def tenant_reset_form(request: Request, tenant: FromPath[str], token: FromPath[str]) -> Template:
     return await _reset_form(request, tenant, token)
 
 
 @post("/t/{tenant:str}/password-reset/{token:str}")
-async def tenant_reset_apply(request: Request, tenant: str, token: str, data: Form) -> Any:
+async def tenant_reset_apply(request: Request, tenant: FromPath[str], token: FromPath[str], data: Form) -> Any:
     return await _reset_apply(request, tenant, token, data)
 
 
@@ -234,7 +235,7 @@ async def token_create(request: Request, data: Form) -> Template:
 
 
 @post("/t/{tenant:str}/tokens/{token_id:uuid}/revoke", guards=[tenant_guard])
-async def token_revoke(request: Request, tenant: str, token_id: Any) -> Redirect:
+async def token_revoke(request: Request, tenant: FromPath[str], token_id: FromPath[UUID]) -> Redirect:
     await ApiToken.update({ApiToken.revoked: True}).where(
         (ApiToken.id == token_id) & (ApiToken.user == request.user.id)
     )

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 import structlog
 
 from core.auth.middleware import bearer_token
-from core.web.rendering import page
+from core.web.rendering import plain_page
 
 log = structlog.get_logger("mendan.web")
 
@@ -31,7 +31,7 @@ def login_url(path: str) -> str:
     return f"{base}?next={quote(path)}"
 
 
-async def http_error(request: Request, exc: HTTPException):
+def http_error(request: Request, exc: HTTPException):
     if not wants_html(request):
         headers = dict(exc.headers or {})
         return Response(
@@ -40,17 +40,17 @@ async def http_error(request: Request, exc: HTTPException):
         )
     if isinstance(exc, NotAuthorizedException):
         return Redirect(login_url(request.url.path))
-    response = await page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=exc.detail)
+    response = plain_page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=exc.detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
 
 
-async def server_error(request: Request, exc: Exception):
+def server_error(request: Request, exc: Exception):
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     if not wants_html(request):
         return Response({"status_code": 500, "detail": "internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
-    return await page(request, "error.html", status_code=500, status=500, detail="internal server error")
+    return plain_page(request, "error.html", status_code=500, status=500, detail="internal server error")
 
 
 EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}

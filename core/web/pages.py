@@ -9,6 +9,8 @@ from uuid import UUID
 
 from litestar import Request, Router, get
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
@@ -36,7 +38,7 @@ async def landing(request: Request) -> Any:
 
 
 @get("/lang/{code:str}")
-async def switch_language(request: Request, code: str) -> Redirect:
+async def switch_language(request: Request, code: FromPath[str]) -> Redirect:
     target = _safe_next(request.query_params.get("next"), "/")
     if code not in LANGUAGES:
         return Redirect(target)
@@ -49,7 +51,7 @@ async def tenant_home(request: Request) -> Template:
 
 
 @get("/t/{tenant:str}/jobs", guards=[tenant_guard])
-async def job_list(request: Request, tenant_scope: TenantScope, page_number: int = 1) -> Template:
+async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: FromQuery[int] = 1) -> Template:
     page_number = max(1, page_number)
     jobs = await tenant_scope.objects(Job).order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
         (page_number - 1) * PAGE_SIZE
@@ -59,7 +61,7 @@ async def job_list(request: Request, tenant_scope: TenantScope, page_number: int
 
 
 @get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard])
-async def job_page(request: Request, tenant_scope: TenantScope, job_id: UUID) -> Template:
+async def job_page(request: Request, tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> Template:
     job = await tenant_scope.get(Job, job_id)
     return await page(request, "job.html", job=job)
 
@@ -69,7 +71,7 @@ def _job_state(job: Job) -> dict[str, Any]:
 
 
 @get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard])
-async def job_events(tenant_scope: TenantScope, job_id: UUID) -> ServerSentEvent:
+async def job_events(tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> ServerSentEvent:
     """Progress as server-sent events, until the job is done or failed."""
     await tenant_scope.get(Job, job_id)
 

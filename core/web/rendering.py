@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment
 from litestar import Request
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
@@ -59,15 +59,19 @@ async def enabled_plugins(request: Request, tenant: Any) -> set[str]:
     return request.state["enabled_plugins"]
 
 
-async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
-    tenant = request.state.get("tenant")
-    host: PluginHost = request.app.state.plugin_host
+def plain_page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    """A page without the tenant navigation (which needs the database): for error answers."""
     shared = {
         "lang": i18n.current_language.get(),
         "user": request.scope.get("user"),
-        "tenant": tenant,
-        "nav": await nav_items(request, host, tenant) if tenant is not None else [],
+        "tenant": request.state.get("tenant"),
+        "nav": [],
         "path": request.url.path,
     }
     return Template(template_name=template, context={**shared, **context}, status_code=status_code)
 
+
+async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    tenant = request.state.get("tenant")
+    nav = await nav_items(request, request.app.state.plugin_host, tenant) if tenant is not None else []
+    return plain_page(request, template, status_code, **{"nav": nav, **context})

@@ -1,0 +1,120 @@
+"""Shared fixtures: one migrated SQLite database per test session, a fresh app per test.
+
+Each test makes its own tenants (random slugs), so tests never see each other's rows.
+Plugins are registered per test on a fresh `PluginHost`; entry-point discovery has
+tests of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from core.auth.passwords import hash_password
+from core.config import Settings, use_settings
+from core.db.tables import User
+from core.plugins import PluginHost
+from core.storage import BlobStore
+from core.tenancy import create_tenant
+
+PASSWORD = "correct-horse-battery"
+_TMP = Path(tempfile.mkdtemp(prefix="mendan-test-"))
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    values = dict(
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'mendan.sqlite'}",
+        secret_key="test-secret-" + "x" * 40,
+        login_rate_per_minute=1000,
+        queue_name=f"mendan_test_{secrets.token_hex(4)}",
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return use_settings(make_settings(_TMP))
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def migrated(settings: Settings) -> None:
+    from core.db.migrate import migrate
+
+    await migrate(settings)
+
+
+@pytest.fixture
+def host() -> PluginHost:
+    return PluginHost()
+
+
+@pytest.fixture
+def app(settings: Settings, host: PluginHost):
+    from core.app import create_app
+
+    return create_app(use_settings(settings), host=host)
+
+
+@pytest.fixture
+async def client(app):
+    async with AsyncTestClient(app, base_url="http://testserver.local") as c:
+        yield c
+
+
+@pytest.fixture
+def storage(settings: Settings) -> BlobStore:
+    return BlobStore.from_settings(settings)
+
+
+@pytest.fixture
+def make_tenant(storage: BlobStore):
+    async def make(slug: str | None = None, **kw):
+        return await create_tenant(storage, slug=slug or f"t-{secrets.token_hex(4)}", name=kw.pop("name", "Test KK"), **kw)
+
+    return make
+
+
+@pytest.fixture
+def make_user():
+    async def make(tenant, role: str = "admin", email: str | None = None, password: str | None = PASSWORD, **kw):
+        user = User(
+            tenant=tenant.id if tenant is not None else None,
+            email=email or f"{role}-{secrets.token_hex(4)}@example.jp",
+            role=role,
+            display_name=kw.pop("display_name", role),
+            password_hash=hash_password(password) if password else None,
+            **kw,
+        )
+        await user.save()
+        return user
+
+    return make
+
+
+HTML = {"accept": "text/html"}
+
+
+async def login(client, tenant, user, password: str = PASSWORD):
+    path = f"/t/{tenant.slug}/login" if tenant is not None else "/login"
+    await client.get(path, headers=HTML)
+    response = await client.post(
+        path,
+        data={"email": user.email, "password": password, "_csrf_token": client.cookies["csrftoken"]},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert response.status_code == 302, response.text
+    return response
+
+
+def form_csrf(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF field in the form"
+    return match.group(1)

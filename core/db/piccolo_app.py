@@ -18,6 +18,7 @@ APP_CONFIG = AppConfig(
         tables.Job,
         tables.AuditEntry,
         tables.PluginSetting,
+        tables.FeatureValue,
     ],
     migration_dependencies=[],
     commands=[],

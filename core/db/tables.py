@@ -12,6 +12,7 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
+    Real,
     Text,
     Timestamptz,
     Varchar,
@@ -107,3 +108,15 @@ class PluginSetting(Table, tablename="mendan_plugin_setting"):
     active = Boolean(default=False)
     config = JSON(default={})
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class FeatureValue(Table, tablename="mendan_feature_value"):
+    """One named feature of one interview, from one extractor version (see core.features)."""
+
+    tenant = ForeignKey(references=Tenant, index=True)
+    interview_id = UUID(index=True)
+    extractor = Varchar(length=63)
+    extractor_version = Varchar(length=32)
+    name = Varchar(length=120)
+    value = Real()
+    created_at = Timestamptz(default=TimestamptzNow())

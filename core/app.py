@@ -21,11 +21,13 @@ from core.auth.middleware import TokenAwareCSRFMiddleware, UserAuthenticationMid
 from core.auth.routes import auth_router
 from core.auth.session_store import DatabaseStore
 from core.config import Settings, use_settings
+from core.analysis import ANALYSIS_ACTORS
 from core.core_actors import CORE_ACTORS
 from core.db.engine import bind_engine, make_engine
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.log_config import configure_logging
 from core.plugins import PluginHost, get_plugin_host
+from core.runtime import Runtime, set_runtime
 from core.storage import BlobStore
 from core.tasks import TaskQueue
 from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_guard
@@ -67,8 +69,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     configure_logging(settings.is_production)
     host = host or get_plugin_host()
     bind_engine(make_engine(settings))
-    tasks = TaskQueue(settings, {**CORE_ACTORS, **host.actors()})
+    tasks = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **host.actors()})
     storage = BlobStore.from_settings(settings)
+    set_runtime(Runtime(settings=settings, host=host, storage=storage, tasks=tasks))
 
     session_config = ServerSideSessionConfig(
         max_age=settings.session_days * 86400, secure=settings.is_production, exclude=UNAUTHENTICATED_PATHS

@@ -64,3 +64,9 @@ def mendan_template_dirs() -> Any:
 def mendan_nav_items(tenant: Any, user: Any) -> Any:
     """Return a list of `core.plugins.NavItem` for the tenant's navigation bar.
     Called for a tenant, so only for plugins that tenant enabled."""
+
+
+@hookspec
+def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any) -> Any:
+    """Called for a tenant after `extractor` (its name) stored features of an interview.
+    The AI model plugin predicts from here; return value ignored."""

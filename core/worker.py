@@ -2,10 +2,13 @@
 with every installed plugin's actors, on the configured database."""
 
 from core.config import get_settings
+from core.analysis import ANALYSIS_ACTORS
 from core.core_actors import CORE_ACTORS
 from core.db.engine import bind_engine, make_engine
 from core.log_config import configure_logging
 from core.plugins import get_plugin_host
+from core.runtime import Runtime, set_runtime
+from core.storage import BlobStore
 from core.tasks import TaskQueue
 
 settings = get_settings()
@@ -14,5 +17,7 @@ if settings.broker_kind == "embedded":
                      "the embedded default runs jobs inside `mendan serve`.")
 configure_logging(settings.is_production)
 bind_engine(make_engine(settings))
-queue = TaskQueue(settings, {**CORE_ACTORS, **get_plugin_host().actors()})
+host = get_plugin_host()
+queue = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **host.actors()})
+set_runtime(Runtime(settings=settings, host=host, storage=BlobStore.from_settings(settings), tasks=queue))
 broker = queue.broker

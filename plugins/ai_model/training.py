@@ -18,6 +18,8 @@ import pandas as pd
 from catboost import CatBoostClassifier, CatBoostRegressor, Pool
 from scipy.stats import spearmanr
 
+from core.tasks import JobRefused
+
 HARD_MINIMUM = 10  # fewer labelled interviews than this cannot be cross-validated meaningfully
 RECOMMENDED_MINIMUM = 50  # the spec: 50-100 interview videos give reasonable accuracy
 FOLDS = 5
@@ -26,7 +28,7 @@ TOP_CONTRIBUTIONS = 5
 Progress = Callable[[int, str], None]
 
 
-class TrainingRefused(ValueError):
+class TrainingRefused(JobRefused):
     """The data cannot make a model; the message says why, for the person who asked."""
 
 
@@ -50,6 +52,7 @@ class ItemResult:
     metrics: dict[str, float]
     importance: dict[str, float]
     model_bytes: bytes
+    oof: dict[str, float]  # cross-validated prediction per interview, as if unseen
 
 
 @dataclass
@@ -160,7 +163,8 @@ def build(
         report(int(100 * done / steps), f"{item.name}: final model")
         importance = dict(zip(feature_names, map(float, final.get_feature_importance())))
         results[item.key] = ItemResult(item=item, n=n, metrics=metrics, importance=importance,
-                                       model_bytes=_to_bytes(final))
+                                       model_bytes=_to_bytes(final),
+                                       oof=dict(zip(map(str, y_all.index), map(float, out_of_fold))))
     if not results:
         raise TrainingRefused("no evaluation item has expert evaluations")
     return BuildResult(feature_names=feature_names, n_interviews=len(common), items=results, warnings=warnings)

@@ -18,6 +18,8 @@ import structlog
 
 from core.db.tables import Tenant
 from core.features import ExtractionInput, FeatureExtractor, store_features
+from core.interviews.schedule import advance
+from core.interviews.tables import Interview
 from core.runtime import runtime
 from core.tasks import report_progress
 from core.tenancy import TenantScope
@@ -73,7 +75,11 @@ async def extract_features(tenant_id: str, interview_id: str, extractor: str, re
         source = ExtractionInput(tenant_id=tenant.id, interview_id=UUID(interview_id), path=path,
                                  emotion_allowed=emotion_allowed(tenant))
         features = chosen.extract(source, report_progress)
-    count = await store_features(TenantScope(tenant.id), UUID(interview_id), chosen, features)
+    scope = TenantScope(tenant.id)
+    count = await store_features(scope, UUID(interview_id), chosen, features)
+    interview = await scope.objects(Interview).where(Interview.id == UUID(interview_id)).first()
+    if interview is not None:
+        await advance(scope, interview, "analysed")
     log.info("features_extracted", extractor=extractor, interview_id=interview_id, count=count)
     host = rt.host
     await host.call_for_tenant("mendan_features_extracted", enabled=await host.enabled_keys(tenant.id),

@@ -9,9 +9,7 @@ from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
@@ -20,22 +18,31 @@ from core import __version__
 from core.auth.middleware import TokenAwareCSRFMiddleware, UserAuthenticationMiddleware
 from core.auth.routes import auth_router
 from core.auth.session_store import DatabaseStore
+from core.auth.sessions import RenewingSessionConfig
 from core.config import Settings, use_settings
 from core.analysis import ANALYSIS_ACTORS
+from billing.actors import BILLING_ACTORS
+from billing.routes import TEMPLATES as BILLING_TEMPLATES, billing_routers
+from billing.shipping import start_billing_clock, stop_billing_clock
 from core.core_actors import CORE_ACTORS
 from core.db.engine import bind_engine, make_engine
 from core.health import MetricsController, healthz, prometheus_config, readyz
+from core.hours import ServiceClosed, service_closed_answer, service_guard
+from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
 from core.log_config import configure_logging
 from core.plugins import PluginHost, get_plugin_host
 from core.runtime import Runtime, set_runtime
 from core.storage import BlobStore
 from core.tasks import TaskQueue
 from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_guard
-from core.web.errors import EXCEPTION_HANDLERS
-from core.web.i18n import gettext as _
+from core.web.errors import EXCEPTION_HANDLERS, NotInContract
+from core.web.i18n import current_language
 from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
+from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
+from tenants.hours import ContractCalendar
+from tenants.retention import TENANT_ACTORS, start_daily_purge, stop_daily_purge
 
 UNAUTHENTICATED_PATHS = ["^/static/", "^/healthz$", "^/readyz$", "^/metrics$"]
 
@@ -46,7 +53,8 @@ def plugin_guard(key: str):
     async def guard(connection: ASGIConnection, _handler: Any) -> None:
         tenant = await resolve_tenant(connection)
         if key not in await enabled_plugins(connection, tenant):
-            raise NotFoundException(_("This service is not part of your contract."))
+            meta = connection.app.state.plugin_host.metas[key]
+            raise NotInContract(meta.name(current_language.get()))
 
     guard.__name__ = f"plugin_guard_{key}"
     return guard
@@ -57,7 +65,7 @@ def plugin_routers(host: PluginHost) -> list[Router]:
         Router(
             path=f"/t/{{tenant:str}}/{key}",
             route_handlers=handlers,
-            guards=[tenant_guard, plugin_guard(key)],
+            guards=[tenant_guard, plugin_guard(key), service_guard(host.metas[key].hours)],
             tags=[key],
         )
         for key, handlers in host.route_handlers().items()
@@ -69,11 +77,11 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     configure_logging(settings.is_production)
     host = host or get_plugin_host()
     bind_engine(make_engine(settings))
-    tasks = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **host.actors()})
+    tasks = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()})
     storage = BlobStore.from_settings(settings)
     set_runtime(Runtime(settings=settings, host=host, storage=storage, tasks=tasks))
 
-    session_config = ServerSideSessionConfig(
+    session_config = RenewingSessionConfig(
         max_age=settings.session_days * 86400, secure=settings.is_production, exclude=UNAUTHENTICATED_PATHS
     )
     csrf_config = CSRFConfig(secret=settings.session_secret, cookie_secure=settings.is_production)
@@ -94,6 +102,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
             auth_router(settings),
             pages_router(),
+            *interviews_routers(),
+            ops_router(),
+            *billing_routers(),
             *plugin_routers(host),
         ],
         middleware=[
@@ -105,11 +116,12 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         ],
         stores={"sessions": DatabaseStore("session"), "rate_limit": DatabaseStore("rate_limit")},
         dependencies={"tenant_scope": Provide(provide_scope), "tenant_row": Provide(provide_tenant)},
-        template_config=template_config(host.template_dirs()),
-        exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage}),
-        on_startup=[start_embedded_jobs],
-        on_shutdown=[stop_jobs],
+        template_config=template_config([*host.template_dirs(), str(TENANT_TEMPLATES), str(INTERVIEW_TEMPLATES), str(BILLING_TEMPLATES)]),
+        exception_handlers={**EXCEPTION_HANDLERS, ServiceClosed: service_closed_answer},
+        state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
+                     "service_calendar": ContractCalendar()}),
+        on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock],
+        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         debug=False,
     )

@@ -10,6 +10,7 @@ import sys
 import click
 
 from core.config import Settings, use_settings
+from tenants.cli import purge_expired_command
 
 DEMO_PASSWORD = "mendan-demo-2026"
 DEMO_USERS = (
@@ -24,7 +25,22 @@ def _settings() -> Settings:
     return use_settings(Settings.from_env())
 
 
-@click.group()
+class _CommandsWithPlugins(click.Group):
+    """The core commands, then those installed plugins add through `mendan_cli_commands`."""
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        from core.plugins import get_plugin_host
+
+        return {c.name: c for _key, cs in get_plugin_host().call_each("mendan_cli_commands") for c in cs}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+
+
+@click.group(cls=_CommandsWithPlugins)
 def main() -> None:
     """mendan: AI-assisted interviews."""
 
@@ -132,3 +148,6 @@ def demo(slug: str) -> None:
     click.echo(f"Demo tenant ready: {settings.base_url}/t/{slug}/login")
     for role, email, _name in DEMO_USERS:
         click.echo(f"  {role:12s} {email}  password: {DEMO_PASSWORD}")
+
+
+main.add_command(purge_expired_command)

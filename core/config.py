@@ -37,6 +37,8 @@ class Settings:
     login_rate_per_minute: int = 10
     session_days: int = 14
     allowed_emotion_regions: tuple[str, ...] = ("JP",)
+    job_max_retries: int = 3  # runs after the first, before a job is marked failed
+    job_min_backoff_ms: int = 500  # the first retry's delay; it doubles each time
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +57,8 @@ class Settings:
             mail_from=_env("MENDAN_MAIL_FROM", "no-reply@mendan.localhost"),
             upload_max_bytes=int(_env("MENDAN_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
             login_rate_per_minute=int(_env("MENDAN_LOGIN_RATE_PER_MINUTE", "10")),
+            job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
+            job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),
             allowed_emotion_regions=tuple(
                 r.strip().upper()
                 for r in _env("MENDAN_EMOTION_REGIONS", "JP").split(",")

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from email import message_from_string, policy
+from email.utils import parseaddr
 
-from core.config import get_settings
+from core.dkim import domain_of
 from core.mail import deliver
+from core.runtime import runtime
 
 
-def send_mail(tenant_id: str | None, message: str) -> str:
-    """Deliver one message (RFC 5322 text); retried by Dramatiq when the server fails."""
-    return deliver(get_settings(), message_from_string(message, policy=policy.SMTP))
+async def send_mail(tenant_id: str | None, message: str) -> str:
+    """Deliver one message (RFC 5322 text), DKIM-signed when the tenant has its own sender.
+
+    Retried by Dramatiq when the server fails; once retries are spent the job is
+    marked failed and the admin sees the mail on the tenant's mail page.
+    """
+    from core.interviews.senders import signer_for  # the tenant's sender lives in the interviews domain
+
+    rt = runtime()
+    msg = message_from_string(message, policy=policy.SMTP)
+    raw = None
+    if tenant_id:
+        signer = await signer_for(tenant_id, rt.storage)
+        if signer is not None and domain_of(parseaddr(str(msg["From"]))[1]) == signer.domain:
+            raw = signer.sign(msg.as_bytes())
+    return deliver(rt.settings, msg, raw)
 
 
 CORE_ACTORS = {"core.send_mail": send_mail}

@@ -19,6 +19,10 @@ from core.db.tables import FeatureValue
 from core.tenancy import TenantScope
 
 InputKind = Literal["video", "audio", "transcript"]
+
+# Quality features: extractors of video report these (under their own prefix) so that
+# any model can leave out recordings too poor to learn from, without knowing the extractor.
+QUALITY_MINIMUMS = {"duration_s": 20.0, "presence_ratio": 0.5}
 Progress = Callable[[int, str], None]
 
 
@@ -67,3 +71,17 @@ async def features_of(scope: TenantScope, interview_id: UUID) -> dict[str, Any]:
     """All stored features of an interview, keyed `{extractor}.{name}`."""
     rows = await scope.select(FeatureValue).where(FeatureValue.interview_id == interview_id)
     return {f"{r['extractor']}.{r['name']}": r["value"] for r in rows}
+
+
+def quality_problem(features: Mapping[str, float]) -> str | None:
+    """Why an interview's features are too poor to learn from or predict on, or None.
+
+    `features` is keyed `{extractor}.{name}`; every extractor reporting a quality
+    feature must meet its minimum.
+    """
+    for key, value in features.items():
+        name = key.rpartition(".")[2]
+        minimum = QUALITY_MINIMUMS.get(name)
+        if minimum is not None and value < minimum:
+            return f"{name} {value:.2f} is below {minimum}"
+    return None

@@ -1,8 +1,10 @@
 """The whole plugin contract of mendan.
 
 Every hook is prefixed `mendan_`, takes keyword arguments only, and is documented
-in docs/plugins.md (tests/test_docs.py fails when one is not). A hook
-implementation may return a value or an awaitable; the host awaits when needed.
+in docs/plugins.md (tests/test_docs.py fails when one is not). Implementations of
+hooks called for a tenant may return a value or an awaitable; the host awaits when
+needed. Install-time hooks (routes, actors, piccolo apps, templates, extractors, CLI
+commands) and `mendan_plugin_meta` answer synchronously.
 
 Hooks that run "for a tenant" reach only the plugins enabled for that tenant, and
 one plugin's exception is logged without stopping the others.
@@ -70,3 +72,49 @@ def mendan_nav_items(tenant: Any, user: Any) -> Any:
 def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any) -> Any:
     """Called for a tenant after `extractor` (its name) stored features of an interview.
     The AI model plugin predicts from here; return value ignored."""
+
+
+@hookspec
+def mendan_cli_commands() -> Any:
+    """Return a list of click commands or groups added to the `mendan` command line
+    (e.g. face_features' `mendan models fetch`). Looked up only when such a command is run."""
+
+
+@hookspec
+def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: Any) -> Any:
+    """Called for a tenant when a recording's upload completed: every byte is in, its
+    SHA-256 matched and it decoded as a video. Return value ignored."""
+
+
+@hookspec
+def mendan_interview_panels(tenant: Any, interview: Any) -> Any:
+    """Return panels for an interview's result page (summary, predictions, features):
+    a list of `core.interviews.panels.Panel` (title and HTML fragment, or a template name
+    rendered with `tenant` and `interview`). Called for a tenant, so only for plugins it enabled."""
+
+
+@hookspec
+def mendan_purge_tenant(tenant_id: Any) -> Any:
+    """Delete everything the plugin keeps for the tenant (rows without a `tenant` column,
+    files, model artifacts outside the blob store) and return `{what: count}` of what went,
+    with no personal data. Called for every installed plugin, enabled or not, when the
+    tenant's retention ends or an operator deletes it; rows with a `tenant` column and
+    the tenant's blobs are deleted by the core afterwards."""
+
+
+@hookspec
+def mendan_prediction_made(tenant_id: Any, prediction: Any) -> Any:
+    """Called for a tenant after the AI model stored a prediction for one evaluation item
+    of one interview (`prediction` is the stored row: interview, item key, value or the
+    reason for no value, contributions, source). Return value ignored."""
+
+
+@hookspec
+def mendan_base_model(tenant_id: Any) -> Any:
+    """Offer a model for a tenant that has none of its own (the pretrained-model option).
+
+    Return None, or an object with `name` (str), `feature_names` (list of
+    `{extractor}.{feature}`), `items` (item key -> {"name", "scale_min", "scale_max"}) and
+    `model_bytes(item_key)` returning a CatBoost model in cbm format. The first enabled
+    plugin that answers is used.
+    """

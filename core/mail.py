@@ -9,8 +9,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -38,24 +39,34 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     return msg
 
 
-def deliver(settings: Settings, msg: EmailMessage) -> str:
-    """Send one message; returns where it went (an outbox path or the SMTP host)."""
+def deliver(settings: Settings, msg: EmailMessage, raw: bytes | None = None) -> str:
+    """Send one message; returns where it went (an outbox path or the SMTP host).
+
+    `raw`, when given, is sent byte for byte instead of `msg` flattened again: a
+    DKIM signature covers the exact bytes it was made over.
+    """
+    data = raw if raw is not None else msg.as_bytes(policy=policy.SMTP)
     if settings.smtp_url:
-        return _send_smtp(settings.smtp_url, msg, settings.smtp_ca_file)
-    return str(_write_outbox(settings.outbox_dir, msg))
+        return _send_smtp(settings.smtp_url, msg, data, settings.smtp_ca_file)
+    return str(_write_outbox(settings.outbox_dir, msg, data))
 
 
-def _write_outbox(outbox: Path, msg: EmailMessage) -> Path:
+def _write_outbox(outbox: Path, msg: EmailMessage, data: bytes) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{uuid.uuid4().hex}.eml"
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(bytes(msg))
+    tmp.write_bytes(data)
     tmp.rename(path)  # readers never see half a message
     log.info("mail_written", path=str(path), to=msg["To"])
     return path
 
 
-def _send_smtp(url: str, msg: EmailMessage, cafile: str | None = None) -> str:
+def _recipients(msg: EmailMessage) -> list[str]:
+    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
+    return [address for _name, address in getaddresses(fields) if address]
+
+
+def _send_smtp(url: str, msg: EmailMessage, data: bytes, cafile: str | None = None) -> str:
     parsed = urlparse(url)
     host, port = parsed.hostname or "localhost", parsed.port or 587
     context = ssl.create_default_context(cafile=cafile)
@@ -68,6 +79,6 @@ def _send_smtp(url: str, msg: EmailMessage, cafile: str | None = None) -> str:
             raise MailError(f"{host} offers no STARTTLS; refusing to send credentials in clear text")
         if parsed.username:
             smtp.login(unquote(parsed.username), unquote(parsed.password or ""))
-        smtp.send_message(msg)
+        smtp.sendmail(parseaddr(str(msg["From"]))[1], _recipients(msg), data)
     log.info("mail_sent", host=host, to=msg["To"])
     return host

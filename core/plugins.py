@@ -120,6 +120,19 @@ class PluginHost:
         self.metas.pop(key, None)
 
     def _checked_meta(self, plugin: Any, key: str) -> PluginMeta:
+        # A misspelt hook would otherwise be silently never called.
+        unknown = sorted(
+            caller.name for caller in self.pm.get_hookcallers(plugin) or [] if caller.spec is None
+        )
+        if unknown:
+            raise PluginError(f"plugin {key!r} implements unknown hooks: {', '.join(unknown)}")
+        registered = {caller.name for caller in self.pm.get_hookcallers(plugin) or []}
+        unmarked = sorted(
+            name for name in dir(plugin)
+            if name.startswith("mendan_") and name not in registered and callable(getattr(plugin, name))
+        )
+        if unmarked:
+            raise PluginError(f"plugin {key!r}: mark {', '.join(unmarked)} with @hookimpl")
         impl = getattr(plugin, "mendan_plugin_meta", None)
         if impl is None:
             raise PluginError(f"plugin {key!r} does not implement mendan_plugin_meta")
@@ -130,6 +143,10 @@ class PluginHost:
             raise PluginError(f"plugin registered as {key!r} declares key {meta.key!r}")
         if not _KEY_RE.fullmatch(key):
             raise PluginError(f"plugin key {key!r} must match {_KEY_RE.pattern}")
+        if meta.kind not in ("basic", "option"):
+            raise PluginError(f"plugin {key!r}: kind must be 'basic' or 'option', not {meta.kind!r}")
+        if meta.hours not in ("interactive", "batch"):
+            raise PluginError(f"plugin {key!r}: hours must be 'interactive' or 'batch', not {meta.hours!r}")
         try:
             compatible = Version(CORE_API_VERSION) in SpecifierSet(meta.compatibility)
         except InvalidSpecifier as exc:
@@ -150,13 +167,20 @@ class PluginHost:
     def call_each(self, hook_name: str, *, keys: set[str] | None = None, **kwargs: Any):
         """Call a hook plugin by plugin, synchronously; yields (key, result) for those that answered.
 
-        For install-time hooks (routes, actors, apps, templates). A failing plugin is logged and skipped.
+        For install-time hooks (routes, actors, apps, templates, extractors, CLI commands), which must
+        answer synchronously. A failing plugin is logged and skipped.
         """
         for impl in self._impls(hook_name, keys):
             try:
                 result = impl.function(**{name: kwargs[name] for name in impl.argnames})
             except Exception as exc:
                 log.exception("plugin_hook_failed", plugin=impl.plugin_name, hook=hook_name, error=repr(exc))
+                continue
+            if inspect.isawaitable(result):
+                # Install-time hooks run while the app is assembled, outside any event loop we may block.
+                getattr(result, "close", lambda: None)()
+                log.error("plugin_hook_failed", plugin=impl.plugin_name, hook=hook_name,
+                          error="this hook must answer synchronously, not with an awaitable")
                 continue
             if result is not None:
                 yield impl.plugin_name, result

@@ -200,7 +200,10 @@ class BlobStore:
         if not path.exists():
             raise BlobNotFound(key)
         body = path.stat().st_size - HEADER.size
-        segments = max(1, -(-body // (SEGMENT + TAG)))
+        # Every blob has at least one sealed segment, and only the last may be short (but never under a tag).
+        if body < TAG or 0 < body % (SEGMENT + TAG) < TAG:
+            raise BlobCorrupt(f"{path.name}: truncated")
+        segments = -(-body // (SEGMENT + TAG))
         return body - segments * TAG
 
     def read(self, tk: TenantKey, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:

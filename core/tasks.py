@@ -24,7 +24,7 @@ from uuid import UUID, uuid4
 import dramatiq
 import structlog
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, Retries
 
 from core.config import Settings
 from core.db.tables import Job
@@ -33,6 +33,11 @@ log = structlog.get_logger("mendan.tasks")
 
 MAX_RETRIES = 3
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
+
+
+class JobRefused(Exception):
+    """A job that cannot succeed however often it runs (bad input, too little data):
+    it fails at once, without retries, and its message is shown to the user."""
 
 
 def _now() -> datetime:
@@ -112,7 +117,9 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
         broker = RabbitmqBroker(url=settings.broker_url)
     else:
         broker = StubBroker()
-    broker.add_middleware(JobTableMiddleware())
+    # Placed before Retries: `after_*` hooks run in reverse order, so Retries has marked a message
+    # that gave up as failed by the time ours runs.
+    broker.add_middleware(JobTableMiddleware(), before=Retries)
     return broker
 
 
@@ -145,7 +152,7 @@ class TaskQueue:
         for name, fn in actors.items():
             self.actors[name] = dramatiq.actor(
                 _sync_runner(fn), actor_name=name, broker=self.broker, queue_name=settings.queue_name,
-                max_retries=MAX_RETRIES,
+                max_retries=MAX_RETRIES, throws=(JobRefused,),
                 min_backoff=500, max_backoff=30_000,
             )
         self._worker: dramatiq.Worker | None = None

@@ -1,5 +1,8 @@
 """Password hashing with argon2id."""
 
+import secrets
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -11,11 +14,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _unusable_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
+    """For unknown users (None) a hash is checked all the same, so the time taken
+    does not tell whether an address is registered."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _unusable_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

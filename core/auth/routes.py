@@ -21,6 +21,7 @@ from core import audit, mail
 from core.auth.guards import requires_login
 from core.auth.middleware import SESSION_USER_KEY
 from core.auth.passwords import hash_password, password_problem, verify_password
+from core.auth.sessions import start_session
 from core.auth.tokens import (
     create_api_token,
     create_password_reset,
@@ -28,7 +29,7 @@ from core.auth.tokens import (
     valid_password_reset,
 )
 from core.config import Settings
-from core.db.tables import ApiToken, Tenant, User
+from core.db.tables import ApiToken, PasswordReset, Tenant, User
 from core.tenancy import tenant_by_slug, tenant_guard
 from core.web.i18n import gettext as _
 from core.web.rendering import page
@@ -41,7 +42,8 @@ def _safe_next(target: str | None, default: str) -> str:
     if not target:
         return default
     parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" like "//host": another site.
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target[1:2] in ("/", "\\"):
         return default
     return target
 
@@ -72,12 +74,12 @@ async def _login_page(request: Request, tenant: Tenant | None, error: str | None
 async def _login(request: Request, tenant: Tenant | None, data: dict[str, Any]):
     user = await _find_user(tenant, str(data.get("email", "")))
     ip = audit.client_ip(request)
-    if user is None or not user.active or not verify_password(user.password_hash, str(data.get("password", ""))):
+    hash_to_check = user.password_hash if user is not None and user.active else None
+    if not verify_password(hash_to_check, str(data.get("password", ""))):
         await audit.record("auth.login_failed", tenant_id=tenant.id if tenant else None,
                            target=str(data.get("email", ""))[:200], ip=ip)
         return await _login_page(request, tenant, error=_("The e-mail address or password is wrong."), status=400)
-    request.clear_session()
-    request.set_session({SESSION_USER_KEY: str(user.id)})
+    start_session(request, {SESSION_USER_KEY: str(user.id)})
     await audit.record("auth.login", tenant_id=user.tenant, actor=user, ip=ip)
     return Redirect(_safe_next(data.get("next"), _home(tenant)))
 
@@ -145,18 +147,24 @@ async def _reset_request(request: Request, slug: str | None, data: dict[str, Any
     return await page(request, "password_reset_request.html", login_tenant=tenant, sent=True)
 
 
+async def _reset_for(tenant: Tenant | None, token: str) -> PasswordReset:
+    """The unused, unexpired reset of a user who signs in where the link points, else 404."""
+    reset = await valid_password_reset(token)
+    user = await User.objects().where(User.id == reset.user).first() if reset else None
+    if user is None or user.tenant != (tenant.id if tenant else None):
+        raise NotFoundException(_("This link has expired or was already used."))
+    return reset
+
+
 async def _reset_form(request: Request, slug: str | None, token: str) -> Template:
     tenant = await _tenant_or_none(slug)
-    if await valid_password_reset(token) is None:
-        raise NotFoundException(_("This link has expired or was already used."))
+    await _reset_for(tenant, token)
     return await page(request, "password_reset_form.html", login_tenant=tenant, token=token, error=None)
 
 
 async def _reset_apply(request: Request, slug: str | None, token: str, data: dict[str, Any]) -> Any:
     tenant = await _tenant_or_none(slug)
-    reset = await valid_password_reset(token)
-    if reset is None:
-        raise NotFoundException(_("This link has expired or was already used."))
+    reset = await _reset_for(tenant, token)
     password = str(data.get("password", ""))
     problem = password_problem(password)
     if problem is None and password != data.get("password_again"):
@@ -168,8 +176,9 @@ async def _reset_apply(request: Request, slug: str | None, token: str, data: dic
         }
         return await page(request, "password_reset_form.html", status_code=400, login_tenant=tenant,
                           token=token, error=messages[problem])
+    if not await use_password_reset(reset):  # another request used the link meanwhile
+        raise NotFoundException(_("This link has expired or was already used."))
     await User.update({User.password_hash: hash_password(password)}).where(User.id == reset.user)
-    await use_password_reset(reset)
     await audit.record("auth.password_reset", tenant_id=tenant.id if tenant else None, actor=reset.user,
                        ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant.slug}/login" if tenant else "/login")

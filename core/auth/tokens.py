@@ -51,7 +51,9 @@ async def valid_password_reset(token: str) -> PasswordReset | None:
     return row
 
 
-async def use_password_reset(row: PasswordReset) -> None:
-    await PasswordReset.update({PasswordReset.used_at: datetime.now(timezone.utc)}).where(
-        PasswordReset.id == row.id
-    )
+async def use_password_reset(row: PasswordReset) -> bool:
+    """Mark the link used; False when another request used it first, so it works once only."""
+    claimed = await PasswordReset.update({PasswordReset.used_at: datetime.now(timezone.utc)}).where(
+        (PasswordReset.id == row.id) & PasswordReset.used_at.is_null()
+    ).returning(PasswordReset.id)
+    return bool(claimed)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import structlog
 
 from core.auth.middleware import bearer_token
+from core.web.i18n import gettext as _
 from core.web.rendering import plain_page
 
 log = structlog.get_logger("mendan.web")
@@ -23,6 +24,14 @@ log = structlog.get_logger("mendan.web")
 
 def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") and bearer_token(request.headers) is None
+
+
+class NotInContract(NotFoundException):
+    """A plugin's URL on a tenant whose contract lacks the plugin: a 404 that says why."""
+
+    def __init__(self, service_name: str) -> None:
+        super().__init__(_("This service is not part of your contract."))
+        self.service_name = service_name
 
 
 def login_url(path: str) -> str:
@@ -40,6 +49,8 @@ def http_error(request: Request, exc: HTTPException):
         )
     if isinstance(exc, NotAuthorizedException):
         return Redirect(login_url(request.url.path))
+    if isinstance(exc, NotInContract):
+        return plain_page(request, "not_in_contract.html", status_code=404, service_name=exc.service_name)
     response = plain_page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=exc.detail)
     if exc.headers:
         response.headers.update(exc.headers)

@@ -46,6 +46,16 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_language.get()).ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:
+    """Marks a msgid for extraction whose text is chosen at run time, as in `_(user.role)`."""
+    return message
+
+
+# Shown through `_(value)`: listing them here is what puts them in the catalogue.
+ROLE_NAMES = (N_("operator"), N_("admin"), N_("interviewer"), N_("expert"), N_("interviewee"))
+JOB_STATES = (N_("queued"), N_("running"), N_("done"), N_("failed"))
+
+
 def pick_language(cookie: str | None, user_language: str | None, accept_language: str | None) -> str:
     """The cookie set by the language switch wins, then the user's setting, then the browser."""
     for candidate in (cookie, user_language):

@@ -14,9 +14,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from core.auth.guards import requires_operator
 from core.auth.routes import _safe_next
 from core.db.tables import Job, Tenant
+from core.hours import service_guard
 from core.tenancy import TenantScope, tenant_guard
 from core.web.i18n import LANGUAGES
 from core.web.middleware import LANGUAGE_COOKIE
@@ -45,12 +45,12 @@ async def switch_language(request: Request, code: FromPath[str]) -> Redirect:
     return Redirect(target, cookies=[Cookie(key=LANGUAGE_COOKIE, value=code, max_age=365 * 86400, samesite="lax")])
 
 
-@get("/t/{tenant:str}/", guards=[tenant_guard])
+@get("/t/{tenant:str}/", guards=[tenant_guard, service_guard("interactive")])
 async def tenant_home(request: Request) -> Template:
     return await page(request, "tenant_home.html")
 
 
-@get("/t/{tenant:str}/jobs", guards=[tenant_guard])
+@get("/t/{tenant:str}/jobs", guards=[tenant_guard, service_guard("batch")])
 async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: FromQuery[int] = 1) -> Template:
     page_number = max(1, page_number)
     jobs = await tenant_scope.objects(Job).order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
@@ -60,7 +60,7 @@ async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope],
                       has_next=len(jobs) > PAGE_SIZE)
 
 
-@get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard])
+@get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard, service_guard("batch")])
 async def job_page(request: Request, tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> Template:
     job = await tenant_scope.get(Job, job_id)
     return await page(request, "job.html", job=job)
@@ -90,15 +90,9 @@ async def job_events(tenant_scope: NamedDependency[TenantScope], job_id: FromPat
     return ServerSentEvent(stream())
 
 
-@get("/ops/", guards=[requires_operator])
-async def ops_home(request: Request) -> Template:
-    tenants = await Tenant.objects().order_by(Tenant.slug)
-    return await page(request, "ops_home.html", tenants=tenants)
-
-
 def pages_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[landing, switch_language, tenant_home, job_list, job_page, job_events, ops_home],
+        route_handlers=[landing, switch_language, tenant_home, job_list, job_page, job_events],
         include_in_schema=False,
     )

@@ -46,10 +46,24 @@ async def nav_items(request: Request, host: PluginHost, tenant: Any) -> list[dic
         items.extend(contributed)
     language = i18n.current_language.get()
     base = f"/t/{tenant.slug}/"
+    path = request.url.path
     return [
-        {"href": base + item.path, "label": item.label(language)}
+        {"href": base + item.path, "label": item.label(language), "current": nav_current(base + item.path, path)}
         for item in sorted(items, key=lambda i: i.order)
     ]
+
+
+def nav_current(href: str, path: str) -> str | None:
+    """The aria-current value of a navigation link: "page" for the page itself, "true" inside its section.
+
+    Litestar hands over the request path without its trailing slash, the links keep theirs.
+    """
+    href, path = href.rstrip("/"), path.rstrip("/")
+    if href == path:
+        return "page"
+    if path.startswith(href + "/") and href.count("/") > 2:  # the home link (/t/<slug>) is no section
+        return "true"
+    return None
 
 
 async def enabled_plugins(request: Request, tenant: Any) -> set[str]:

@@ -1,0 +1,1 @@
+"""Billing: meter catalogue, usage ledger, Stripe meter events, invoice preview, period close."""

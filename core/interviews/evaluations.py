@@ -1,0 +1,107 @@
+"""Evaluations: a score per evaluation item and a comment, one per evaluator and interview,
+editable until locked. Expert evaluations are the AI model's training labels."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from core.db.tables import User
+from core.interviews.question_sets import items_of
+from core.interviews.schedule import advance, experts_of
+from core.interviews.tables import Evaluation, Interview, QuestionSetVersion
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+
+
+class EvaluationProblem(ValueError):
+    pass
+
+
+def scores_of(evaluation: Evaluation) -> dict[str, int]:
+    value = evaluation.scores
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+def evaluator_role(user: User, interview: Interview) -> str | None:
+    """Who may evaluate: the interviewer, the chosen experts, and admins."""
+    if str(user.id) in experts_of(interview):
+        return "expert"
+    if str(user.id) == str(interview.interviewer):
+        return "interviewer"
+    if user.role == "admin":
+        return "admin"
+    return None
+
+
+async def evaluation_of(scope: TenantScope, interview: Interview, user: User) -> Evaluation | None:
+    return await scope.objects(Evaluation).where(
+        (Evaluation.interview == interview.id) & (Evaluation.evaluator == user.id)).first()
+
+
+async def save_evaluation(scope: TenantScope, interview: Interview, user: User, raw_scores: dict[str, Any],
+                          comment: str) -> Evaluation:
+    role = evaluator_role(user, interview)
+    if role is None:
+        raise EvaluationProblem(_("You are not an evaluator of this interview."))
+    if interview.state in ("scheduled", "cancelled"):
+        raise EvaluationProblem(_("The interview has not taken place yet."))
+    existing = await evaluation_of(scope, interview, user)
+    if existing is not None and existing.locked:
+        raise EvaluationProblem(_("This evaluation is locked and can no longer be changed."))
+    version_id = existing.question_set_version if existing else interview.question_set_version
+    version = await scope.get(QuestionSetVersion, version_id)
+    scores: dict[str, int] = {}
+    for item in items_of(version):
+        value = str(raw_scores.get(item.key, "")).strip()
+        if not value:
+            if item.required:
+                raise EvaluationProblem(_("Give a score for “%(item)s”.") % {"item": item.name})
+            continue
+        try:
+            score = int(value)
+        except ValueError as exc:
+            raise EvaluationProblem(_("Scores are whole numbers.")) from exc
+        if not item.scale_min <= score <= item.scale_max:
+            raise EvaluationProblem(_("“%(item)s” takes a score from %(low)s to %(high)s.")
+                                    % {"item": item.name, "low": item.scale_min, "high": item.scale_max})
+        scores[item.key] = score
+    now = datetime.now(timezone.utc)
+    if existing is None:
+        row = await scope.add(Evaluation(interview=interview.id, evaluator=user.id, evaluator_role=role,
+                                         question_set_version=version.id, scores=scores,
+                                         comment=comment[:5000], updated_at=now))
+    else:
+        await scope.update(Evaluation, {Evaluation.scores: scores, Evaluation.comment: comment[:5000],
+                                        Evaluation.updated_at: now}).where(Evaluation.id == existing.id)
+        row = existing
+        row.scores, row.comment = scores, comment[:5000]
+    await advance(scope, interview, "evaluated")
+    return row
+
+
+async def lock_evaluations(scope: TenantScope, interview: Interview) -> int:
+    rows = await scope.update(Evaluation, {Evaluation.locked: True}).where(
+        Evaluation.interview == interview.id).returning(Evaluation.id)
+    return len(rows)
+
+
+async def expert_labels(scope: TenantScope) -> dict[UUID, dict[str, float]]:
+    """Training labels: per interview, the mean expert score of each evaluation item.
+
+    Interviews without an expert evaluation are left out. Items are keyed by the
+    evaluation item's key, which stays the same across question set versions.
+    """
+    sums: dict[UUID, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    rows = await scope.objects(Evaluation).where(Evaluation.evaluator_role == "expert")
+    for row in rows:
+        for key, score in scores_of(row).items():
+            sums[_uuid(row.interview)][key].append(int(score))
+    return {interview: {key: sum(v) / len(v) for key, v in items.items()} for interview, items in sums.items()}
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -1,0 +1,101 @@
+"""Interview mail: set up, moved, cancelled and the reminder the day before.
+
+Each person gets the mail in their own language, with the date in Japan time,
+their personal link and an iCalendar attachment. Mail is queued as the
+`core.send_mail` job, which retries and signs with the tenant's DKIM key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from babel.dates import format_datetime
+
+from core.config import Settings
+from core.db.tables import Tenant, User
+from core.interviews import ical
+from core.interviews.people import issue_join_link
+from core.interviews.schedule import TOKYO
+from core.interviews.senders import sender_of
+from core.interviews.tables import Interview
+from core.mail import build_message
+from core.tenancy import TenantScope
+from core.web import i18n
+from core.web.i18n import gettext as _
+
+EVENTS = ("scheduled", "rescheduled", "cancelled", "reminder")
+
+
+def when(moment: datetime, language: str) -> str:
+    return format_datetime(moment, "yyyy-MM-dd (EEE) HH:mm", tzinfo=TOKYO, locale=language) + " " + _("(Japan time)")
+
+
+def _subject(event: str) -> str:
+    return {
+        "scheduled": _("Your interview has been scheduled"),
+        "rescheduled": _("Your interview has been moved"),
+        "cancelled": _("Your interview has been cancelled"),
+        "reminder": _("Reminder: your interview is tomorrow"),
+    }[event]
+
+
+def _lead(event: str) -> str:
+    return {
+        "scheduled": _("An interview has been scheduled for you."),
+        "rescheduled": _("Your interview has been moved to a new date."),
+        "cancelled": _("Your interview has been cancelled."),
+        "reminder": _("This is a reminder of your interview tomorrow."),
+    }[event]
+
+
+async def _link(scope: TenantScope, settings: Settings, tenant: Tenant, interview: Interview, person: User) -> str:
+    base = f"{settings.base_url}/t/{tenant.slug}"
+    if person.role == "interviewee":
+        lifetime = interview.starts_at + timedelta(minutes=interview.duration_minutes, days=1) - datetime.now(timezone.utc)
+        token = await issue_join_link(scope, person, max(lifetime, timedelta(hours=1)))
+        return f"{base}/join/{token}?interview={interview.id}"
+    return f"{base}/interviews/{interview.id}"
+
+
+async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant, interview: Interview,
+                         person: User, event: str, sender: str) -> str:
+    """The RFC 5322 text of one person's mail, in that person's language."""
+    token = i18n.current_language.set(person.language if person.language in i18n.LANGUAGES else "ja")
+    try:
+        cancelled = event == "cancelled"
+        link = "" if cancelled else await _link(scope, settings, tenant, interview, person)
+        date = when(interview.starts_at, person.language)
+        lines = [f"{person.display_name or person.email}", "", _lead(event), "",
+                 _("Date: %(date)s") % {"date": date},
+                 _("Length: %(minutes)s minutes") % {"minutes": interview.duration_minutes},
+                 _("Kind: %(kind)s") % {"kind": _("Live interview") if interview.kind == "live" else _("Self-interview")}]
+        if link:
+            lines += ["", _("Your personal link:"), link]
+        lines += ["", tenant.name]
+        msg = build_message(sender=sender, to=person.email, subject=f"{_subject(event)}: {date}", text="\n".join(lines))
+        event_text = ical.interview_event(
+            uid=f"{interview.id}@mendan", sequence=interview.sequence, starts_at=interview.starts_at,
+            minutes=interview.duration_minutes, summary=interview.title or _("Interview"),
+            description=link or _lead(event), url=link or settings.base_url, organizer=sender,
+            attendee=person.email, cancelled=cancelled)
+        msg.add_attachment(event_text, subtype="calendar", filename="interview.ics",
+                           params={"method": "CANCEL" if cancelled else "REQUEST"})
+        return msg.as_string()
+    finally:
+        i18n.current_language.reset(token)
+
+
+async def notify(scope: TenantScope, settings: Settings, tasks: Any, tenant: Tenant, interview: Interview,
+                 event: str) -> list[Any]:
+    """Queue the mail of `event` to the interviewee and the interviewer; returns the job ids."""
+    sender_row = await sender_of(scope)
+    sender = sender_row.address if sender_row else settings.mail_from
+    people = [p for p in (interview.interviewee, interview.interviewer) if p]
+    jobs = []
+    for person in await scope.objects(User).where(User.id.is_in(people)):
+        if not person.active:
+            continue
+        message = await interview_mail(scope, settings, tenant, interview, person, event, sender)
+        jobs.append(await tasks.enqueue("core.send_mail", tenant_id=tenant.id, message=message))
+    return jobs

@@ -1,0 +1,155 @@
+"""Registering the tenant's people (spec 4.1.1 (1)): one by one, by CSV import, deactivation,
+and personal join links for interviewees who have no password."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from core.auth.passwords import hash_password, password_problem
+from core.db.engine import current_engine
+from core.db.tables import User
+from core.interviews.tables import JoinLink
+from core.tenancy import TenantScope
+from core.web.i18n import LANGUAGES
+from core.web.i18n import gettext as _
+
+TENANT_ROLES = ("admin", "interviewer", "expert", "interviewee")
+CSV_COLUMNS = ("email", "display_name", "role", "language")
+JOIN_LINK_LIFETIME = timedelta(days=14)
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class PersonProblem(ValueError):
+    """A user could not be registered; the message is for the admin."""
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    errors: list[RowError] = field(default_factory=list)
+    created: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def role_label(role: str) -> str:
+    return {"admin": _("Administrator"), "interviewer": _("Interviewer"), "expert": _("Expert interviewer"),
+            "interviewee": _("Interviewee")}.get(role, role)
+
+
+def _check(email: str, role: str, language: str) -> list[tuple[str, str]]:
+    problems = []
+    if not EMAIL_RE.fullmatch(email):
+        problems.append(("email", _("Not a valid e-mail address.")))
+    if role not in TENANT_ROLES:
+        problems.append(("role", _("Unknown role; use admin, interviewer, expert or interviewee.")))
+    if language not in LANGUAGES:
+        problems.append(("language", _("Unknown language; use ja or en.")))
+    return problems
+
+
+async def _taken(scope: TenantScope, emails: list[str]) -> set[str]:
+    if not emails:
+        return set()
+    rows = await scope.select(User, User.email).where(User.email.is_in(emails))
+    return {row["email"] for row in rows}
+
+
+async def create_person(scope: TenantScope, *, email: str, display_name: str, role: str, language: str = "ja",
+                        password: str = "") -> User:
+    email = email.strip().lower()
+    problems = _check(email, role, language)
+    if problems:
+        raise PersonProblem(problems[0][1])
+    if await _taken(scope, [email]):
+        raise PersonProblem(_("A user with this e-mail address already exists."))
+    if password and password_problem(password):
+        raise PersonProblem(_("The password must be at least 10 characters long."))
+    user = User(email=email, display_name=display_name.strip()[:200], role=role, language=language,
+                password_hash=hash_password(password) if password else None)
+    return await scope.add(user)
+
+
+async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
+    """Check every row first; a file with any error imports nothing."""
+    report = ImportReport()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        report.errors.append(RowError(1, "", _("The file is not UTF-8 text.")))
+        return report
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        report.errors.append(RowError(1, ", ".join(missing), _("Missing columns in the header line.")))
+        return report
+    rows: list[tuple[int, dict[str, str]]] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        values = {c: (row.get(c) or "").strip() for c in CSV_COLUMNS}
+        values["email"] = values["email"].lower()
+        values["language"] = values["language"] or "ja"
+        for column, message in _check(values["email"], values["role"], values["language"]):
+            report.errors.append(RowError(line, column, message))
+        if values["email"] in seen:
+            report.errors.append(RowError(line, "email", _("Same e-mail address as line %(line)s.")
+                                          % {"line": seen[values["email"]]}))
+        seen.setdefault(values["email"], line)
+        rows.append((line, values))
+    if not rows and not report.errors:
+        report.errors.append(RowError(1, "", _("The file has no rows.")))
+    for line, values in rows:
+        if values["email"] in await _taken(scope, [values["email"]]):
+            report.errors.append(RowError(line, "email", _("A user with this e-mail address already exists.")))
+    if report.errors:
+        report.errors.sort(key=lambda e: e.line)
+        return report
+    async with current_engine().transaction():
+        for _line, values in rows:
+            await scope.add(User(email=values["email"], display_name=values["display_name"][:200],
+                                 role=values["role"], language=values["language"], password_hash=None))
+    report.created = len(rows)
+    return report
+
+
+async def set_active(scope: TenantScope, user_id: Any, active: bool) -> User:
+    user = await scope.get(User, user_id)
+    await scope.update(User, {User.active: active}).where(User.id == user.id)
+    user.active = active
+    return user
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_join_link(scope: TenantScope, user: User, lifetime: timedelta = JOIN_LINK_LIFETIME) -> str:
+    """A new personal link token for `user`; only its hash is stored, the token is returned once."""
+    token = secrets.token_urlsafe(32)
+    await scope.add(JoinLink(user=user.id, token_hash=_hash(token),
+                             expires_at=datetime.now(timezone.utc) + lifetime))
+    return token
+
+
+async def user_for_join_link(scope: TenantScope, token: str) -> User | None:
+    link = await scope.objects(JoinLink).where(JoinLink.token_hash == _hash(token)).first()
+    if link is None or link.expires_at <= datetime.now(timezone.utc):
+        return None
+    user = await scope.objects(User).where(User.id == link.user).first()
+    return user if user is not None and user.active else None

@@ -1,0 +1,115 @@
+"""Question sets: ordered questions and evaluation items, kept as unchangeable versions.
+
+Editing a set makes a new version; interviews and evaluations keep pointing at the
+version they used, so a score always means what the evaluator saw.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.db.engine import current_engine
+from core.interviews.tables import QuestionSet, QuestionSetVersion
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+
+
+class QuestionSetProblem(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    follow_ups: bool = False  # the self-interview may generate follow-up questions from the answer
+    time_limit_s: int = 120
+    recorded: bool = True
+
+
+@dataclass(frozen=True)
+class EvaluationItem:
+    key: str
+    name: str
+    description: str = ""
+    scale_min: int = 1
+    scale_max: int = 5
+    required: bool = True
+
+
+def _item_key(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:40] or "item"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
+
+
+def checked(questions: list[Question], items: list[EvaluationItem]) -> tuple[list[dict], list[dict]]:
+    if not questions:
+        raise QuestionSetProblem(_("Add at least one question."))
+    if not items:
+        raise QuestionSetProblem(_("Add at least one evaluation item."))
+    for q in questions:
+        if not q.text.strip() or q.time_limit_s <= 0:
+            raise QuestionSetProblem(_("Every question needs a text and a positive answer time."))
+    keys: set[str] = set()
+    item_rows = []
+    for item in items:
+        if not item.name.strip():
+            raise QuestionSetProblem(_("Every evaluation item needs a name."))
+        if item.scale_min >= item.scale_max:
+            raise QuestionSetProblem(_("A scale's lowest score must be below its highest."))
+        key = item.key or _item_key(item.name, keys)
+        if key in keys:
+            raise QuestionSetProblem(_("Two evaluation items have the same key."))
+        keys.add(key)
+        item_rows.append({**asdict(item), "key": key})
+    return [asdict(q) for q in questions], item_rows
+
+
+async def create_question_set(scope: TenantScope, *, name: str, questions: list[Question],
+                              items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
+    if not name.strip():
+        raise QuestionSetProblem(_("The question set needs a name."))
+    q_rows, item_rows = checked(questions, items)
+    async with current_engine().transaction():
+        qs = await scope.add(QuestionSet(name=name.strip()[:200], latest_number=1))
+        return await scope.add(QuestionSetVersion(question_set=qs.id, number=1, questions=q_rows,
+                                                  items=item_rows, created_by=getattr(author, "id", author)))
+
+
+async def add_version(scope: TenantScope, question_set_id: Any, *, questions: list[Question],
+                      items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
+    """A new version; item keys carried over by name keep earlier scores comparable."""
+    qs = await scope.get(QuestionSet, question_set_id)
+    previous = await latest_version(scope, qs.id)
+    known = {i["name"]: i["key"] for i in _json(previous.items)} if previous else {}
+    items = [EvaluationItem(**{**asdict(i), "key": i.key or known.get(i.name, "")}) for i in items]
+    q_rows, item_rows = checked(questions, items)
+    number = qs.latest_number + 1
+    async with current_engine().transaction():
+        await scope.update(QuestionSet, {QuestionSet.latest_number: number}).where(QuestionSet.id == qs.id)
+        return await scope.add(QuestionSetVersion(question_set=qs.id, number=number, questions=q_rows,
+                                                  items=item_rows, created_by=getattr(author, "id", author)))
+
+
+async def latest_version(scope: TenantScope, question_set_id: Any) -> QuestionSetVersion | None:
+    return await scope.objects(QuestionSetVersion).where(
+        QuestionSetVersion.question_set == question_set_id
+    ).order_by(QuestionSetVersion.number, ascending=False).first()
+
+
+def items_of(version: QuestionSetVersion) -> list[EvaluationItem]:
+    return [EvaluationItem(**i) for i in _json(version.items)]
+
+
+def questions_of(version: QuestionSetVersion) -> list[Question]:
+    return [Question(**q) for q in _json(version.questions)]
+
+
+def _json(value: Any) -> Any:
+    """piccolo hands JSON columns back as text on SQLite."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,44 @@
+"""The interviews domain as the app assembles it: routes under `/t/{tenant}/`, templates,
+and the reminder sweep that runs beside the web process."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+
+from core.hours import service_guard
+from core.interviews.reminders import reminder_clock
+from core.interviews.web_interviews import InterviewController
+from core.interviews.web_mail import MailController
+from core.interviews.web_people import PeopleController
+from core.interviews.web_question_sets import QuestionSetController
+from core.interviews.web_recordings import RecordingController, join_router
+from core.tenancy import tenant_guard
+
+INTERVIEW_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def interviews_routers() -> list[Router]:
+    # Registration, set-up and interviews are interactive services: they follow the tenant's course.
+    tenant_pages = Router(
+        path="/t/{tenant:str}",
+        route_handlers=[PeopleController, QuestionSetController, InterviewController, RecordingController,
+                        MailController],
+        guards=[tenant_guard, service_guard("interactive")],
+        tags=["interviews"],
+    )
+    return [tenant_pages, join_router()]
+
+
+async def start_reminders(app: Any) -> None:
+    app.state.reminder_clock = asyncio.get_running_loop().create_task(
+        reminder_clock(app.state.settings, app.state.tasks))
+
+
+async def stop_reminders(app: Any) -> None:
+    task = app.state.get("reminder_clock")
+    if task is not None:
+        task.cancel()

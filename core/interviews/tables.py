@@ -1,0 +1,112 @@
+"""Tables of the interviews domain; every row carries `tenant` (reach them through TenantScope)."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSON, UUID, BigInt, Boolean, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from core.db.tables import Tenant, User
+
+INTERVIEW_KINDS = ("live", "self")
+INTERVIEW_STATES = ("scheduled", "in_progress", "recorded", "evaluated", "analysed", "cancelled")
+
+
+class JoinLink(Table, tablename="mendan_join_link"):
+    """A personal link that signs an interviewee in without a password; only its hash is kept."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    user = ForeignKey(references=User, index=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    expires_at = Timestamptz()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class QuestionSet(Table, tablename="mendan_question_set"):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    name = Varchar(length=200)
+    latest_number = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class QuestionSetVersion(Table, tablename="mendan_question_set_version"):
+    """An unchangeable version of a question set: interviews and evaluations point at one."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    question_set = ForeignKey(references=QuestionSet, index=True)
+    number = Integer()
+    # [{"text", "follow_ups": bool, "time_limit_s": int, "recorded": bool}], in order
+    questions = JSON(default=[])
+    # [{"key", "name", "description", "scale_min", "scale_max", "required": bool}]
+    items = JSON(default=[])
+    created_by = ForeignKey(references=User, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Interview(Table, tablename="mendan_interview"):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    title = Varchar(length=200, default="")
+    kind = Varchar(length=8, default="live")
+    starts_at = Timestamptz()  # UTC; entered and shown in Asia/Tokyo
+    duration_minutes = Integer(default=60)
+    interviewer = ForeignKey(references=User, null=True, index=True)
+    interviewee = ForeignKey(references=User, index=True)
+    experts = JSON(default=[])  # ids of the expert evaluators
+    question_set_version = ForeignKey(references=QuestionSetVersion)
+    state = Varchar(length=16, default="scheduled", index=True)
+    sequence = Integer(default=0)  # iCalendar SEQUENCE: bumped on every change mailed out
+    reminder_sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Recording(Table, tablename="mendan_recording"):
+    """One uploaded video: chunks arrive at `offset` until `size`, then the whole is checked."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    interview = ForeignKey(references=Interview, index=True)
+    uploaded_by = ForeignKey(references=User, null=True)
+    filename = Varchar(length=255, default="")
+    container = Varchar(length=8)  # webm | mp4
+    size = BigInt()
+    upload_offset = BigInt(default=0)
+    parts = JSON(default=[])  # blob keys of the chunks received so far, in order
+    sha256 = Varchar(length=64)
+    state = Varchar(length=16, default="uploading", index=True)  # uploading | complete | refused
+    error = Text(default="")
+    blob_key = Varchar(length=255, default="")
+    duration_s = Real(null=True, default=None)
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    completed_at = Timestamptz(null=True, default=None)
+
+
+class Evaluation(Table, tablename="mendan_evaluation"):
+    """One evaluator's scores for one interview, against the question set version it used."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    interview = ForeignKey(references=Interview, index=True)
+    evaluator = ForeignKey(references=User, index=True)
+    evaluator_role = Varchar(length=16)  # interviewer | expert | admin
+    question_set_version = ForeignKey(references=QuestionSetVersion)
+    scores = JSON(default={})  # item key -> integer score
+    comment = Text(default="")
+    locked = Boolean(default=False)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class MailSender(Table, tablename="mendan_mail_sender"):
+    """The tenant's sender address and DKIM selector; the private key lives encrypted in the blob store."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, unique=True, index=True)
+    address = Varchar(length=254)
+    selector = Varchar(length=63)
+    public_key = Text()  # base64 DER SubjectPublicKeyInfo, as published in the DKIM TXT record
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,229 @@
+"""Resumable recording uploads, after the tus protocol (core, creation, checksum extensions).
+
+1. Create: the client announces the total size, the whole file's SHA-256 and its name.
+2. Append: each PATCH carries `Upload-Offset` (must equal the server's offset) and a
+   `Upload-Checksum: sha256 <base64>` of the chunk; the body is streamed into its own
+   encrypted blob, and the offset moves only when the chunk arrived whole and intact.
+   An interrupted chunk is dropped; the client asks for the offset (HEAD) and resumes.
+3. When the last byte is in, the chunks are joined into one encrypted blob while the
+   file's SHA-256 is computed; a mismatch or a file PyAV cannot decode is refused.
+Nothing is held whole in memory: chunks stream through in blocks of at most 1 MiB.
+
+A live recording does not know its length while it is made (tus creation-defer-length):
+it is created without size or SHA-256, every chunk must carry its checksum, and the
+length is declared with `Upload-Length` once the recorder stopped; the file's SHA-256 is
+then the one computed from the chunks as they were accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+from typing import Any
+from uuid import uuid4
+
+import anyio.to_thread
+import structlog
+
+from core.analysis import start_analysis
+from core.interviews.probe import NotAVideo, probe
+from core.interviews.schedule import advance
+from core.interviews.tables import Interview, Recording
+from core.storage import BlobStore, TenantKey
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+
+log = structlog.get_logger("mendan.uploads")
+
+BLOCK = 1024 * 1024
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+EXTENSIONS = {".webm": "webm", ".mp4": "mp4", ".m4v": "mp4"}
+DEFERRED = 0  # `size` of an upload whose length is not declared yet
+
+
+@dataclass
+class UploadProblem(Exception):
+    status: int
+    message: str
+
+
+def container_of(filename: str, content_type: str) -> str:
+    """By the file name's extension; a recording made in the browser may have none, then by its type."""
+    suffix = PurePosixPath(filename.lower()).suffix
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
+    if not suffix and content_type.startswith("video/webm"):
+        return "webm"
+    if not suffix and content_type.startswith("video/mp4"):
+        return "mp4"
+    raise UploadProblem(415, _("Only WebM and MP4 videos can be uploaded."))
+
+
+def parts_of(rec: Recording) -> list[str]:
+    return json.loads(rec.parts) if isinstance(rec.parts, str) else list(rec.parts or [])
+
+
+async def create_upload(scope: TenantScope, interview: Interview, uploader: Any, *, size: int | None, sha256: str,
+                        filename: str, content_type: str, max_bytes: int) -> Recording:
+    """`size=None` defers the length (and the whole file's SHA-256) to the last chunk."""
+    if interview.state == "cancelled":
+        raise UploadProblem(409, _("This interview was cancelled."))
+    if size is not None and size <= 0:
+        raise UploadProblem(400, _("The file is empty."))
+    if size is not None and size > max_bytes:
+        raise UploadProblem(413, _("The file is larger than the limit of %(mb)s MB.") % {"mb": max_bytes // 1024**2})
+    if (size is not None or sha256) and not _SHA256_RE.fullmatch(sha256):
+        raise UploadProblem(400, _("The SHA-256 checksum of the whole file is missing or malformed."))
+    container = container_of(filename, content_type)
+    rec_id = uuid4()
+    return await scope.add(Recording(
+        id=rec_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader),
+        filename=filename[-255:], container=container, size=DEFERRED if size is None else size, sha256=sha256,
+        blob_key=f"recordings/{interview.id}/{rec_id}.{container}",
+    ))
+
+
+def parse_checksum(header: str | None) -> bytes | None:
+    """`sha256 <base64 digest>`; other algorithms are refused (tus answers 400)."""
+    if not header:
+        return None
+    algorithm, _sep, value = header.strip().partition(" ")
+    if algorithm.lower() != "sha256":
+        raise UploadProblem(400, _("Only sha256 chunk checksums are supported."))
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise UploadProblem(400, _("The chunk checksum is not valid base64.")) from exc
+    if len(digest) != 32:
+        raise UploadProblem(400, _("The chunk checksum is not a SHA-256 digest."))
+    return digest
+
+
+async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recording, *, offset: int,
+                       length: int | None, checksum: bytes | None, body: AsyncIterator[bytes],
+                       max_bytes: int) -> Recording:
+    """Stream one chunk into its own blob; the offset moves only if it arrived whole and matches."""
+    if rec.state != "uploading":
+        raise UploadProblem(409, _("This upload is already finished."))
+    if offset != rec.upload_offset:
+        raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."))
+    deferred = rec.size == DEFERRED
+    if deferred and checksum is None:
+        # Without a whole-file checksum to compare, each chunk must prove itself.
+        raise UploadProblem(400, _("Chunks of an upload without a declared length need an Upload-Checksum."))
+    remaining = (max_bytes if deferred else rec.size) - offset
+    if length is not None and length > remaining:
+        raise UploadProblem(413, _("The chunk goes past the announced file size."))
+    key = f"{rec.blob_key}.parts/{offset:015d}-{uuid4().hex[:8]}"
+    writer = store.writer(tk, key)
+    digest = hashlib.sha256()
+    received = 0
+    pending = bytearray()
+
+    def flush(block: bytes) -> None:
+        digest.update(block)
+        writer.write(block)
+
+    try:
+        async for piece in body:
+            received += len(piece)
+            if received > remaining:
+                raise UploadProblem(413, _("The chunk goes past the announced file size."))
+            pending += piece
+            if len(pending) >= BLOCK:
+                block, pending = bytes(pending), bytearray()
+                await anyio.to_thread.run_sync(flush, block)
+        await anyio.to_thread.run_sync(flush, bytes(pending))
+        if checksum is not None and digest.digest() != checksum:
+            raise UploadProblem(460, _("The chunk was damaged on the way (checksum mismatch); send it again."))
+        if length is not None and received != length:
+            raise UploadProblem(400, _("The chunk is shorter than announced; send it again."))
+        await anyio.to_thread.run_sync(writer.close)
+    except BaseException:
+        writer.abort()
+        raise
+    if received == 0:
+        store.delete(tk, key)
+        return rec
+    parts = [*parts_of(rec), key]
+    # Compare-and-set on the offset: of two clients sending the same chunk, one wins.
+    moved = await scope.update(Recording, {Recording.upload_offset: offset + received, Recording.parts: parts}).where(
+        (Recording.id == rec.id) & (Recording.upload_offset == offset)
+    ).returning(Recording.id)
+    if not moved:
+        store.delete(tk, key)
+        raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."))
+    rec.upload_offset, rec.parts = offset + received, parts
+    return rec
+
+
+async def declare_length(scope: TenantScope, rec: Recording, length: int, max_bytes: int) -> Recording:
+    """Set the length of a deferred upload (tus `Upload-Length`), once."""
+    if rec.size != DEFERRED:
+        if length != rec.size:
+            raise UploadProblem(400, _("Upload-Length differs from the announced file size."))
+        return rec
+    if length <= 0 or length < rec.upload_offset or length > max_bytes:
+        raise UploadProblem(400, _("Upload-Length must cover the bytes already sent and stay within the limit."))
+    await scope.update(Recording, {Recording.size: length}).where(Recording.id == rec.id)
+    rec.size = length
+    return rec
+
+
+def _join(store: BlobStore, tk: TenantKey, rec: Recording) -> str:
+    """Join the chunks into the recording's blob and return the file's SHA-256 (hex)."""
+    digest = hashlib.sha256()
+    with store.writer(tk, rec.blob_key) as out:
+        for key in parts_of(rec):
+            for block in store.read(tk, key):
+                digest.update(block)
+                out.write(block)
+    return digest.hexdigest()
+
+
+def _drop_parts(store: BlobStore, tk: TenantKey, rec: Recording) -> None:
+    for key in parts_of(rec):
+        store.delete(tk, key)
+
+
+async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recording) -> Recording:
+    """All bytes are in: join, check the checksum, probe the video. Refusals are kept with their reason."""
+    actual = await anyio.to_thread.run_sync(_join, store, tk, rec)
+    problem = None
+    info = None
+    if rec.sha256 and actual != rec.sha256:
+        problem = _("The file is corrupt: its SHA-256 checksum does not match. Upload it again.")
+    else:
+        try:
+            info = await anyio.to_thread.run_sync(probe, store, tk, rec.blob_key, rec.container)
+        except NotAVideo as exc:
+            log.info("upload_not_a_video", recording_id=str(rec.id), reason=str(exc))
+            problem = _("This file is not a WebM or MP4 video that can be played, so it was refused.")
+    await anyio.to_thread.run_sync(_drop_parts, store, tk, rec)
+    if problem is not None:
+        store.delete(tk, rec.blob_key)
+        await scope.update(Recording, {Recording.state: "refused", Recording.error: problem,
+                                       Recording.parts: []}).where(Recording.id == rec.id)
+        rec.state, rec.error = "refused", problem
+        raise UploadProblem(422, problem)
+    now = datetime.now(timezone.utc)
+    await scope.update(Recording, {
+        Recording.state: "complete", Recording.completed_at: now, Recording.parts: [], Recording.sha256: actual,
+        Recording.duration_s: info.duration_s, Recording.width: info.width, Recording.height: info.height,
+    }).where(Recording.id == rec.id)
+    rec.state, rec.completed_at, rec.sha256 = "complete", now, actual
+    return rec
+
+
+async def announce_completion(scope: TenantScope, host: Any, interview: Interview, rec: Recording) -> None:
+    """The interview is recorded: tell the tenant's plugins and start the feature extractors."""
+    await advance(scope, interview, "recorded")
+    await host.call_for_tenant("mendan_recording_completed", enabled=await host.enabled_keys(scope.tenant_id),
+                               tenant_id=scope.tenant_id, interview_id=interview.id, recording_id=rec.id)
+    await start_analysis(tenant_id=scope.tenant_id, interview_id=interview.id, recording_key=rec.blob_key)

@@ -1,0 +1,184 @@
+"""Interview pages: list, set-up, moving and cancelling (with mail), the result page,
+evaluations and locking."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from litestar import MediaType, Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from piccolo.columns.combination import WhereRaw
+
+from core import audit
+from core.auth.guards import requires_admin, requires_login
+from core.db.tables import Tenant, User
+from core.interviews.evaluations import EvaluationProblem, evaluation_of, evaluator_role, lock_evaluations, \
+    save_evaluation, scores_of
+from core.interviews.notifications import notify
+from core.interviews.panels import panels_for
+from core.interviews.question_sets import items_of, questions_of
+from core.interviews.schedule import InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
+    schedule_interview, tokyo_to_utc
+from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
+from core.interviews.web_forms import PAGE_SIZE, Form, many, page_window, text
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+from core.web.rendering import page
+
+
+def state_label(state: str) -> str:
+    return {"scheduled": _("Scheduled"), "in_progress": _("In progress"), "recorded": _("Recorded"),
+            "evaluated": _("Evaluated"), "analysed": _("Analysed"), "cancelled": _("Cancelled")}.get(state, state)
+
+
+async def visible_interview(scope: TenantScope, user: User, interview_id: UUID) -> Interview:
+    """The interview, or 404 for one the user takes no part in (as for another tenant's)."""
+    interview = await scope.get(Interview, interview_id)
+    if not may_see(user, interview):
+        raise NotFoundException("Interview not found")
+    return interview
+
+
+async def _people(scope: TenantScope) -> dict[str, User]:
+    return {str(u.id): u for u in await scope.objects(User)}
+
+
+async def _setup_page(request: Request, scope: TenantScope, status_code: int = 200, error: str | None = None,
+                      form: dict[str, Any] | None = None) -> Template:
+    people = await scope.objects(User).where(User.active == True).order_by(User.display_name)  # noqa: E712
+    sets = await scope.objects(QuestionSet).order_by(QuestionSet.name)
+    versions = await scope.objects(QuestionSetVersion).order_by(QuestionSetVersion.number, ascending=False)
+    latest: dict[str, QuestionSetVersion] = {}
+    for v in versions:
+        latest.setdefault(str(v.question_set), v)
+    choices = [(latest[str(s.id)], s) for s in sets if str(s.id) in latest]
+    return await page(request, "interviews/interview_new.html", status_code=status_code, people=people,
+                      versions=choices, error=error, form=form or {})
+
+
+class InterviewController(Controller):
+    path = "/interviews"
+    guards = [requires_login]
+
+    @get("/")
+    async def list_interviews(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                              page_number: FromQuery[int] = 1) -> Template:
+        user = request.user
+        query = tenant_scope.objects(Interview)
+        if user.role != "admin":
+            uid = str(user.id)
+            query = query.where((Interview.interviewer == user.id) | (Interview.interviewee == user.id)
+                                | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{uid}"%'))
+        limit, offset = page_window(page_number)
+        rows = await query.order_by(Interview.starts_at, ascending=False).limit(limit).offset(offset)
+        return await page(request, "interviews/interviews.html", interviews=rows[:PAGE_SIZE],
+                          people=await _people(tenant_scope), page_number=max(1, page_number),
+                          has_next=len(rows) > PAGE_SIZE, state_label=state_label, in_tokyo=in_tokyo)
+
+    @get("/new", guards=[requires_admin])
+    async def new_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
+        return await _setup_page(request, tenant_scope)
+
+    @post("/", guards=[requires_admin], media_type=MediaType.HTML)
+    async def create_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                               tenant_row: NamedDependency[Tenant], data: Form) -> Any:
+        try:
+            interview = await schedule_interview(
+                tenant_scope, kind=text(data, "kind"), starts_at=tokyo_to_utc(text(data, "starts_at")),
+                interviewee_id=text(data, "interviewee"), interviewer_id=text(data, "interviewer") or None,
+                expert_ids=many(data, "experts"), version_id=text(data, "version"), title=text(data, "title"),
+                duration_minutes=int(text(data, "duration_minutes") or 60))
+        except (InterviewProblem, ValueError) as exc:
+            message = str(exc) if isinstance(exc, InterviewProblem) else _("Check the values you entered.")
+            return await _setup_page(request, tenant_scope, status_code=400, error=message, form=data)
+        except NotFoundException:
+            return await _setup_page(request, tenant_scope, status_code=400,
+                                     error=_("Choose a question set."), form=data)
+        await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
+                     "scheduled")
+        await audit.record("interview.scheduled", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(interview.id), ip=audit.client_ip(request))
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
+
+    @get("/{interview_id:uuid}")
+    async def interview_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                             tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Template:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        version = await tenant_scope.get(QuestionSetVersion, interview.question_set_version)
+        recordings = await tenant_scope.objects(Recording).where(Recording.interview == interview.id).order_by(
+            Recording.created_at)
+        if request.user.role == "interviewee":
+            return await page(request, "interviews/interview_guest.html", interview=interview,
+                              when=in_tokyo(interview.starts_at), recordings=recordings, state_label=state_label)
+        evaluations = await tenant_scope.objects(Evaluation).where(Evaluation.interview == interview.id)
+        mine = await evaluation_of(tenant_scope, interview, request.user)
+        return await page(
+            request, "interviews/interview.html", interview=interview, when=in_tokyo(interview.starts_at),
+            version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
+            evaluations=evaluations, scores_of=scores_of, people=await _people(tenant_scope),
+            experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
+            panels=await panels_for(request, tenant_row, interview), state_label=state_label,
+            error=request.query_params.get("error"))
+
+    @post("/{interview_id:uuid}/reschedule", guards=[requires_admin], media_type=MediaType.HTML)
+    async def move_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                             tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID], data: Form) -> Any:
+        interview = await tenant_scope.get(Interview, interview_id)
+        try:
+            await reschedule(tenant_scope, interview, tokyo_to_utc(text(data, "starts_at")))
+        except InterviewProblem as exc:
+            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}?error={quote(str(exc))}")
+        await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
+                     "rescheduled")
+        await audit.record("interview.rescheduled", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(interview.id), ip=audit.client_ip(request))
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
+
+    @post("/{interview_id:uuid}/cancel", guards=[requires_admin], media_type=MediaType.HTML)
+    async def cancel_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                               tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+        interview = await tenant_scope.get(Interview, interview_id)
+        try:
+            await cancel(tenant_scope, interview)
+        except InterviewProblem as exc:
+            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}?error={quote(str(exc))}")
+        await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
+                     "cancelled")
+        await audit.record("interview.cancelled", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(interview.id), ip=audit.client_ip(request))
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
+
+    @post("/{interview_id:uuid}/start")
+    async def start_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                              tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Redirect:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        if request.user.role != "interviewee":
+            await advance(tenant_scope, interview, "in_progress")
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
+
+    @post("/{interview_id:uuid}/evaluation", media_type=MediaType.HTML)
+    async def evaluate(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                       tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID], data: Form) -> Any:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        scores = {k[len("score_"):]: v for k, v in data.items() if k.startswith("score_")}
+        try:
+            await save_evaluation(tenant_scope, interview, request.user, scores, text(data, "comment"))
+        except EvaluationProblem as exc:
+            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}?error={quote(str(exc))}")
+        await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(interview.id), ip=audit.client_ip(request))
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
+
+    @post("/{interview_id:uuid}/lock", guards=[requires_admin])
+    async def lock(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                   tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Redirect:
+        interview = await tenant_scope.get(Interview, interview_id)
+        count = await lock_evaluations(tenant_scope, interview)
+        await audit.record("evaluation.locked", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(interview.id), detail={"count": count}, ip=audit.client_ip(request))
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")

@@ -1,0 +1,108 @@
+"""Admin pages for question sets: list, create, and edit (each save is a new version)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import MediaType, Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from core import audit
+from core.auth.guards import requires_admin
+from core.interviews.question_sets import EvaluationItem, Question, QuestionSetProblem, add_version, \
+    create_question_set, items_of, latest_version, questions_of
+from core.interviews.tables import QuestionSet, QuestionSetVersion
+from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+from core.web.rendering import page
+
+BLANK_ROWS = 3
+
+
+def _int(data: dict[str, Any], name: str, default: int) -> int:
+    try:
+        return int(text(data, name) or default)
+    except ValueError as exc:
+        raise QuestionSetProblem(_("Numbers must be whole numbers.")) from exc
+
+
+def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem]]:
+    """Rows are numbered fields (q_text_0, i_name_0, ...); empty rows are skipped, order is row order."""
+    questions, items = [], []
+    for n in range(200):
+        if f"q_text_{n}" not in data and f"i_name_{n}" not in data:
+            break
+        if text(data, f"q_text_{n}"):
+            questions.append(Question(text=text(data, f"q_text_{n}")[:1000],
+                                      follow_ups=bool(text(data, f"q_follow_{n}")),
+                                      time_limit_s=_int(data, f"q_limit_{n}", 120),
+                                      recorded=bool(text(data, f"q_recorded_{n}"))))
+        if text(data, f"i_name_{n}"):
+            items.append(EvaluationItem(key=text(data, f"i_key_{n}"), name=text(data, f"i_name_{n}")[:200],
+                                        description=text(data, f"i_desc_{n}")[:1000],
+                                        scale_min=_int(data, f"i_min_{n}", 1), scale_max=_int(data, f"i_max_{n}", 5),
+                                        required=bool(text(data, f"i_required_{n}"))))
+    return questions, items
+
+
+async def _editor(request: Request, qs: QuestionSet | None, version: QuestionSetVersion | None,
+                  status_code: int = 200, error: str | None = None) -> Template:
+    questions = questions_of(version) if version else []
+    items = items_of(version) if version else []
+    rows = max(len(questions), len(items)) + BLANK_ROWS
+    return await page(request, "interviews/question_set.html", status_code=status_code, qs=qs, version=version,
+                      questions=questions, items=items, rows=rows, error=error)
+
+
+class QuestionSetController(Controller):
+    path = "/question-sets"
+    guards = [requires_admin]
+
+    @get("/")
+    async def list_sets(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                        page_number: FromQuery[int] = 1) -> Template:
+        limit, offset = page_window(page_number)
+        rows = await tenant_scope.objects(QuestionSet).order_by(QuestionSet.created_at, ascending=False).limit(
+            limit).offset(offset)
+        return await page(request, "interviews/question_sets.html", sets=rows[:PAGE_SIZE],
+                          page_number=max(1, page_number), has_next=len(rows) > PAGE_SIZE)
+
+    @get("/new")
+    async def new_set(self, request: Request) -> Template:
+        return await _editor(request, None, None)
+
+    @post("/", media_type=MediaType.HTML)
+    async def create_set(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Form) -> Any:
+        try:
+            questions, items = read_form(data)
+            version = await create_question_set(tenant_scope, name=text(data, "name"), questions=questions,
+                                                items=items, author=request.user)
+        except QuestionSetProblem as exc:
+            return await _editor(request, None, None, status_code=400, error=str(exc))
+        await audit.record("question_set.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(version.question_set), ip=audit.client_ip(request))
+        return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{version.question_set}")
+
+    @get("/{set_id:uuid}")
+    async def edit_set(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                       set_id: FromPath[UUID]) -> Template:
+        qs = await tenant_scope.get(QuestionSet, set_id)
+        return await _editor(request, qs, await latest_version(tenant_scope, qs.id))
+
+    @post("/{set_id:uuid}", media_type=MediaType.HTML)
+    async def save_version(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                           set_id: FromPath[UUID], data: Form) -> Any:
+        qs = await tenant_scope.get(QuestionSet, set_id)
+        try:
+            questions, items = read_form(data)
+            version = await add_version(tenant_scope, qs.id, questions=questions, items=items, author=request.user)
+        except QuestionSetProblem as exc:
+            return await _editor(request, qs, await latest_version(tenant_scope, qs.id), status_code=400,
+                                 error=str(exc))
+        await audit.record("question_set.versioned", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(qs.id), detail={"version": version.number}, ip=audit.client_ip(request))
+        return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{qs.id}")

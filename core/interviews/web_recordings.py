@@ -1,0 +1,212 @@
+"""Personal join links, the consent screen, the recording page and the resumable upload API.
+
+No recording endpoint takes a byte before the interviewee accepted the current
+consent text for `recording` (spec 4.2.1 (2)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import MediaType, Controller, Request, Response, Router, get, head, patch, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Redirect, Template
+
+from core import audit
+from core.auth.guards import requires_staff
+from core.auth.middleware import SESSION_USER_KEY
+from core.db.tables import Tenant, User
+from core.interviews.people import user_for_join_link
+from core.interviews.schedule import advance, in_tokyo
+from core.interviews.tables import Interview, Recording
+from core.interviews.uploads import DEFERRED, UploadProblem, announce_completion, append_chunk, create_upload, \
+    declare_length, finish, parse_checksum
+from core.interviews.web_forms import Form
+from core.interviews.web_interviews import visible_interview
+from core.tenancy import TenantScope, tenant_by_slug
+from core.web.blobs import blob_response
+from core.web.i18n import current_language
+from core.web.i18n import gettext as _
+from core.web.rendering import page
+from tenants.consent import current_consent, has_consented, record_consent
+
+MEDIA_TYPES = {"webm": "video/webm", "mp4": "video/mp4"}
+TUS = {"Tus-Resumable": "1.0.0", "Cache-Control": "no-store"}
+PURPOSE = "recording"
+
+
+def _problem(exc: UploadProblem) -> Response:
+    return Response({"detail": exc.message}, status_code=exc.status, headers=TUS)
+
+
+async def _require_consent(interview: Interview) -> None:
+    if not await has_consented(interview.tenant, interview.interviewee, PURPOSE):
+        raise UploadProblem(403, _("The interviewee has not consented to recording yet."))
+
+
+def local_next(slug: str, value: Any) -> str | None:
+    """A page of the same tenant to continue at (a live room), never another site."""
+    value = str(value or "")
+    return value if value.startswith(f"/t/{slug}/") and "//" not in value and "\\" not in value else None
+
+
+@get("/t/{tenant:str}/join/{token:str}", name="interviews_join")
+async def join(request: Request, tenant: FromPath[str], token: FromPath[str],
+               interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Redirect:
+    """A personal link signs the interviewee in (no password) and leads to the interview."""
+    row = await tenant_by_slug(tenant)
+    user = await user_for_join_link(TenantScope(row.id), token)
+    if user is None:
+        raise NotFoundException(_("This link has expired or is not valid."))
+    request.clear_session()
+    request.set_session({SESSION_USER_KEY: str(user.id)})
+    await audit.record("auth.join_link_used", tenant_id=row.id, actor=user, ip=audit.client_ip(request))
+    target = f"/t/{row.slug}/interviews/"
+    if interview:
+        try:
+            target = f"/t/{row.slug}/interviews/{UUID(interview)}/consent"
+        except ValueError:
+            pass
+    return Redirect(local_next(row.slug, next_page) or target)
+
+
+class RecordingController(Controller):
+    path = "/interviews/{interview_id:uuid}"
+
+    @get("/consent")
+    async def consent_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                           tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
+                           next_page: FromQuery[str | None] = None) -> Template:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        text = await current_consent(tenant_scope.tenant_id, PURPOSE)
+        agreed = await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE)
+        return await page(request, "interviews/consent.html", interview=interview, agreed=agreed,
+                          consent=text, consent_text=text.text_ja if current_language.get() == "ja" else text.text_en,
+                          is_interviewee=str(request.user.id) == str(interview.interviewee),
+                          next_page=local_next(tenant_row.slug, next_page)
+                          or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+
+    @post("/consent", media_type=MediaType.HTML)
+    async def accept_consent(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                             tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID], data: Form) -> Any:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        if str(request.user.id) != str(interview.interviewee):
+            raise NotFoundException(_("Only the interviewee can give this consent."))
+        text = await current_consent(tenant_scope.tenant_id, PURPOSE)
+        if str(data.get("version")) != str(text.version) or data.get("agree") != "yes":
+            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}/consent")
+        await record_consent(tenant_scope.tenant_id, request.user.id, PURPOSE, text.version,
+                             ip=audit.client_ip(request))
+        await audit.record("consent.given", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(interview.id), detail={"purpose": PURPOSE, "version": text.version},
+                           ip=audit.client_ip(request))
+        return Redirect(local_next(tenant_row.slug, data.get("next_page"))
+                        or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+
+    @get("/record", media_type=MediaType.HTML)
+    async def record_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                          tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        if not await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE):
+            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}/consent")
+        settings = request.app.state.settings
+        return await page(request, "interviews/record.html", interview=interview, when=in_tokyo(interview.starts_at),
+                          max_bytes=settings.upload_max_bytes)
+
+    @post("/uploads")
+    async def create(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                     tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
+                     data: JSONBody[dict[str, Any]]) -> Response:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        try:
+            await _require_consent(interview)
+            rec = await create_upload(
+                tenant_scope, interview, request.user,
+                size=None if data.get("defer_length") else int(data.get("size") or 0),
+                sha256=str(data.get("sha256", "")).lower(), filename=str(data.get("filename", "")),
+                content_type=str(data.get("content_type", "")),
+                max_bytes=request.app.state.settings.upload_max_bytes)
+        except UploadProblem as exc:
+            return _problem(exc)
+        except (TypeError, ValueError):
+            return _problem(UploadProblem(400, _("The upload request is malformed.")))
+        await advance(tenant_scope, interview, "in_progress")
+        location = f"/t/{tenant_row.slug}/interviews/{interview.id}/uploads/{rec.id}"
+        return Response({"id": str(rec.id), "location": location, "offset": 0}, status_code=201,
+                        headers={**TUS, "Location": location, "Upload-Offset": "0"})
+
+    @head("/uploads/{recording_id:uuid}")
+    async def offset(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                     interview_id: FromPath[UUID], recording_id: FromPath[UUID]) -> Response[None]:
+        rec = await self._recording(request, tenant_scope, interview_id, recording_id)
+        length = {"Upload-Defer-Length": "1"} if rec.size == DEFERRED else {"Upload-Length": str(rec.size)}
+        return Response(content=None, headers={**TUS, **length, "Upload-Offset": str(rec.upload_offset),
+                                               "Upload-State": rec.state})
+
+    @get("/uploads/{recording_id:uuid}")
+    async def status(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                     interview_id: FromPath[UUID], recording_id: FromPath[UUID]) -> Response:
+        rec = await self._recording(request, tenant_scope, interview_id, recording_id)
+        return Response({"offset": rec.upload_offset, "size": rec.size, "state": rec.state, "error": rec.error},
+                        headers=TUS)
+
+    @patch("/uploads/{recording_id:uuid}", request_max_body_size=None)
+    async def append(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                     tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
+                     recording_id: FromPath[UUID]) -> Response:
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        rec = await self._recording(request, tenant_scope, interview_id, recording_id)
+        store = request.app.state.storage
+        try:
+            await _require_consent(interview)
+            if request.headers.get("content-type", "") != "application/offset+octet-stream":
+                raise UploadProblem(415, _("Send chunks as application/offset+octet-stream."))
+            try:
+                offset = int(request.headers.get("upload-offset", ""))
+                length = int(request.headers["content-length"]) if "content-length" in request.headers else None
+                declared = int(request.headers["upload-length"]) if "upload-length" in request.headers else None
+            except ValueError as exc:
+                raise UploadProblem(400, _("Upload-Offset must be a whole number.")) from exc
+            tk = store.tenant_key(tenant_row)
+            max_bytes = request.app.state.settings.upload_max_bytes
+            rec = await append_chunk(tenant_scope, store, tk, rec, offset=offset, length=length,
+                                     checksum=parse_checksum(request.headers.get("upload-checksum")),
+                                     body=request.stream(), max_bytes=max_bytes)
+            if declared is not None:
+                rec = await declare_length(tenant_scope, rec, declared, max_bytes)
+            if rec.size != DEFERRED and rec.upload_offset == rec.size:
+                rec = await finish(tenant_scope, store, tk, rec)
+                await audit.record("recording.completed", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                                   target=str(rec.id), detail={"bytes": rec.size}, ip=audit.client_ip(request))
+                await announce_completion(tenant_scope, request.app.state.plugin_host, interview, rec)
+        except UploadProblem as exc:
+            return _problem(exc)
+        return Response(content=None, status_code=204,
+                        headers={**TUS, "Upload-Offset": str(rec.upload_offset), "Upload-State": rec.state})
+
+    @get("/recordings/{recording_id:uuid}/media", guards=[requires_staff])
+    async def playback(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                       tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
+                       recording_id: FromPath[UUID]) -> Response:
+        """The decrypted video, streamed, with HTTP Range so the player can seek."""
+        rec = await self._recording(request, tenant_scope, interview_id, recording_id)
+        if rec.state != "complete":
+            raise NotFoundException(_("Recording not found"))
+        store = request.app.state.storage
+        return await blob_response(request, store, store.tenant_key(tenant_row), rec.blob_key,
+                                   media_type=MEDIA_TYPES[rec.container], filename=rec.filename)
+
+    async def _recording(self, request: Request, scope: TenantScope, interview_id: UUID,
+                         recording_id: UUID) -> Recording:
+        interview = await visible_interview(scope, request.user, interview_id)
+        rec = await scope.get(Recording, recording_id)
+        if rec.interview != interview.id:
+            raise NotFoundException("Recording not found")
+        return rec
+
+
+def join_router() -> Router:
+    return Router(path="/", route_handlers=[join], include_in_schema=False)

@@ -1,0 +1,1 @@
+"""mendan-hello: an example third-party mendan plugin (key `hello`)."""

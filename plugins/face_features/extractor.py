@@ -1,0 +1,52 @@
+"""The `face_features` feature extractor: video in, per-frame table stored, per-interview features out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from core.features import ExtractionInput, Progress
+from plugins.face_features import frame_table
+from plugins.face_features.aggregates import aggregate
+from plugins.face_features.model_files import EMOTION, FACE_LANDMARKER, verified_path
+from plugins.face_features.range_analysis import analyse_video
+
+
+@dataclass
+class FaceFeatureExtractor:
+    sample_fps: float = 5.0
+    processes: int | None = None  # None: one per core
+    models: Path | None = None  # None: `model_files.models_dir()`
+    insightface_pack: Path | None = None  # set: the optional insightface backend instead of MediaPipe
+    name: str = "face_features"
+    version: str = "1.0"
+    input_kind: str = "video"
+
+    def analyse(self, path: Path, *, emotion_allowed: bool, progress: Progress = lambda _p, _m: None
+                ) -> tuple[pa.Table, dict[str, float]]:
+        """The per-frame table and the per-interview features of one video file."""
+        # Checked before any decoding: a missing or altered model must stop the job, never be fetched here.
+        landmarker = None if self.insightface_pack else verified_path(FACE_LANDMARKER, self.models)
+        emotion = verified_path(EMOTION, self.models) if emotion_allowed else None
+        rows, columns = analyse_video(
+            path, sample_fps=self.sample_fps, landmarker=landmarker, emotion=emotion,
+            processes=self.processes, progress=progress, insightface_pack=self.insightface_pack,
+        )
+        table = frame_table.to_arrow(rows, columns)
+        return table, aggregate(frame_table.to_columns(table))
+
+    def extract(self, source: ExtractionInput, progress: Progress) -> Mapping[str, float]:
+        from core.db.tables import Tenant
+        from core.runtime import runtime
+
+        if source.path is None:
+            raise ValueError("face_features needs a video file")
+        table, features = self.analyse(source.path, emotion_allowed=source.emotion_allowed, progress=progress)
+        storage = runtime().storage
+        tenant = Tenant.objects().where(Tenant.id == source.tenant_id).first().run_sync()
+        frame_table.store(storage, storage.tenant_key(tenant), frame_table.blob_key(source.interview_id, self.version), table)
+        progress(97, "per-frame table stored")
+        return features

@@ -1,0 +1,59 @@
+"""face_features: non-verbal features from interview video (a basic service).
+
+Adds
+- extractor `face_features` (video): MediaPipe FaceLandmarker and the fer emotion
+  model per sampled frame; per-frame Parquet table in the tenant's encrypted blob
+  store (`face_features/{interview}/frames-v{version}.parquet`); per-interview
+  features through core's analysis pipeline (`core.extract_features`);
+- CLI `mendan models fetch` (through `mendan_cli_commands`);
+- meter `video_analysis_minutes`;
+- no routes, actors or tables of its own.
+The report over these features is the option `video_analysis` (./video_analysis/plugin.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+from core.plugins import Meter, PluginMeta
+from plugins.face_features.model_files import MODEL_FILES
+
+SAMPLE_FPS = float(os.environ.get("MENDAN_FACE_SAMPLE_FPS", "5"))
+INSIGHTFACE_PACK = os.environ.get("MENDAN_INSIGHTFACE_PACK")  # optional backend, see insightface_backend.py
+
+
+@hookimpl
+def mendan_plugin_meta() -> PluginMeta:
+    return PluginMeta(
+        key="face_features",
+        name_ja="表情・視線の特徴量",
+        name_en="Face and gaze features",
+        version="1.0.0",
+        kind="basic",
+        hours="batch",
+        meters=(Meter("video_analysis_minutes", "minute", "動画解析（分）", "Video analysis minutes"),),
+        model_licences=(
+            *(str(model) for model in MODEL_FILES),
+            "insightface model pack (optional, supplied by the operator): its own licence; "
+            "insightface's pretrained packs are for non-commercial research only",
+        ),
+        description_ja="面談動画から顔の向き・視線・まばたき・表情（ブレンドシェイプ）・感情確率を測ります。",
+        description_en="Measures head pose, gaze, blinks, facial expressions (blendshapes) and emotion "
+        "probabilities from interview video.",
+    )
+
+
+@hookimpl
+def mendan_feature_extractors() -> list:
+    from plugins.face_features.extractor import FaceFeatureExtractor
+
+    return [FaceFeatureExtractor(sample_fps=SAMPLE_FPS, insightface_pack=Path(INSIGHTFACE_PACK) if INSIGHTFACE_PACK else None)]
+
+
+@hookimpl
+def mendan_cli_commands() -> list:
+    from plugins.face_features.cli import models_command
+
+    return [models_command]

@@ -1,0 +1,93 @@
+"""Test clips with a known ground truth, made from images that ship in scikit-image.
+
+The face is `skimage.data.astronaut()` (Eileen Collins, smiling) on a 640x480
+canvas, rolled about the face centre by `roll_amplitude * sin(2 pi t / roll_period)`.
+During `gaps` the frame shows `skimage.data.coffee()` instead, so no face is
+present. During `frowns` the mouth patch is flipped upside down, which turns the
+smile into a frown. Written as MPEG-4 Part 2 (`mp4v`), the codec of the spec's
+performance target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+WIDTH, HEIGHT = 640, 480
+FACE_CENTRE = (290.0, 118.0)  # on the canvas, measured with FaceLandmarker
+MOUTH = (slice(124, 150), slice(264, 316))  # rows, columns of the mouth on the canvas; flipped, it frowns
+
+
+@dataclass(frozen=True)
+class ClipScript:
+    seconds: float = 6.0
+    fps: int = 25
+    roll_amplitude: float = 10.0  # degrees
+    roll_period: float = 2.0  # seconds
+    gaps: tuple[tuple[float, float], ...] = ((2.0, 3.0),)
+    frowns: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def frames(self) -> int:
+        return round(self.seconds * self.fps)
+
+    def roll(self, t: float) -> float:
+        return self.roll_amplitude * math.sin(2 * math.pi * t / self.roll_period)
+
+    def face_visible(self, t: float) -> bool:
+        return not any(start <= t < end for start, end in self.gaps)
+
+    def frowning(self, t: float) -> bool:
+        return any(start <= t < end for start, end in self.frowns)
+
+
+def _canvases() -> tuple[np.ndarray, np.ndarray]:
+    from skimage import data
+
+    face = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    face[:, 80:560] = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (480, 480))
+    empty = cv2.resize(cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR), (WIDTH, HEIGHT))
+    return face, empty
+
+
+def render_frame(script: ClipScript, t: float, face: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    if not script.face_visible(t):
+        return empty
+    image = face
+    if script.frowning(t):
+        image = face.copy()
+        image[MOUTH] = image[MOUTH][::-1]
+    rotation = cv2.getRotationMatrix2D(FACE_CENTRE, script.roll(t), 1.0)
+    return cv2.warpAffine(image, rotation, (WIDTH, HEIGHT), borderMode=cv2.BORDER_REPLICATE)
+
+
+def write_clip(path: Path, script: ClipScript) -> Path:
+    face, empty = _canvases()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), script.fps, (WIDTH, HEIGHT))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path}")
+    try:
+        for index in range(script.frames):
+            writer.write(render_frame(script, index / script.fps, face, empty))
+    finally:
+        writer.release()
+    return path
+
+
+def write_long_clip(path: Path, minutes: float, script: ClipScript | None = None) -> Path:
+    """A long clip for benchmarks: one rendered cycle of `script` repeated, so rendering stays cheap."""
+    script = script or ClipScript(seconds=10.0, gaps=((8.0, 10.0),))
+    face, empty = _canvases()
+    cycle = [render_frame(script, i / script.fps, face, empty) for i in range(script.frames)]
+    total = round(minutes * 60 * script.fps)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), script.fps, (WIDTH, HEIGHT))
+    try:
+        for index in range(total):
+            writer.write(cycle[index % len(cycle)])
+    finally:
+        writer.release()
+    return path

@@ -1,0 +1,89 @@
+"""live_interview: face-to-face interviews in the browser, recorded as they happen (spec 4.1.1 (3)).
+
+What it adds: the live room under /t/{tenant}/live_interview/{interview_id} (camera and
+microphone check, WebRTC video between interviewer and interviewee, the question set with
+timers and the evaluation form beside the video), a signalling WebSocket, the interviewee's
+recording uploaded in one-second chunks through the interviews' resumable upload, its table
+`live_interview_room_event` (who joined when, recording started and stopped, bytes), a link
+to the room on the interview page, and the meters of interviews held and recorded minutes.
+ICE servers (STUN/TURN) come from MENDAN_LIVE_ICE_SERVERS; none by default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from billing.ledger import record_usage
+from core.db.tables import Tenant
+from core.hookspecs import hookimpl
+from core.interviews.panels import Panel
+from core.interviews.tables import Interview, Recording
+from core.plugins import Meter, PluginMeta
+from core.runtime import runtime
+from core.tenancy import TenantScope
+from plugins.live_interview import routes
+from plugins.live_interview.room import billed_minutes, log_event, played_seconds
+
+META = PluginMeta(
+    key="live_interview",
+    name_ja="対面面談",
+    name_en="Face-to-face interview",
+    version="0.1.0",
+    kind="basic",
+    hours="interactive",
+    meters=(
+        Meter("live_interview.interviews", "interview", "対面面談の実施", "Face-to-face interviews held"),
+        Meter("live_interview.recorded_minutes", "minute", "対面面談の録画時間", "Face-to-face recorded minutes"),
+    ),
+    description_ja="面談者と被面談者がブラウザでビデオ面談を行い、被面談者の映像と音声を録画して送ります。",
+    description_en="Interviewer and interviewee meet by video in the browser; the interviewee is recorded and "
+                   "the recording is uploaded as it is made.",
+)
+
+
+@hookimpl
+def mendan_plugin_meta() -> PluginMeta:
+    return META
+
+
+@hookimpl
+def mendan_route_handlers() -> list[Any]:
+    return routes.HANDLERS
+
+
+@hookimpl
+def mendan_piccolo_apps() -> list[str]:
+    return ["plugins.live_interview.piccolo_app"]
+
+
+@hookimpl
+def mendan_template_dirs() -> list[Path]:
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
+    if interview.kind != "live" or interview.state == "cancelled":
+        return []
+    return [Panel(title_ja="対面面談", title_en="Face-to-face interview", template="live_interview/panel.html",
+                  order=10)]
+
+
+@hookimpl
+async def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: Any) -> None:
+    """Log what arrived and bill the recorded minutes of a live interview's segment."""
+    scope = TenantScope(tenant_id)
+    interview = await scope.get(Interview, interview_id)
+    if interview.kind != "live":
+        return
+    rec = await scope.get(Recording, recording_id)
+    store = runtime().storage
+    tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
+    seconds = await anyio.to_thread.run_sync(played_seconds, store, store.tenant_key(tenant), rec.blob_key)
+    await log_event(scope, interview, rec.uploaded_by, "segment_completed", recording_id=str(rec.id),
+                    bytes=rec.size, seconds=round(seconds, 3))
+    await record_usage(scope, "live_interview.recorded_minutes", billed_minutes(seconds), act=str(rec.id))
+

@@ -1,0 +1,120 @@
+"""The live room's pages and endpoints, under /t/{tenant}/live_interview/.
+
+GET  /{id}             the camera/microphone check, then the room (both people)
+POST /{id}/evaluation  the interviewer saves the evaluation during or after the interview
+GET  /{id}/status      how far the recording upload is
+POST /{id}/end         the interviewer ends the interview, only once the upload is complete
+GET  /room.js          the room's script
+WS   /{id}/signal      signalling (plugins/live_interview/signalling.py)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import File, Redirect
+
+from billing.ledger import record_usage
+from core import audit
+from core.db.tables import Tenant
+from core.interviews.evaluations import EvaluationProblem, evaluation_of, save_evaluation, scores_of
+from core.interviews.question_sets import items_of, questions_of
+from core.interviews.schedule import in_tokyo
+from core.interviews.tables import Interview, QuestionSetVersion
+from core.interviews.web_forms import Form, text
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+from core.web.rendering import page
+from plugins.live_interview.room import log_event, open_segments, room_role, upload_state
+from plugins.live_interview.signalling import HUB, signal
+from tenants.consent import has_consented
+
+SCRIPT = Path(__file__).parent / "static" / "room.js"
+
+
+async def _interview_for(request: Request, scope: TenantScope, interview_id: UUID) -> tuple[Interview, str]:
+    """The interview and the user's role in its room; 404 for anyone else, as for another tenant's."""
+    interview = await scope.get(Interview, interview_id)
+    role = room_role(request.user, interview)
+    if role is None:
+        raise NotFoundException(_("There is no live room for you here."))
+    return interview, role
+
+
+@get("/{interview_id:uuid}", name="live_interview_room")
+async def room_page(request: Request, tenant_scope: NamedDependency[TenantScope],
+                    tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+    interview, role = await _interview_for(request, tenant_scope, interview_id)
+    here = f"/t/{tenant_row.slug}/live_interview/{interview.id}"
+    if role == "interviewee" and not await has_consented(tenant_scope.tenant_id, request.user.id, "recording"):
+        return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}/consent?next_page={quote(here)}")
+    version = await tenant_scope.get(QuestionSetVersion, interview.question_set_version)
+    mine = await evaluation_of(tenant_scope, interview, request.user) if role == "interviewer" else None
+    return await page(
+        request, "live_interview/room.html", interview=interview, role=role, when=in_tokyo(interview.starts_at),
+        questions=questions_of(version) if role == "interviewer" else [],
+        items=items_of(version) if role == "interviewer" else [],
+        scores=scores_of(mine) if mine else {}, comment=mine.comment if mine else "",
+        locked=bool(mine and mine.locked), here=here,
+        open_segments=await open_segments(tenant_scope, interview.id, request.user) if role == "interviewee" else [],
+    )
+
+
+@post("/{interview_id:uuid}/evaluation", name="live_interview_evaluation", status_code=200)
+async def evaluate(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
+                   data: Form) -> Response:
+    interview, role = await _interview_for(request, tenant_scope, interview_id)
+    if role != "interviewer":
+        raise NotFoundException(_("There is no live room for you here."))
+    scores = {k[len("score_"):]: v for k, v in data.items() if k.startswith("score_")}
+    try:
+        await save_evaluation(tenant_scope, interview, request.user, scores, text(data, "comment"))
+    except EvaluationProblem as exc:
+        return Response({"detail": str(exc)}, status_code=400)
+    await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                       target=str(interview.id), detail={"from": "live_interview"}, ip=audit.client_ip(request))
+    return Response({"saved": True, "message": _("The evaluation was saved.")})
+
+
+@get("/{interview_id:uuid}/status", name="live_interview_status")
+async def status(request: Request, tenant_scope: NamedDependency[TenantScope],
+                 interview_id: FromPath[UUID]) -> dict[str, Any]:
+    interview, _role = await _interview_for(request, tenant_scope, interview_id)
+    state = await upload_state(tenant_scope, interview.id)
+    return {"interview_state": interview.state, "complete": state.complete, "unfinished": state.unfinished,
+            "bytes": state.bytes_received, "done": state.done}
+
+
+@post("/{interview_id:uuid}/end", name="live_interview_end", status_code=200)
+async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
+              interview_id: FromPath[UUID]) -> Response:
+    """Spec 4.2.2 (1): the interview is not over before the recording's upload is complete."""
+    interview, role = await _interview_for(request, tenant_scope, interview_id)
+    if role != "interviewer":
+        raise NotFoundException(_("There is no live room for you here."))
+    state = await upload_state(tenant_scope, interview.id)
+    if not state.done:
+        message = (_("The recording upload is not complete yet; the interview cannot end before it is.")
+                   if state.complete or state.unfinished else _("Nothing has been recorded yet."))
+        return Response({"detail": message, "done": False}, status_code=409)
+    await log_event(tenant_scope, interview, request.user, "ended", bytes=state.bytes_received)
+    await audit.record("live_interview.ended", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                       target=str(interview.id), detail={"bytes": state.bytes_received}, ip=audit.client_ip(request))
+    await record_usage(tenant_scope, "live_interview.interviews", 1, act=str(interview.id))
+    await HUB.broadcast(interview.id, {"type": "ended"})
+    return Response({"done": True, "next": f"/t/{tenant_row.slug}/interviews/{interview.id}"})
+
+
+@get("/room.js", name="live_interview_script", include_in_schema=False)
+async def room_script() -> File:
+    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+
+
+HANDLERS = [room_page, evaluate, status, end, room_script, signal]

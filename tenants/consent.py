@@ -1,0 +1,85 @@
+"""Consent before camera and microphone use (spec 4.2): versioned texts per tenant
+and purpose, and who accepted which version, when, from where.
+
+Purposes: `recording` (video and audio of an interview are captured and
+analysed) and `training` (an expert interviewer's interviews and evaluations
+are used to build the tenant's AI model); the spec asks for separate consent.
+A tenant without a text for a purpose gets the default below as version 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.tenancy import TenantScope
+from tenants.tables import ConsentRecord, ConsentText
+
+DEFAULT_TEXTS: dict[str, tuple[str, str]] = {
+    "recording": (
+        "この面談では、カメラとマイクで被面談者の映像と音声を記録します。"
+        "記録した映像と音声は、面談の評価と、表情などの非言語情報と回答内容の分析に使い、"
+        "評価を予測するAIモデルの構築と利用にも用います。記録は暗号化して保管し、"
+        "契約終了後に削除します。同意いただける場合は「同意する」を押してください。",
+        "This interview records the interviewee's video and audio with the camera and microphone. "
+        "The recordings are used to evaluate the interview, to analyse non-verbal information "
+        "such as facial expressions and the content of the answers, and to build and use an AI "
+        "model that predicts evaluations. Recordings are stored encrypted and deleted after the "
+        "contract ends. Press \"I agree\" if you consent.",
+    ),
+    "training": (
+        "熟練面談者として行った面談の映像・音声と評価結果を、AIモデルの学習データとして使用し、"
+        "構築したモデルで面談を行うことに同意します。学習データは暗号化して保管し、"
+        "契約終了後に削除します。",
+        "I agree that the video, audio and evaluations of the interviews I hold as an expert "
+        "interviewer are used as training data for an AI model, and that interviews are held "
+        "with the model built from them. Training data is stored encrypted and deleted after "
+        "the contract ends.",
+    ),
+}
+
+
+class UnknownConsent(LookupError):
+    """No consent text of that purpose or version exists for the tenant."""
+
+
+async def current_consent(tenant_id: Any, purpose: str) -> ConsentText:
+    """The newest consent text of the purpose; the default becomes version 1 when there is none."""
+    scope = TenantScope(tenant_id)
+    text = await scope.objects(ConsentText).where(ConsentText.purpose == purpose).order_by(
+        ConsentText.version, ascending=False
+    ).first()
+    if text is not None:
+        return text
+    if purpose not in DEFAULT_TEXTS:
+        raise UnknownConsent(f"no consent text for purpose {purpose!r}")
+    text_ja, text_en = DEFAULT_TEXTS[purpose]
+    return await scope.add(ConsentText(purpose=purpose, version=1, text_ja=text_ja, text_en=text_en))
+
+
+async def publish_consent(tenant_id: Any, purpose: str, text_ja: str, text_en: str) -> ConsentText:
+    """A new version of the purpose's text; everyone must consent again."""
+    current = await current_consent(tenant_id, purpose)
+    return await TenantScope(tenant_id).add(
+        ConsentText(purpose=purpose, version=current.version + 1, text_ja=text_ja, text_en=text_en)
+    )
+
+
+async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> ConsentRecord:
+    """Keep that the user accepted this version of the purpose's text."""
+    scope = TenantScope(tenant_id)
+    text = await scope.objects(ConsentText).where(
+        (ConsentText.purpose == purpose) & (ConsentText.version == version)
+    ).first()
+    if text is None:
+        raise UnknownConsent(f"no consent text {purpose!r} version {version}")
+    return await scope.add(
+        ConsentRecord(user=user_id, consent_text=text.id, purpose=purpose, version=version, ip=ip)
+    )
+
+
+async def has_consented(tenant_id: Any, user_id: Any, purpose: str) -> bool:
+    """True only when the user accepted the current version of the purpose's text."""
+    current = await current_consent(tenant_id, purpose)
+    return await TenantScope(tenant_id).count(ConsentRecord).where(
+        (ConsentRecord.user == user_id) & (ConsentRecord.consent_text == current.id)
+    ) > 0

@@ -1,0 +1,290 @@
+"""The operator console at `/ops/` (operators only): tenants and their contracts,
+options per contract, maintenance windows, emergency stops, deletion.
+
+Every change is audited by the domain function it calls.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Request, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+
+from core import audit
+from core.analysis import emotion_allowed
+from core.auth.guards import requires_operator
+from core.db.tables import AuditEntry, Tenant, User
+from core.hours import TOKYO, now
+from core.tenancy import TenantScope, create_tenant
+from core.web.i18n import gettext as _
+from core.web.rendering import page
+from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
+from tenants.hours import active_stop, current_contract
+from tenants.options import set_option
+from tenants.stops import (
+    WindowProblem,
+    cancel_maintenance,
+    plan_maintenance,
+    resume_service,
+    service_wide_stop,
+    stop_service,
+    upcoming_windows,
+)
+from tenants.tables import COURSES, CONTRACT_STATES, ContractChange, DeletionReport, TenantProfile
+
+TEMPLATES = Path(__file__).parent / "templates"
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+RECENT = 30
+
+
+def _day(value: Any) -> date | None:
+    text = str(value or "").strip()
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise ContractProblem("Dates must be given as YYYY-MM-DD.") from exc
+
+
+def _grace(value: Any) -> int | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ContractProblem("The grace period must be a number of days.")
+    return int(text)
+
+
+def _contract_values(data: dict[str, Any]) -> dict[str, Any]:
+    starts = _day(data.get("starts_on"))
+    if starts is None:
+        raise ContractProblem("The contract needs a start date.")
+    return {
+        "course": str(data.get("course", "")),
+        "starts_on": starts,
+        "ends_on": _day(data.get("ends_on")),
+        "retention_grace_days": _grace(data.get("retention_grace_days")),
+        "status": str(data.get("status", "active")),
+    }
+
+
+def _tokyo(value: Any) -> datetime:
+    """A `datetime-local` field, read as Japan time."""
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=TOKYO)
+    except ValueError as exc:
+        raise WindowProblem("Give the start and end as date and time.") from exc
+
+
+async def _tenant(slug: str) -> Tenant:
+    tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+    if tenant is None:
+        raise NotFoundException(_("No such tenant."))
+    return tenant
+
+
+async def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    """Operators read times in Japan time, like the service hours."""
+    return await page(request, template, status_code, tokyo=TOKYO, **context)
+
+
+def _back(path: str) -> Redirect:
+    return Redirect(path, status_code=303)
+
+
+@get("/")
+async def ops_home(request: Request) -> Template:
+    return await _home_page(request)
+
+
+async def _home_page(request: Request, error: str | None = None) -> Template:
+    at = now()
+    tenants = await Tenant.objects().order_by(Tenant.slug)
+    contracts = {t.id: await current_contract(t.id) for t in tenants}
+    actors = {u.id: u.email for u in await User.objects().where(User.tenant.is_null())}
+    entries = await AuditEntry.select().where(AuditEntry.action.like("tenants.%")).order_by(
+        AuditEntry.id, ascending=False
+    ).limit(RECENT).output(load_json=True)
+    return await _page(
+        request, "ops/home.html", status_code=400 if error else 200, error=error, tenants=tenants,
+        contracts=contracts, windows=await upcoming_windows(at), service_stop=await service_wide_stop(),
+        reports=await DeletionReport.objects().order_by(DeletionReport.id, ascending=False).limit(RECENT).output(
+            load_json=True),
+        entries=entries, actors=actors, slugs={t.id: t.slug for t in tenants},
+    )
+
+
+@get("/tenants/new")
+async def new_tenant_form(request: Request) -> Template:
+    return await _page(request, "ops/tenant_new.html", courses=COURSES, values={}, error=None)
+
+
+@post("/tenants/new")
+async def new_tenant(request: Request, data: Form) -> Any:
+    slug = str(data.get("slug", "")).strip().lower()
+    name = str(data.get("name", "")).strip()
+    try:
+        if not SLUG_RE.fullmatch(slug):
+            raise ContractProblem("The slug takes 2-63 lower-case letters, digits and hyphens.")
+        if not name:
+            raise ContractProblem("The tenant needs a name.")
+        if await Tenant.exists().where(Tenant.slug == slug):
+            raise ContractProblem("That slug is taken.")
+        values = _contract_values({**data, "status": "active"})
+    except ContractProblem as exc:
+        return await _page(request, "ops/tenant_new.html", status_code=400, courses=COURSES, values=data,
+                          error=_(str(exc)))
+    ip = audit.client_ip(request)
+    region = str(data.get("region", "JP")).strip().upper() or "JP"
+    tenant = await create_tenant(request.app.state.storage, slug=slug, name=name, region=region)
+    await TenantScope(tenant.id).add(TenantProfile(
+        contact_name=str(data.get("contact_name", "")).strip(), contact_email=str(data.get("contact_email", "")).strip()
+    ))
+    await audit.record("tenants.tenant_created", tenant_id=tenant.id, actor=request.user, target=slug,
+                       detail={"region": region}, ip=ip)
+    await create_contract(tenant.id, by=request.user, ip=ip, **values)
+    return _back(f"/ops/tenants/{slug}")
+
+
+async def _tenant_page(request: Request, tenant: Tenant, error: str | None = None) -> Template:
+    host = request.app.state.plugin_host
+    scope = TenantScope(tenant.id)
+    contract = await current_contract(tenant.id)
+    enabled = await host.enabled_keys(tenant.id)
+    changes = await scope.select(ContractChange).order_by(ContractChange.id, ascending=False).output(load_json=True)
+    return await _page(
+        request, "ops/tenant.html", status_code=400 if error else 200, error=error, subject=tenant,
+        profile=await scope.objects(TenantProfile).first(), contract=contract,
+        purge_on=purge_due(contract) if contract else None, courses=COURSES, states=CONTRACT_STATES,
+        plugins=sorted(host.metas.values(), key=lambda m: (m.kind, m.key)), enabled=enabled,
+        changes=changes, actors={u.id: u.email for u in await User.objects().where(User.tenant.is_null())},
+        stop=await active_stop(tenant.id), emotion_ok=emotion_allowed(tenant),
+    )
+
+
+@get("/tenants/{slug:str}")
+async def tenant_page(request: Request, slug: FromPath[str]) -> Template:
+    return await _tenant_page(request, await _tenant(slug))
+
+
+@post("/tenants/{slug:str}/profile")
+async def save_profile(request: Request, slug: FromPath[str], data: Form) -> Any:
+    tenant = await _tenant(slug)
+    name = str(data.get("name", "")).strip() or tenant.name
+    region = str(data.get("region", "")).strip().upper() or tenant.region
+    contact = {"contact_name": str(data.get("contact_name", "")).strip(),
+               "contact_email": str(data.get("contact_email", "")).strip()}
+    await Tenant.update({Tenant.name: name, Tenant.region: region}).where(Tenant.id == tenant.id)
+    scope = TenantScope(tenant.id)
+    if await scope.objects(TenantProfile).first() is None:
+        await scope.add(TenantProfile(**contact))
+    else:
+        await scope.update(TenantProfile, {TenantProfile.contact_name: contact["contact_name"],
+                                           TenantProfile.contact_email: contact["contact_email"],
+                                           TenantProfile.updated_at: now()})
+    # The contact is personal data: the audit entry says what changed, not to what.
+    await audit.record("tenants.profile_changed", tenant_id=tenant.id, actor=request.user, target=slug,
+                       detail={"name": name, "region": region, "contact_changed": True}, ip=audit.client_ip(request))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/contract")
+async def save_contract(request: Request, slug: FromPath[str], data: Form) -> Any:
+    tenant = await _tenant(slug)
+    ip = audit.client_ip(request)
+    try:
+        values = _contract_values(data)
+        contract = await current_contract(tenant.id) if str(data.get("contract_id", "")) else None
+        if contract is None:
+            await create_contract(tenant.id, by=request.user, ip=ip, **values)
+        else:
+            await change_contract(tenant.id, contract.id, by=request.user, ip=ip, **values)
+    except ContractProblem as exc:
+        return await _tenant_page(request, tenant, error=_(str(exc)))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/options")
+async def switch_option(request: Request, slug: FromPath[str], data: Form) -> Any:
+    tenant = await _tenant(slug)
+    key = str(data.get("plugin_key", ""))
+    if key not in request.app.state.plugin_host.metas:
+        return await _tenant_page(request, tenant, error=_("No such service is installed."))
+    await set_option(tenant.id, key, data.get("active") == "on", by=request.user, ip=audit.client_ip(request))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/stop")
+async def stop_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
+    tenant = await _tenant(slug)
+    await stop_service(tenant.id, str(data.get("message", "")).strip(), by=request.user, ip=audit.client_ip(request))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/resume")
+async def resume_tenant(request: Request, slug: FromPath[str]) -> Any:
+    tenant = await _tenant(slug)
+    await resume_service(tenant.id, by=request.user, ip=audit.client_ip(request))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/delete")
+async def delete_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
+    """Immediate deletion: the slug typed again confirms it; a job does the work."""
+    tenant = await _tenant(slug)
+    if str(data.get("confirm", "")).strip() != slug:
+        return await _tenant_page(request, tenant, error=_("Type the tenant's slug to confirm the deletion."))
+    # Not filed under the tenant: its audit rows go with its data, this entry stays.
+    await audit.record("tenants.deletion_requested", actor=request.user, target=slug, ip=audit.client_ip(request))
+    await request.app.state.tasks.enqueue(
+        "tenants.purge_tenant", tenant_id=None, purge=str(tenant.id), requested_by=str(request.user.id)
+    )
+    return _back("/ops/")
+
+
+@post("/maintenance")
+async def add_maintenance(request: Request, data: Form) -> Any:
+    try:
+        await plan_maintenance(_tokyo(data.get("starts_at")), _tokyo(data.get("ends_at")),
+                               str(data.get("message", "")).strip(), by=request.user, ip=audit.client_ip(request))
+    except WindowProblem as exc:
+        return await _home_page(request, error=_(str(exc)))
+    return _back("/ops/")
+
+
+@post("/maintenance/{window_id:int}/cancel")
+async def remove_maintenance(request: Request, window_id: FromPath[int]) -> Any:
+    await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request))
+    return _back("/ops/")
+
+
+@post("/stop")
+async def stop_everything(request: Request, data: Form) -> Any:
+    await stop_service(None, str(data.get("message", "")).strip(), by=request.user, ip=audit.client_ip(request))
+    return _back("/ops/")
+
+
+@post("/resume")
+async def resume_everything(request: Request) -> Any:
+    await resume_service(None, by=request.user, ip=audit.client_ip(request))
+    return _back("/ops/")
+
+
+def ops_router() -> Router:
+    return Router(
+        path="/ops",
+        route_handlers=[
+            ops_home, new_tenant_form, new_tenant, tenant_page, save_profile, save_contract, switch_option,
+            stop_tenant, resume_tenant, delete_tenant, add_maintenance, remove_maintenance,
+            stop_everything, resume_everything,
+        ],
+        guards=[requires_operator],
+        include_in_schema=False,
+    )

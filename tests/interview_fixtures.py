@@ -1,0 +1,51 @@
+"""Building blocks for the interviews tests: a question set, an interview, an interviewee signed in."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+from core.interviews.people import issue_join_link
+from core.interviews.question_sets import EvaluationItem, Question, create_question_set
+from core.interviews.schedule import schedule_interview
+from core.tenancy import TenantScope
+from tenants.consent import current_consent, record_consent
+
+ITEMS = [EvaluationItem(key="", name="Clarity", description="Speaks clearly"),
+         EvaluationItem(key="", name="Warmth", scale_min=1, scale_max=7, required=False)]
+
+
+async def make_interview(tenant, make_user, *, kind: str = "live", starts_in: timedelta = timedelta(days=3),
+                         experts: int = 0, language: str = "ja"):
+    scope = TenantScope(tenant.id)
+    admin = await make_user(tenant, "admin")
+    interviewer = await make_user(tenant, "interviewer", language="en")
+    interviewee = await make_user(tenant, "interviewee", password=None, language=language)
+    expert_users = [await make_user(tenant, "expert") for _ in range(experts)]
+    version = await create_question_set(scope, name="Basics", author=admin, items=ITEMS,
+                                        questions=[Question(text="Tell us about yourself.")])
+    interview = await schedule_interview(
+        scope, kind=kind, starts_at=datetime.now(timezone.utc) + starts_in, interviewee_id=interviewee.id,
+        interviewer_id=interviewer.id, expert_ids=[e.id for e in expert_users], version_id=version.id)
+    return {"scope": scope, "admin": admin, "interviewer": interviewer, "interviewee": interviewee,
+            "experts": expert_users, "version": version, "interview": interview}
+
+
+async def consent(tenant, user):
+    text = await current_consent(tenant.id, "recording")
+    await record_consent(tenant.id, user.id, "recording", text.version)
+
+
+async def join(client, tenant, user, interview):
+    """Sign the interviewee in through a personal link, as the mailed link does."""
+    token = await issue_join_link(TenantScope(tenant.id), user)
+    response = await client.get(f"/t/{tenant.slug}/join/{token}?interview={interview.id}",
+                                headers={"accept": "text/html"}, follow_redirects=False)
+    assert response.status_code in (302, 303), response.text
+    await client.get(f"/t/{tenant.slug}/interviews/{interview.id}/consent", headers={"accept": "text/html"})
+    return response
+
+
+def chunk_checksum(data: bytes) -> str:
+    return "sha256 " + base64.b64encode(hashlib.sha256(data).digest()).decode()

@@ -1,0 +1,128 @@
+"""The operator console: operators only; creating a tenant, editing its contract (with
+history), switching options, maintenance and stops; every action in the audit log."""
+
+import json
+
+from core.db.tables import AuditEntry, Tenant
+from core.hookspecs import hookimpl
+from core.plugins import PluginMeta
+from tenants.hours import current_contract
+from tenants.tables import ContractChange, MaintenanceWindow, TenantProfile
+from tests.conftest import HTML, form_csrf, login
+
+
+class Summary:
+    @hookimpl
+    def mendan_plugin_meta(self):
+        return PluginMeta(key="summary_x", name_ja="要約", name_en="Summary", version="1", kind="option",
+                          hours="interactive")
+
+
+async def _post(client, path, data):
+    page = await client.get("/ops/", headers=HTML)
+    return await client.post(path, data={**data, "_csrf_token": form_csrf(page.text)}, headers=HTML,
+                             follow_redirects=False)
+
+
+async def test_the_console_is_for_operators_only(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    signed_out = await client.get("/ops/", headers=HTML, follow_redirects=False)
+    assert signed_out.status_code in (302, 303) and signed_out.headers["location"].startswith("/login")
+    await login(client, tenant, admin)
+    assert (await client.get("/ops/", headers=HTML)).status_code == 403
+    assert (await client.get(f"/ops/tenants/{tenant.slug}", headers=HTML)).status_code == 403
+
+
+async def test_operator_actions_are_kept_in_the_audit_log(host, client, make_user):
+    host.register(Summary(), key="summary_x")
+    operator = await make_user(None, "operator")
+    await login(client, None, operator)
+    slug = f"ops-{operator.id.hex[:8]}"
+    created = await _post(client, "/ops/tenants/new", {
+        "slug": slug, "name": "面談商事", "region": "JP", "contact_name": "山田", "contact_email": "y@example.jp",
+        "course": "weekday", "starts_on": "2026-04-01", "ends_on": "", "retention_grace_days": "",
+    })
+    assert created.status_code == 303, created.text
+    tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+    assert tenant.wrapped_data_key
+    assert (await TenantProfile.objects().where(TenantProfile.tenant == tenant.id).first()).contact_name == "山田"
+    contract = await current_contract(tenant.id)
+    assert contract.course == "weekday"
+
+    changed = await _post(client, f"/ops/tenants/{slug}/contract", {
+        "contract_id": str(contract.id), "course": "always", "starts_on": "2026-04-01", "ends_on": "2027-03-31",
+        "retention_grace_days": "", "status": "active",
+    })
+    assert changed.status_code == 303
+    history = await ContractChange.objects().where(ContractChange.contract == contract.id).order_by(ContractChange.id)
+    assert history[-1].by == operator.id
+    last = json.loads(history[-1].changes)
+    assert last == {"course": ["weekday", "always"], "ends_on": [None, "2027-03-31"]}
+    bad = await _post(client, f"/ops/tenants/{slug}/contract", {
+        "contract_id": str(contract.id), "course": "always", "starts_on": "2026-04-01", "ends_on": "2026-01-01",
+        "status": "active",
+    })
+    assert bad.status_code == 400
+
+    assert (await _post(client, f"/ops/tenants/{slug}/options", {"plugin_key": "summary_x", "active": "on"})).status_code == 303
+    assert "summary_x" in await host.enabled_keys(tenant.id)
+    assert (await _post(client, f"/ops/tenants/{slug}/stop", {"message": "調査中"})).status_code == 303
+    assert (await Tenant.objects().where(Tenant.id == tenant.id).first()).status == "stopped"
+    assert (await _post(client, f"/ops/tenants/{slug}/resume", {})).status_code == 303
+    assert (await _post(client, "/ops/maintenance", {
+        "starts_at": "2031-01-10T22:00", "ends_at": "2031-01-11T02:00", "message": "パッチ適用"})).status_code == 303
+    window = await MaintenanceWindow.objects().where(MaintenanceWindow.message == "パッチ適用").first()
+    assert window.ends_at.hour == 17  # 02:00 JST is 17:00 UTC
+    assert (await _post(client, f"/ops/maintenance/{window.id}/cancel", {})).status_code == 303
+
+    actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action).where(
+        (AuditEntry.actor == operator.id) & AuditEntry.action.like("tenants.%")).order_by(AuditEntry.id)]
+    assert actions == [
+        "tenants.tenant_created", "tenants.contract_created", "tenants.contract_changed",
+        "tenants.option_switched", "tenants.service_stopped", "tenants.service_resumed",
+        "tenants.maintenance_planned", "tenants.maintenance_cancelled",
+    ]
+    home = await client.get("/ops/", headers=HTML)
+    assert "tenants.option_switched" in home.text and operator.email in home.text
+    detail = await client.get(f"/ops/tenants/{slug}", headers=HTML)
+    assert detail.status_code == 200 and 'name="ends_on" type="date" value="2027-03-31"' in detail.text
+
+
+async def test_a_tenant_outside_the_allowed_regions_is_refused_emotion_inference(app, client, make_tenant, make_user):
+    from core.analysis import emotion_allowed
+
+    japan, abroad = await make_tenant(), await make_tenant(region="US")
+    assert japan.region == "JP" and emotion_allowed(japan) and not emotion_allowed(abroad)
+    operator = await make_user(None, "operator")
+    await login(client, None, operator)
+    page = await client.get(f"/ops/tenants/{abroad.slug}", headers=HTML)
+    assert "この地域では感情推定を利用できません" in page.text
+    page = await client.get(f"/ops/tenants/{japan.slug}", headers=HTML)
+    assert "この地域では感情推定を利用できます" in page.text
+
+
+async def test_an_operator_deletes_a_tenant_at_once_after_confirming_its_slug(client, make_tenant, make_user):
+    import asyncio
+
+    from tenants.tables import DeletionReport
+
+    tenant = await make_tenant()
+    await make_user(tenant, "admin")
+    operator = await make_user(None, "operator")
+    await login(client, None, operator)
+    wrong = await _post(client, f"/ops/tenants/{tenant.slug}/delete", {"confirm": "not-the-slug"})
+    assert wrong.status_code == 400 and await Tenant.count().where(Tenant.id == tenant.id) == 1
+    done = await _post(client, f"/ops/tenants/{tenant.slug}/delete", {"confirm": tenant.slug})
+    assert done.status_code == 303
+    for _ in range(100):
+        report = await DeletionReport.objects().where(DeletionReport.tenant_id == tenant.id).first()
+        if report is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert report is not None and report.reason == "request" and report.requested_by == operator.id
+    assert await Tenant.count().where(Tenant.id == tenant.id) == 0
+    actions = {r["action"] for r in await AuditEntry.select(AuditEntry.action).where(AuditEntry.actor == operator.id)}
+    assert {"tenants.deletion_requested", "tenants.tenant_purged"} <= actions
+    home = await client.get("/ops/", headers=HTML)
+    assert home.status_code == 200 and f"<td>{tenant.slug}</td>" in home.text and "mendan_user: 1" in home.text

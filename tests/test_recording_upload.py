@@ -1,0 +1,189 @@
+"""Resumable, checksummed recording uploads into encrypted storage (issue 4, point 6)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from core.hookspecs import hookimpl
+from core.interviews.tables import Interview, Recording
+from core.plugins import PluginMeta
+from core.tenancy import TenantScope
+from tests.interview_fixtures import chunk_checksum, consent, join, make_interview
+from tests.video_files import make_video
+
+
+def api(client) -> dict[str, str]:
+    return {"x-csrftoken": client.cookies["csrftoken"], "accept": "application/json"}
+
+
+async def create(client, tenant, interview, data: bytes, filename: str = "answer.webm"):
+    return await client.post(
+        f"/t/{tenant.slug}/interviews/{interview.id}/uploads", headers=api(client),
+        json={"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "filename": filename,
+              "content_type": "video/webm" if filename.endswith(".webm") else "video/mp4"})
+
+
+async def send(client, location, offset: int, chunk: bytes, checksum: str | None = None):
+    headers = {**api(client), "content-type": "application/offset+octet-stream", "upload-offset": str(offset),
+               "tus-resumable": "1.0.0", "upload-checksum": checksum or chunk_checksum(chunk)}
+    return await client.patch(location, content=chunk, headers=headers)
+
+
+async def upload_all(client, location, data: bytes, start: int = 0, size: int = 1000):
+    response = None
+    for offset in range(start, len(data), size):
+        response = await send(client, location, offset, data[offset:offset + size])
+        assert response.status_code in (204, 422), response.text
+    return response
+
+
+@pytest.fixture
+def webm(tmp_path: Path) -> bytes:
+    return make_video(tmp_path / "answer.webm", seconds=1).read_bytes()
+
+
+class CompletedRecordings:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    @hookimpl
+    def mendan_plugin_meta(self):
+        return PluginMeta(key="recording_watch", name_ja="録画監視", name_en="Recording watch", version="1.0",
+                          kind="basic", hours="batch")
+
+    @hookimpl
+    def mendan_recording_completed(self, tenant_id, interview_id, recording_id):
+        self.calls.append({"tenant_id": tenant_id, "interview_id": interview_id, "recording_id": recording_id})
+
+
+async def test_upload_interrupted_after_half_its_chunks_resumes_to_a_byte_identical_file(
+        host, app, client, make_tenant, make_user, storage, webm):
+    watcher = CompletedRecordings()
+    host.register(watcher, key="recording_watch")
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+
+    created = await create(client, tenant, setup["interview"], webm)
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    chunk = max(1, len(webm) // 8)
+    offsets = list(range(0, len(webm), chunk))
+    half = offsets[len(offsets) // 2]
+    await upload_all(client, location, webm[:half], size=chunk)
+    # The connection breaks in the middle of the next chunk: only part of it arrives.
+    broken = webm[half:half + chunk][: chunk // 2]
+    response = await send(client, location, half, broken, checksum=chunk_checksum(webm[half:half + chunk]))
+    assert response.status_code == 460
+
+    head = await client.head(location, headers=api(client))
+    assert head.headers["upload-offset"] == str(half)
+    response = await upload_all(client, location, webm, start=half, size=chunk)
+    assert response.status_code == 204 and response.headers["upload-state"] == "complete"
+
+    rec = await TenantScope(tenant.id).get(Recording, created.json()["id"])
+    assert rec.state == "complete" and rec.width == 160 and rec.height == 120
+    stored = b"".join(storage.read(storage.tenant_key(tenant), rec.blob_key))
+    assert stored == webm
+    assert webm[:64] not in (storage.root / str(tenant.id) / rec.blob_key).read_bytes()  # encrypted at rest
+    interview = await TenantScope(tenant.id).get(Interview, setup["interview"].id)
+    assert interview.state == "recorded"
+    assert watcher.calls == [{"tenant_id": tenant.id, "interview_id": interview.id, "recording_id": rec.id}]
+
+
+async def test_a_file_whose_checksum_does_not_match_is_refused(client, make_tenant, make_user, webm):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    created = await create(client, tenant, setup["interview"], webm)
+    corrupt = bytearray(webm)
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    response = await upload_all(client, created.headers["location"], bytes(corrupt))
+    assert response.status_code == 422
+    assert "checksum" in response.json()["detail"].lower() or "チェックサム" in response.json()["detail"]
+    rec = await TenantScope(tenant.id).get(Recording, created.json()["id"])
+    assert rec.state == "refused"
+
+
+async def test_a_file_that_is_not_a_video_is_refused_with_a_clear_message(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user, language="en")
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    data = b"\x1a\x45\xdf\xa3" + b"this is not a video at all " * 200
+    created = await create(client, tenant, setup["interview"], data)
+    response = await upload_all(client, created.headers["location"], data)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "This file is not a WebM or MP4 video that can be played, so it was refused."
+
+
+async def test_only_webm_and_mp4_are_accepted_and_the_size_limit_holds(client, make_tenant, make_user, settings):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user, language="en")
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    response = await create(client, tenant, setup["interview"], b"x" * 10, filename="answer.avi")
+    assert response.status_code == 415
+    too_big = await client.post(
+        f"/t/{tenant.slug}/interviews/{setup['interview'].id}/uploads", headers=api(client),
+        json={"size": settings.upload_max_bytes + 1, "sha256": "0" * 64, "filename": "a.mp4"})
+    assert too_big.status_code == 413
+
+
+async def test_no_recording_is_accepted_without_the_interviewees_consent(client, make_tenant, make_user, webm):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    response = await create(client, tenant, setup["interview"], webm)
+    assert response.status_code == 403
+    page = await client.get(f"/t/{tenant.slug}/interviews/{setup['interview'].id}/record",
+                            headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code in (302, 303) and page.headers["location"].endswith("/consent")
+
+
+async def test_another_tenants_recording_answers_404(client, make_tenant, make_user, webm):
+    tenant_a, tenant_b = await make_tenant(), await make_tenant()
+    a = await make_interview(tenant_a, make_user)
+    b = await make_interview(tenant_b, make_user)
+    await consent(tenant_a, a["interviewee"])
+    await consent(tenant_b, b["interviewee"])
+    await join(client, tenant_b, b["interviewee"], b["interview"])
+    created = await create(client, tenant_b, b["interview"], webm)
+    await upload_all(client, created.headers["location"], webm)
+    rec_id = created.json()["id"]
+
+    from tests.conftest import login
+    await login(client, tenant_a, a["admin"])
+    # Tenant B's recording, asked for under tenant A's interview, and under tenant B's URL.
+    for url in (f"/t/{tenant_a.slug}/interviews/{a['interview'].id}/uploads/{rec_id}",
+                f"/t/{tenant_a.slug}/interviews/{a['interview'].id}/recordings/{rec_id}/media",
+                f"/t/{tenant_b.slug}/interviews/{b['interview'].id}/recordings/{rec_id}/media",
+                f"/t/{tenant_b.slug}/interviews/{b['interview'].id}/uploads/{rec_id}"):
+        response = await client.get(url, headers={"accept": "application/json"})
+        assert response.status_code == 404, url
+
+
+async def test_staff_play_the_recording_decrypted_with_range_requests(client, make_tenant, make_user, webm):
+    from tests.conftest import login
+
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    created = await create(client, tenant, setup["interview"], webm)
+    await upload_all(client, created.headers["location"], webm)
+    media = f"/t/{tenant.slug}/interviews/{setup['interview'].id}/recordings/{created.json()['id']}/media"
+    assert (await client.get(media)).status_code == 403  # the interviewee does not get the playback
+    await login(client, tenant, setup["interviewer"])
+    whole = await client.get(media)
+    assert whole.status_code == 200 and whole.content == webm and whole.headers["content-type"] == "video/webm"
+    part = await client.get(media, headers={"range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.content == webm[100:1100]
+    assert part.headers["content-range"] == f"bytes 100-1099/{len(webm)}"
+    page = await client.get(f"/t/{tenant.slug}/interviews/{setup['interview'].id}", headers={"accept": "text/html"})
+    assert f'src="{media}"' in page.text

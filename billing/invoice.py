@@ -150,7 +150,8 @@ def closes_at(month: date, grace_days: int = GRACE_DAYS) -> datetime:
 async def close_due_periods(
     host: PluginHost, *, now: datetime | None = None, grace_days: int = GRACE_DAYS, tenant_ids: list[Any] | None = None
 ) -> int:
-    """Close every month, from each tenant's first, whose grace window has ended; returns how many."""
+    """Close every month, from the tenant's creation or first usage, whose grace window has ended;
+    returns how many were closed."""
     now = now or datetime.now(timezone.utc)
     closed = 0
     query = Tenant.select(Tenant.id, Tenant.created_at)
@@ -159,7 +160,9 @@ async def close_due_periods(
     for tenant in await query:
         done = {row["month"] for row in await ClosedPeriod.select(ClosedPeriod.month).where(
             ClosedPeriod.tenant == tenant["id"])}
-        month = month_of(tenant["created_at"])
+        first_usage = await UsageRow.select(UsageRow.occurred_at).where(UsageRow.tenant == tenant["id"]).order_by(
+            UsageRow.occurred_at).first()
+        month = min(month_of(tenant["created_at"]), month_of(first_usage["occurred_at"]) if first_usage else date.max)
         while closes_at(month, grace_days) <= now:
             if month not in done:
                 invoice = await compute_invoice(tenant["id"], month, host)

@@ -10,7 +10,7 @@ and PostgreSQL alike.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +22,9 @@ from core.runtime import runtime
 from core.tenancy import TenantScope
 
 log = structlog.get_logger("mendan.billing")
+
+# Clocks of web and worker machines differ a little; Stripe also allows five minutes ahead.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def _tenant_id(scope_or_tenant: Any) -> UUID:
@@ -48,13 +51,16 @@ async def record_usage(
         raise ValueError("a usage row needs the act it bills (an interview or job id)")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ValueError(f"quantity must be a positive whole number of units, not {quantity!r}")
+    now = datetime.now(timezone.utc)
     if occurred_at is not None and occurred_at.tzinfo is None:
         raise ValueError("occurred_at must carry a time zone")
+    if occurred_at is not None and occurred_at > now + FUTURE_TOLERANCE:
+        raise ValueError("usage can not have occurred in the future")
     tenant_id = _tenant_id(scope_or_tenant)
     key = usage_key(tenant_id, meter, act)
     row = UsageRow(
         tenant=tenant_id, meter=meter, quantity=quantity, usage_key=key, source_ref=act[:200],
-        occurred_at=occurred_at or datetime.now(timezone.utc),
+        occurred_at=occurred_at or now,
     )
     inserted = await UsageRow.insert(row).on_conflict(
         target=UsageRow.usage_key, action="DO NOTHING"

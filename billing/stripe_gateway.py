@@ -9,6 +9,7 @@ shipping actor lets Dramatiq retry later.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from typing import Any
 import stripe
 
 NETWORK_RETRIES = 2
+# The SDK logs every request at INFO; shipping logs its own summary per run instead.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 EVENT_NAME_RE = re.compile(r"[^a-z0-9_]")
 
 

@@ -13,6 +13,7 @@ from core.config import Settings, use_settings
 from tenants.cli import purge_expired_command
 
 DEMO_PASSWORD = "mendan-demo-2026"
+DEMO_OPERATOR = ("operator", "operator@demo.example", "運用者 デモ")
 DEMO_USERS = (
     ("admin", "admin@demo.example", "管理者 デモ"),
     ("interviewer", "interviewer@demo.example", "面談者 デモ"),
@@ -143,11 +144,15 @@ def demo(slug: str) -> None:
             await host.set_enabled(tenant.id, key, True)
         for role, email, name in DEMO_USERS:
             await _create_user(tenant_id=tenant.id, email=email, role=role, name=name, password=DEMO_PASSWORD)
+        _role, email, name = DEMO_OPERATOR
+        await _create_user(tenant_id=None, email=email, role="operator", name=name, password=DEMO_PASSWORD)
 
     asyncio.run(run())
-    click.echo(f"Demo tenant ready: {settings.base_url}/t/{slug}/login")
+    click.echo(f"\nDemo tenant ready. Start the service (`mendan serve`), open {settings.base_url}/t/{slug}/login")
+    click.echo(f"and sign in with one of these e-mail addresses and the password {DEMO_PASSWORD}:")
     for role, email, _name in DEMO_USERS:
-        click.echo(f"  {role:12s} {email}  password: {DEMO_PASSWORD}")
+        click.echo(f"  {role:12s} {email}")
+    click.echo(f"Operators sign in at {settings.base_url}/login as {DEMO_OPERATOR[1]} (same password).")
 
 
 main.add_command(purge_expired_command)

@@ -31,7 +31,8 @@ from core.db.tables import Job
 
 log = structlog.get_logger("mendan.tasks")
 
-MAX_RETRIES = 3
+# Batch work (a long recording's analysis, a model build) runs far past Dramatiq's default ten minutes.
+TIME_LIMIT_MS = 6 * 3600 * 1000
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
 
 
@@ -76,13 +77,17 @@ class JobTableMiddleware(Middleware):
         else:
             # The Retries middleware runs before this one and marks the message failed once it gives up.
             final = message.failed
-            Job.update(
+            query = Job.update(
                 {
                     Job.state: "failed" if final else "queued",
                     Job.error: f"{type(exception).__name__}: {exception}",
                     Job.finished_at: _now() if final else None,
                 }
-            ).where(Job.id == job_id).run_sync()
+            ).where(Job.id == job_id)
+            if not final:
+                # The retry is already on the broker: once it has started, its own state wins.
+                query = query.where(Job.attempts == message.options.get("retries", 0))
+            query.run_sync()
             log.warning("job_failed" if final else "job_retrying", seconds=seconds, error=repr(exception))
         current_job_id.set(None)
         structlog.contextvars.clear_contextvars()
@@ -141,6 +146,18 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
+def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments as the actor will receive them; refused before a job row is written when
+    they cannot travel as JSON. Ids may be given as UUIDs and arrive as strings."""
+
+    def encode(value: Any) -> str:
+        if isinstance(value, UUID):
+            return str(value)
+        raise TypeError(f"job arguments must be JSON values, not {type(value).__name__}")
+
+    return json.loads(json.dumps(kwargs, default=encode))
+
+
 class TaskQueue:
     """The broker with its declared actors, and the way to start work."""
 
@@ -152,8 +169,8 @@ class TaskQueue:
         for name, fn in actors.items():
             self.actors[name] = dramatiq.actor(
                 _sync_runner(fn), actor_name=name, broker=self.broker, queue_name=settings.queue_name,
-                max_retries=MAX_RETRIES, throws=(JobRefused,),
-                min_backoff=500, max_backoff=30_000,
+                max_retries=settings.job_max_retries, throws=(JobRefused,),
+                min_backoff=settings.job_min_backoff_ms, max_backoff=30_000, time_limit=TIME_LIMIT_MS,
             )
         self._worker: dramatiq.Worker | None = None
 
@@ -165,30 +182,41 @@ class TaskQueue:
         """Record a job and send its message; returns the job id for the job page."""
         if actor_name not in self.actors:
             raise KeyError(f"no actor {actor_name!r}")
+        kwargs = _jsonable(kwargs)
         job_id = uuid4()
         await Job.insert(Job(id=job_id, tenant=tenant_id, actor=actor_name, args=kwargs))
         self._send(actor_name, job_id, tenant_id, kwargs)
         return job_id
 
-    def _send(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any]) -> None:
+    def _send(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any], retries: int = 0) -> None:
         actor = self.actors[actor_name]
         actor.send_with_options(
-            kwargs={"tenant_id": str(tenant_id) if tenant_id else None, **kwargs}, job_id=str(job_id)
+            kwargs={"tenant_id": str(tenant_id) if tenant_id else None, **kwargs}, job_id=str(job_id),
+            retries=retries,
         )
 
     async def requeue_unfinished(self) -> int:
-        """Send again the jobs an embedded process left queued or running when it stopped."""
+        """Send again the jobs an embedded process left queued or running when it stopped.
+
+        An attempt cut off by the stop counts as a failed one, so a job that brings the
+        process down every time ends `failed` instead of running at every start.
+        """
         rows = await Job.objects().where(Job.state.is_in(["queued", "running"]))
         count = 0
         for job in rows:
+            error = ""
             if job.actor not in self.actors:
-                await Job.update({Job.state: "failed", Job.error: "actor no longer installed"}).where(
+                error = "actor no longer installed"
+            elif job.attempts > self.settings.job_max_retries:
+                error = f"the process stopped during all {job.attempts} attempts"
+            if error:
+                await Job.update({Job.state: "failed", Job.error: error, Job.finished_at: _now()}).where(
                     Job.id == job.id
                 )
                 continue
             await Job.update({Job.state: "queued"}).where(Job.id == job.id)
             args = json.loads(job.args) if isinstance(job.args, str) else job.args
-            self._send(job.actor, job.id, job.tenant, args or {})
+            self._send(job.actor, job.id, job.tenant, args or {}, retries=job.attempts)
             count += 1
         if count:
             log.info("jobs_requeued", count=count)

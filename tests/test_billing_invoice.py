@@ -21,6 +21,7 @@ from tenants.options import set_option
 from tests.billing_fixtures import INTERVIEWS, MINUTES, register_billing_plugins
 
 NOVEMBER = date(2026, 11, 1)
+MARCH = date(2025, 3, 1)
 
 
 def jst(*args):
@@ -57,21 +58,21 @@ async def test_invoice_sums_the_ledger_by_japanese_month_times_prices(host, app,
     tenant = await make_tenant()
     await set_price("meter", INTERVIEWS, unit_price_jpy=5_000)
     await set_price("meter", MINUTES, unit_price_jpy=20)
-    await record_usage(tenant, INTERVIEWS, 1, act="i:1", occurred_at=jst(2026, 11, 1, 0, 0))
-    await record_usage(tenant, INTERVIEWS, 1, act="i:2", occurred_at=jst(2026, 11, 15, 10))
-    await record_usage(tenant, MINUTES, 45, act="i:2", occurred_at=jst(2026, 11, 15, 10))
-    # 15:30 UTC on 30 November is already 1 December in Japan.
-    await record_usage(tenant, INTERVIEWS, 1, act="i:3", occurred_at=datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc))
-    invoice = await compute_invoice(tenant.id, NOVEMBER, host)
+    await record_usage(tenant, INTERVIEWS, 1, act="i:1", occurred_at=jst(2025, 3, 1, 0, 0))
+    await record_usage(tenant, INTERVIEWS, 1, act="i:2", occurred_at=jst(2025, 3, 15, 10))
+    await record_usage(tenant, MINUTES, 45, act="i:2", occurred_at=jst(2025, 3, 15, 10))
+    # 15:30 UTC on 31 March is already 1 April in Japan.
+    await record_usage(tenant, INTERVIEWS, 1, act="i:3", occurred_at=datetime(2025, 3, 31, 15, 30, tzinfo=timezone.utc))
+    invoice = await compute_invoice(tenant.id, MARCH, host)
     assert [(l.key, l.quantity, l.unit_price_jpy, l.amount_jpy) for l in invoice.lines] == [
         (INTERVIEWS, 2, 5_000, 10_000), (MINUTES, 45, 20, 900)]
     assert invoice.total_jpy == 10_900
-    assert [l.quantity for l in (await compute_invoice(tenant.id, date(2026, 12, 1), host)).lines] == [1]
+    assert [l.quantity for l in (await compute_invoice(tenant.id, date(2025, 4, 1), host)).lines] == [1]
 
     rows = list(csv.reader(io.StringIO(invoice_csv(invoice, "ja"))))
     assert rows[0][:3] == ["month", "kind", "key"]
-    assert rows[1] == ["2026-11", "meter", INTERVIEWS, "面談実施", "2", "5000", "10000", ""]
-    assert rows[-1][0:2] == ["2026-11", "total"] and rows[-1][6] == "10900"
+    assert rows[1] == ["2025-03", "meter", INTERVIEWS, "面談実施", "2", "5000", "10000", ""]
+    assert rows[-1][0:2] == ["2025-03", "total"] and rows[-1][6] == "10900"
 
 
 async def test_period_closes_after_the_grace_window_and_keeps_its_lines(host, app, make_tenant):

@@ -2,7 +2,7 @@
 
 import asyncio
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -100,3 +100,10 @@ async def test_recording_is_idempotent_on_postgresql(host, app, settings):
         bind_engine(make_engine(settings))
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_usage_in_the_future_is_refused(host, app, make_tenant):
+    register_billing_plugins(host)
+    tenant = await make_tenant()
+    with pytest.raises(ValueError):
+        await record_usage(tenant, INTERVIEWS, 1, act="x", occurred_at=datetime.now(timezone.utc) + timedelta(hours=1))

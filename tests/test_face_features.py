@@ -53,6 +53,7 @@ def test_presence_ratio_matches_the_gap_without_a_face(analysed):
     assert table.num_rows == 30  # 6 s sampled at 5 fps
     assert (table.column("face").to_numpy(zero_copy_only=False) == expected).mean() >= 0.95
     assert features["presence_ratio"] == pytest.approx(expected.mean(), abs=0.04)
+    assert features["duration_s"] == pytest.approx(SCRIPT.seconds, abs=0.01)
 
 
 def test_roll_follows_the_injected_sine(analysed):
@@ -130,7 +131,7 @@ def test_a_video_without_a_face_gives_zero_presence(tmp_path, models):
     path = write_clip(tmp_path / "empty-room.mp4", ClipScript(seconds=2.0, gaps=((0.0, 2.0),)))
     table, features = FaceFeatureExtractor(processes=1, models=models).analyse(path, emotion_allowed=True)
     assert table.num_rows == 10
-    assert features == {"sampled_frames": 10.0, "presence_ratio": 0.0}
+    assert features == {"sampled_frames": 10.0, "presence_ratio": 0.0, "duration_s": pytest.approx(2.0, abs=1e-6)}
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x01garbage" * 1000], ids=["empty", "corrupt"])

@@ -36,7 +36,7 @@ class WordCount:
 async def test_enabled_plugins_fill_the_result_page_and_others_do_not(settings, host, make_tenant, make_user,
                                                                        tmp_path):
     (tmp_path / "word_count").mkdir()
-    (tmp_path / "word_count" / "panel.html").write_text("<p class='wc'>{{ context.words }} / {{ interview.kind }}</p>")
+    (tmp_path / "word_count" / "panel.html").write_text("<p class='wc'>{{ words }} / {{ interview.kind }}</p>")
     host.register(WordCount(tmp_path), key="word_count")
     app = create_app(settings, host=host)
     async with AsyncTestClient(app, base_url="http://testserver.local") as client:

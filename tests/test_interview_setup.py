@@ -138,3 +138,4 @@ async def test_every_interviews_page_renders_in_both_languages(client, make_tena
         assert response.headers["content-type"].startswith("text/html")
     interviews = await client.get(f"/t/{tenant.slug}/interviews", headers=headers)
     assert ("面談を設定" if language == "ja" else "Set up an interview") in interviews.text
+    assert f'href="/t/{tenant.slug}/people"' in interviews.text  # the admin's navigation

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin, requires_staff
 from core.db.tables import Tenant, User
+from core.hours import service_guard
 from core.interviews.tables import Interview
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
@@ -91,7 +92,11 @@ async def activate_version(request: Request, tenant_scope: NamedDependency[Tenan
     return Redirect(f"/t/{tenant_row.slug}/ai_model/")
 
 
-@post("/predictions/{prediction_id:uuid}/review", guards=[requires_staff])
+# Predictions run at any time, but their result screen keeps the course's hours (spec table 5-1).
+RESULT_SCREEN = service_guard("interactive")
+
+
+@post("/predictions/{prediction_id:uuid}/review", guards=[requires_staff, RESULT_SCREEN])
 async def review_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
                             tenant_row: NamedDependency[Tenant], prediction_id: FromPath[UUID],
                             data: Form) -> Redirect:
@@ -114,7 +119,7 @@ async def review_prediction(request: Request, tenant_scope: NamedDependency[Tena
     return Redirect(f"/t/{tenant_row.slug}/interviews/{prediction.interview_id}#ai-predictions")
 
 
-@get("/predictions.csv", guards=[requires_staff])
+@get("/predictions.csv", guards=[requires_staff, RESULT_SCREEN])
 async def export_predictions(tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
     """Every prediction; one not yet reviewed by a person says so in the `status` column."""
     out = io.StringIO()

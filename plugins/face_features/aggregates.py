@@ -27,10 +27,13 @@ def aggregate(table: Mapping[str, np.ndarray]) -> dict[str, float]:
     features: dict[str, float] = {"sampled_frames": float(total)}
     if total == 0:
         return features
+    t = np.asarray(table["t"], dtype=float)
+    # A quality feature (core.features.QUALITY_MINIMUMS): models leave out recordings too short to judge.
+    step = float(np.median(np.diff(t))) if total > 1 else 0.0
+    features["duration_s"] = float(t[-1] - t[0] + step)
     features["presence_ratio"] = float(face.mean())
     if not face.any():
         return features
-    t = np.asarray(table["t"], dtype=float)
     columns = {name: np.asarray(values, dtype=float) for name, values in table.items() if name not in ("face", "t", "frame")}
     columns["eye_open"] = (columns["eye_open_left"] + columns["eye_open_right"]) / 2
     on = {name: values[face] for name, values in columns.items()}

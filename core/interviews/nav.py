@@ -1,0 +1,20 @@
+"""The interviews domain's links in the tenant navigation, by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.plugins import NavItem
+
+INTERVIEWS = NavItem(path="interviews", label_ja="面談", label_en="Interviews", order=10)
+ADMIN_ITEMS = (
+    NavItem(path="people", label_ja="利用者", label_en="People", order=20),
+    NavItem(path="question-sets", label_ja="質問セット", label_en="Question sets", order=30),
+    NavItem(path="mail", label_ja="メール設定", label_en="Mail settings", order=850),
+)
+
+
+def interview_nav(user: Any) -> list[NavItem]:
+    if user is None:
+        return []
+    return [INTERVIEWS, *ADMIN_ITEMS] if user.role == "admin" else [INTERVIEWS]

@@ -22,7 +22,7 @@ InputKind = Literal["video", "audio", "transcript"]
 
 # Quality features: extractors of video report these (under their own prefix) so that
 # any model can leave out recordings too poor to learn from, without knowing the extractor.
-QUALITY_MINIMUMS = {"duration_s": 20.0, "presence_ratio": 0.5}
+QUALITY_MINIMUMS = {"duration_s": 10.0, "presence_ratio": 0.5}
 Progress = Callable[[int, str], None]
 
 

@@ -118,3 +118,17 @@ def mendan_base_model(tenant_id: Any) -> Any:
     `model_bytes(item_key)` returning a CatBoost model in cbm format. The first enabled
     plugin that answers is used.
     """
+
+
+@hookspec
+def mendan_demo_recording(path: Any, seconds: Any, presence: Any, head_movement: Any, smile: Any) -> Any:
+    """Write a demo interview video to `path` (MP4) that shows the given behaviour, each 0-1:
+    the share of time a face is in view, how much the head moves, how much the person smiles.
+    Return True when written. Used by `mendan demo`; the first enabled plugin that answers wins."""
+
+
+@hookspec
+def mendan_demo_data_ready(tenant_id: Any) -> Any:
+    """Called by `mendan demo` once its interviews are recorded, analysed and evaluated by
+    the demo experts, so a plugin can finish its part of the demo (the AI model builds a
+    model and predicts the interviews no expert evaluated). Return value ignored."""

@@ -78,3 +78,11 @@ async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
         return []
     return [Panel(title_ja="AIによる参考評価", title_en="AI reference evaluation", template="ai_model/panel.html",
                   context={"predictions": predictions}, order=50)]
+
+
+@hookimpl
+async def mendan_demo_data_ready(tenant_id: Any) -> None:
+    """Build the demo tenant's first model, then predict the interviews no expert evaluated."""
+    await service.build_model(str(tenant_id))
+    for interview_id in await service.unevaluated_analysed_interviews(TenantScope(tenant_id)):
+        await service.predict_interview(str(tenant_id), str(interview_id))

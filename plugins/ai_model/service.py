@@ -239,3 +239,10 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
     }
     await scope.update(Prediction, values).where(Prediction.id == prediction.id)
     return await scope.get(Prediction, prediction_id)
+
+
+async def unevaluated_analysed_interviews(scope: TenantScope) -> list[UUID]:
+    """Interviews with stored features that no expert has evaluated: what the model is for."""
+    labelled = {str(k) for k in await expert_labels(scope)}
+    rows = await scope.select(FeatureValue, FeatureValue.interview_id).distinct()
+    return [r["interview_id"] for r in rows if str(r["interview_id"]) not in labelled]

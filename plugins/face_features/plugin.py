@@ -57,3 +57,19 @@ def mendan_cli_commands() -> list:
     from plugins.face_features.cli import models_command
 
     return [models_command]
+
+
+@hookimpl
+def mendan_demo_recording(path, seconds, presence, head_movement, smile) -> bool:
+    """The demo's interviews: the astronaut clip with a gap without a face, head roll and frowns."""
+    from plugins.face_features.testing import ClipScript, write_clip
+
+    gap = seconds * (1 - presence)
+    frown = seconds * (1 - smile)
+    write_clip(Path(path), ClipScript(
+        seconds=seconds,
+        roll_amplitude=2 + 18 * head_movement,
+        gaps=(((seconds - gap) / 2, (seconds + gap) / 2),) if gap > 0.2 else (),
+        frowns=((0.0, frown),) if frown > 0.2 else (),
+    ))
+    return True

@@ -1,0 +1,50 @@
+"""`mendan demo`'s data: recordings that go through upload checks, face analysis and the AI
+model, so a new user meets predictions with explanations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import plugins.ai_model.plugin as ai_model_plugin
+import plugins.face_features.plugin as face_features_plugin
+from core.demo_data import UNEVALUATED, grow_demo
+from core.interviews.tables import Interview, Recording
+from core.tenancy import TenantScope
+from plugins.ai_model.tables import ModelVersion, Prediction
+from tests.test_face_features import models  # noqa: F401  (the verified model files fixture)
+
+COUNT = 14
+
+
+@pytest.fixture
+def host(host):
+    host.register(face_features_plugin, key="face_features")
+    host.register(ai_model_plugin, key="ai_model")
+    return host
+
+
+async def test_demo_interviews_are_recorded_analysed_modelled_and_predicted(
+    app, client, make_tenant, models, monkeypatch  # noqa: F811
+):
+    monkeypatch.setenv("MENDAN_MODELS_DIR", str(models.parent))
+    tenant = await make_tenant()
+    seen = []
+    message = await grow_demo(tenant, COUNT, lambda percent, what: seen.append(percent), seconds=10.5)
+    assert "recorded, analysed and evaluated" in message
+    assert seen == sorted(seen) and seen[-1] == 100
+
+    scope = TenantScope(tenant.id)
+    assert await scope.count(Recording).where(Recording.state == "complete") == COUNT
+    assert await scope.count(Interview).where(Interview.state == "analysed") == COUNT
+    version = await scope.objects(ModelVersion).where(ModelVersion.active == True).first()  # noqa: E712
+    assert version is not None and version.n_interviews == COUNT - UNEVALUATED
+    predictions = await scope.objects(Prediction)
+    predicted = {p.interview_id for p in predictions if p.value is not None}
+    assert len(predicted) == UNEVALUATED
+    for p in predictions:
+        contributions = json.loads(p.contributions) if isinstance(p.contributions, str) else p.contributions
+        assert contributions and contributions[0][0].startswith("face_features.")
+
+    assert "already" in await grow_demo(tenant, COUNT, lambda *_: None)

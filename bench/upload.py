@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -187,8 +188,6 @@ def main() -> None:
             server.wait(10)
 
     mb = size / 2**20
-    import resource
-
     print(f"uploaded {mb:.0f} MB in {args.chunk_mb} MB chunks in {seconds:.2f} s ({mb / seconds:.1f} MB/s), "
           f"state {state}; client hashing took {hash_s:.2f} s")
     print(f"server RSS: {baseline_mb:.0f} MB before, {watch.peak / 2**20:.0f} MB at peak")

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 
 from billing.catalogue import prices
-from billing.stripe_gateway import MeterEventAnswer, StripeUnavailable, send_meter_event, stripe_client
+from billing.stripe_gateway import MeterEventAnswer, send_meter_event, stripe_client
 from billing.tables import StripeCustomer, UsageDelivery, UsageRow
 from core.runtime import runtime
 

@@ -109,6 +109,7 @@ def createoperator(email: str, password: str | None) -> None:
     from core.db.migrate import migrate as run_migrate
 
     settings = _settings()
+    email = email.strip().lower()
     password = password or getpass.getpass("Password: ")
     if password_problem(password):
         raise click.UsageError("the password must be at least 10 characters long")

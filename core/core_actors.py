@@ -6,6 +6,7 @@ from email import message_from_string, policy
 from email.utils import parseaddr
 
 from core.dkim import domain_of
+from core.interviews.senders import signer_for
 from core.mail import deliver
 from core.runtime import runtime
 
@@ -16,8 +17,6 @@ async def send_mail(tenant_id: str | None, message: str) -> str:
     Retried by Dramatiq when the server fails; once retries are spent the job is
     marked failed and the admin sees the mail on the tenant's mail page.
     """
-    from core.interviews.senders import signer_for  # the tenant's sender lives in the interviews domain
-
     rt = runtime()
     msg = message_from_string(message, policy=policy.SMTP)
     raw = None

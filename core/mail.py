@@ -62,7 +62,7 @@ def _write_outbox(outbox: Path, msg: EmailMessage, data: bytes) -> Path:
 
 
 def _recipients(msg: EmailMessage) -> list[str]:
-    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
+    fields = [str(v) for name in ("To", "Cc") for v in msg.get_all(name, [])]
     return [address for _name, address in getaddresses(fields) if address]
 
 

@@ -68,11 +68,20 @@ def load_master_key(settings: Settings) -> bytes:
     path = settings.data_dir / "master.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside, then linked into place: the web process and workers may start together,
+        # and none of them may read a half-written key or replace another's.
+        tmp = path.with_name(f".master.key.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        log.warning("master_key_generated", path=str(path),
-                    hint="back this file up; set MENDAN_MASTER_KEY in production")
+        try:
+            os.link(tmp, path)
+            log.warning("master_key_generated", path=str(path),
+                        hint="back this file up; set MENDAN_MASTER_KEY in production")
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return base64.urlsafe_b64decode(path.read_text().strip())
 
 

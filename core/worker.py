@@ -17,7 +17,7 @@ settings = get_settings()
 if settings.broker_kind == "embedded":
     raise SystemExit("mendan worker needs BROKER_URL (redis://... or amqp://...); "
                      "the embedded default runs jobs inside `mendan serve`.")
-configure_logging(settings.is_production)
+configure_logging(settings.is_production, stdlib=False)  # the dramatiq command owns `logging` here
 bind_engine(make_engine(settings))
 host = get_plugin_host()
 queue = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()})

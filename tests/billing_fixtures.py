@@ -6,7 +6,7 @@ import pytest
 
 from billing.catalogue import set_price
 from billing.stripe_gateway import create_billing_meter, create_customer_and_subscription, stripe_client
-from billing.tables import StripeCustomer
+from billing.tables import Price, StripeCustomer
 from core.hookspecs import hookimpl
 from core.plugins import Meter, PluginMeta
 from tests.stripe_fake import FakeStripe
@@ -38,7 +38,10 @@ def register_billing_plugins(host) -> None:
 
 
 @pytest.fixture
-def stripe_fake(monkeypatch):
+async def stripe_fake(monkeypatch):
+    """A fresh fake is a fresh Stripe account: ids kept from earlier tests' fakes mean nothing there."""
+    await Price.update({Price.stripe_event_name: "", Price.stripe_meter_id: "", Price.stripe_price_id: ""}, force=True)
+    await StripeCustomer.delete(force=True)
     fake = FakeStripe().start()
     monkeypatch.setenv("STRIPE_API_KEY", fake.api_key)
     monkeypatch.setenv("STRIPE_API_BASE", fake.url)

@@ -7,7 +7,8 @@ JSON objects with an `object` field, errors as `{"error": {"type", "code", "mess
 billing meters and meter events, including the 400 for an identifier it already has
 and for a timestamp outside the 35-day window. `fail_next(n)` answers the next n
 requests with 500 (an outage); POSTs that succeeded are replayed for a repeated
-`Idempotency-Key`, as Stripe does.
+`Idempotency-Key`, as Stripe does; `lose_next_answers(n)` carries out the next n
+requests and drops the connection before answering.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class FakeStripe:
         self.requests: list[tuple[str, str]] = []
         self.api_key = "sk_test_" + secrets.token_hex(12)
         self._failures = 0
+        self._lost_answers = 0
         self._idempotent: dict[str, tuple[int, dict]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -74,6 +76,18 @@ class FakeStripe:
 
     def recover(self) -> None:
         self.fail_next(0)
+
+    def lose_next_answers(self, count: int) -> None:
+        """The next `count` requests are carried out, but the connection drops before the answer."""
+        with self._lock:
+            self._lost_answers = count
+
+    def _answer_lost(self) -> bool:
+        with self._lock:
+            if self._lost_answers:
+                self._lost_answers -= 1
+                return True
+            return False
 
     @property
     def url(self) -> str:
@@ -102,6 +116,9 @@ class FakeStripe:
                 url = urlparse(self.path)
                 params = _nest(parse_qsl(raw if method == "POST" else url.query, keep_blank_values=True))
                 status, body = fake.handle(method, url.path, params, self.headers)
+                if fake._answer_lost():
+                    self.close_connection = True
+                    return
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -58,6 +58,7 @@ async def test_operator_sets_prices_connects_stripe_and_resolves_flagged_rows(ho
     tenant = await make_tenant()
     operator = await make_user(None, "operator")
     await login(client, None, operator)
+    assert 'href="/ops/billing/"' in (await client.get("/ops/", headers=HTML)).text
     home = "/ops/billing/"
     page = await client.get(home, headers=HTML)
     assert page.status_code == 200 and "録画（分）" in page.text

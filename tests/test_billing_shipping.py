@@ -93,6 +93,29 @@ async def test_stripe_outage_then_recovery_loses_and_doubles_nothing(host, app, 
     assert stripe_fake.usage_of(customer, event_name) == 60
 
 
+async def test_a_lost_answer_is_retried_with_the_same_idempotency_key(host, app, make_tenant, stripe_fake):
+    """Stripe took the event but the answer never arrived: the SDK's retry is answered from
+    Stripe's idempotency record, and a later run is answered "identifier exists"."""
+    register_billing_plugins(host)
+    tenant = await make_tenant()
+    await connect_to_stripe(tenant, INTERVIEWS)
+    await record_usage(tenant, INTERVIEWS, 1, act="interview:lost-once")
+    once = usage_key(tenant.id, INTERVIEWS, "interview:lost-once")
+    stripe_fake.lose_next_answers(1)
+    await ship_pending()
+    assert (await outcomes(tenant))[once] == "sent" and stripe_fake.event_posts[once] == 2
+
+    await record_usage(tenant, INTERVIEWS, 1, act="interview:lost-always")
+    always = usage_key(tenant.id, INTERVIEWS, "interview:lost-always")
+    stripe_fake.lose_next_answers(3)  # the first try and both SDK retries
+    with pytest.raises(StripeUnavailable):
+        await ship_pending()
+    assert always in stripe_fake.events and always not in await outcomes(tenant)
+    await ship_pending()
+    assert (await outcomes(tenant))[always] == "duplicate"
+    assert [k for k in stripe_fake.events if k in (once, always)] == [once, always]
+
+
 async def test_brief_5xx_is_retried_by_the_sdk_within_one_run(host, app, make_tenant, stripe_fake):
     register_billing_plugins(host)
     tenant = await make_tenant()

@@ -248,3 +248,27 @@ async def test_the_signalling_socket_admits_only_the_interviews_two_people(serve
     joined = await TenantScope(tenant.id).objects(RoomEvent).where(
         (RoomEvent.interview == interview.id) & (RoomEvent.kind == "joined"))
     assert len(joined) == 2
+
+
+async def test_the_interviewer_saves_the_evaluation_from_the_room_once_the_interview_began(
+        live, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    room = f"/t/{tenant.slug}/live_interview/{interview.id}"
+    await login(client, tenant, setup["interviewer"])
+    result_page = await client.get(f"/t/{tenant.slug}/interviews/{interview.id}", headers=HTML)
+    assert f'href="{room}"' in result_page.text  # the interview page leads to the room
+
+    form = {"score_clarity": "4", "comment": "Calm and clear.", "_csrf_token": client.cookies["csrftoken"]}
+    early = await client.post(f"{room}/evaluation", data=form, headers=api(client))
+    assert early.status_code == 400 and early.json()["detail"]
+
+    await TenantScope(tenant.id).update(Interview, {Interview.state: "in_progress"}).where(
+        Interview.id == interview.id)
+    saved = await client.post(f"{room}/evaluation", data=form, headers=api(client))
+    assert saved.status_code == 200, saved.text
+    missing = await client.post(f"{room}/evaluation", data={**form, "score_clarity": ""}, headers=api(client))
+    assert missing.status_code == 400  # Clarity is required
+    page = await client.get(room, headers=HTML)
+    assert 'value="4"' in page.text and "Calm and clear." in page.text

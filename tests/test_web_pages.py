@@ -62,6 +62,15 @@ async def test_the_home_link_is_the_current_page_on_the_tenant_home(client, make
     assert current_links(jobs.text) == {f"/t/{tenant.slug}/jobs": "page"}
 
 
+async def test_the_language_switch_comes_back_to_the_same_address(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    await login(client, tenant, await make_user(tenant, "admin"))
+    home = await client.get(f"/t/{tenant.slug}/", headers=HTML)
+    assert f'href="/lang/en?next=/t/{tenant.slug}/"' in home.text
+    jobs = await client.get(f"/t/{tenant.slug}/jobs?page_number=2", headers=HTML)
+    assert f'href="/lang/en?next=/t/{tenant.slug}/jobs%3Fpage_number%3D2"' in jobs.text
+
+
 async def test_the_layout_has_a_skip_link_language_names_and_labelled_fields(client):
     page = (await client.get("/login", headers=HTML)).text
     assert '<a class="skip" href="#main">' in page and '<main id="main"' in page
@@ -99,3 +108,19 @@ async def test_an_enabled_service_appears_in_the_navigation(notes, client, make_
     assert page.status_code == 200 and page.text == "notes"
     home = await client.get(f"/t/{tenant.slug}/", headers=HTML)
     assert f'<a href="/t/{tenant.slug}/notes_x/">メモ</a>' in home.text
+
+
+async def test_job_pages_show_state_and_progress_in_the_users_language(client, make_tenant, make_user):
+    from core.db.tables import Job
+
+    tenant = await make_tenant()
+    job = Job(tenant=tenant.id, actor="hello.count_words", state="running", progress=40, message="3/7")
+    await job.save()
+    await login(client, tenant, await make_user(tenant, "admin"))
+    listing = await client.get(f"/t/{tenant.slug}/jobs", headers=HTML)
+    assert "実行中" in listing.text and 'value="40"' in listing.text
+    assert current_links(listing.text) == {f"/t/{tenant.slug}/jobs": "page"}
+    detail = await client.get(f"/t/{tenant.slug}/jobs/{job.id}", headers=HTML)
+    assert detail.status_code == 200
+    assert '<label for="job-progress">進捗</label>' in detail.text and "3/7" in detail.text
+    assert current_links(detail.text) == {f"/t/{tenant.slug}/jobs": "true"}

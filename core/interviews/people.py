@@ -114,8 +114,9 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
         rows.append((line, values))
     if not rows and not report.errors:
         report.errors.append(RowError(1, "", _("The file has no rows.")))
+    taken = await _taken(scope, [values["email"] for _line, values in rows])
     for line, values in rows:
-        if values["email"] in await _taken(scope, [values["email"]]):
+        if values["email"] in taken:
             report.errors.append(RowError(line, "email", _("A user with this e-mail address already exists.")))
     if report.errors:
         report.errors.sort(key=lambda e: e.line)

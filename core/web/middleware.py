@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from http.cookies import SimpleCookie
 
@@ -10,6 +12,13 @@ import structlog
 from core.web import i18n
 
 LANGUAGE_COOKIE = "lang"
+log = structlog.get_logger("mendan.request")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _request_id(given: str | None) -> str:
+    """A proxy's X-Request-ID is kept so logs join up; anything odd is replaced, never logged."""
+    return given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 class RequestContextMiddleware:
@@ -31,9 +40,19 @@ class RequestContextMiddleware:
             headers.get("accept-language"),
         )
         token = i18n.current_language.set(language)
-        structlog.contextvars.bind_contextvars(request_id=headers.get("x-request-id") or uuid.uuid4().hex)
+        structlog.contextvars.bind_contextvars(request_id=_request_id(headers.get("x-request-id")))
+        started, status = time.monotonic(), [None]
+
+        async def send_noting_status(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_noting_status)
         finally:
+            # One line per request, carrying the ids bound above and by authentication.
+            log.info("request", method=scope.get("method"), path=scope.get("path"), status=status[0],
+                     ms=round((time.monotonic() - started) * 1000, 1))
             i18n.current_language.reset(token)
             structlog.contextvars.clear_contextvars()

@@ -74,6 +74,17 @@ async def enabled_plugins(request: Request, tenant: Any) -> set[str]:
     return request.state["enabled_plugins"]
 
 
+def address_of(request: Request) -> str:
+    """The address as the browser asked for it, query included, for links that come back here.
+
+    `request.url.path` has lost the trailing slash; the server's raw path keeps it.
+    """
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1").split("?", 1)[0] if raw else request.url.path  # some servers leave the query in
+    query = request.url.query
+    return f"{path}?{query}" if query else path
+
+
 def plain_page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
     """A page without the tenant navigation (which needs the database): for error answers."""
     shared = {
@@ -81,7 +92,7 @@ def plain_page(request: Request, template: str, status_code: int = 200, **contex
         "user": request.scope.get("user"),
         "tenant": request.state.get("tenant"),
         "nav": [],
-        "path": request.url.path,
+        "here": address_of(request),
     }
     return Template(template_name=template, context={**shared, **context}, status_code=status_code)
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -48,7 +48,7 @@ async def _interview_for(request: Request, scope: TenantScope, interview_id: UUI
     return interview, role
 
 
-@get("/{interview_id:uuid}", name="live_interview_room")
+@get("/{interview_id:uuid}", name="live_interview_room", media_type=MediaType.HTML)
 async def room_page(request: Request, tenant_scope: NamedDependency[TenantScope],
                     tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
     interview, role = await _interview_for(request, tenant_scope, interview_id)

@@ -98,7 +98,8 @@
   $("camera-select").addEventListener("change", openDevices);
   $("microphone-select").addEventListener("change", openDevices);
   $("join-button").addEventListener("click", () => {
-    $("check").hidden = true;
+    // The check's card style would show it through `hidden`.
+    $("check").style.display = "none";
     $("room").hidden = false;
     $("local-video").srcObject = room.stream;
     connect();
@@ -154,14 +155,15 @@
       if (m.action === "stop-recording") await stopRecording();
     } else if (m.type === "recording" && role === "interviewer") {
       room.recording = m.state === "started";
-      say("recording-status", room.recording ? msg("Recording") : msg("Uploading"));
+      say("recording-status", room.recording ? msg("RecordingPeer") : msg("Uploading"));
       controls();
     } else if (m.type === "progress" && role === "interviewer") {
       showProgress(m.sent, m.recorded);
       room.recording = m.state === "recording";
       room.uploadDone = m.state === "complete";
-      say("recording-status", { recording: msg("Recording"), complete: msg("UploadDone"), failed: msg("UploadFailed"),
-                                uploading: msg("Uploading"), idle: msg("NotRecording") }[m.state] || "");
+      say("recording-status", { recording: msg("RecordingPeer"), complete: msg("UploadDone"),
+                                failed: msg("UploadFailed"), uploading: msg("Uploading"),
+                                idle: msg("NotRecording") }[m.state] || "");
       controls();
     } else if (m.type === "ended") {
       room.ended = true;
@@ -341,22 +343,28 @@
 
   async function closeOrphans() {
     // A page that crashed left its segment open: keep what reached the server, as it is.
-    for (const id of room.orphans.splice(0)) {
-      const location = root.dataset.uploads + "/" + id;
-      try {
-        const server = await serverState(location);
-        if (server.state === "uploading" && server.offset > 0) await patch(location, server.offset, new Blob([]), server.offset);
-      } catch (e) {
-        room.orphans.push(id);
+    for (let attempt = 1; room.orphans.length; attempt++) {
+      for (const id of room.orphans.splice(0)) {
+        const location = root.dataset.uploads + "/" + id;
+        try {
+          const server = await serverState(location);
+          if (server.state !== "uploading" || server.offset === 0) continue;
+          const response = await patch(location, server.offset, new Blob([]), server.offset);
+          if (response.status !== 204 && response.status >= 500) throw new Error(String(response.status));
+        } catch (e) {
+          room.orphans.push(id);
+        }
       }
+      if (room.orphans.length) await sleep(Math.min(10000, 250 * 2 ** attempt));
     }
+    progress();
   }
 
   async function stopRecording() {
     if (!room.recorder) return;
     say("recording-status", msg("Uploading"));
+    if (room.recorder.state !== "inactive") room.recorder.stop();
     await closeOrphans();
-    if (room.recorder && room.recorder.state !== "inactive") room.recorder.stop();
   }
 
   function uploadState() {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs them; arguments go to pytest (e.g. -k, a path).
+# The browser tests drive Debian's chromium; as root it is installed when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install.sh
+
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update && apt-get install -y chromium fonts-noto-cjk
+  else
+    echo "warning: chromium is missing (as root: apt-get install -y chromium); browser tests will be skipped" >&2
+  fi
+fi
+
+mkdir -p test-artifacts
+# pytest exits non-zero on failures, errors and when no test was collected (5).
+exec .venv/bin/python -m pytest "$@"

@@ -20,11 +20,9 @@ from core.auth.routes import auth_router
 from core.auth.session_store import DatabaseStore
 from core.auth.sessions import RenewingSessionConfig
 from core.config import Settings, use_settings
-from core.analysis import ANALYSIS_ACTORS
-from billing.actors import BILLING_ACTORS
 from billing.routes import TEMPLATES as BILLING_TEMPLATES, billing_routers
 from billing.shipping import start_billing_clock, stop_billing_clock
-from core.core_actors import CORE_ACTORS
+from core.actor_table import actor_table
 from core.db.engine import bind_engine, make_engine
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.hours import ServiceClosed, service_closed_answer, service_guard
@@ -42,7 +40,7 @@ from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
 from tenants.hours import ContractCalendar
-from tenants.retention import TENANT_ACTORS, start_daily_purge, stop_daily_purge
+from tenants.retention import start_daily_purge, stop_daily_purge
 
 UNAUTHENTICATED_PATHS = ["^/static/", "^/healthz$", "^/readyz$", "^/metrics$"]
 
@@ -77,7 +75,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     configure_logging(settings.is_production)
     host = host or get_plugin_host()
     bind_engine(make_engine(settings))
-    tasks = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()})
+    tasks = TaskQueue(settings, actor_table(host))
     storage = BlobStore.from_settings(settings)
     set_runtime(Runtime(settings=settings, host=host, storage=storage, tasks=tasks))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -107,16 +109,33 @@ class Settings:
 
 
 def _read_or_create_secret(path: Path) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    if os.environ.get("MENDAN_ENV") == "production":
+    if os.environ.get("MENDAN_ENV") == "production" and not path.exists():
         raise RuntimeError("MENDAN_SECRET_KEY must be set in production")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
+    value, _created = read_or_create_secret_file(path, lambda: secrets.token_urlsafe(48))
     return value
+
+
+def read_or_create_secret_file(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The secret kept in `path`, made with `make()` the first time; (value, whether it was made now).
+
+    Written aside, then linked into place: a web process and workers may start together,
+    and none of them may read a half-written secret or replace another's.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+        try:
+            os.link(tmp, path)
+            created = True
+        except FileExistsError:
+            created = False
+        finally:
+            tmp.unlink()
+        return path.read_text().strip(), created
+    return path.read_text().strip(), False
 
 
 _current: Settings | None = None

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from core.config import Settings
+from core.config import Settings, read_or_create_secret_file
 
 log = structlog.get_logger("mendan.storage")
 
@@ -66,23 +66,12 @@ def load_master_key(settings: Settings) -> bytes:
     if settings.is_production:
         raise RuntimeError("MENDAN_MASTER_KEY must be set in production")
     path = settings.data_dir / "master.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside, then linked into place: the web process and workers may start together,
-        # and none of them may read a half-written key or replace another's.
-        tmp = path.with_name(f".master.key.{uuid.uuid4().hex}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        try:
-            os.link(tmp, path)
-            log.warning("master_key_generated", path=str(path),
-                        hint="back this file up; set MENDAN_MASTER_KEY in production")
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return base64.urlsafe_b64decode(path.read_text().strip())
+    value, created = read_or_create_secret_file(
+        path, lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    if created:
+        log.warning("master_key_generated", path=str(path),
+                    hint="back this file up; set MENDAN_MASTER_KEY in production")
+    return base64.urlsafe_b64decode(value)
 
 
 def wrap_data_key(master_key: bytes, tenant_id: Any, data_key: bytes | None = None) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
+import structlog
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
@@ -97,6 +98,7 @@ async def resolve_tenant(connection: ASGIConnection) -> Tenant:
         raise NotFoundException("tenant not found")
     connection.state["tenant"] = tenant
     connection.state["scope"] = TenantScope(tenant.id)
+    structlog.contextvars.bind_contextvars(tenant_id=str(tenant.id))
     return tenant
 
 

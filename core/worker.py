@@ -2,16 +2,13 @@
 with every installed plugin's actors, on the configured database."""
 
 from core.config import get_settings
-from core.analysis import ANALYSIS_ACTORS
-from billing.actors import BILLING_ACTORS
-from core.core_actors import CORE_ACTORS
+from core.actor_table import actor_table
 from core.db.engine import bind_engine, make_engine
 from core.log_config import configure_logging
 from core.plugins import get_plugin_host
 from core.runtime import Runtime, set_runtime
 from core.storage import BlobStore
 from core.tasks import TaskQueue
-from tenants.retention import TENANT_ACTORS
 
 settings = get_settings()
 if settings.broker_kind == "embedded":
@@ -20,6 +17,6 @@ if settings.broker_kind == "embedded":
 configure_logging(settings.is_production, stdlib=False)  # the dramatiq command owns `logging` here
 bind_engine(make_engine(settings))
 host = get_plugin_host()
-queue = TaskQueue(settings, {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()})
+queue = TaskQueue(settings, actor_table(host))
 set_runtime(Runtime(settings=settings, host=host, storage=BlobStore.from_settings(settings), tasks=queue))
 broker = queue.broker

@@ -189,3 +189,22 @@ async def test_too_few_evaluated_interviews_fail_the_build_with_a_reason(app, cl
     assert job.state == "failed" and "at least 10" in job.error
     version = await ModelVersion.objects().where(ModelVersion.tenant == tenant.id).first()
     assert version.state == "failed" and "at least 10" in version.error
+
+
+async def test_builds_and_predictions_are_metered_once_per_act(app, client, make_tenant, make_user):
+    from billing.tables import UsageRow
+
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    features, labels = synthetic_interviews(21, noise_features=2, seed=4)
+    await populate(tenant, make_user, features.iloc[:20], labels.iloc[:20])
+    version = await build_through_the_job_queue(app, tenant, admin)
+    _, _, (interview,) = await populate(tenant, make_user, features.iloc[20:], None)
+    for _ in range(2):  # the same interview predicted twice by the same model is billed once
+        job = await wait_for_job(await app.state.tasks.enqueue(
+            "ai_model.predict", tenant_id=tenant.id, interview_id=str(interview.id)))
+        assert job.state == "done", job.error
+    rows = await UsageRow.objects().where(UsageRow.tenant == tenant.id)
+    assert sorted((r.meter, r.quantity) for r in rows) == [("ai_model.builds", 1), ("ai_model.predictions", 1)]
+    build_row = next(r for r in rows if r.meter == "ai_model.builds")
+    assert build_row.source_ref == str(version.id)

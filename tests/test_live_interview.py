@@ -236,6 +236,7 @@ async def test_the_signalling_socket_admits_only_the_interviews_two_people(serve
                            origin=f"http://{server}") as guest:
             assert json.loads(await asyncio.wait_for(guest.recv(), 5))["peer"] is True
             assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "peer", "present": True}
+            await guest.send("not json")  # ignored; the socket stays open
             await guest.send(json.dumps({"type": "signal", "data": {"candidate": {"candidate": "c"}}}))
             relayed = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert relayed == {"type": "signal", "data": {"candidate": {"candidate": "c"}}, "from": "interviewee"}

@@ -124,3 +124,11 @@ async def test_job_pages_show_state_and_progress_in_the_users_language(client, m
     assert detail.status_code == 200
     assert '<label for="job-progress">進捗</label>' in detail.text and "3/7" in detail.text
     assert current_links(detail.text) == {f"/t/{tenant.slug}/jobs": "true"}
+
+
+async def test_an_error_page_escapes_what_the_request_said(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    await login(client, tenant, await make_user(tenant, "admin"))
+    page = await client.get(f"/t/{tenant.slug}/jobs?page_number=<b>50%25</b>", headers=HTML)
+    assert page.status_code == 400
+    assert "<b>" not in page.text and "リクエストを処理できませんでした" in page.text

@@ -51,7 +51,10 @@ def http_error(request: Request, exc: HTTPException):
         return Redirect(login_url(request.url.path))
     if isinstance(exc, NotInContract):
         return plain_page(request, "not_in_contract.html", status_code=404, service_name=exc.service_name)
-    response = plain_page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=exc.detail)
+    # Translated here, not in the template: Jinja's `_()` marks its result safe and %-formats it,
+    # and a detail may quote the request (a validation error quotes the URL).
+    detail = _(exc.detail) if exc.detail else ""
+    response = plain_page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -61,7 +64,7 @@ def server_error(request: Request, exc: Exception):
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     if not wants_html(request):
         return Response({"status_code": 500, "detail": "internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
-    return plain_page(request, "error.html", status_code=500, status=500, detail="internal server error")
+    return plain_page(request, "error.html", status_code=500, status=500, detail="")
 
 
 EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}

@@ -26,8 +26,8 @@ META = PluginMeta(
     kind="basic",
     hours="batch",
     meters=(
-        Meter("ai_model.builds", "build", "モデル構築", "Model builds"),
-        Meter("ai_model.predictions", "interview", "AI予測", "AI predictions"),
+        Meter(service.BUILDS, "build", "モデル構築", "Model builds"),
+        Meter(service.PREDICTIONS, "interview", "AI予測", "AI predictions"),
     ),
     description_ja="熟練面談者の評価から評価項目ごとのモデルを作り、新しい面談の評価を予測します。",
     description_en="Learns one model per evaluation item from expert evaluations and predicts new interviews.",

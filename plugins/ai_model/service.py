@@ -24,10 +24,14 @@ from core.interviews.tables import Evaluation, QuestionSetVersion
 from core.runtime import runtime
 from core.tasks import current_job_id, report_progress
 from core.tenancy import TenantScope
+from core.usage import record_usage
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.training import ItemSpec, TrainingRefused, build, load_model, predict
 
 log = structlog.get_logger("ai_model")
+
+BUILDS = "ai_model.builds"
+PREDICTIONS = "ai_model.predictions"
 
 
 def _json(value: Any) -> Any:
@@ -153,6 +157,7 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
         ModelVersion.warnings: result.warnings,
         ModelVersion.artifact_key: prefix,
     }).where(ModelVersion.id == version.id)
+    await record_usage(scope.tenant_id, BUILDS, 1, act=str(version.id))
     if await scope.count(ModelVersion).where(ModelVersion.active == True) == 0:  # noqa: E712
         await activate(scope, version.id)
     log.info("ai_model.built", version=version.number, interviews=result.n_interviews)
@@ -219,6 +224,8 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
             prediction.base_value = p.base_value
         await prediction.save()
         made.append(prediction)
+    if not problem:
+        await record_usage(scope.tenant_id, PREDICTIONS, 1, act=f"{interview_id}:{source}")
     for prediction in made:
         await host.call_for_tenant("mendan_prediction_made", enabled=enabled, tenant_id=scope.tenant_id,
                                    prediction=prediction)

@@ -6,13 +6,14 @@ Adds
   store (`face_features/{interview}/frames-v{version}.parquet`); per-interview
   features through core's analysis pipeline (`core.extract_features`);
 - CLI `mendan models fetch` (through `mendan_cli_commands`);
-- meter `video_analysis_minutes`;
+- meter `face_features.analysis_minutes`, recorded once per analysed interview;
 - no routes, actors or tables of its own.
 The report over these features is the option `video_analysis` (./video_analysis/plugin.py).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from core.hookspecs import hookimpl
 from core.plugins import Meter, PluginMeta
 from plugins.face_features.model_files import MODEL_FILES
 
+ANALYSIS_MINUTES = "face_features.analysis_minutes"
 SAMPLE_FPS = float(os.environ.get("MENDAN_FACE_SAMPLE_FPS", "5"))
 INSIGHTFACE_PACK = os.environ.get("MENDAN_INSIGHTFACE_PACK")  # optional backend, see insightface_backend.py
 
@@ -33,7 +35,7 @@ def mendan_plugin_meta() -> PluginMeta:
         version="1.0.0",
         kind="basic",
         hours="batch",
-        meters=(Meter("video_analysis_minutes", "minute", "動画解析（分）", "Video analysis minutes"),),
+        meters=(Meter(ANALYSIS_MINUTES, "minute", "動画解析（分）", "Video analysis minutes"),),
         model_licences=(
             *(str(model) for model in MODEL_FILES),
             "insightface model pack (optional, supplied by the operator): its own licence; "
@@ -73,3 +75,19 @@ def mendan_demo_recording(path, seconds, presence, head_movement, smile) -> bool
         frowns=((0.0, frown),) if frown > 0.2 else (),
     ))
     return True
+
+
+@hookimpl
+async def mendan_features_extracted(tenant_id, interview_id, extractor) -> None:
+    """Bill the minutes of video analysed, once per interview and extractor version."""
+    if extractor != "face_features":
+        return
+    from core.features import features_of
+    from core.tenancy import TenantScope
+    from core.usage import record_usage
+    from plugins.face_features.extractor import FaceFeatureExtractor
+
+    duration = (await features_of(TenantScope(tenant_id), interview_id)).get("face_features.duration_s", 0.0)
+    if duration > 0:
+        await record_usage(tenant_id, ANALYSIS_MINUTES, math.ceil(duration / 60),
+                           act=f"{interview_id}:{FaceFeatureExtractor.version}")

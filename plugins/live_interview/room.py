@@ -67,10 +67,6 @@ async def log_event(scope: TenantScope, interview: Interview, user: Any, kind: s
     log.info("live_room_event", interview_id=str(interview.id), kind=kind, **detail)
 
 
-async def events_of(scope: TenantScope, interview_id: UUID) -> list[RoomEvent]:
-    return await scope.objects(RoomEvent).where(RoomEvent.interview == interview_id).order_by(RoomEvent.at)
-
-
 async def recording_wanted(scope: TenantScope, interview_id: UUID) -> bool:
     """Recording was started and not stopped: a rejoining interviewee records again at once."""
     last = await scope.objects(RoomEvent).where(

@@ -32,7 +32,7 @@ from core.interviews.web_forms import Form, text
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.rendering import page
-from plugins.live_interview.room import log_event, open_segments, room_role, upload_state
+from plugins.live_interview.room import CONSENT_PURPOSE, log_event, open_segments, room_role, upload_state
 from plugins.live_interview.signalling import HUB, signal
 from tenants.consent import has_consented
 
@@ -53,7 +53,7 @@ async def room_page(request: Request, tenant_scope: NamedDependency[TenantScope]
                     tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
     interview, role = await _interview_for(request, tenant_scope, interview_id)
     here = f"/t/{tenant_row.slug}/live_interview/{interview.id}"
-    if role == "interviewee" and not await has_consented(tenant_scope.tenant_id, request.user.id, "recording"):
+    if role == "interviewee" and not await has_consented(tenant_scope.tenant_id, request.user.id, CONSENT_PURPOSE):
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}/consent?next_page={quote(here)}")
     version = await tenant_scope.get(QuestionSetVersion, interview.question_set_version)
     mine = await evaluation_of(tenant_scope, interview, request.user) if role == "interviewer" else None

@@ -11,6 +11,7 @@ would need a shared channel (Redis pub/sub) to run more than one.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID
@@ -29,7 +30,7 @@ log = structlog.get_logger("mendan.live_interview")
 
 # Close codes (4000-4999 are the application's): refused, replaced by a newer page.
 REFUSED, REPLACED = 4403, 4409
-RELAYED = {"signal", "progress", "control"}
+RELAYED = {"signal", "control", "recording", "progress"}
 MAX_MESSAGE = 64 * 1024
 
 
@@ -121,7 +122,11 @@ async def signal(socket: WebSocket, interview_id: FromPath[UUID]) -> None:
     await HUB.send(interview.id, other(role), {"type": "peer", "present": True})
     try:
         while True:
-            message = await socket.receive_json()
+            text = await socket.receive_text()
+            try:
+                message = json.loads(text) if len(text) <= MAX_MESSAGE else None
+            except ValueError:
+                message = None
             if isinstance(message, dict):
                 await handle(scope, interview, user, role, message)
     except WebSocketDisconnect:
@@ -134,12 +139,12 @@ async def signal(socket: WebSocket, interview_id: FromPath[UUID]) -> None:
 
 async def handle(scope: TenantScope, interview: Interview, user: Any, role: str, message: dict[str, Any]) -> None:
     kind = message.get("type")
-    if kind == "recording" and role == "interviewee":
+    if kind not in RELAYED or (kind == "control" and role != "interviewer") \
+            or (kind in ("recording", "progress") and role != "interviewee"):
+        return  # the interviewer controls the recording; only the interviewee's recorder reports on it
+    if kind == "recording":
         await _recording_changed(scope, interview, user, message)
-    if kind == "control" and role != "interviewer":
-        return  # only the interviewer starts and stops the recording
-    if kind in RELAYED or kind == "recording":
-        await HUB.send(interview.id, other(role), {**message, "from": role})
+    await HUB.send(interview.id, other(role), {**message, "from": role})
 
 
 async def _recording_changed(scope: TenantScope, interview: Interview, user: Any, message: dict[str, Any]) -> None:

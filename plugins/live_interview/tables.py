@@ -7,14 +7,12 @@ from piccolo.table import Table
 from core.db.tables import Tenant, User
 from core.interviews.tables import Interview
 
-ROOM_EVENTS = ("joined", "left", "recording_started", "recording_stopped", "segment_completed", "ended")
-
 
 class RoomEvent(Table, tablename="live_interview_room_event"):
     id = UUID(primary_key=True)
     tenant = ForeignKey(references=Tenant, index=True)
     interview = ForeignKey(references=Interview, index=True)
     user = ForeignKey(references=User, null=True)
-    kind = Varchar(length=24)
+    kind = Varchar(length=24)  # joined | left | recording_started | recording_stopped | segment_completed | ended
     detail = JSON(default={})  # role, recording id, bytes, duration
     at = Timestamptz(default=TimestamptzNow())

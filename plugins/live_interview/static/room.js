@@ -292,12 +292,15 @@
     progress();
   }
 
-  async function newUpload() {
+  // WebM where the browser records it (Chrome, Edge, Android); MP4 on Safari.
+  const FORMATS = [["video/webm;codecs=vp8,opus", "webm"], ["video/webm", "webm"], ["video/mp4", "mp4"]];
+
+  async function newUpload(extension) {
     const response = await fetch(root.dataset.uploads, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), "Tus-Resumable": "1.0.0" },
-      body: JSON.stringify({ defer_length: true, filename: `live-${new Date().toISOString()}.webm`,
-                             content_type: "video/webm" }),
+      body: JSON.stringify({ defer_length: true, filename: `live-${new Date().toISOString()}.${extension}`,
+                             content_type: `video/${extension}` }),
     });
     const body = await response.json();
     if (!response.ok) throw new Error(body.detail || String(response.status));
@@ -308,9 +311,8 @@
     if (room.recorder || room.starting) return;
     room.starting = true;
     try {
-      const upload = await newUpload();
-      const mimeType = MediaRecorder.isTypeSupported("video/webm;codecs=vp8,opus") ? "video/webm;codecs=vp8,opus"
-        : "video/webm";
+      const [mimeType, extension] = FORMATS.find(([type]) => MediaRecorder.isTypeSupported(type)) || FORMATS[0];
+      const upload = await newUpload(extension);
       const segment = { id: upload.id, location: upload.location, queue: new Blob([]), base: 0, recorded: 0,
                         stopped: false, done: false, failed: false, seconds: 0 };
       const recorder = new MediaRecorder(room.stream, { mimeType, videoBitsPerSecond: 600000 });
@@ -405,7 +407,7 @@
   function controls() {
     if (role !== "interviewer") return;
     $("start-recording").disabled = !room.peer || room.recording;
-    $("stop-recording").disabled = !room.recording;
+    $("stop-recording").disabled = !room.peer || !room.recording; // the stop must reach the recorder
     $("end-interview").disabled = !room.uploadDone || room.recording;
   }
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 
-async def record_usage(tenant_id: Any, meter: str, quantity: int, *, act: str,
+async def record_usage(tenant: Any, meter: str, quantity: int, *, act: str,
                        occurred_at: datetime | None = None) -> bool:
     """Record `quantity` units of the plugin's `meter` for one act; False when already recorded."""
     from billing.ledger import record_usage as record
 
-    return await record(tenant_id, meter, quantity, act=act, occurred_at=occurred_at)
+    return await record(tenant, meter, quantity, act=act, occurred_at=occurred_at)

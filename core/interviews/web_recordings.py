@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
-from core.db.tables import Tenant, User
+from core.db.tables import Tenant
 from core.interviews.people import user_for_join_link
 from core.interviews.schedule import advance, in_tokyo
 from core.interviews.tables import Interview, Recording

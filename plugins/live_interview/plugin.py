@@ -16,7 +16,6 @@ from typing import Any
 
 import anyio.to_thread
 
-from billing.ledger import record_usage
 from core.db.tables import Tenant
 from core.hookspecs import hookimpl
 from core.interviews.panels import Panel
@@ -24,8 +23,9 @@ from core.interviews.tables import Interview, Recording
 from core.plugins import Meter, PluginMeta
 from core.runtime import runtime
 from core.tenancy import TenantScope
+from core.usage import record_usage
 from plugins.live_interview import routes
-from plugins.live_interview.room import billed_minutes, log_event, played_seconds
+from plugins.live_interview.room import INTERVIEWS_HELD, RECORDED_MINUTES, billed_minutes, log_event, played_seconds
 
 META = PluginMeta(
     key="live_interview",
@@ -35,8 +35,8 @@ META = PluginMeta(
     kind="basic",
     hours="interactive",
     meters=(
-        Meter("live_interview.interviews", "interview", "対面面談の実施", "Face-to-face interviews held"),
-        Meter("live_interview.recorded_minutes", "minute", "対面面談の録画時間", "Face-to-face recorded minutes"),
+        Meter(INTERVIEWS_HELD, "interview", "対面面談の実施", "Face-to-face interviews held"),
+        Meter(RECORDED_MINUTES, "minute", "対面面談の録画時間", "Face-to-face recorded minutes"),
     ),
     description_ja="面談者と被面談者がブラウザでビデオ面談を行い、被面談者の映像と音声を録画して送ります。",
     description_en="Interviewer and interviewee meet by video in the browser; the interviewee is recorded and "
@@ -85,5 +85,5 @@ async def mendan_recording_completed(tenant_id: Any, interview_id: Any, recordin
     seconds = await anyio.to_thread.run_sync(played_seconds, store, store.tenant_key(tenant), rec.blob_key)
     await log_event(scope, interview, rec.uploaded_by, "segment_completed", recording_id=str(rec.id),
                     bytes=rec.size, seconds=round(seconds, 3))
-    await record_usage(scope, "live_interview.recorded_minutes", billed_minutes(seconds), act=str(rec.id))
+    await record_usage(tenant_id, RECORDED_MINUTES, billed_minutes(seconds), act=str(rec.id))
 

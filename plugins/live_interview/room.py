@@ -27,6 +27,8 @@ from tenants.consent import has_consented
 log = structlog.get_logger("mendan.live_interview")
 
 CONSENT_PURPOSE = "recording"
+INTERVIEWS_HELD = "live_interview.interviews"
+RECORDED_MINUTES = "live_interview.recorded_minutes"
 ICE_SERVERS_ENV = "MENDAN_LIVE_ICE_SERVERS"
 
 

@@ -21,7 +21,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect
 
-from billing.ledger import record_usage
 from core import audit
 from core.db.tables import Tenant
 from core.interviews.evaluations import EvaluationProblem, evaluation_of, save_evaluation, scores_of
@@ -30,9 +29,11 @@ from core.interviews.schedule import in_tokyo
 from core.interviews.tables import Interview, QuestionSetVersion
 from core.interviews.web_forms import Form, text
 from core.tenancy import TenantScope
+from core.usage import record_usage
 from core.web.i18n import gettext as _
 from core.web.rendering import page
-from plugins.live_interview.room import CONSENT_PURPOSE, log_event, open_segments, room_role, upload_state
+from plugins.live_interview.room import CONSENT_PURPOSE, INTERVIEWS_HELD, log_event, open_segments, room_role, \
+    upload_state
 from plugins.live_interview.signalling import HUB, signal
 from tenants.consent import has_consented
 
@@ -107,7 +108,7 @@ async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tena
     await log_event(tenant_scope, interview, request.user, "ended", bytes=state.bytes_received)
     await audit.record("live_interview.ended", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(interview.id), detail={"bytes": state.bytes_received}, ip=audit.client_ip(request))
-    await record_usage(tenant_scope, "live_interview.interviews", 1, act=str(interview.id))
+    await record_usage(tenant_scope.tenant_id, INTERVIEWS_HELD, 1, act=str(interview.id))
     await HUB.broadcast(interview.id, {"type": "ended"})
     return Response({"done": True, "next": f"/t/{tenant_row.slug}/interviews/{interview.id}"})
 

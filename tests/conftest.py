@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
+import socket
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
+import uvicorn
 from litestar.testing import AsyncTestClient
 
 from core.auth.passwords import hash_password
@@ -66,6 +70,43 @@ def app(settings: Settings, host: PluginHost):
 async def client(app):
     async with AsyncTestClient(app, base_url="http://testserver.local") as c:
         yield c
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served by uvicorn on a free loopback port (its own thread and event loop)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+# Debian's chromium, headless, with a fake camera and microphone; no network of its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+]
+
+
+@pytest.fixture
+async def browser():
+    """A Playwright browser on Debian's chromium (never a downloaded one)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture

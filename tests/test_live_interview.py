@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from websockets.asyncio.client import connect
 
@@ -157,19 +154,9 @@ async def test_the_interview_cannot_end_before_the_recording_upload_is_complete(
 
 
 @pytest.fixture
-def server(live, app):
-    """The app served by uvicorn on a free port, in a thread with its own event loop."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        threading.Event().wait(0.05)
-    yield f"127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
+def server(live, live_server) -> str:
+    """host:port of the served app, with the live_interview plugin registered first."""
+    return live_server.removeprefix("http://")
 
 
 async def signed_in(server: str, tenant, user) -> httpx.AsyncClient:

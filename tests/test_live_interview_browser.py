@@ -5,7 +5,6 @@ dies mid-interview loses nothing it had already sent. Screenshots go to test-art
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import av
@@ -20,15 +19,9 @@ from tests.conftest import PASSWORD
 from tests.interview_fixtures import make_interview
 from tests.test_live_interview import live, server  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")]
+pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
 
 async def new_page(browser, who: str):
     """A page in its own browser context; its console and errors are printed (shown when a test fails)."""
@@ -112,45 +105,39 @@ async def stop_and_end(interviewer_page, base: str, tenant, interview) -> None:
     await interviewer_page.wait_for_url(f"{base}/t/{tenant.slug}/interviews/{interview.id}", timeout=20000)
 
 
-async def test_two_people_see_each_other_and_the_recording_arrives_whole(server, make_tenant, make_user, storage):
-    from playwright.async_api import async_playwright
-
+async def test_two_people_see_each_other_and_the_recording_arrives_whole(server, browser, make_tenant, make_user,
+                                                                          storage):
     ARTIFACTS.mkdir(exist_ok=True)
     base = f"http://{server}"
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)
     interview = setup["interview"]
     room = f"/t/{tenant.slug}/live_interview/{interview.id}"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            _c1, host_page = await interviewer_joins(browser, base, tenant, setup["interviewer"], room)
-            _c2, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
-            await sees_video(host_page)
-            await sees_video(guest_page)
+    _c1, host_page = await interviewer_joins(browser, base, tenant, setup["interviewer"], room)
+    _c2, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
+    await sees_video(host_page)
+    await sees_video(guest_page)
 
-            await record_for(host_page, guest_page, 2)
-            # A network blip: the interviewee's socket drops; it reopens, the call is made again,
-            # and the recorder goes on into the same recording.
-            await host_page.evaluate("window.callBeforeBlip = window.liveRoom.pc")
-            await guest_page.evaluate("window.liveRoom.socket.close()")
-            await host_page.wait_for_function(
-                "window.liveRoom.pc && window.liveRoom.pc !== window.callBeforeBlip"
-                " && window.liveRoom.pc.connectionState === 'connected'", timeout=30000)
-            await sees_video(host_page)
-            await asyncio.sleep(3)
-            await host_page.click("#questions li:first-child .question-timer")
-            assert await host_page.locator("#end-interview").is_disabled()
-            await host_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewer.png"), full_page=True)
-            await guest_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewee.png"), full_page=True)
-            assert await guest_page.evaluate("window.liveRoom.segments[0].base") > 0  # sent while recording
+    await record_for(host_page, guest_page, 2)
+    # A network blip: the interviewee's socket drops; it reopens, the call is made again,
+    # and the recorder goes on into the same recording.
+    await host_page.evaluate("window.callBeforeBlip = window.liveRoom.pc")
+    await guest_page.evaluate("window.liveRoom.socket.close()")
+    await host_page.wait_for_function(
+        "window.liveRoom.pc && window.liveRoom.pc !== window.callBeforeBlip"
+        " && window.liveRoom.pc.connectionState === 'connected'", timeout=30000)
+    await sees_video(host_page)
+    await asyncio.sleep(3)
+    await host_page.click("#questions li:first-child .question-timer")
+    assert await host_page.locator("#end-interview").is_disabled()
+    await host_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewer.png"), full_page=True)
+    await guest_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewee.png"), full_page=True)
+    assert await guest_page.evaluate("window.liveRoom.segments[0].base") > 0  # sent while recording
 
-            await stop_and_end(host_page, base, tenant, interview)
-            recorded = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
-            await guest_page.wait_for_selector("text=面談は終了しました", timeout=10000)
-            assert await guest_page.evaluate("window.liveRoom.segments.length") == 1
-        finally:
-            await browser.close()
+    await stop_and_end(host_page, base, tenant, interview)
+    recorded = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
+    await guest_page.wait_for_selector("text=面談は終了しました", timeout=10000)
+    assert await guest_page.evaluate("window.liveRoom.segments.length") == 1
 
     [rec] = await segments(tenant, interview)
     assert rec.state == "complete" and rec.size > 0
@@ -162,39 +149,33 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(server,
         assert kind in kinds
 
 
-async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(server, make_tenant, make_user, storage):
-    from playwright.async_api import async_playwright
-
+async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(server, browser, make_tenant, make_user,
+                                                                           storage):
     ARTIFACTS.mkdir(exist_ok=True)
     base = f"http://{server}"
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)
     interview = setup["interview"]
     room = f"/t/{tenant.slug}/live_interview/{interview.id}"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            _c1, host_page = await interviewer_joins(browser, base, tenant, setup["interviewer"], room)
-            guest_context, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
-            await sees_video(host_page)
-            await record_for(host_page, guest_page, 4)
-            await guest_page.wait_for_function("window.liveRoom.segments[0].base > 0", timeout=20000)
-            await guest_context.close()  # the interviewee's browser dies
-            await asyncio.sleep(1)
-            [first] = await segments(tenant, interview)
-            kept = first.upload_offset
-            assert first.state == "uploading" and kept > 0
+    _c1, host_page = await interviewer_joins(browser, base, tenant, setup["interviewer"], room)
+    guest_context, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
+    await sees_video(host_page)
+    await record_for(host_page, guest_page, 4)
+    await guest_page.wait_for_function("window.liveRoom.segments[0].base > 0", timeout=20000)
+    await guest_context.close()  # the interviewee's browser dies
+    await asyncio.sleep(1)
+    [first] = await segments(tenant, interview)
+    kept = first.upload_offset
+    assert first.state == "uploading" and kept > 0
 
-            _c3, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
-            await sees_video(host_page)
-            await sees_video(guest_page)
-            # Recording was on when the page died: the rejoined page records again by itself.
-            await guest_page.wait_for_function("window.liveRoom.recorder !== null", timeout=20000)
-            await asyncio.sleep(3)
-            await stop_and_end(host_page, base, tenant, interview)
-            second_seconds = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
-        finally:
-            await browser.close()
+    _c3, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
+    await sees_video(host_page)
+    await sees_video(guest_page)
+    # Recording was on when the page died: the rejoined page records again by itself.
+    await guest_page.wait_for_function("window.liveRoom.recorder !== null", timeout=20000)
+    await asyncio.sleep(3)
+    await stop_and_end(host_page, base, tenant, interview)
+    second_seconds = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
 
     first, second = await segments(tenant, interview)
     assert first.state == "complete" and first.size == kept  # every chunk sent before the crash, as it was

@@ -1,12 +1,8 @@
 """In Debian's chromium: an option appears for a tenant user when an operator switches it
 on in the console, and disappears when it is switched off, without a restart."""
 
-import shutil
-import socket
-import threading
 
 import pytest
-import uvicorn
 from litestar import get
 
 from core.hookspecs import hookimpl
@@ -14,12 +10,6 @@ from core.plugins import NavItem, PluginMeta
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-]
-
 
 @get("/")
 async def hello_page() -> str:
@@ -42,22 +32,6 @@ class Greeting:
 
 
 @pytest.fixture
-def server(host, app):
-    """The app served by uvicorn on a free port, in a thread with its own event loop."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
 def greeting(host):
     host.register(Greeting(), key="greeting_x")
 
@@ -73,42 +47,35 @@ async def _sign_in(browser, url: str, email: str):
     return page
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 async def test_an_option_appears_and_disappears_as_the_operator_switches_it(
-    greeting, server, make_tenant, make_user
+    greeting, live_server, browser, make_tenant, make_user
 ):
-    from playwright.async_api import async_playwright
-
+    server = live_server
     tenant = await make_tenant()
     member = await make_user(tenant, "interviewer")
     operator = await make_user(None, "operator")
     option_link = 'nav.main-nav a:text-is("あいさつ")'
     switch = 'button[data-option="greeting_x"]'
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            user_page = await _sign_in(browser, f"{server}/t/{tenant.slug}/login", member.email)
-            assert user_page.url.endswith(f"/t/{tenant.slug}/")
-            assert await user_page.locator(option_link).count() == 0
+    user_page = await _sign_in(browser, f"{server}/t/{tenant.slug}/login", member.email)
+    assert user_page.url.endswith(f"/t/{tenant.slug}/")
+    assert await user_page.locator(option_link).count() == 0
 
-            ops_page = await _sign_in(browser, f"{server}/login", operator.email)
-            await ops_page.goto(f"{server}/ops/tenants/{tenant.slug}")
-            await ops_page.click(switch)
-            await ops_page.wait_for_load_state()
-            assert await ops_page.locator(switch).inner_text() == "無効にする"
+    ops_page = await _sign_in(browser, f"{server}/login", operator.email)
+    await ops_page.goto(f"{server}/ops/tenants/{tenant.slug}")
+    await ops_page.click(switch)
+    await ops_page.wait_for_load_state()
+    assert await ops_page.locator(switch).inner_text() == "無効にする"
 
-            await user_page.reload()
-            await user_page.click(option_link)
-            await user_page.wait_for_url(f"{server}/t/{tenant.slug}/greeting_x/")
-            assert "hello from the greeting option" in await user_page.content()
+    await user_page.reload()
+    await user_page.click(option_link)
+    await user_page.wait_for_url(f"{server}/t/{tenant.slug}/greeting_x/")
+    assert "hello from the greeting option" in await user_page.content()
 
-            await ops_page.click(switch)
-            await ops_page.wait_for_load_state()
-            assert await ops_page.locator(switch).inner_text() == "有効にする"
+    await ops_page.click(switch)
+    await ops_page.wait_for_load_state()
+    assert await ops_page.locator(switch).inner_text() == "有効にする"
 
-            await user_page.goto(f"{server}/t/{tenant.slug}/")
-            assert await user_page.locator(option_link).count() == 0
-            response = await user_page.goto(f"{server}/t/{tenant.slug}/greeting_x/")
-            assert response.status == 404
-        finally:
-            await browser.close()
+    await user_page.goto(f"{server}/t/{tenant.slug}/")
+    assert await user_page.locator(option_link).count() == 0
+    response = await user_page.goto(f"{server}/t/{tenant.slug}/greeting_x/")
+    assert response.status == 404

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import shutil
-import socket
-import threading
 import uuid
 
 import numpy as np
@@ -163,51 +159,25 @@ async def test_the_report_page_and_csv(report_host, client, make_tenant, make_us
     assert any(r["feature"] == "smile_ratio" and r["item"] == "warmth" and r["significant"] == "True" for r in rows)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.browser
-async def test_the_report_renders_in_chromium(report_host, app, make_tenant, make_user, labels_from_interviews):
-    import uvicorn
-    from playwright.async_api import async_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+async def test_the_report_renders_in_chromium(report_host, live_server, browser, make_tenant, make_user,
+                                              labels_from_interviews):
     tenant, user, labels = await _analysed_tenant(make_tenant, make_user)
     labels_from_interviews["labels"] = as_expert_labels(labels)
     await report_host.set_enabled(tenant.id, "video_analysis", True)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            await asyncio.sleep(0.05)
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            tab = await browser.new_page()
-            base = f"http://127.0.0.1:{port}/t/{tenant.slug}"
-            await tab.goto(f"{base}/login")
-            await tab.fill("input[name=email]", user.email)
-            await tab.fill("input[name=password]", "correct-horse-battery")
-            await tab.click("button[type=submit]")
-            await tab.goto(f"{base}/video_analysis/")
-            await tab.wait_for_selector("#correlation-table")
-            assert await tab.locator("#interview-count").inner_text() == "40"
-            rendered = await tab.eval_on_selector_all(
-                "img[src^='data:image/png']", "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
-            assert rendered >= 3  # histograms and the heat map decoded as images
-            async with tab.expect_download() as info:
-                await tab.click("a[href='report.csv']")
-            download = await info.value
-            assert "smile_ratio" in (await download.path()).read_text()
-            await browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    tab = await browser.new_page()
+    base = f"{live_server}/t/{tenant.slug}"
+    await tab.goto(f"{base}/login")
+    await tab.fill("input[name=email]", user.email)
+    await tab.fill("input[name=password]", "correct-horse-battery")
+    await tab.click("button[type=submit]")
+    await tab.goto(f"{base}/video_analysis/")
+    await tab.wait_for_selector("#correlation-table")
+    assert await tab.locator("#interview-count").inner_text() == "40"
+    rendered = await tab.eval_on_selector_all(
+        "img[src^='data:image/png']", "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+    assert rendered >= 3  # histograms and the heat map decoded as images
+    async with tab.expect_download() as info:
+        await tab.click("a[href='report.csv']")
+    download = await info.value
+    assert "smile_ratio" in (await download.path()).read_text()

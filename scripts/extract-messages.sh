@@ -8,7 +8,7 @@ PYBABEL=.venv/bin/pybabel
 LOCALE=core/web/locale
 "$PYBABEL" extract -F babel.cfg --no-location --sort-output --project mendan -o "$LOCALE/messages.pot" .
 if [ -f "$LOCALE/en/LC_MESSAGES/messages.po" ]; then
-  "$PYBABEL" update --no-location -i "$LOCALE/messages.pot" -d "$LOCALE" -l en --omit-header --ignore-obsolete
+  "$PYBABEL" update -i "$LOCALE/messages.pot" -d "$LOCALE" -l en --ignore-obsolete
 else
   "$PYBABEL" init -i "$LOCALE/messages.pot" -d "$LOCALE" -l en
 fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import sys
 
@@ -125,8 +126,11 @@ def createoperator(email: str, password: str | None) -> None:
 
 @main.command()
 @click.option("--slug", default="demo", show_default=True)
-def demo(slug: str) -> None:
-    """Create a demo tenant with one user per role, every installed plugin enabled."""
+@click.option("--interviews", default=60, show_default=True, type=click.IntRange(min=0),
+              help="recorded, analysed and evaluated demo interviews to add (0: users only)")
+def demo(slug: str, interviews: int) -> None:
+    """Create a demo tenant with one user per role, every installed plugin enabled, and demo
+    interviews that the AI model learns from and predicts."""
     from core.db.migrate import migrate as run_migrate
     from core.db.tables import Tenant
     from core.plugins import get_plugin_host
@@ -149,11 +153,39 @@ def demo(slug: str) -> None:
         await _create_user(tenant_id=None, email=email, role="operator", name=name, password=DEMO_PASSWORD)
 
     asyncio.run(run())
+    if interviews:
+        click.echo(asyncio.run(_grow_demo(settings, slug, interviews)))
     click.echo(f"\nDemo tenant ready. Start the service (`mendan serve`), open {settings.base_url}/t/{slug}/login")
     click.echo(f"and sign in with one of these e-mail addresses and the password {DEMO_PASSWORD}:")
     for role, email, _name in DEMO_USERS:
         click.echo(f"  {role:12s} {email}")
     click.echo(f"Operators sign in at {settings.base_url}/login as {DEMO_OPERATOR[1]} (same password).")
+
+
+async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
+    """Demo interviews through the real pipeline: the app's own job worker runs the analysis."""
+    from core.app import create_app
+    from core.db.tables import Tenant
+    from core.demo_data import grow_demo
+    from core.log_config import configure_logging
+
+    app = create_app(settings)
+    # The progress bar tells the story; each job's log lines would drown it.
+    configure_logging(settings.is_production, logging.WARNING)
+    if settings.broker_kind != "embedded":
+        click.echo("BROKER_URL is set: the demo's analysis jobs wait for `mendan worker` processes.")
+    async with app.lifespan():
+        tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+        with click.progressbar(length=100, label="demo interviews", show_percent=True) as bar:
+            shown = 0
+
+            def progress(percent: int, what: str) -> None:
+                nonlocal shown
+                bar.label = what
+                bar.update(max(0, percent - shown))
+                shown = max(shown, percent)
+
+            return await grow_demo(tenant, interviews, progress)
 
 
 main.add_command(purge_expired_command)

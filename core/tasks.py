@@ -34,6 +34,7 @@ log = structlog.get_logger("mendan.tasks")
 # Batch work (a long recording's analysis, a model build) runs far past Dramatiq's default ten minutes.
 TIME_LIMIT_MS = 6 * 3600 * 1000
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
+job_result: ContextVar[Any] = ContextVar("job_result", default=None)  # what the running actor returned
 
 
 class JobRefused(Exception):
@@ -68,6 +69,8 @@ class JobTableMiddleware(Middleware):
         if not job_id:
             return
         seconds = round(time.monotonic() - message.options.pop("started_monotonic", time.monotonic()), 3)
+        result = job_result.get()
+        job_result.set(None)
         if exception is None:
             values = {Job.state: "done", Job.progress: 100, Job.finished_at: _now()}
             if isinstance(result, str):
@@ -131,11 +134,13 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
 def _sync_runner(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Actors may be written as coroutines; the worker thread runs them to completion."""
 
-    def run(**kwargs: Any) -> Any:
+    def run(**kwargs: Any) -> None:
         result = fn(**kwargs)
         if inspect.isawaitable(result):
-            return asyncio.run(_await(result))
-        return result
+            result = asyncio.run(_await(result))
+        # Kept for the job row rather than returned: Dramatiq would warn about every return
+        # value without its Results middleware, which this service has no use for.
+        job_result.set(result)
 
     run.__name__ = getattr(fn, "__name__", "actor")
     run.__doc__ = fn.__doc__

@@ -13,6 +13,10 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# The face-analysis model files, fetched once into a cache the tests share (verified by SHA-256).
+export MENDAN_MODELS_DIR="${MENDAN_MODELS_DIR:-$PWD/.models}"
+.venv/bin/mendan models fetch
+
 mkdir -p test-artifacts
 # pytest exits non-zero on failures, errors and when no test was collected (5).
 exec .venv/bin/python -m pytest "$@"

@@ -46,7 +46,7 @@ def test_migrate_twice_is_idempotent(tmp_path):
 
 
 def test_demo_creates_one_user_per_role_and_says_how_to_sign_in(tmp_path):
-    out = mendan(tmp_path, "demo").stdout
+    out = mendan(tmp_path, "demo", "--interviews", "0").stdout
     assert "http://127.0.0.1:8000/t/demo/login" in out and DEMO_PASSWORD in out
     for _role, email, _name in (*DEMO_USERS, DEMO_OPERATOR):
         assert email in out
@@ -54,7 +54,7 @@ def test_demo_creates_one_user_per_role_and_says_how_to_sign_in(tmp_path):
     assert {(role, email) for role, email, _name in (*DEMO_USERS, DEMO_OPERATOR)} <= set(users)
     assert {role for role, _email in users} == set(ROLES)
 
-    again = mendan(tmp_path, "demo").stdout
+    again = mendan(tmp_path, "demo", "--interviews", "0").stdout
     assert "/t/demo/login" in again
     assert rows(tmp_path, "SELECT role, email FROM mendan_user ORDER BY role, email") == users
     assert rows(tmp_path, "SELECT count(*) FROM mendan_tenant WHERE slug = 'demo'") == [(1,)]
@@ -110,7 +110,7 @@ def test_a_created_operator_and_the_demo_admin_can_sign_in(tmp_path, served):
     assert "operator ops@example.jp created" in out
     again = mendan(tmp_path, "createoperator", "--email", "ops@example.jp", "--password", "operator-pass-2026")
     assert "already exists" in again.stdout
-    mendan(tmp_path, "demo")
+    mendan(tmp_path, "demo", "--interviews", "0")
     base = served()
 
     signed_in = _sign_in(base, "/login", "ops@example.jp", "operator-pass-2026")

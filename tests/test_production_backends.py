@@ -139,7 +139,7 @@ async def test_the_service_runs_on_postgres(pg_url, tmp_path):
     """`mendan demo` and `mendan serve` on PostgreSQL: sign in, see the tenant's home, and have
     the in-process worker deliver a password-reset mail through the job table."""
     env = _env(tmp_path, DATABASE_URL=pg_url)
-    demo = _mendan("demo", env=env)
+    demo = _mendan("demo", "--interviews", "0", env=env)
     assert demo.returncode == 0, demo.stderr
     password = re.search(r"the password (\S+):", demo.stdout).group(1)
     port = _free_port()

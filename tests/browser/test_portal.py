@@ -46,7 +46,7 @@ def portal(tmp_path_factory):
     env = {**os.environ, "MENDAN_DATA_DIR": str(tmp_path_factory.mktemp("portal")), "MENDAN_BASE_URL": base}
     for name in ("DATABASE_URL", "BROKER_URL", "MENDAN_ENV"):
         env.pop(name, None)
-    demo = subprocess.run([*MENDAN, "demo"], env=env, capture_output=True, text=True, timeout=300)
+    demo = subprocess.run([*MENDAN, "demo", "--interviews", "0"], env=env, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert f"{base}/t/demo/login" in demo.stdout
 

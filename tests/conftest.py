@@ -7,6 +7,7 @@ tests of its own.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import shutil
@@ -21,7 +22,7 @@ from litestar.testing import AsyncTestClient
 
 from core.auth.passwords import hash_password
 from core.config import Settings, use_settings
-from core.db.tables import User
+from core.db.tables import Job, User
 from core.plugins import PluginHost
 from core.storage import BlobStore
 from core.tenancy import create_tenant
@@ -159,3 +160,15 @@ def form_csrf(html: str) -> str:
     match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF field in the form"
     return match.group(1)
+
+
+async def wait_for_job(job_id, timeout: float = 180) -> Job:
+    """The job once it is done or failed (polled; the in-process worker runs it)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    job = None
+    while asyncio.get_running_loop().time() < deadline:
+        job = await Job.objects().where(Job.id == job_id).first()
+        if job.state in ("done", "failed"):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {job.state} {job.progress} {job.error}" if job else job_id)

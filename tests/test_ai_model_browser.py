@@ -10,8 +10,8 @@ import pytest
 import plugins.ai_model.plugin as ai_model_plugin
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import Prediction
-from tests.conftest import PASSWORD
-from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate, wait_for_job
+from tests.conftest import PASSWORD, wait_for_job
+from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
 
 pytestmark = pytest.mark.browser
 

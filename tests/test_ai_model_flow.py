@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import plugins.ai_model.plugin as ai_model_plugin
-from core.db.tables import AuditEntry, Job
+from core.db.tables import AuditEntry
 from core.features import store_features
 from core.hookspecs import hookimpl
 from core.interviews.evaluations import save_evaluation
@@ -20,7 +20,7 @@ from core.plugins import PluginMeta
 from core.tenancy import TenantScope
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import ModelVersion, Prediction
-from tests.conftest import HTML, form_csrf, login
+from tests.conftest import HTML, form_csrf, login, wait_for_job
 
 N_INTERVIEWS = 70
 
@@ -52,16 +52,6 @@ def host(host):
     host.register(ai_model_plugin, key="ai_model")
     host.register(SyntheticPlugin(), key="synthetic")
     return host
-
-
-async def wait_for_job(job_id, timeout: float = 180) -> Job:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        job = await Job.objects().where(Job.id == job_id).first()
-        if job.state in ("done", "failed"):
-            return job
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 async def populate(tenant, make_user, features, labels):

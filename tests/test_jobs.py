@@ -18,7 +18,7 @@ from core.db.tables import Job, Tenant
 from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
 from core.tasks import JobRefused, report_progress
-from tests.conftest import login
+from tests.conftest import login, wait_for_job
 
 GATES: dict[str, threading.Event] = {}
 CALLS: dict[str, int] = {}
@@ -86,16 +86,6 @@ def fast(settings):
 def app(fast, host):
     host.register(Steps(), key="steps")
     return create_app(fast, host=host)
-
-
-async def wait_for_job(job_id, timeout: float = 30) -> Job:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        job = await Job.objects().where(Job.id == job_id).first()
-        if job.state in ("done", "failed"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {job.state} {job.progress} {job.error}")
 
 
 async def test_a_job_goes_from_queued_to_done(app, client, make_tenant):

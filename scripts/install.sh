@@ -27,7 +27,10 @@ fi
 stamp=.venv/.mendan-installed
 wanted="$(cat pyproject.toml examples/mendan-hello/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  .venv/bin/python -m pip install -e '.[test]'
+  .venv/bin/python -m pip install -e '.[test,insightface]'
+  # insightface itself without its dependencies: it asks for opencv-python, which would replace
+  # mediapipe's opencv-contrib-python (the same cv2 folder).
+  .venv/bin/python -m pip install --no-deps insightface==2.1
   .venv/bin/python -m pip install -e examples/mendan-hello
   echo "$wanted" > "$stamp"
 fi

@@ -132,3 +132,10 @@ def mendan_demo_data_ready(tenant_id: Any) -> Any:
     """Called by `mendan demo` once its interviews are recorded, analysed and evaluated by
     the demo experts, so a plugin can finish its part of the demo (the AI model builds a
     model and predicts the interviews no expert evaluated). Return value ignored."""
+
+
+@hookspec
+def mendan_interview_entry(tenant: Any, interview: Any) -> Any:
+    """Return the path, relative to `/t/{tenant}/`, where a participant takes part in this
+    interview (the live room for a live interview), or None. A personal link leads there after
+    the consent screen; the first enabled plugin that answers wins."""

@@ -102,6 +102,21 @@ async def test_the_interviewee_consents_first_and_then_continues_to_the_room(liv
     assert elsewhere.headers["location"] == f"/t/{tenant.slug}/interviews/"
 
 
+async def test_the_mailed_personal_link_leads_through_consent_into_the_room(live, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    room = f"/t/{tenant.slug}/live_interview/{interview.id}"
+    token = await issue_join_link(TenantScope(tenant.id), setup["interviewee"])
+    # The form of the link in the scheduling mail (core/interviews/notifications.py).
+    arrived = await client.get(f"/t/{tenant.slug}/join/{token}?interview={interview.id}", headers=HTML,
+                               follow_redirects=False)
+    consent_url = arrived.headers["location"]
+    assert consent_url.startswith(f"/t/{tenant.slug}/interviews/{interview.id}/consent?next_page=")
+    consent_page = await client.get(consent_url, headers=HTML)
+    assert f'name="next_page" value="{room}"' in consent_page.text
+
+
 async def test_the_interview_cannot_end_before_the_recording_upload_is_complete(
         live, client, make_tenant, make_user, tmp_path: Path):
     tenant = await make_tenant()

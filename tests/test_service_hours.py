@@ -256,3 +256,22 @@ async def test_a_whole_service_stop_closes_every_tenant_but_not_ops(plugins, app
     finally:
         await resume_service(None, by=operator)
     assert (await client.get(f"/t/{tenant.slug}/train_x/")).status_code == 200
+
+
+async def test_a_personal_link_opened_outside_hours_says_when_service_opens(
+    plugins, client, make_tenant, make_user, clock
+):
+    from core.interviews.people import issue_join_link
+    from core.tenancy import TenantScope
+
+    tenant, _user = await _weekday_tenant(make_tenant, make_user)
+    interviewee = await make_user(tenant, "interviewee", password=None)
+    token = await issue_join_link(TenantScope(tenant.id), interviewee)
+    saturday = jst(2026, 12, 5, 12, 0)
+    clock(saturday)
+    closed = await client.get(f"/t/{tenant.slug}/join/{token}", headers=HTML, follow_redirects=False)
+    assert closed.status_code == 503 and "2026-12-07 09:00" in closed.text
+    assert int(closed.headers["retry-after"]) == int((jst(2026, 12, 7, 9, 0) - saturday).total_seconds())
+    clock(jst(2026, 12, 7, 9, 0))
+    opened = await client.get(f"/t/{tenant.slug}/join/{token}", headers=HTML, follow_redirects=False)
+    assert opened.status_code in (302, 303)  # signed in and on the way to the interview

@@ -7,6 +7,7 @@ consent text for `recording` (spec 4.2.1 (2)).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from litestar import MediaType, Controller, Request, Response, Router, get, head, patch, post
@@ -19,6 +20,7 @@ from core import audit
 from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
 from core.db.tables import Tenant
+from core.hours import ensure_open
 from core.interviews.people import user_for_join_link
 from core.interviews.schedule import advance, in_tokyo
 from core.interviews.tables import Interview, Recording
@@ -56,9 +58,12 @@ def local_next(slug: str, value: Any) -> str | None:
 @get("/t/{tenant:str}/join/{token:str}", name="interviews_join")
 async def join(request: Request, tenant: FromPath[str], token: FromPath[str],
                interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Redirect:
-    """A personal link signs the interviewee in (no password) and leads to the interview."""
+    """A personal link signs the interviewee in (no password) and leads, through the consent
+    screen, to where the interview takes place. Outside service hours it says when it opens."""
     row = await tenant_by_slug(tenant)
-    user = await user_for_join_link(TenantScope(row.id), token)
+    await ensure_open(request, row, "interactive")
+    scope = TenantScope(row.id)
+    user = await user_for_join_link(scope, token)
     if user is None:
         raise NotFoundException(_("This link has expired or is not valid."))
     request.clear_session()
@@ -67,10 +72,23 @@ async def join(request: Request, tenant: FromPath[str], token: FromPath[str],
     target = f"/t/{row.slug}/interviews/"
     if interview:
         try:
-            target = f"/t/{row.slug}/interviews/{UUID(interview)}/consent"
-        except ValueError:
-            pass
+            found = await scope.get(Interview, UUID(interview))
+        except (ValueError, NotFoundException):
+            found = None
+        if found is not None:
+            entry = await interview_entry(request, row, found)
+            target = f"/t/{row.slug}/interviews/{found.id}/consent" + (f"?next_page={quote(entry)}" if entry else "")
     return Redirect(local_next(row.slug, next_page) or target)
+
+
+async def interview_entry(request: Request, tenant: Tenant, interview: Interview) -> str | None:
+    """Where a participant takes part in this interview, as a plugin enabled for the tenant says
+    (the live room for a live interview); None leaves them on the core's recording page."""
+    host = request.app.state.plugin_host
+    for _key, path in await host.call_for_tenant("mendan_interview_entry", enabled=await host.enabled_keys(tenant.id),
+                                                 tenant=tenant, interview=interview):
+        return f"/t/{tenant.slug}/{path.lstrip('/')}"
+    return None
 
 
 class RecordingController(Controller):

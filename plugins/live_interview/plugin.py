@@ -65,6 +65,14 @@ def mendan_template_dirs() -> list[Path]:
 
 
 @hookimpl
+def mendan_interview_entry(tenant: Any, interview: Any) -> str | None:
+    """Personal links of a live interview lead, after consent, into its room."""
+    if interview.kind != "live" or interview.state == "cancelled":
+        return None
+    return f"live_interview/{interview.id}"
+
+
+@hookimpl
 def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
     if interview.kind != "live" or interview.state == "cancelled":
         return []

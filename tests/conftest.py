@@ -8,6 +8,7 @@ tests of its own.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import shutil
@@ -43,9 +44,30 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(**values)
 
 
+# MENDAN_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432 runs the suite on a fresh PostgreSQL
+# database (made here, dropped at the end) instead of SQLite; .ci/run does both.
+TEST_POSTGRES = os.environ.get("MENDAN_TEST_POSTGRES", "").rstrip("/")
+
+
+async def _postgres(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{TEST_POSTGRES}/postgres")
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return use_settings(make_settings(_TMP))
+def settings():
+    if not TEST_POSTGRES:
+        yield use_settings(make_settings(_TMP))
+        return
+    name = f"mendan_test_{secrets.token_hex(4)}"
+    asyncio.run(_postgres(f"CREATE DATABASE {name}"))
+    yield use_settings(make_settings(_TMP, database_url=f"{TEST_POSTGRES}/{name}"))
+    asyncio.run(_postgres(f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 @pytest.fixture(scope="session", autouse=True)

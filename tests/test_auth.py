@@ -277,6 +277,29 @@ async def test_password_reset_by_mailed_link(settings, client, make_tenant, make
     assert again.status_code == 404
 
 
+async def test_a_password_reset_signs_the_user_out_everywhere(app, client, make_tenant, make_user):
+    from litestar.testing import AsyncTestClient
+
+    from core.auth.tokens import create_password_reset
+
+    tenant = await make_tenant()
+    user, bystander = await make_user(tenant, "admin"), await make_user(tenant, "admin")
+    async with AsyncTestClient(app, base_url="http://testserver.local") as elsewhere, \
+            AsyncTestClient(app, base_url="http://testserver.local") as other_user:
+        await login(elsewhere, tenant, user)  # e.g. someone who learnt the old password
+        await login(other_user, tenant, bystander)
+        assert (await elsewhere.get(f"/t/{tenant.slug}/", headers=HTML)).status_code == 200
+        link = f"/t/{tenant.slug}/password-reset/{await create_password_reset(user)}"
+        choose = await client.get(link, headers=HTML)
+        applied = await client.post(link, data={"password": NEW_PASSWORD, "password_again": NEW_PASSWORD,
+                                                "_csrf_token": form_csrf(choose.text)},
+                                    headers=HTML, follow_redirects=False)
+        assert applied.status_code == 302
+        signed_out = await elsewhere.get(f"/t/{tenant.slug}/", headers=HTML, follow_redirects=False)
+        assert signed_out.status_code in (302, 303) and "/login" in signed_out.headers["location"]
+        assert (await other_user.get(f"/t/{tenant.slug}/", headers=HTML)).status_code == 200
+
+
 async def test_an_expired_reset_link_is_refused(client, make_tenant, make_user):
     tenant = await make_tenant()
     user = await make_user(tenant, "admin")

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 from urllib.parse import urlparse
 
+import anyio
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -20,6 +21,7 @@ from litestar.response import Redirect, Template
 from core import audit, mail
 from core.auth.guards import requires_login
 from core.auth.middleware import SESSION_USER_KEY
+from core.auth.session_store import end_sessions_of
 from core.auth.passwords import hash_password, password_problem, verify_password
 from core.auth.sessions import start_session
 from core.auth.tokens import (
@@ -75,7 +77,8 @@ async def _login(request: Request, tenant: Tenant | None, data: dict[str, Any]):
     user = await _find_user(tenant, str(data.get("email", "")))
     ip = audit.client_ip(request)
     hash_to_check = user.password_hash if user is not None and user.active else None
-    if not verify_password(hash_to_check, str(data.get("password", ""))):
+    # argon2 is slow on purpose: keep it off the event loop.
+    if not await anyio.to_thread.run_sync(verify_password, hash_to_check, str(data.get("password", ""))):
         await audit.record("auth.login_failed", tenant_id=tenant.id if tenant else None,
                            target=str(data.get("email", ""))[:200], ip=ip)
         return await _login_page(request, tenant, error=_("The e-mail address or password is wrong."), status=400)
@@ -178,7 +181,9 @@ async def _reset_apply(request: Request, slug: str | None, token: str, data: dic
                           token=token, error=messages[problem])
     if not await use_password_reset(reset):  # another request used the link meanwhile
         raise NotFoundException(_("This link has expired or was already used."))
-    await User.update({User.password_hash: hash_password(password)}).where(User.id == reset.user)
+    new_hash = await anyio.to_thread.run_sync(hash_password, password)
+    await User.update({User.password_hash: new_hash}).where(User.id == reset.user)
+    await end_sessions_of(reset.user)  # whoever knew the old password is signed out everywhere
     await audit.record("auth.password_reset", tenant_id=tenant.id if tenant else None, actor=reset.user,
                        ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant.slug}/login" if tenant else "/login")

@@ -4,10 +4,14 @@ are shared by every web process."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
 
 from litestar.stores.base import NamespacedStore
 
+from core.auth.middleware import SESSION_USER_KEY
 from core.db.tables import WebSession
 
 
@@ -16,6 +20,20 @@ def _expiry(expires_in: int | timedelta | None) -> datetime | None:
         return None
     seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
     return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+
+
+def _session_user(raw: bytes) -> UUID | None:
+    """The signed-in user of a Litestar session value (JSON), kept beside it; None otherwise."""
+    try:
+        data = json.loads(raw)
+        return UUID(data[SESSION_USER_KEY]) if isinstance(data, dict) and data.get(SESSION_USER_KEY) else None
+    except (ValueError, TypeError):
+        return None
+
+
+async def end_sessions_of(user_id: Any) -> int:
+    """Sign a user out everywhere (after a password reset); returns how many sessions ended."""
+    return len(await WebSession.delete().where(WebSession.user_id == user_id).returning(WebSession.id))
 
 
 class DatabaseStore(NamespacedStore):
@@ -32,11 +50,13 @@ class DatabaseStore(NamespacedStore):
         raw = value.encode() if isinstance(value, str) else value
         encoded = base64.b64encode(raw).decode()
         full = self._key(key)
+        user_id = _session_user(raw)
         updated = await WebSession.update(
-            {WebSession.value: encoded, WebSession.expires_at: _expiry(expires_in)}
+            {WebSession.value: encoded, WebSession.expires_at: _expiry(expires_in), WebSession.user_id: user_id}
         ).where(WebSession.key == full).returning(WebSession.id)
         if not updated:
-            await WebSession.insert(WebSession(key=full, value=encoded, expires_at=_expiry(expires_in)))
+            await WebSession.insert(WebSession(key=full, value=encoded, expires_at=_expiry(expires_in),
+                                               user_id=user_id))
 
     async def _row(self, key: str) -> WebSession | None:
         row = await WebSession.objects().where(WebSession.key == self._key(key)).first()

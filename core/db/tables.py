@@ -52,6 +52,8 @@ class WebSession(Table, tablename="mendan_session"):
     key = Varchar(length=128, unique=True, index=True)
     value = Text()
     expires_at = Timestamptz(null=True, default=None)
+    # Whose session it is, so all of a user's sessions can be ended (after a password reset).
+    user_id = UUID(null=True, default=None, index=True)
 
 
 class ApiToken(Table, tablename="mendan_api_token"):

@@ -224,6 +224,7 @@ async def test_login_is_rate_limited(settings, host, make_tenant, make_user):
                 answers.append(response.status_code)
             assert answers == [400, 400, 400, 429]
             assert "ratelimit-reset" in {k.lower() for k in response.headers}
+            assert 0 < int(response.headers["retry-after"]) <= 60
     finally:
         await strict.stores.get("rate_limit").delete_all()
         use_settings(settings)

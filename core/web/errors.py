@@ -40,9 +40,18 @@ def login_url(path: str) -> str:
     return f"{base}?next={quote(path)}"
 
 
+def _headers(exc: HTTPException) -> dict[str, str]:
+    headers = dict(exc.headers or {})
+    # Litestar's rate limiter says when the window resets; clients read Retry-After.
+    reset = next((v for k, v in headers.items() if k.lower() == "ratelimit-reset"), None)
+    if exc.status_code == 429 and reset is not None and not any(k.lower() == "retry-after" for k in headers):
+        headers["Retry-After"] = str(reset)
+    return headers
+
+
 def http_error(request: Request, exc: HTTPException):
+    headers = _headers(exc)
     if not wants_html(request):
-        headers = dict(exc.headers or {})
         return Response(
             {"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
             media_type=MediaType.JSON, headers=headers,
@@ -55,8 +64,7 @@ def http_error(request: Request, exc: HTTPException):
     # and a detail may quote the request (a validation error quotes the URL).
     detail = _(exc.detail) if exc.detail else ""
     response = plain_page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
-    if exc.headers:
-        response.headers.update(exc.headers)
+    response.headers.update(headers)
     return response
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
 import os
 import sys
 
@@ -167,25 +166,33 @@ async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
     from core.app import create_app
     from core.db.tables import Tenant
     from core.demo_data import grow_demo
-    from core.log_config import configure_logging
 
     app = create_app(settings)
-    # The progress bar tells the story; each job's log lines would drown it.
-    configure_logging(settings.is_production, logging.WARNING)
     if settings.broker_kind != "embedded":
         click.echo("BROKER_URL is set: the demo's analysis jobs wait for `mendan worker` processes.")
-    async with app.lifespan():
-        tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        with click.progressbar(length=100, label="demo interviews", show_percent=True) as bar:
-            shown = 0
+    # The progress bar (stdout) tells the story. Log lines, and the native libraries' chatter
+    # on the stderr file descriptor, go to a file instead of drowning it.
+    log_path = settings.data_dir / "demo.log"
+    click.echo(f"details are logged to {log_path}")
+    with log_path.open("ab") as log_file:
+        saved_stderr = os.dup(2)
+        os.dup2(log_file.fileno(), 2)
+        try:
+            async with app.lifespan():
+                tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+                with click.progressbar(length=100, label="demo interviews", show_percent=True) as bar:
+                    shown = 0
 
-            def progress(percent: int, what: str) -> None:
-                nonlocal shown
-                bar.label = what
-                bar.update(max(0, percent - shown))
-                shown = max(shown, percent)
+                    def progress(percent: int, what: str) -> None:
+                        nonlocal shown
+                        bar.label = what
+                        bar.update(max(0, percent - shown))
+                        shown = max(shown, percent)
 
-            return await grow_demo(tenant, interviews, progress)
+                    return await grow_demo(tenant, interviews, progress)
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
 
 
 main.add_command(purge_expired_command)

@@ -143,4 +143,5 @@ async def grow_demo(tenant: Tenant, count: int, progress: Progress, seconds: flo
     progress(100, "done")
     if not recorded:
         return f"{count} demo interviews without recordings (no installed plugin renders demo video)"
-    return f"{count} demo interviews recorded, analysed and evaluated; {UNEVALUATED} are left for the model"
+    return (f"{count} demo interviews recorded and analysed; the demo experts evaluated all but the last "
+            f"{UNEVALUATED}, which wait for the AI model's prediction")

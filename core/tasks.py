@@ -26,6 +26,7 @@ import structlog
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware, Retries
 
+from core.db.json_columns import json_value
 from core.config import Settings
 from core.db.tables import Job
 
@@ -220,7 +221,7 @@ class TaskQueue:
                 )
                 continue
             await Job.update({Job.state: "queued"}).where(Job.id == job.id)
-            args = json.loads(job.args) if isinstance(job.args, str) else job.args
+            args = json_value(job.args)
             self._send(job.actor, job.id, job.tenant, args or {}, retries=job.attempts)
             count += 1
         if count:

@@ -3,12 +3,12 @@ editable until locked. Expert evaluations are the AI model's training labels."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from core.db.json_columns import json_value
 from core.db.tables import User
 from core.interviews.question_sets import items_of
 from core.interviews.schedule import advance, experts_of
@@ -23,7 +23,7 @@ class EvaluationProblem(ValueError):
 
 def scores_of(evaluation: Evaluation) -> dict[str, int]:
     value = evaluation.scores
-    return json.loads(value) if isinstance(value, str) else dict(value or {})
+    return dict(json_value(value) or {})
 
 
 def evaluator_role(user: User, interview: Interview) -> str | None:

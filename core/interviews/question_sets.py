@@ -6,11 +6,11 @@ version they used, so a score always means what the evaluator saw.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.db.json_columns import json_value
 from core.db.engine import current_engine
 from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.tenancy import TenantScope
@@ -86,7 +86,7 @@ async def add_version(scope: TenantScope, question_set_id: Any, *, questions: li
     """A new version; item keys carried over by name keep earlier scores comparable."""
     qs = await scope.get(QuestionSet, question_set_id)
     previous = await latest_version(scope, qs.id)
-    known = {i["name"]: i["key"] for i in _json(previous.items)} if previous else {}
+    known = {i["name"]: i["key"] for i in json_value(previous.items)} if previous else {}
     items = [EvaluationItem(**{**asdict(i), "key": i.key or known.get(i.name, "")}) for i in items]
     q_rows, item_rows = checked(questions, items)
     number = qs.latest_number + 1
@@ -103,13 +103,9 @@ async def latest_version(scope: TenantScope, question_set_id: Any) -> QuestionSe
 
 
 def items_of(version: QuestionSetVersion) -> list[EvaluationItem]:
-    return [EvaluationItem(**i) for i in _json(version.items)]
+    return [EvaluationItem(**i) for i in json_value(version.items)]
 
 
 def questions_of(version: QuestionSetVersion) -> list[Question]:
-    return [Question(**q) for q in _json(version.questions)]
+    return [Question(**q) for q in json_value(version.questions)]
 
-
-def _json(value: Any) -> Any:
-    """piccolo hands JSON columns back as text on SQLite."""
-    return json.loads(value) if isinstance(value, str) else value

@@ -5,11 +5,11 @@ Dates are entered and shown in Asia/Tokyo and stored in UTC.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.db.json_columns import json_value
 from core.db.tables import User
 from core.interviews.tables import INTERVIEW_KINDS, Interview, QuestionSetVersion
 from core.tenancy import TenantScope
@@ -42,7 +42,7 @@ def in_tokyo(moment: datetime) -> datetime:
 
 def experts_of(interview: Interview) -> list[str]:
     value = interview.experts
-    return [str(v) for v in (json.loads(value) if isinstance(value, str) else value or [])]
+    return [str(v) for v in (json_value(value) or [])]
 
 
 async def _person(scope: TenantScope, user_id: Any, roles: tuple[str, ...], what: str) -> User:

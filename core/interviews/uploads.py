@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from uuid import uuid4
 import anyio.to_thread
 import structlog
 
+from core.db.json_columns import json_value
 from core.analysis import start_analysis
 from core.interviews.probe import NotAVideo, probe
 from core.interviews.schedule import advance
@@ -66,7 +66,7 @@ def container_of(filename: str, content_type: str) -> str:
 
 
 def parts_of(rec: Recording) -> list[str]:
-    return json.loads(rec.parts) if isinstance(rec.parts, str) else list(rec.parts or [])
+    return list(json_value(rec.parts) or [])
 
 
 async def create_upload(scope: TenantScope, interview: Interview, uploader: Any, *, size: int | None, sha256: str,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from email import message_from_string, policy
 from typing import Any
 from uuid import UUID
@@ -14,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from core import audit
+from core.db.json_columns import json_value
 from core.auth.guards import requires_admin
 from core.db.tables import Job, Tenant
 from core.interviews.senders import dns_records, sender_of, set_sender
@@ -25,7 +25,7 @@ RESENT = "resent"  # marks a failed mail job whose message was queued again
 
 
 def failed_mail(job: Job) -> dict[str, Any]:
-    args = json.loads(job.args) if isinstance(job.args, str) else job.args or {}
+    args = json_value(job.args) or {}
     msg = message_from_string(args.get("message", ""), policy=policy.default)
     return {"id": job.id, "to": msg.get("To", ""), "subject": msg.get("Subject", ""), "error": job.error,
             "at": job.finished_at or job.created_at}
@@ -69,7 +69,7 @@ class MailController(Controller):
     async def retry(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                     tenant_row: NamedDependency[Tenant], job_id: FromPath[UUID]) -> Redirect:
         job = await tenant_scope.get(Job, job_id)
-        args = json.loads(job.args) if isinstance(job.args, str) else job.args
+        args = json_value(job.args)
         if job.actor == "core.send_mail" and job.state == "failed" and job.message != RESENT:
             await request.app.state.tasks.enqueue("core.send_mail", tenant_id=tenant_row.id, message=args["message"])
             await tenant_scope.update(Job, {Job.message: RESENT}).where(Job.id == job.id)

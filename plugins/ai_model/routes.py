@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
+from core.db.json_columns import json_value
 from core.auth.guards import requires_admin, requires_staff
 from core.db.tables import Tenant, User
 from core.hours import service_guard
@@ -28,9 +28,6 @@ from plugins.ai_model.tables import ModelVersion, Prediction
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 async def latest_predictions(scope: TenantScope, interview_id: Any) -> list[dict[str, Any]]:
@@ -45,21 +42,21 @@ async def latest_predictions(scope: TenantScope, interview_id: Any) -> list[dict
         version_id = str(row.model_version) if row.model_version else None
         if version_id and version_id not in names:
             version = await scope.objects(ModelVersion).where(ModelVersion.id == row.model_version).first()
-            names[version_id] = _json(version.items) if version else {}
+            names[version_id] = json_value(version.items) if version else {}
         name = names.get(version_id, {}).get(row.item_key, {}).get("name", row.item_key)
-        seen[row.item_key] = {"row": row, "name": name, "contributions": _json(row.contributions)}
+        seen[row.item_key] = {"row": row, "name": name, "contributions": json_value(row.contributions)}
     return list(seen.values())
 
 
 def _version_view(version: ModelVersion) -> dict[str, Any]:
-    items = _json(version.items) or {}
+    items = json_value(version.items) or {}
     for meta in items.values():
         importance = meta.get("importance", {})
         top = max(importance.values(), default=0) or 1
         meta["bars"] = [(name, value, 100 * value / top) for name, value in importance.items()]
-    return {"row": version, "items": items, "warnings": _json(version.warnings) or [],
-            "per_expert": _json(version.per_expert) or {},
-            "excluded": (_json(version.training_snapshot) or {}).get("excluded", {})}
+    return {"row": version, "items": items, "warnings": json_value(version.warnings) or [],
+            "per_expert": json_value(version.per_expert) or {},
+            "excluded": (json_value(version.training_snapshot) or {}).get("excluded", {})}
 
 
 @get("/", guards=[requires_staff])

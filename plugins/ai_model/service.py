@@ -7,7 +7,6 @@ plugin's feature family joins the model without this plugin knowing its names.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
+from core.db.json_columns import json_value
 from core.db.tables import FeatureValue
 from core.features import quality_problem
 from core.interviews.evaluations import expert_labels, scores_of
@@ -33,9 +33,6 @@ log = structlog.get_logger("ai_model")
 BUILDS = "ai_model.builds"
 PREDICTIONS = "ai_model.predictions"
 
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 async def item_specs(scope: TenantScope) -> dict[str, ItemSpec]:
@@ -194,7 +191,7 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
     version = await active_version(scope)
     if version is not None:
         tk = rt.storage.tenant_key(await _tenant(scope.tenant_id))
-        source, feature_names, items = f"v{version.number}", _json(version.feature_names), _json(version.items)
+        source, feature_names, items = f"v{version.number}", json_value(version.feature_names), json_value(version.items)
 
         def model_bytes(key: str) -> bytes:
             return b"".join(rt.storage.read(tk, f"{version.artifact_key}/{key}.cbm"))

@@ -7,22 +7,14 @@ from pathlib import Path
 
 import pytest
 
-import plugins.ai_model.plugin as ai_model_plugin
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import Prediction
 from tests.conftest import PASSWORD, wait_for_job
-from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
+from tests.test_ai_model_flow import build_through_the_job_queue, host, populate  # noqa: F401  (host: with ai_model)
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def host(host):
-    host.register(ai_model_plugin, key="ai_model")
-    host.register(SyntheticPlugin(), key="synthetic")
-    return host
 
 
 async def test_an_interviewer_reads_the_explanation_and_confirms_the_ai_score(

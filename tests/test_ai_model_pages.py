@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-import plugins.ai_model.plugin as ai_model_plugin
 from core.db.tables import AuditEntry
 from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
@@ -16,16 +13,9 @@ from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.training import ItemSpec, build
 from tests.conftest import HTML, form_csrf, login, wait_for_job
-from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
+from tests.test_ai_model_flow import build_through_the_job_queue, host, populate  # noqa: F401  (host: with ai_model)
 
 CAUTION = "must not be used to evaluate the expert interviewers themselves"
-
-
-@pytest.fixture
-def host(host):
-    host.register(ai_model_plugin, key="ai_model")
-    host.register(SyntheticPlugin(), key="synthetic")
-    return host
 
 
 async def test_versions_metrics_and_roll_back(app, client, make_tenant, make_user):

@@ -75,6 +75,13 @@ def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any)
 
 
 @hookspec
+def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded: Any, failed: Any) -> Any:
+    """Called for a tenant once per analysis of an interview, when every extractor job started
+    for it has finished (succeeded, or failed for good). `succeeded` and `failed` are lists of
+    extractor names. The AI model predicts from here, once. Return value ignored."""
+
+
+@hookspec
 def mendan_cli_commands() -> Any:
     """Return a list of click commands or groups added to the `mendan` command line
     (e.g. face_features' `mendan models fetch`). Looked up only when such a command is run."""

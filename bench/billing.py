@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from billing.ledger import record_usage  # noqa: E402
 from billing.shipping import IN_FLIGHT, ship_pending  # noqa: E402
 from billing.tables import UsageDelivery, UsageRow  # noqa: E402
-from core.app import create_app  # noqa: E402
+from mendan.app import create_app  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db.migrate import migrate  # noqa: E402
+from mendan.assembly import migrate  # noqa: E402
 from core.plugins import PluginHost  # noqa: E402
 from core.storage import BlobStore  # noqa: E402
 from core.tenancy import create_tenant  # noqa: E402

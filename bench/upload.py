@@ -3,7 +3,7 @@
     python bench/upload.py --mb 500        # goal: at least 50 MB/s, memory flat whatever the size
     python bench/upload.py --mb 50 --chunk-mb 8
 
-It starts `uvicorn core.app:create_app` on a fresh data folder (SQLite, embedded worker),
+It starts `uvicorn mendan.app:create_app` on a fresh data folder (SQLite, embedded worker),
 signs an interviewee in with an API token, and uploads a short real MP4 padded with
 random bytes to --mb megabytes, in resumable chunks with per-chunk SHA-256, to completion
 (join, whole-file SHA-256, PyAV probe). The client streams from disk; hashing the file
@@ -44,7 +44,7 @@ async def prepare(settings) -> tuple[str, str]:
     """A tenant with every plugin switched off (no analysis runs), an interview, consent and a token."""
     from core.auth.tokens import create_api_token
     from core.db.engine import bind_engine, make_engine
-    from core.db.migrate import migrate
+    from mendan.assembly import migrate
     from core.db.tables import User
     from core.interviews.question_sets import EvaluationItem, Question, create_question_set
     from core.interviews.schedule import schedule_interview
@@ -149,7 +149,7 @@ def main() -> None:
 
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "core.app:create_app", "--host", "127.0.0.1",
+            [sys.executable, "-m", "uvicorn", "--factory", "mendan.app:create_app", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning", "--no-access-log"],
             env=env, cwd=Path(__file__).resolve().parents[1])
         try:

@@ -88,6 +88,7 @@ async def await_me_maybe(value: Any) -> Any:
 class PluginHost:
     pm: pluggy.PluginManager = field(default_factory=lambda: pluggy.PluginManager("mendan"))
     metas: dict[str, PluginMeta] = field(default_factory=dict)
+    domains: set[str] = field(default_factory=set)  # names of the domains' hook implementations
 
     def __post_init__(self) -> None:
         self.pm.add_hookspecs(hookspecs)
@@ -114,6 +115,21 @@ class PluginHost:
         self.metas[key] = meta
         log.info("plugin_registered", plugin=key, version=meta.version, kind=meta.kind)
         return meta
+
+    def register_domain(self, hooks: Any, *, name: str) -> None:
+        """Register a domain's hook implementations (the assembly does, once per host).
+
+        A domain answers hooks as plugins do (its navigation, its piccolo app) but has no
+        metadata and is never switched off: every call, for any tenant, reaches it.
+        """
+        if name in self.domains:
+            return
+        self.pm.register(hooks, name=name)
+        unknown = sorted(c.name for c in self.pm.get_hookcallers(hooks) or [] if c.spec is None)
+        if unknown:
+            self.pm.unregister(name=name)
+            raise PluginError(f"domain {name!r} implements unknown hooks: {', '.join(unknown)}")
+        self.domains.add(name)
 
     def unregister(self, key: str) -> None:
         self.pm.unregister(name=key)
@@ -161,7 +177,7 @@ class PluginHost:
 
     def _impls(self, hook_name: str, keys: set[str] | None):
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            if keys is None or impl.plugin_name in keys:
+            if keys is None or impl.plugin_name in keys or impl.plugin_name in self.domains:
                 yield impl
 
     def call_each(self, hook_name: str, *, keys: set[str] | None = None, **kwargs: Any):

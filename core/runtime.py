@@ -1,6 +1,6 @@
 """The running process's services, for code that runs outside a request (actors, CLI).
 
-`core.app.create_app` and the worker module (`core.worker`) set it once; an actor
+`mendan.app.create_app` and the worker module (`mendan.worker`) set it once; an actor
 reads `runtime()` for the settings, plugin host, blob store and task queue of the
 process it runs in, exactly as handlers read `request.app.state`.
 """

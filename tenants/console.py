@@ -18,7 +18,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
-from core.analysis import emotion_allowed
+from core.interviews.analysis import emotion_allowed
 from core.auth.guards import requires_operator
 from core.db.tables import AuditEntry, Tenant, User
 from core.hours import TOKYO, now

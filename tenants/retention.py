@@ -19,10 +19,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
-from piccolo.conf.apps import AppRegistry
 from piccolo.table import Table, sort_table_classes
 
 from core import audit
+from core.db.migrate import app_registry
 from core.db.tables import PasswordReset, Tenant, User
 from core.hours import TOKYO, now
 from core.plugins import await_me_maybe
@@ -43,9 +43,7 @@ class PurgeIncomplete(RuntimeError):
 def tenant_tables() -> list[type[Table]]:
     """Every table with a `tenant` column in the core, the domains and the running plugins,
     children before parents."""
-    from core.db.piccolo_conf import CORE_APPS  # importing it builds the engine: only when purging
-
-    apps = AppRegistry(apps=[*CORE_APPS, *runtime().host.piccolo_apps()]).app_configs.values()
+    apps = app_registry(runtime().host).app_configs.values()
     tables = {
         table for app in apps for table in app.table_classes
         if "tenant" in {c._meta.name for c in table._meta.columns}

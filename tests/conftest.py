@@ -72,7 +72,7 @@ def settings():
 
 @pytest.fixture(scope="session", autouse=True)
 async def migrated(settings: Settings) -> None:
-    from core.db.migrate import migrate
+    from mendan.assembly import migrate
 
     await migrate(settings)
 
@@ -84,7 +84,7 @@ def host() -> PluginHost:
 
 @pytest.fixture
 def app(settings: Settings, host: PluginHost):
-    from core.app import create_app
+    from mendan.app import create_app
 
     return create_app(use_settings(settings), host=host)
 

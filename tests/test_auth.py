@@ -203,7 +203,7 @@ async def test_api_token_works_without_csrf_until_revoked(guarded, app, make_ten
 
 
 async def test_login_is_rate_limited(settings, host, make_tenant, make_user):
-    from core.app import create_app
+    from mendan.app import create_app
 
     tenant = await make_tenant()
     user = await make_user(tenant, "admin")

@@ -76,7 +76,7 @@ async def test_recording_is_idempotent_on_postgresql(host, app, settings):
     await admin.execute(f'CREATE DATABASE "{name}"')
     from core.config import use_settings
     from core.db.engine import bind_engine, make_engine
-    from core.db.migrate import migrate
+    from mendan.assembly import migrate
     from core.tenancy import create_tenant
     from tests.conftest import make_settings
 

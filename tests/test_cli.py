@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.cli import DEMO_OPERATOR, DEMO_PASSWORD, DEMO_USERS
+from mendan.cli import DEMO_OPERATOR, DEMO_PASSWORD, DEMO_USERS
 from core.db.tables import ROLES
 
-MENDAN = [sys.executable, "-c", "from core.cli import main; main()"]
+MENDAN = [sys.executable, "-c", "from mendan.cli import main; main()"]
 
 
 def mendan(data_dir: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:

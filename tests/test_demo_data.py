@@ -9,7 +9,7 @@ import pytest
 
 import plugins.ai_model.plugin as ai_model_plugin
 import plugins.face_features.plugin as face_features_plugin
-from core.demo_data import UNEVALUATED, grow_demo
+from mendan.demo_data import UNEVALUATED, grow_demo
 from core.interviews.tables import Interview, Recording
 from core.tenancy import TenantScope
 from plugins.ai_model.tables import ModelVersion, Prediction

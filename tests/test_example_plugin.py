@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, distribution, entry_points
 
 import pytest
 
-from core.analysis import enabled_extractors
+from core.interviews.analysis import enabled_extractors
 from core.db.tables import Job
 from core.features import ExtractionInput
 from core.plugins import PluginHost

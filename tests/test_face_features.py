@@ -171,7 +171,7 @@ def test_plugin_metadata_lists_the_model_licences():
 
 
 async def _run_extraction(app, tenant, storage, recording: Path):
-    from core.analysis import extract_features
+    from core.interviews.analysis import extract_features
 
     interview_id = uuid.uuid4()
     key = f"recordings/{interview_id}.mp4"
@@ -214,7 +214,7 @@ async def test_the_pipeline_leaves_emotions_out_outside_the_allowed_regions(face
 async def test_a_corrupt_recording_ends_in_a_failed_job_with_a_clear_error(face_app, client, make_tenant, storage, tmp_path):
     import asyncio
 
-    from core.analysis import start_analysis
+    from core.interviews.analysis import start_analysis
 
     tenant = await make_tenant()
     interview_id = uuid.uuid4()

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from litestar.testing import AsyncTestClient
 
-from core.app import create_app
+from mendan.app import create_app
 
 
 async def test_healthz(client):

@@ -41,7 +41,7 @@ def catalogue(language: str):
 def test_extraction_finds_the_core_templates_and_code():
     messages = extracted_messages()
     assert any("core/web/templates/base.html" in where for where in messages["Skip to content"])
-    assert any("core/app.py" in where or "core/web/errors.py" in where
+    assert any("mendan/app.py" in where or "core/web/errors.py" in where
                for where in messages["This service is not part of your contract."])
 
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from litestar.testing import AsyncTestClient
 
-from core.app import create_app
+from mendan.app import create_app
 from core.db.tables import Job
 from core.interviews.notifications import notify
 from core.interviews.reminders import send_due_reminders

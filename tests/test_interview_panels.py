@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.testing import AsyncTestClient
 from markupsafe import escape
 
-from core.app import create_app
+from mendan.app import create_app
 from core.hookspecs import hookimpl
 from core.interviews.panels import Panel
 from core.plugins import PluginMeta

@@ -13,7 +13,7 @@ import pytest
 import structlog
 from litestar.testing import AsyncTestClient
 
-from core.app import create_app
+from mendan.app import create_app
 from core.db.tables import Job, Tenant
 from core.hookspecs import hookimpl
 from core.plugins import PluginMeta

@@ -12,7 +12,7 @@ from dataclasses import replace
 import structlog
 from litestar.testing import AsyncTestClient
 
-from core.app import create_app
+from mendan.app import create_app
 from core.log_config import _MendanHandler, configure_logging
 from tests.conftest import HTML, login
 

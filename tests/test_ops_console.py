@@ -90,7 +90,7 @@ async def test_operator_actions_are_kept_in_the_audit_log(host, client, make_use
 
 
 async def test_a_tenant_outside_the_allowed_regions_is_refused_emotion_inference(app, client, make_tenant, make_user):
-    from core.analysis import emotion_allowed
+    from core.interviews.analysis import emotion_allowed
 
     japan, abroad = await make_tenant(), await make_tenant(region="US")
     assert japan.region == "JP" and emotion_allowed(japan) and not emotion_allowed(abroad)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.core_actors import CORE_ACTORS
+from mendan.core_actors import CORE_ACTORS
 from core.db.engine import bind_engine, make_engine
 from core.db.tables import Job
 from core.mail import build_message

@@ -126,7 +126,7 @@ async def test_the_purge_expired_command_deletes_expired_tenants(app, settings, 
 
     from click.testing import CliRunner
 
-    from core.cli import main
+    from mendan.cli import main
 
     tenant = await make_tenant()
     await create_contract(tenant.id, by=None, course="always", starts_on=date(2024, 1, 1), ends_on=date(2024, 12, 31))

@@ -11,7 +11,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
-from core.config import Settings
+from core.config import Settings, get_settings
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -37,21 +37,26 @@ def _all_tables(base: type[Table] = Table):
         yield from _all_tables(sub)
 
 
+_engine: Engine | None = None
+
+
 def bind_engine(engine: Engine) -> Engine:
-    """Point piccolo_conf and every table class imported so far at `engine`.
+    """Make `engine` the process's database and point every table class imported so far at it.
 
     Tables remember the engine they first found, so a process that switches
-    databases (tests, `mendan migrate --database-url`) must rebind them all.
+    databases (tests, `mendan migrate --database-url`) must rebind them all. Tables
+    imported later find it through piccolo's configuration (`core.db.piccolo_conf.DB`).
     """
-    from core.db import piccolo_conf
-
-    piccolo_conf.DB = engine
+    global _engine
+    _engine = engine
     for table in _all_tables():
         table._meta.db = engine
     return engine
 
 
 def current_engine() -> Engine:
-    from core.db import piccolo_conf
-
-    return piccolo_conf.DB
+    """The bound engine; before any binding, the one the environment's settings name."""
+    global _engine
+    if _engine is None:
+        _engine = make_engine(get_settings())
+    return _engine

@@ -1,23 +1,23 @@
-"""piccolo's configuration module (PICCOLO_CONF points here): the engine and every app.
+"""piccolo's configuration module (PICCOLO_CONF points here): the engine and the apps.
 
-The app list is the core's domains plus whatever installed plugins contribute
-through `mendan_piccolo_apps`, so `mendan migrate` migrates them all.
+`DB` is always the engine bound in `core.db.engine`. Importing this module loads no plugin
+and names no domain: `APP_REGISTRY` holds the platform's own app until migrations run, when
+`core.db.migrate` adds the apps of the domains and plugins the host answers with.
 """
+
+from typing import Any
 
 from piccolo.conf.apps import AppRegistry
 
-from core.config import get_settings
-from core.db.engine import make_engine
+from core.db.engine import current_engine
 
-DB = make_engine(get_settings())
+PLATFORM_APP = "core.db.piccolo_app"
 
-CORE_APPS = ["core.db.piccolo_app", "tenants.piccolo_app", "core.interviews.piccolo_app", "billing.piccolo_app"]
-
-
-def _registry() -> AppRegistry:
-    from core.plugins import get_plugin_host
-
-    return AppRegistry(apps=[*CORE_APPS, *get_plugin_host().piccolo_apps()])
+APP_REGISTRY = AppRegistry(apps=[PLATFORM_APP])
 
 
-APP_REGISTRY = _registry()
+def __getattr__(name: str) -> Any:
+    # piccolo reads `DB` when a table first needs an engine: always the currently bound one.
+    if name == "DB":
+        return current_engine()
+    raise AttributeError(name)

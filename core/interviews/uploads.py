@@ -31,7 +31,7 @@ import anyio.to_thread
 import structlog
 
 from core.db.json_columns import json_value
-from core.analysis import start_analysis
+from core.interviews.analysis import start_analysis
 from core.interviews.probe import NotAVideo, probe
 from core.interviews.schedule import advance
 from core.interviews.tables import Interview, Recording

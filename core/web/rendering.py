@@ -11,7 +11,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
-from core.interviews.nav import interview_nav
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
 
@@ -40,7 +39,7 @@ def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
 
 async def nav_items(request: Request, host: PluginHost, tenant: Any) -> list[dict[str, str]]:
     enabled = await enabled_plugins(request, tenant)
-    items = [*CORE_NAV, *interview_nav(request.user)]
+    items = list(CORE_NAV)  # the domains' links come through the hook, as the plugins' do
     for _key, contributed in await host.call_for_tenant(
         "mendan_nav_items", enabled=enabled, tenant=tenant, user=request.user
     ):

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.cli import DEMO_PASSWORD
+from mendan.cli import DEMO_PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-MENDAN = [sys.executable, "-c", "from core.cli import main; main()"]
+MENDAN = [sys.executable, "-c", "from mendan.cli import main; main()"]
 
 
 def _free_port() -> int:

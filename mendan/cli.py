@@ -1,4 +1,4 @@
-"""`mendan serve | worker | migrate | createoperator | demo`."""
+"""`mendan serve | worker | migrate | createoperator | demo | purge-expired` and the installed plugins' commands."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class _CommandsWithPlugins(click.Group):
     def _plugin_commands(self) -> dict[str, click.Command]:
         from core.plugins import get_plugin_host
 
+        # Loading the plugins imports their plugin modules only; heavy libraries wait for use.
         return {c.name: c for _key, cs in get_plugin_host().call_each("mendan_cli_commands") for c in cs}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -44,12 +45,15 @@ class _CommandsWithPlugins(click.Group):
 @click.group(cls=_CommandsWithPlugins)
 def main() -> None:
     """mendan: AI-assisted interviews."""
+    from mendan.assembly import assemble
+
+    assemble()  # the process's host with the domains, for every command (purge-expired, plugins')
 
 
 @main.command()
 def migrate() -> None:
     """Run every migration (core and installed plugins) forwards."""
-    from core.db.migrate import migrate as run
+    from mendan.assembly import migrate as run
 
     settings = _settings()
     asyncio.run(run(settings))
@@ -67,7 +71,7 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     if workers > 1 and (settings.broker_kind == "embedded" or settings.database_kind == "sqlite"):
         raise click.UsageError("several web processes need BROKER_URL and a PostgreSQL DATABASE_URL")
-    uvicorn.run("core.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("mendan.app:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, log_level="info")
 
 
@@ -80,7 +84,7 @@ def worker(ctx: click.Context, processes: int, threads: int) -> None:
     settings = _settings()
     if settings.broker_kind == "embedded":
         raise click.UsageError("set BROKER_URL (redis://... or amqp://...) to run separate workers")
-    args = [sys.executable, "-m", "dramatiq", "core.worker:broker", "--processes", str(processes),
+    args = [sys.executable, "-m", "dramatiq", "mendan.worker:broker", "--processes", str(processes),
             "--threads", str(threads), *ctx.args]
     os.execv(sys.executable, args)
 
@@ -106,7 +110,7 @@ async def _create_user(*, tenant_id, email: str, role: str, name: str, password:
 def createoperator(email: str, password: str | None) -> None:
     """Create a platform operator (no tenant) who signs in at /login."""
     from core.auth.passwords import password_problem
-    from core.db.migrate import migrate as run_migrate
+    from mendan.assembly import migrate as run_migrate
 
     settings = _settings()
     email = email.strip().lower()
@@ -130,7 +134,7 @@ def createoperator(email: str, password: str | None) -> None:
 def demo(slug: str, interviews: int) -> None:
     """Create a demo tenant with one user per role, every installed plugin enabled, and demo
     interviews that the AI model learns from and predicts."""
-    from core.db.migrate import migrate as run_migrate
+    from mendan.assembly import migrate as run_migrate
     from core.db.tables import Tenant
     from core.plugins import get_plugin_host
     from core.storage import BlobStore
@@ -163,9 +167,9 @@ def demo(slug: str, interviews: int) -> None:
 
 async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
     """Demo interviews through the real pipeline: the app's own job worker runs the analysis."""
-    from core.app import create_app
+    from mendan.app import create_app
     from core.db.tables import Tenant
-    from core.demo_data import grow_demo
+    from mendan.demo_data import grow_demo
 
     app = create_app(settings)
     if settings.broker_kind != "embedded":

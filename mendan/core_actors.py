@@ -1,4 +1,5 @@
-"""The core's own background tasks, declared like a plugin's: `core.{task}`."""
+"""The `core.send_mail` actor: the platform's mail delivery, signed with the DKIM key of the
+tenant's sender, which the interviews domain keeps; joined here because it needs both."""
 
 from __future__ import annotations
 

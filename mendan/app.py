@@ -1,5 +1,5 @@
-"""The one place that assembles the Litestar app: settings, database, plugins, jobs,
-storage, middleware, pages and every plugin's routes."""
+"""The one place that assembles the Litestar app: settings, database, domains, plugins,
+jobs, storage, middleware, pages and every plugin's routes."""
 
 from __future__ import annotations
 
@@ -22,13 +22,12 @@ from core.auth.sessions import RenewingSessionConfig
 from core.config import Settings, use_settings
 from billing.routes import TEMPLATES as BILLING_TEMPLATES, billing_routers
 from billing.shipping import start_billing_clock, stop_billing_clock
-from core.actor_table import actor_table
 from core.db.engine import bind_engine, make_engine
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.hours import ServiceClosed, service_closed_answer, service_guard
 from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
 from core.log_config import configure_logging
-from core.plugins import PluginHost, get_plugin_host
+from core.plugins import PluginHost
 from core.runtime import Runtime, set_runtime
 from core.storage import BlobStore
 from core.tasks import TaskQueue
@@ -41,6 +40,8 @@ from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
 from tenants.hours import ContractCalendar
 from tenants.retention import start_daily_purge, stop_daily_purge
+from mendan.actor_table import actor_table
+from mendan.assembly import assemble
 
 UNAUTHENTICATED_PATHS = ["^/static/", "^/healthz$", "^/readyz$", "^/metrics$"]
 
@@ -73,7 +74,7 @@ def plugin_routers(host: PluginHost) -> list[Router]:
 def create_app(settings: Settings | None = None, host: PluginHost | None = None) -> Litestar:
     settings = use_settings(settings or Settings.from_env())
     configure_logging(settings.is_production)
-    host = host or get_plugin_host()
+    host = assemble(host)
     bind_engine(make_engine(settings))
     tasks = TaskQueue(settings, actor_table(host))
     storage = BlobStore.from_settings(settings)

@@ -2,13 +2,13 @@
 with every installed plugin's actors, on the configured database."""
 
 from core.config import get_settings
-from core.actor_table import actor_table
 from core.db.engine import bind_engine, make_engine
 from core.log_config import configure_logging
-from core.plugins import get_plugin_host
 from core.runtime import Runtime, set_runtime
 from core.storage import BlobStore
 from core.tasks import TaskQueue
+from mendan.actor_table import actor_table
+from mendan.assembly import assemble
 
 settings = get_settings()
 if settings.broker_kind == "embedded":
@@ -16,7 +16,7 @@ if settings.broker_kind == "embedded":
                      "the embedded default runs jobs inside `mendan serve`.")
 configure_logging(settings.is_production, stdlib=False)  # the dramatiq command owns `logging` here
 bind_engine(make_engine(settings))
-host = get_plugin_host()
+host = assemble()
 queue = TaskQueue(settings, actor_table(host))
 set_runtime(Runtime(settings=settings, host=host, storage=BlobStore.from_settings(settings), tasks=queue))
 broker = queue.broker

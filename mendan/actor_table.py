@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from billing.actors import BILLING_ACTORS
-from core.analysis import ANALYSIS_ACTORS
-from core.core_actors import CORE_ACTORS
+from core.interviews.analysis import ANALYSIS_ACTORS
+from mendan.core_actors import CORE_ACTORS
 from core.plugins import PluginHost
 from tenants.retention import TENANT_ACTORS
 

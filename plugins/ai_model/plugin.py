@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.hookspecs import hookimpl
-from core.interviews.panels import Panel
+from core.interviews.api import Panel
 from core.plugins import Meter, NavItem, PluginMeta
 from core.runtime import runtime
 from core.tenancy import TenantScope

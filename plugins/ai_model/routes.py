@@ -15,11 +15,10 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
-from core.db.json_columns import json_value
 from core.auth.guards import requires_admin, requires_staff
-from core.db.tables import Tenant, User
 from core.hours import service_guard
-from core.interviews.tables import Interview
+from core.interviews.api import Interview
+from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.rendering import page

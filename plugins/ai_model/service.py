@@ -15,13 +15,10 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from core.db.json_columns import json_value
-from core.db.tables import FeatureValue
 from core.features import quality_problem
-from core.interviews.evaluations import expert_labels, scores_of
-from core.interviews.question_sets import items_of
-from core.interviews.tables import Evaluation, QuestionSetVersion
+from core.interviews.api import Evaluation, QuestionSetVersion, expert_labels, items_of, scores_of
 from core.runtime import runtime
+from core.tables import FeatureValue, json_value
 from core.tasks import current_job_id, report_progress
 from core.tenancy import TenantScope
 from core.usage import record_usage
@@ -162,7 +159,7 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
 
 
 async def _tenant(tenant_id: UUID):
-    from core.db.tables import Tenant
+    from core.tables import Tenant
 
     return await Tenant.objects().where(Tenant.id == tenant_id).first()
 

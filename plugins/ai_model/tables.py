@@ -4,7 +4,7 @@ from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Integer, Real, Text
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from core.db.tables import Tenant, User
+from core.tables import Tenant, User
 
 
 class ModelVersion(Table, tablename="ai_model_version"):

@@ -39,7 +39,7 @@ class FaceFeatureExtractor:
         return table, aggregate(frame_table.to_columns(table))
 
     def extract(self, source: ExtractionInput, progress: Progress) -> Mapping[str, float]:
-        from core.db.tables import Tenant
+        from core.tables import Tenant
         from core.runtime import runtime
 
         if source.path is None:

@@ -16,12 +16,11 @@ from typing import Any
 
 import anyio.to_thread
 
-from core.db.tables import Tenant
 from core.hookspecs import hookimpl
-from core.interviews.panels import Panel
-from core.interviews.tables import Interview, Recording
+from core.interviews.api import Interview, Panel, Recording
 from core.plugins import Meter, PluginMeta
 from core.runtime import runtime
+from core.tables import Tenant
 from core.tenancy import TenantScope
 from core.usage import record_usage
 from plugins.live_interview import routes

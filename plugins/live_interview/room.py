@@ -16,13 +16,12 @@ from uuid import UUID
 import av
 import structlog
 
-from core.db.tables import User
-from core.interviews.probe import BlobFile
-from core.interviews.tables import Interview, Recording
+from core.consent import has_consented
+from core.interviews.api import BlobFile, Interview, Recording
 from core.storage import BlobStore, TenantKey
+from core.tables import User
 from core.tenancy import TenantScope
 from plugins.live_interview.tables import RoomEvent
-from tenants.consent import has_consented
 
 log = structlog.get_logger("mendan.live_interview")
 

@@ -22,12 +22,10 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect
 
 from core import audit
-from core.db.tables import Tenant
-from core.interviews.evaluations import EvaluationProblem, evaluation_of, save_evaluation, scores_of
-from core.interviews.question_sets import items_of, questions_of
-from core.interviews.schedule import in_tokyo
-from core.interviews.tables import Interview, QuestionSetVersion
-from core.interviews.web_forms import Form, text
+from core.consent import has_consented
+from core.interviews.api import (EvaluationProblem, Form, Interview, QuestionSetVersion, evaluation_of, in_tokyo,
+                                 items_of, questions_of, save_evaluation, scores_of, text)
+from core.tables import Tenant
 from core.tenancy import TenantScope
 from core.usage import record_usage
 from core.web.i18n import gettext as _
@@ -35,7 +33,6 @@ from core.web.rendering import page
 from plugins.live_interview.room import CONSENT_PURPOSE, INTERVIEWS_HELD, log_event, open_segments, room_role, \
     upload_state
 from plugins.live_interview.signalling import HUB, signal
-from tenants.consent import has_consented
 
 SCRIPT = Path(__file__).parent / "static" / "room.js"
 

@@ -21,8 +21,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from litestar.params import FromPath
 
-from core.interviews.schedule import advance
-from core.interviews.tables import Interview, Recording
+from core.interviews.api import Interview, Recording, advance
 from core.tenancy import TenantScope
 from plugins.live_interview.room import ice_servers, log_event, may_enter, recording_wanted
 

@@ -4,8 +4,8 @@ from piccolo.columns import JSON, UUID, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from core.db.tables import Tenant, User
-from core.interviews.tables import Interview
+from core.interviews.api import Interview
+from core.tables import Tenant, User
 
 
 class RoomEvent(Table, tablename="live_interview_room_event"):

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import pandas as pd
 
-from core.db.tables import FeatureValue
-from core.interviews.evaluations import expert_labels
+from core.interviews.api import expert_labels
+from core.tables import FeatureValue
 from core.tenancy import TenantScope
 
 EXTRACTOR = "face_features"

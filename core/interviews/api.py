@@ -1,0 +1,18 @@
+"""What plugins may use of the interviews domain: its tables, the questions and evaluation
+items of a question set, expert evaluations, interview states, panels on the interview page,
+reading a stored recording, and form helpers. Everything else in `core.interviews` is the
+domain's own and may change without notice."""
+
+from core.interviews.evaluations import EvaluationProblem, evaluation_of, expert_labels, save_evaluation, scores_of
+from core.interviews.panels import Panel
+from core.interviews.probe import BlobFile
+from core.interviews.question_sets import EvaluationItem, Question, items_of, questions_of
+from core.interviews.schedule import advance, in_tokyo
+from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
+from core.interviews.web_forms import Form, text
+
+__all__ = [
+    "BlobFile", "Evaluation", "EvaluationItem", "EvaluationProblem", "Form", "Interview", "Panel", "Question",
+    "QuestionSet", "QuestionSetVersion", "Recording", "advance", "evaluation_of", "expert_labels", "in_tokyo",
+    "items_of", "questions_of", "save_evaluation", "scores_of", "text",
+]

@@ -28,7 +28,9 @@ from dramatiq.middleware import Middleware, Retries
 
 from core.db.json_columns import json_value
 from core.config import Settings
-from core.db.tables import Job
+
+# `core.db.tables` (piccolo) is imported inside the functions that use `Job`: every plugin imports
+# this module, and every `mendan` command loads the plugins.
 
 log = structlog.get_logger("mendan.tasks")
 
@@ -51,6 +53,8 @@ class JobTableMiddleware(Middleware):
     """Keeps the `Job` row of each message: running, progress, done or failed, with timing."""
 
     def before_process_message(self, broker, message):
+        from core.db.tables import Job
+
         job_id = message.options.get("job_id")
         structlog.contextvars.clear_contextvars()
         if not job_id:
@@ -66,6 +70,8 @@ class JobTableMiddleware(Middleware):
         log.info("job_started")
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
+        from core.db.tables import Job
+
         job_id = message.options.get("job_id")
         if not job_id:
             return
@@ -97,6 +103,8 @@ class JobTableMiddleware(Middleware):
         structlog.contextvars.clear_contextvars()
 
     def after_skip_message(self, broker, message):
+        from core.db.tables import Job
+
         job_id = message.options.get("job_id")
         if job_id:
             Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(
@@ -106,6 +114,8 @@ class JobTableMiddleware(Middleware):
 
 def report_progress(percent: int, message: str = "") -> None:
     """Called by an actor while it works; shown live on the job page."""
+    from core.db.tables import Job
+
     job_id = current_job_id.get()
     if job_id is None:
         return
@@ -186,6 +196,8 @@ class TaskQueue:
 
     async def enqueue(self, actor_name: str, *, tenant_id: UUID | str | None, **kwargs: Any) -> UUID:
         """Record a job and send its message; returns the job id for the job page."""
+        from core.db.tables import Job
+
         if actor_name not in self.actors:
             raise KeyError(f"no actor {actor_name!r}")
         kwargs = _jsonable(kwargs)
@@ -207,6 +219,8 @@ class TaskQueue:
         An attempt cut off by the stop counts as a failed one, so a job that brings the
         process down every time ends `failed` instead of running at every start.
         """
+        from core.db.tables import Job
+
         rows = await Job.objects().where(Job.state.is_in(["queued", "running"]))
         count = 0
         for job in rows:

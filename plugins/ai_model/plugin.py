@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from core.hookspecs import hookimpl
-from core.interviews.api import Panel
 from core.plugins import Meter, NavItem, PluginMeta
-from core.runtime import runtime
-from core.tenancy import TenantScope
-from plugins.ai_model import routes, service
+from plugins.ai_model.meters import BUILDS, PREDICTIONS
+
+# Every `mendan` command loads this module: routes and service (pandas, catboost) wait for use.
 
 META = PluginMeta(
     key="ai_model",
@@ -26,8 +25,8 @@ META = PluginMeta(
     kind="basic",
     hours="batch",
     meters=(
-        Meter(service.BUILDS, "build", "モデル構築", "Model builds"),
-        Meter(service.PREDICTIONS, "interview", "AI予測", "AI predictions"),
+        Meter(BUILDS, "build", "モデル構築", "Model builds"),
+        Meter(PREDICTIONS, "interview", "AI予測", "AI predictions"),
     ),
     description_ja="熟練面談者の評価から評価項目ごとのモデルを作り、新しい面談の評価を予測します。",
     description_en="Learns one model per evaluation item from expert evaluations and predicts new interviews.",
@@ -41,11 +40,15 @@ def mendan_plugin_meta() -> PluginMeta:
 
 @hookimpl
 def mendan_route_handlers() -> list[Any]:
+    from plugins.ai_model import routes
+
     return routes.HANDLERS
 
 
 @hookimpl
 def mendan_actors() -> dict[str, Any]:
+    from plugins.ai_model import service
+
     return {"build": service.build_model, "predict": service.predict_interview}
 
 
@@ -68,11 +71,17 @@ def mendan_nav_items(tenant: Any, user: Any) -> list[NavItem]:
 
 @hookimpl
 async def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any) -> None:
+    from core.runtime import runtime
+
     await runtime().tasks.enqueue("ai_model.predict", tenant_id=tenant_id, interview_id=str(interview_id))
 
 
 @hookimpl
-async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
+async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
+    from core.interviews.api import Panel
+    from core.tenancy import TenantScope
+    from plugins.ai_model import routes
+
     predictions = await routes.latest_predictions(TenantScope(tenant.id), interview.id)
     if not predictions:
         return []
@@ -83,6 +92,9 @@ async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
 @hookimpl
 async def mendan_demo_data_ready(tenant_id: Any) -> None:
     """Build the demo tenant's first model, then predict the interviews no expert evaluated."""
+    from core.tenancy import TenantScope
+    from plugins.ai_model import service
+
     await service.build_model(str(tenant_id))
     for interview_id in await service.unevaluated_analysed_interviews(TenantScope(tenant_id)):
         await service.predict_interview(str(tenant_id), str(interview_id))

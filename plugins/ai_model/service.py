@@ -22,14 +22,11 @@ from core.tables import FeatureValue, json_value
 from core.tasks import current_job_id, report_progress
 from core.tenancy import TenantScope
 from core.usage import record_usage
+from plugins.ai_model.meters import BUILDS, PREDICTIONS
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.training import ItemSpec, TrainingRefused, build, load_model, predict
 
 log = structlog.get_logger("ai_model")
-
-BUILDS = "ai_model.builds"
-PREDICTIONS = "ai_model.predictions"
-
 
 
 async def item_specs(scope: TenantScope) -> dict[str, ItemSpec]:

@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from catboost import CatBoostClassifier, CatBoostRegressor, Pool
-from scipy.stats import spearmanr
 
 from core.tasks import JobRefused
 
@@ -72,6 +70,8 @@ def _params(categorical: bool, seed: int, threads: int) -> dict[str, Any]:
 
 
 def _model(item: ItemSpec, seed: int, threads: int):
+    from catboost import CatBoostClassifier, CatBoostRegressor  # heavy: imported when a model is made
+
     cls = CatBoostClassifier if item.categorical else CatBoostRegressor
     return cls(**_params(item.categorical, seed, threads))
 
@@ -82,6 +82,8 @@ def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
 
 
 def regression_metrics(truth: np.ndarray, predicted: np.ndarray, integer_scale: bool) -> dict[str, float]:
+    from scipy.stats import spearmanr
+
     error = predicted - truth
     total = float(np.sum((truth - truth.mean()) ** 2))
     rho = spearmanr(truth, predicted).statistic if np.std(truth) > 0 and np.std(predicted) > 0 else float("nan")
@@ -181,6 +183,8 @@ def _to_bytes(model) -> bytes:
 
 
 def load_model(model_bytes: bytes, categorical: bool = False):
+    from catboost import CatBoostClassifier, CatBoostRegressor
+
     model = CatBoostClassifier() if categorical else CatBoostRegressor()
     model.load_model(blob=model_bytes)
     return model
@@ -195,6 +199,8 @@ class Prediction:
 
 def predict(model, item: ItemSpec, feature_names: list[str], row: dict[str, float]) -> Prediction:
     """One interview's prediction with its top SHAP contributions (in the model's output units)."""
+    from catboost import Pool
+
     x = np.array([[row.get(name, np.nan) for name in feature_names]], dtype=float)
     pool = Pool(x, feature_names=feature_names)
     raw = np.asarray(model.predict(x)).reshape(-1)[0]

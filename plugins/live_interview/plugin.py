@@ -14,17 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
-
 from core.hookspecs import hookimpl
-from core.interviews.api import Interview, Panel, Recording
 from core.plugins import Meter, PluginMeta
-from core.runtime import runtime
-from core.tables import Tenant
-from core.tenancy import TenantScope
-from core.usage import record_usage
-from plugins.live_interview import routes
-from plugins.live_interview.room import INTERVIEWS_HELD, RECORDED_MINUTES, billed_minutes, log_event, played_seconds
+from plugins.live_interview.meters import INTERVIEWS_HELD, RECORDED_MINUTES
+
+# Every `mendan` command loads this module: the routes and the room (PyAV, Litestar) wait for use.
 
 META = PluginMeta(
     key="live_interview",
@@ -50,6 +44,8 @@ def mendan_plugin_meta() -> PluginMeta:
 
 @hookimpl
 def mendan_route_handlers() -> list[Any]:
+    from plugins.live_interview import routes
+
     return routes.HANDLERS
 
 
@@ -72,7 +68,9 @@ def mendan_interview_entry(tenant: Any, interview: Any) -> str | None:
 
 
 @hookimpl
-def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
+def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
+    from core.interviews.api import Panel
+
     if interview.kind != "live" or interview.state == "cancelled":
         return []
     return [Panel(title_ja="対面面談", title_en="Face-to-face interview", template="live_interview/panel.html",
@@ -82,6 +80,15 @@ def mendan_interview_panels(tenant: Any, interview: Any) -> list[Panel]:
 @hookimpl
 async def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: Any) -> None:
     """Log what arrived and bill the recorded minutes of a live interview's segment."""
+    import anyio.to_thread
+
+    from core.interviews.api import Interview, Recording
+    from core.runtime import runtime
+    from core.tables import Tenant
+    from core.tenancy import TenantScope
+    from core.usage import record_usage
+    from plugins.live_interview.room import billed_minutes, log_event, played_seconds
+
     scope = TenantScope(tenant_id)
     interview = await scope.get(Interview, interview_id)
     if interview.kind != "live":

@@ -26,8 +26,6 @@ from plugins.live_interview.tables import RoomEvent
 log = structlog.get_logger("mendan.live_interview")
 
 CONSENT_PURPOSE = "recording"
-INTERVIEWS_HELD = "live_interview.interviews"
-RECORDED_MINUTES = "live_interview.recorded_minutes"
 ICE_SERVERS_ENV = "MENDAN_LIVE_ICE_SERVERS"
 
 

@@ -30,8 +30,8 @@ from core.tenancy import TenantScope
 from core.usage import record_usage
 from core.web.i18n import gettext as _
 from core.web.rendering import page
-from plugins.live_interview.room import CONSENT_PURPOSE, INTERVIEWS_HELD, log_event, open_segments, room_role, \
-    upload_state
+from plugins.live_interview.meters import INTERVIEWS_HELD
+from plugins.live_interview.room import CONSENT_PURPOSE, log_event, open_segments, room_role, upload_state
 from plugins.live_interview.signalling import HUB, signal
 
 SCRIPT = Path(__file__).parent / "static" / "room.js"

@@ -1,33 +1,53 @@
-"""Consent before camera and microphone use (spec 4.2), as plugins ask for it.
+"""Consent before camera and microphone use (spec 4.2), for the interviews domain and plugins.
 
-The tenants domain keeps the versioned texts and who accepted which (`tenants.consent`);
-the assembly (`mendan.assembly`) registers its check with `set_consent_check`, so plugins
-and the core ask here and never import a domain. Purposes: `recording` (video and audio
-are captured and analysed) and `training` (an expert's interviews build the AI model).
+Purposes: `recording` (video and audio are captured and analysed) and `training` (an
+expert's interviews and evaluations build the AI model). The tenants domain keeps the
+versioned texts and who accepted which (`tenants.consent`); the assembly
+(`mendan.assembly`) registers it with `set_consent_register`, so the core, the interviews
+domain and plugins ask here and never import the tenants domain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-ConsentCheck = Callable[[Any, Any, str], Awaitable[bool]]  # (tenant_id, user_id, purpose) -> consented
-
-_check: ConsentCheck | None = None
+from typing import Any, Protocol
 
 
-def set_consent_check(check: ConsentCheck) -> None:
-    """Who answers `has_consented`; the assembly sets the tenants domain's check once per process."""
-    global _check
-    _check = check
+class ConsentRegister(Protocol):
+    """Where consent texts and answers are kept (`tenants.consent` is one)."""
+
+    async def current_consent(self, tenant_id: Any, purpose: str) -> Any: ...
+
+    async def record_consent(self, tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> Any: ...
+
+    async def has_consented(self, tenant_id: Any, user_id: Any, purpose: str) -> bool: ...
+
+
+_register: ConsentRegister | None = None
+
+
+def set_consent_register(register: ConsentRegister) -> None:
+    """Who keeps consent; the assembly sets the tenants domain once per process."""
+    global _register
+    _register = register
+
+
+def _kept() -> ConsentRegister:
+    if _register is None:
+        raise RuntimeError("no consent register: build the process with mendan.assembly.assemble")
+    return _register
+
+
+async def current_consent(tenant_id: Any, purpose: str) -> Any:
+    """The newest text of the purpose (`version`, `text_ja`, `text_en`); `LookupError` for an unknown purpose."""
+    return await _kept().current_consent(tenant_id, purpose)
+
+
+async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> Any:
+    """Keep that the user accepted this version of the purpose's text (with the client's address);
+    `LookupError` when no such version exists."""
+    return await _kept().record_consent(tenant_id, user_id, purpose, version, ip)
 
 
 async def has_consented(tenant_id: Any, user_id: Any, purpose: str) -> bool:
-    """True only when the user accepted the current version of the purpose's consent text.
-
-    An unknown purpose raises `LookupError`; RuntimeError when no check was registered (a
-    process not built by `mendan.assembly`).
-    """
-    if _check is None:
-        raise RuntimeError("no consent check registered: build the process with mendan.assembly.assemble")
-    return await _check(tenant_id, user_id, purpose)
+    """True only when the user accepted the current version of the purpose's text."""
+    return await _kept().has_consented(tenant_id, user_id, purpose)

@@ -15,8 +15,7 @@ from core.interviews import hooks as interview_hooks
 from core.plugins import PluginHost, get_plugin_host
 from billing import hooks as billing_hooks
 from billing.ledger import record_usage
-from tenants import hooks as tenant_hooks
-from tenants.consent import has_consented
+from tenants import consent as tenant_consent, hooks as tenant_hooks
 
 DOMAINS = {"core.interviews": interview_hooks, "tenants": tenant_hooks, "billing": billing_hooks}
 
@@ -28,10 +27,10 @@ def assemble(host: PluginHost | None = None) -> PluginHost:
     for name, hooks in DOMAINS.items():
         host.register_domain(hooks, name=name)
     usage.set_usage_sink(record_usage)
-    consent.set_consent_check(has_consented)
+    consent.set_consent_register(tenant_consent)
     return host
 
 
 async def migrate(settings: Settings, host: PluginHost | None = None) -> None:
     """Migrate forwards the platform, the domains and the host's plugins (default: the installed ones)."""
-    await db_migrate.migrate(settings, assemble(host))
+    await db_migrate.migrate(settings, assemble(host).piccolo_apps())

@@ -6,4 +6,4 @@ from core.db.migrate import app_registry
 from core.db.piccolo_conf import __getattr__  # noqa: F401  (DB: the bound engine)
 from mendan.assembly import assemble
 
-APP_REGISTRY = app_registry(assemble())
+APP_REGISTRY = app_registry(assemble().piccolo_apps())

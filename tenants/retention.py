@@ -43,7 +43,7 @@ class PurgeIncomplete(RuntimeError):
 def tenant_tables() -> list[type[Table]]:
     """Every table with a `tenant` column in the core, the domains and the running plugins,
     children before parents."""
-    apps = app_registry(runtime().host).app_configs.values()
+    apps = app_registry(runtime().host.piccolo_apps()).app_configs.values()
     tables = {
         table for app in apps for table in app.table_classes
         if "tenant" in {c._meta.name for c in table._meta.columns}

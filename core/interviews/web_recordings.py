@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
+from core.consent import current_consent, has_consented, record_consent
 from core.db.tables import Tenant
 from core.hours import ensure_open
 from core.interviews.people import user_for_join_link
@@ -33,7 +34,6 @@ from core.web.blobs import blob_response
 from core.web.i18n import current_language
 from core.web.i18n import gettext as _
 from core.web.rendering import page
-from tenants.consent import current_consent, has_consented, record_consent
 
 MEDIA_TYPES = {"webm": "video/webm", "mp4": "video/mp4"}
 TUS = {"Tus-Resumable": "1.0.0", "Cache-Control": "no-store"}

@@ -1,0 +1,52 @@
+"""The assembly joins the domains to the platform through doors the core defines: the domains'
+hook implementations on the host, the usage sink, the consent register."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from core import consent, usage
+from core.plugins import PluginHost
+from mendan.assembly import assemble
+
+
+async def test_the_interviews_navigation_comes_through_the_hook_for_any_tenant():
+    host = assemble(PluginHost())
+    tenant = SimpleNamespace(id="t", slug="t")
+    answers = await host.call_for_tenant("mendan_nav_items", enabled=set(), tenant=tenant,
+                                         user=SimpleNamespace(role="admin"))
+    paths = {item.path for _name, items in answers for item in items}
+    assert {"interviews", "people", "question-sets", "mail"} <= paths
+    interviewee = await host.call_for_tenant("mendan_nav_items", enabled=set(), tenant=tenant,
+                                             user=SimpleNamespace(role="interviewee"))
+    assert {item.path for _name, items in interviewee for item in items} == {"interviews"}
+    assert not host.metas  # a domain is no plugin: nothing to switch on or off
+
+
+def test_assembling_twice_registers_each_domain_once():
+    host = assemble(assemble(PluginHost()))
+    assert sorted(host.piccolo_apps()) == ["billing.piccolo_app", "core.interviews.piccolo_app",
+                                           "tenants.piccolo_app"]
+
+
+async def test_without_the_assembly_the_doors_say_so(monkeypatch):
+    monkeypatch.setattr(usage, "_sink", None)
+    monkeypatch.setattr(consent, "_register", None)
+    with pytest.raises(RuntimeError, match="mendan.assembly"):
+        await usage.record_usage("t", "hello.greetings", 1, act="x")
+    with pytest.raises(RuntimeError, match="mendan.assembly"):
+        await consent.has_consented("t", "u", "recording")
+
+
+def test_importing_the_piccolo_configuration_loads_no_plugin_and_no_domain():
+    probe = ("import json, sys; from core.db import piccolo_conf; "
+             "print(json.dumps({'apps': [a.app_name for a in piccolo_conf.APP_REGISTRY.app_configs.values()], "
+             "'loaded': sorted(m for m in sys.modules if m.split('.')[0] in ('plugins', 'tenants', 'billing', 'mendan') "
+             "or m.startswith('core.interviews'))}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"apps": ["mendan_core"], "loaded": []}

@@ -99,7 +99,9 @@ def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: 
 def mendan_interview_panels(tenant: Any, interview: Any) -> Any:
     """Return panels for an interview's result page (summary, predictions, features):
     a list of `core.interviews.panels.Panel` (title and HTML fragment, or a template name
-    rendered with `tenant` and `interview`). Called for a tenant, so only for plugins it enabled."""
+    rendered with `tenant`, `interview`, `user`, `csrf_input` and the keys of the panel's
+    `context` as variables of their own). Called for a tenant, so only for plugins it enabled;
+    a panel whose template raises is left out and logged (`plugin_panel_failed`)."""
 
 
 @hookspec

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from structlog.testing import capture_logs
 
+from core.db.json_columns import json_value
 from core.db.tables import AuditEntry, PluginSetting
 from core.hookspecs import hookimpl
 from core.interviews.panels import Panel
@@ -436,9 +437,11 @@ async def test_a_secret_is_stored_sealed_and_never_shown_back(voice, client, mak
                                                "_csrf_token": form_csrf(page.text)})
     assert (await voice.settings_for(tenant.id, "voice_x")).api_key == secret
     entries = await AuditEntry.select().where((AuditEntry.tenant == tenant.id)
-                                              & (AuditEntry.action == "tenants.plugin_settings_changed"))
-    assert [sorted(e["detail"]["fields"]) if isinstance(e["detail"], dict) else e["detail"] for e in entries]
-    assert all(secret not in str(e) for e in entries)
+                                              & (AuditEntry.action == "tenants.plugin_settings_changed")
+                                              ).order_by(AuditEntry.id)
+    assert [sorted(json_value(e["detail"])["fields"]) for e in entries] == [
+        ["api_key", "captions", "prompts", "speed", "title", "voice"], ["prompts"]]
+    assert all(secret not in str(e) for e in entries) and {e["actor"] for e in entries} == {admin.id}
     # Ticking "remove" clears it.
     page = await client.get(url, headers=HTML)
     await client.post(url, headers=HTML, data={**GOOD, "api_key__clear": "on", "_csrf_token": form_csrf(page.text)})

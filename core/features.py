@@ -35,6 +35,7 @@ class ExtractionInput:
     path: Path | None = None
     text: str | None = None
     emotion_allowed: bool = False  # False outside the regions where emotion inference is allowed
+    settings: Any = None  # the tenant's settings of the extractor's plugin (PluginMeta.settings), or None
 
 
 @runtime_checkable

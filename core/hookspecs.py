@@ -6,8 +6,10 @@ hooks called for a tenant may return a value or an awaitable; the host awaits wh
 needed. Install-time hooks (routes, actors, piccolo apps, templates, extractors, CLI
 commands) and `mendan_plugin_meta` answer synchronously.
 
-Hooks that run "for a tenant" reach only the plugins enabled for that tenant, and
-one plugin's exception is logged without stopping the others.
+Hooks that run "for a tenant" reach only the plugins enabled for that tenant
+(`PluginHost.call_for_tenant` decides; `mendan_purge_tenant` reaches every installed
+plugin), and one plugin's exception is logged without stopping the others. Hooks marked
+`firstresult=True` are "first answer wins": the host stops at the first plugin that answers.
 """
 
 from __future__ import annotations
@@ -97,7 +99,9 @@ def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: 
 def mendan_interview_panels(tenant: Any, interview: Any) -> Any:
     """Return panels for an interview's result page (summary, predictions, features):
     a list of `core.interviews.panels.Panel` (title and HTML fragment, or a template name
-    rendered with `tenant` and `interview`). Called for a tenant, so only for plugins it enabled."""
+    rendered with `tenant`, `interview`, `user`, `csrf_input` and the keys of the panel's
+    `context` as variables of their own). Called for a tenant, so only for plugins it enabled;
+    a panel whose template raises is left out and logged (`plugin_panel_failed`)."""
 
 
 @hookspec
@@ -116,7 +120,7 @@ def mendan_prediction_made(tenant_id: Any, prediction: Any) -> Any:
     reason for no value, contributions, source). Return value ignored."""
 
 
-@hookspec
+@hookspec(firstresult=True)
 def mendan_base_model(tenant_id: Any) -> Any:
     """Offer a model for a tenant that has none of its own (the pretrained-model option).
 
@@ -127,7 +131,7 @@ def mendan_base_model(tenant_id: Any) -> Any:
     """
 
 
-@hookspec
+@hookspec(firstresult=True)
 def mendan_demo_recording(path: Any, seconds: Any, presence: Any, head_movement: Any, smile: Any) -> Any:
     """Write a demo interview video to `path` (MP4) that shows the given behaviour, each 0-1:
     the share of time a face is in view, how much the head moves, how much the person smiles.
@@ -141,8 +145,16 @@ def mendan_demo_data_ready(tenant_id: Any) -> Any:
     model and predicts the interviews no expert evaluated). Return value ignored."""
 
 
-@hookspec
+@hookspec(firstresult=True)
 def mendan_interview_entry(tenant: Any, interview: Any) -> Any:
     """Return the path, relative to `/t/{tenant}/`, where a participant takes part in this
     interview (the live room for a live interview), or None. A personal link leads there after
     the consent screen; the first enabled plugin that answers wins."""
+
+
+@hookspec
+def mendan_plugin_enabled(tenant_id: Any) -> Any:
+    """Called on one plugin when it is switched on for a tenant (by an operator or the tenant's
+    admin), so it can prepare the tenant (render cached prompts, make default rows). Not called
+    when it was already on. Return value ignored; may be async. A failure is logged and the
+    plugin stays on."""

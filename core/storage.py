@@ -106,6 +106,28 @@ class TenantKey:
     data_key: bytes
 
 
+def _value_cipher(tk: TenantKey) -> AESGCM:
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mendan-value").derive(tk.data_key))
+
+
+def seal_value(tk: TenantKey, plaintext: str, context: str) -> str:
+    """A short secret (a password, an API key) sealed under the tenant's data key, as base64 text
+    for a database column. `context` (e.g. "hello.api_key") is bound in, so a sealed value copied
+    to another field or tenant does not open."""
+    nonce = secrets.token_bytes(12)
+    aad = f"{tk.tenant_id}:{context}".encode()
+    return base64.b64encode(nonce + _value_cipher(tk).encrypt(nonce, plaintext.encode(), aad)).decode()
+
+
+def open_value(tk: TenantKey, sealed: str, context: str) -> str:
+    """The plaintext of `seal_value`; BlobCorrupt when it was altered or sealed for another context."""
+    raw = base64.b64decode(sealed)
+    try:
+        return _value_cipher(tk).decrypt(raw[:12], raw[12:], f"{tk.tenant_id}:{context}".encode()).decode()
+    except InvalidTag as exc:
+        raise BlobCorrupt(f"sealed value for {context} does not open") from exc
+
+
 class BlobWriter:
     """Streams plaintext in, writes sealed segments to a temporary file, renames on close."""
 

@@ -31,6 +31,7 @@ from core.config import Settings
 
 # `core.db.tables` (piccolo) is imported inside the functions that use `Job`: every plugin imports
 # this module, and every `mendan` command loads the plugins.
+from core.plugins import close_dispatch_scope, open_dispatch_scope
 
 log = structlog.get_logger("mendan.tasks")
 
@@ -38,6 +39,7 @@ log = structlog.get_logger("mendan.tasks")
 TIME_LIMIT_MS = 6 * 3600 * 1000
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
 job_result: ContextVar[Any] = ContextVar("job_result", default=None)  # what the running actor returned
+_dispatch_token: ContextVar[Any] = ContextVar("dispatch_token", default=None)
 
 
 class JobRefused(Exception):
@@ -57,6 +59,8 @@ class JobTableMiddleware(Middleware):
 
         job_id = message.options.get("job_id")
         structlog.contextvars.clear_contextvars()
+        # The tenant's enabled plugins are read once per job; the worker thread runs one message at a time.
+        _dispatch_token.set(open_dispatch_scope())
         if not job_id:
             return
         current_job_id.set(job_id)
@@ -72,6 +76,7 @@ class JobTableMiddleware(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         from core.db.tables import Job
 
+        self._close_dispatch_scope()
         job_id = message.options.get("job_id")
         if not job_id:
             return
@@ -102,9 +107,16 @@ class JobTableMiddleware(Middleware):
         current_job_id.set(None)
         structlog.contextvars.clear_contextvars()
 
+    def _close_dispatch_scope(self) -> None:
+        token = _dispatch_token.get()
+        if token is not None:
+            close_dispatch_scope(token)
+            _dispatch_token.set(None)
+
     def after_skip_message(self, broker, message):
         from core.db.tables import Job
 
+        self._close_dispatch_scope()
         job_id = message.options.get("job_id")
         if job_id:
             Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(

@@ -38,6 +38,7 @@ from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
+from tenants.services import services_router
 from tenants.hours import ContractCalendar
 from tenants.retention import start_daily_purge, stop_daily_purge
 from mendan.actor_table import actor_table
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             pages_router(),
             *interviews_routers(),
             ops_router(),
+            services_router(),
             *billing_routers(),
             *plugin_routers(host),
         ],
@@ -115,7 +117,8 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         ],
         stores={"sessions": DatabaseStore("session"), "rate_limit": DatabaseStore("rate_limit")},
         dependencies={"tenant_scope": Provide(provide_scope), "tenant_row": Provide(provide_tenant)},
-        template_config=template_config([*host.template_dirs(), str(TENANT_TEMPLATES), str(INTERVIEW_TEMPLATES), str(BILLING_TEMPLATES)]),
+        # The domains' folders come before the plugins', so no plugin can shadow a domain's page.
+        template_config=template_config([str(TENANT_TEMPLATES), str(INTERVIEW_TEMPLATES), str(BILLING_TEMPLATES), *host.template_dirs()]),
         exception_handlers={**EXCEPTION_HANDLERS, ServiceClosed: service_closed_answer},
         state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
                      "service_calendar": ContractCalendar()}),

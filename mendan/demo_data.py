@@ -103,7 +103,6 @@ async def grow_demo(tenant: Tenant, count: int, progress: Progress, seconds: flo
     scope = TenantScope(tenant.id)
     if await scope.count(Interview) >= count:
         return "demo interviews already there"
-    enabled = await rt.host.enabled_keys(tenant.id)
     version = await _question_set(scope)
     interviewer = await _person(scope, "interviewer@demo.example", "interviewer", "面談者 デモ")
     experts = [await _person(scope, "expert@demo.example", "expert", "熟練面談者 デモ"),
@@ -123,9 +122,10 @@ async def grow_demo(tenant: Tenant, count: int, progress: Progress, seconds: flo
                 title=f"デモ面談 {i + 1:02d}",
             )
             path = Path(tmp) / f"interview-{i + 1:02d}.mp4"
-            answered = await rt.host.call_for_tenant(
-                "mendan_demo_recording", enabled=enabled, path=path, seconds=seconds,
+            written = await rt.host.first_for_tenant(
+                "mendan_demo_recording", tenant_id=tenant.id, path=path, seconds=seconds,
                 presence=behaviour.presence, head_movement=behaviour.head_movement, smile=behaviour.smile)
+            answered = written is not None and written[1] is True
             if answered:
                 await _upload(scope, interview, path)
                 path.unlink()
@@ -138,7 +138,7 @@ async def grow_demo(tenant: Tenant, count: int, progress: Progress, seconds: flo
             progress(int(70 * (i + 1) / count), f"interview {i + 1}/{count} recorded")
     await _wait_for_jobs(tenant.id, progress, 80)
     progress(85, "building the AI model")
-    await rt.host.call_for_tenant("mendan_demo_data_ready", enabled=enabled, tenant_id=tenant.id)
+    await rt.host.call_for_tenant("mendan_demo_data_ready", tenant_id=tenant.id)
     await _wait_for_jobs(tenant.id, progress, 95)
     progress(100, "done")
     if not recorded:

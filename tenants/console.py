@@ -1,5 +1,6 @@
 """The operator console at `/ops/` (operators only): tenants and their contracts,
-options per contract, maintenance windows, emergency stops, deletion.
+services per contract (restricted ones too, with their descriptions and model licences) and
+each service's settings (operator-only fields too), maintenance windows, emergency stops, deletion.
 
 Every change is audited by the domain function it calls.
 """
@@ -28,6 +29,7 @@ from core.web.rendering import page
 from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
 from tenants.hours import active_stop, current_contract
 from tenants.options import set_option
+from tenants.services import save_settings_form, settings_form
 from tenants.stops import (
     WindowProblem,
     cancel_maintenance,
@@ -221,6 +223,34 @@ async def switch_option(request: Request, slug: FromPath[str], data: Form) -> An
     return _back(f"/ops/tenants/{slug}")
 
 
+async def _plugin_settings_page(request: Request, tenant: Tenant, key: str, form: dict[str, Any] | None = None,
+                                saved: bool = False) -> Template:
+    host = request.app.state.plugin_host
+    meta = host.metas.get(key)
+    if meta is None:
+        raise NotFoundException(_("No such service is installed."))
+    form = form or await settings_form(host, tenant.id, key, operator=True)
+    return await _page(request, "ops/plugin_settings.html", status_code=400 if form["errors"] else 200, subject=tenant,
+                       meta=meta, form=form, saved=saved, action=f"/ops/tenants/{tenant.slug}/plugins/{key}")
+
+
+@get("/tenants/{slug:str}/plugins/{key:str}")
+async def plugin_settings_page(request: Request, slug: FromPath[str], key: FromPath[str]) -> Template:
+    """Every settings field of a plugin for the tenant, operator-only ones included."""
+    return await _plugin_settings_page(request, await _tenant(slug), key, saved=request.query_params.get("saved") == "1")
+
+
+@post("/tenants/{slug:str}/plugins/{key:str}")
+async def save_plugin_settings(request: Request, slug: FromPath[str], key: FromPath[str], data: Form) -> Any:
+    tenant = await _tenant(slug)
+    if key not in request.app.state.plugin_host.metas:
+        raise NotFoundException(_("No such service is installed."))
+    form = await save_settings_form(request, tenant, key, data, operator=True)
+    if form is not None:
+        return await _plugin_settings_page(request, tenant, key, form)
+    return _back(f"/ops/tenants/{slug}/plugins/{key}?saved=1")
+
+
 @post("/tenants/{slug:str}/stop")
 async def stop_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
     tenant = await _tenant(slug)
@@ -282,6 +312,7 @@ def ops_router() -> Router:
         path="/ops",
         route_handlers=[
             ops_home, new_tenant_form, new_tenant, tenant_page, save_profile, save_contract, switch_option,
+            plugin_settings_page, save_plugin_settings,
             stop_tenant, resume_tenant, delete_tenant, add_maintenance, remove_maintenance,
             stop_everything, resume_everything,
         ],

@@ -25,7 +25,7 @@ from core import audit
 from core.db.migrate import app_registry
 from core.db.tables import PasswordReset, Tenant, User
 from core.hours import TOKYO, now
-from core.plugins import await_me_maybe
+from core.plugins import PluginHooksFailed
 from core.runtime import runtime
 from core.tenancy import TenantScope
 from tenants.contracts import purge_due
@@ -52,20 +52,14 @@ def tenant_tables() -> list[type[Table]]:
 
 
 async def _purge_plugins(tenant_id: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    failed = []
-    for impl in runtime().host.pm.hook.mendan_purge_tenant.get_hookimpls():
-        try:
-            result = await await_me_maybe(impl.function(tenant_id=tenant_id))
-        except Exception as exc:
-            log.exception("plugin_purge_failed", plugin=impl.plugin_name, error=repr(exc))
-            failed.append(impl.plugin_name)
-            continue
-        for what, count in (result or {}).items():
-            counts[f"{impl.plugin_name}.{what}"] = int(count)
-    if failed:
-        raise PurgeIncomplete(f"plugins failed to purge: {', '.join(failed)}")
-    return counts
+    """Every installed plugin deletes what it keeps outside tenant-scoped tables (the host calls
+    `mendan_purge_tenant` on all of them, enabled or not)."""
+    try:
+        answers = await runtime().host.call_for_tenant("mendan_purge_tenant", tenant_id=tenant_id, require_all=True)
+    except PluginHooksFailed as exc:
+        log.error("plugin_purge_failed", plugins=exc.failed)
+        raise PurgeIncomplete(f"plugins failed to purge: {', '.join(exc.failed)}") from exc
+    return {f"{key}.{what}": int(count) for key, result in answers for what, count in result.items()}
 
 
 async def _purge_rows(tenant_id: Any) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Shared fixtures: one migrated SQLite database per test session, a fresh app per test.
+"""Shared fixtures: one migrated database per test session, a fresh app per test (from
+mendan's pytest plugin, mendan/pytest_plugin.py), a live server, a browser.
 
 Each test makes its own tenants (random slugs), so tests never see each other's rows.
 Plugins are registered per test on a fresh `PluginHost`; entry-point discovery has
@@ -8,91 +9,38 @@ tests of its own.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
 import shutil
 import socket
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 import uvicorn
-from litestar.testing import AsyncTestClient
 
-from core.auth.passwords import hash_password
-from core.config import Settings, use_settings
-from core.db.tables import Job, User
-from core.plugins import PluginHost
+from core.config import Settings
+from core.db.tables import Job
 from core.storage import BlobStore
-from core.tenancy import create_tenant
 
-PASSWORD = "correct-horse-battery"
-_TMP = Path(tempfile.mkdtemp(prefix="mendan-test-"))
-
-
-def make_settings(data_dir: Path, **overrides) -> Settings:
-    values = dict(
-        data_dir=data_dir,
-        database_url=f"sqlite:///{data_dir / 'mendan.sqlite'}",
-        secret_key="test-secret-" + "x" * 40,
-        login_rate_per_minute=1000,
-        queue_name=f"mendan_test_{secrets.token_hex(4)}",
-    )
-    values.update(overrides)
-    return Settings(**values)
+# The shared fixtures (host, app, client, make_tenant, make_user, login, the session's settings and
+# database) are mendan's pytest plugin, the same kit outside plugin authors use.
+from mendan.pytest_plugin import HTML, PASSWORD, make_settings, sign_in as login  # noqa: F401
 
 
-# MENDAN_TEST_POSTGRES=postgresql://postgres@127.0.0.1:5432 runs the suite on a fresh PostgreSQL
-# database (made here, dropped at the end) instead of SQLite; .ci/run does both.
-TEST_POSTGRES = os.environ.get("MENDAN_TEST_POSTGRES", "").rstrip("/")
-
-
-async def _postgres(statement: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(f"{TEST_POSTGRES}/postgres")
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+def pytest_configure(config):
+    """The kit is found through its `pytest11` entry point; load it by hand where the entry point is
+    not installed yet (a checkout whose `pip install -e .` predates it)."""
+    if not config.pluginmanager.has_plugin("mendan"):
+        config.pluginmanager.import_plugin("mendan.pytest_plugin")
 
 
 @pytest.fixture(scope="session")
-def settings():
-    if not TEST_POSTGRES:
-        yield use_settings(make_settings(_TMP))
-        return
-    name = f"mendan_test_{secrets.token_hex(4)}"
-    asyncio.run(_postgres(f"CREATE DATABASE {name}"))
-    yield use_settings(make_settings(_TMP, database_url=f"{TEST_POSTGRES}/{name}"))
-    asyncio.run(_postgres(f"DROP DATABASE {name} WITH (FORCE)"))
+def settings(mendan_settings: Settings) -> Settings:
+    return mendan_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def migrated(settings: Settings) -> None:
-    from mendan.assembly import migrate
-
-    await migrate(settings)
-
-
-@pytest.fixture
-def host() -> PluginHost:
-    return PluginHost()
-
-
-@pytest.fixture
-def app(settings: Settings, host: PluginHost):
-    from mendan.app import create_app
-
-    return create_app(use_settings(settings), host=host)
-
-
-@pytest.fixture
-async def client(app):
-    async with AsyncTestClient(app, base_url="http://testserver.local") as c:
-        yield c
+def migrated(mendan_database: Settings) -> None:
+    """Every test runs on the migrated database."""
 
 
 @pytest.fixture
@@ -135,47 +83,6 @@ async def browser():
 @pytest.fixture
 def storage(settings: Settings) -> BlobStore:
     return BlobStore.from_settings(settings)
-
-
-@pytest.fixture
-def make_tenant(storage: BlobStore):
-    async def make(slug: str | None = None, **kw):
-        return await create_tenant(storage, slug=slug or f"t-{secrets.token_hex(4)}", name=kw.pop("name", "Test KK"), **kw)
-
-    return make
-
-
-@pytest.fixture
-def make_user():
-    async def make(tenant, role: str = "admin", email: str | None = None, password: str | None = PASSWORD, **kw):
-        user = User(
-            tenant=tenant.id if tenant is not None else None,
-            email=email or f"{role}-{secrets.token_hex(4)}@example.jp",
-            role=role,
-            display_name=kw.pop("display_name", role),
-            password_hash=hash_password(password) if password else None,
-            **kw,
-        )
-        await user.save()
-        return user
-
-    return make
-
-
-HTML = {"accept": "text/html"}
-
-
-async def login(client, tenant, user, password: str = PASSWORD):
-    path = f"/t/{tenant.slug}/login" if tenant is not None else "/login"
-    await client.get(path, headers=HTML)
-    response = await client.post(
-        path,
-        data={"email": user.email, "password": password, "_csrf_token": client.cookies["csrftoken"]},
-        headers=HTML,
-        follow_redirects=False,
-    )
-    assert response.status_code == 302, response.text
-    return response
 
 
 def form_csrf(html: str) -> str:

@@ -115,8 +115,8 @@ async def test_model_learns_rewarded_behaviour_predicts_with_explanations_and_is
                          fresh.iloc[1].to_dict() | {"presence_ratio": 0.2, "duration_s": 300.0})
     host = app.state.plugin_host
     for interview in (new_interview, poor_interview):
-        await host.call_for_tenant("mendan_features_extracted", enabled=await host.enabled_keys(tenant.id),
-                                   tenant_id=tenant.id, interview_id=interview.id, extractor="synthetic")
+        await host.call_for_tenant("mendan_features_extracted", tenant_id=tenant.id, interview_id=interview.id,
+                                   extractor="synthetic")
     for _ in range(300):
         if await Prediction.count().where(Prediction.tenant == tenant.id) == 4:
             break

@@ -118,3 +118,24 @@ def test_metadata_fields_are_documented(plugins_md, cls, heading):
 
 def test_the_packaging_section_names_the_entry_point_group(plugins_md):
     assert '[project.entry-points."mendan.plugins"]' in plugins_md
+
+
+INCLUDE = re.compile(r"^<!-- include: (\S+)#(\w+) -->\n```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def marked_region(path: Path, name: str) -> str:
+    """The lines between `# [start:name]` and `# [end:name]` of a file."""
+    match = re.search(rf"^# \[start:{name}\]\n(.*?)^# \[end:{name}\]\n", path.read_text(encoding="utf-8"),
+                      re.MULTILINE | re.DOTALL)
+    assert match, f"{path} has no region {name}"
+    return match.group(1)
+
+
+def test_the_testing_examples_are_the_example_plugins_real_tests(plugins_md):
+    """datasette's literalinclude idea: the code in "Testing your plugin" is copied from tests that
+    run (.ci/run runs examples/mendan-hello's tests from its own folder), and must stay equal."""
+    root = PLUGINS_MD.parent.parent
+    included = INCLUDE.findall(plugins_md)
+    assert {name for _path, name, _code in included} == {"register", "page", "settings"}
+    for path, name, code in included:
+        assert code == marked_region(root / path, name), f"docs/plugins.md's copy of {path}#{name} differs"

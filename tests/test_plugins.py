@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import uuid
 
 import pytest
 from litestar import get
@@ -61,7 +62,7 @@ def distribution(tmp_path, monkeypatch):
             (tmp_path / f"{names[stem]}.py").write_text(source)
         info = tmp_path / f"mendan_test_dist_{suffix}-1.0.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: mendan-test-dist-{suffix}\nVersion: 1.0\n")
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: mendan-test-dist-{suffix}\nVersion: 1.0.7\n")
         lines = [f"{name} = {target.format(**names)}" for name, target in entries.items()]
         (info / "entry_points.txt").write_text("[mendan.plugins]\n" + "\n".join(lines) + "\n")
         monkeypatch.syspath_prepend(str(tmp_path))
@@ -213,8 +214,7 @@ def test_call_each_skips_a_failing_plugin_and_logs_it():
 async def test_call_for_tenant_awaits_async_hooks_and_isolates_failures():
     host = _two_plugins()
     with capture_logs() as logs:
-        results = await host.call_for_tenant("mendan_nav_items", enabled={"failing", "working"},
-                                             tenant=None, user=None)
+        results = await host.call_for_tenant("mendan_nav_items", tenant_id=uuid.uuid4(), user=None)
     assert results == [("working", [NavItem(path="working/", label_ja="動作", label_en="Working")])]
     assert [e["plugin"] for e in logs if e["event"] == "plugin_hook_failed"] == ["failing"]
 
@@ -252,8 +252,7 @@ async def test_dispatch_reaches_only_the_plugins_enabled_for_the_tenant(make_ten
     assert enabled == {"basic_on", "option_on"}
     assert await host.enabled_keys(other.id) == {"basic_on", "basic_off"}  # defaults
     assert sorted(host.feature_extractors(enabled)) == ["extractor of basic_on", "extractor of option_on"]
-    answered = await host.call_for_tenant("mendan_feature_extractors", enabled=enabled)
-    assert sorted(key for key, _ in answered) == ["basic_on", "option_on"]
+    assert sorted(await host.extractors_for(tenant.id)) == ["extractor of basic_on", "extractor of option_on"]
 
     await host.set_enabled(tenant.id, "option_on", False)  # an existing row is updated, not duplicated
     assert await host.enabled_keys(tenant.id) == {"basic_on"}
@@ -341,3 +340,44 @@ async def test_plugin_navigation_shows_only_when_enabled_and_survives_a_failing_
     home = await client.get(f"/t/{other.slug}/", headers=HTML)
     assert home.status_code == 200
     assert "probe/status" not in home.text
+
+
+UNVERSIONED_SOURCE = '''
+from core.hookspecs import hookimpl
+from core.plugins import PluginMeta
+
+
+@hookimpl
+def mendan_plugin_meta():
+    return PluginMeta(key={key!r}, name_ja="試験", name_en="Test", kind="basic", hours="batch")
+'''
+
+
+async def test_mendan_plugins_and_mendan_plugins_exclude_choose_the_installed_plugins(distribution, monkeypatch):
+    distribution(
+        {"a": UNVERSIONED_SOURCE.format(key="ep_pick_a"), "b": UNVERSIONED_SOURCE.format(key="ep_pick_b"),
+         "c": UNVERSIONED_SOURCE.format(key="ep_pick_c")},
+        {"ep_pick_a": "{a}", "ep_pick_b": "{b}", "ep_pick_c": "{c}"},
+    )
+    picked = {"ep_pick_a", "ep_pick_b", "ep_pick_c"}
+
+    def loaded() -> set[str]:
+        host = PluginHost()
+        host.load_entry_points()
+        return set(host.metas) & picked
+
+    monkeypatch.setenv("MENDAN_PLUGINS_EXCLUDE", "ep_pick_b, ep_pick_c")
+    assert loaded() == {"ep_pick_a"}
+    monkeypatch.setenv("MENDAN_PLUGINS", "ep_pick_b,ep_pick_c")
+    assert loaded() == set()  # excluding wins over choosing
+    monkeypatch.delenv("MENDAN_PLUGINS_EXCLUDE")
+    assert loaded() == {"ep_pick_b", "ep_pick_c"}
+    monkeypatch.delenv("MENDAN_PLUGINS")
+    assert loaded() == picked
+
+
+async def test_a_plugin_without_a_version_gets_its_distributions(distribution):
+    distribution({"v": UNVERSIONED_SOURCE.format(key="ep_unversioned")}, {"ep_unversioned": "{v}"})
+    host = PluginHost()
+    host.load_entry_points()
+    assert host.metas["ep_unversioned"].version == "1.0.7"  # the Version of its dist-info

@@ -37,8 +37,7 @@ def emotion_allowed(tenant: Tenant) -> bool:
 
 
 async def enabled_extractors(tenant_id: Any, input_kind: str | None = None) -> list[FeatureExtractor]:
-    host = runtime().host
-    extractors = host.feature_extractors(await host.enabled_keys(tenant_id))
+    extractors = await runtime().host.extractors_for(tenant_id)
     return [e for e in extractors if input_kind is None or e.input_kind == input_kind]
 
 
@@ -72,8 +71,10 @@ async def extract_features(tenant_id: str, interview_id: str, extractor: str, re
             for block in rt.storage.read(tk, recording_key):
                 fh.write(block)
         report_progress(1, "decrypted")
+        owner = rt.host.extractor_owner(chosen.name)
         source = ExtractionInput(tenant_id=tenant.id, interview_id=UUID(interview_id), path=path,
-                                 emotion_allowed=emotion_allowed(tenant))
+                                 emotion_allowed=emotion_allowed(tenant),
+                                 settings=await rt.host.settings_for(tenant.id, owner) if owner else None)
         features = chosen.extract(source, report_progress)
     scope = TenantScope(tenant.id)
     count = await store_features(scope, UUID(interview_id), chosen, features)
@@ -82,8 +83,8 @@ async def extract_features(tenant_id: str, interview_id: str, extractor: str, re
         await advance(scope, interview, "analysed")
     log.info("features_extracted", extractor=extractor, interview_id=interview_id, count=count)
     host = rt.host
-    await host.call_for_tenant("mendan_features_extracted", enabled=await host.enabled_keys(tenant.id),
-                               tenant_id=tenant.id, interview_id=UUID(interview_id), extractor=extractor)
+    await host.call_for_tenant("mendan_features_extracted", tenant_id=tenant.id, interview_id=UUID(interview_id),
+                               extractor=extractor)
     return f"{count} features from {chosen.name} {chosen.version}"
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from core.web.i18n import current_language
+
+log = structlog.get_logger("mendan.plugins")
 
 
 @dataclass(frozen=True)
@@ -28,21 +31,28 @@ class Panel:
 
 
 async def panels_for(request: Any, tenant: Any, interview: Any) -> list[dict[str, Any]]:
+    """The panels of the tenant's enabled plugins, rendered. A panel that is not a `Panel`, or whose
+    template fails, is left out and logged as `plugin_panel_failed`: the page itself never fails."""
     host = request.app.state.plugin_host
-    enabled = await host.enabled_keys(tenant.id)
-    found: list[Panel] = []
-    for _key, contributed in await host.call_for_tenant("mendan_interview_panels", enabled=enabled,
-                                                         tenant=tenant, interview=interview):
-        found.extend(p for p in contributed if isinstance(p, Panel))
+    found: list[tuple[str, Panel]] = []
+    for key, contributed in await host.call_for_tenant("mendan_interview_panels", tenant=tenant, interview=interview):
+        for panel in contributed if isinstance(contributed, (list, tuple)) else [contributed]:
+            if isinstance(panel, Panel):
+                found.append((key, panel))
+            else:
+                log.error("plugin_panel_failed", plugin=key, error=f"not a Panel: {panel!r}")
     engine = request.app.template_engine
     token = ScopeState.from_scope(request.scope).csrf_token or ""
     csrf_input = Markup('<input type="hidden" name="_csrf_token" value="{}">').format(token)
     out = []
-    for panel in sorted(found, key=lambda p: p.order):
-        if panel.template:
-            body = engine.get_template(panel.template).render(
-                tenant=tenant, interview=interview, user=request.user, csrf_input=csrf_input, **panel.context)
-        else:
-            body = panel.html
-        out.append({"title": panel.title(), "html": Markup(body)})
+    for key, panel in sorted(found, key=lambda kp: kp[1].order):
+        try:
+            if panel.template:
+                body = engine.get_template(panel.template).render(
+                    tenant=tenant, interview=interview, user=request.user, csrf_input=csrf_input, **panel.context)
+            else:
+                body = panel.html
+            out.append({"title": panel.title(), "html": Markup(body)})
+        except Exception as exc:
+            log.exception("plugin_panel_failed", plugin=key, template=panel.template, error=repr(exc))
     return out

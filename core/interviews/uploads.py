@@ -224,6 +224,6 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
 async def announce_completion(scope: TenantScope, host: Any, interview: Interview, rec: Recording) -> None:
     """The interview is recorded: tell the tenant's plugins and start the feature extractors."""
     await advance(scope, interview, "recorded")
-    await host.call_for_tenant("mendan_recording_completed", enabled=await host.enabled_keys(scope.tenant_id),
-                               tenant_id=scope.tenant_id, interview_id=interview.id, recording_id=rec.id)
+    await host.call_for_tenant("mendan_recording_completed", tenant_id=scope.tenant_id, interview_id=interview.id,
+                               recording_id=rec.id)
     await start_analysis(tenant_id=scope.tenant_id, interview_id=interview.id, recording_key=rec.blob_key)

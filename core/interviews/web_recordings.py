@@ -85,10 +85,9 @@ async def interview_entry(request: Request, tenant: Tenant, interview: Interview
     """Where a participant takes part in this interview, as a plugin enabled for the tenant says
     (the live room for a live interview); None leaves them on the core's recording page."""
     host = request.app.state.plugin_host
-    for _key, path in await host.call_for_tenant("mendan_interview_entry", enabled=await host.enabled_keys(tenant.id),
-                                                 tenant=tenant, interview=interview):
-        return f"/t/{tenant.slug}/{path.lstrip('/')}"
-    return None
+    answered = await host.first_for_tenant("mendan_interview_entry", tenant=tenant, interview=interview,
+                                           accept=lambda path: isinstance(path, str))
+    return f"/t/{tenant.slug}/{answered[1].lstrip('/')}" if answered else None
 
 
 class RecordingController(Controller):

@@ -9,6 +9,7 @@ from http.cookies import SimpleCookie
 
 import structlog
 
+from core.plugins import dispatch_scope
 from core.web import i18n
 
 LANGUAGE_COOKIE = "lang"
@@ -49,7 +50,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_noting_status)
+            with dispatch_scope():  # the tenant's enabled plugins are read once per request
+                await self.app(scope, receive, send_noting_status)
         finally:
             # One line per request, carrying the ids bound above and by authentication.
             log.info("request", method=scope.get("method"), path=scope.get("path"), status=status[0],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import structlog
 from jinja2 import Environment
 from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -14,6 +15,7 @@ from litestar.template.config import TemplateConfig
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
 
+log = structlog.get_logger("mendan.plugins")
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -38,18 +40,22 @@ def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
 
 
 async def nav_items(request: Request, host: PluginHost, tenant: Any) -> list[dict[str, str]]:
-    enabled = await enabled_plugins(request, tenant)
-    items = list(CORE_NAV)  # the domains' links come through the hook, as the plugins' do
-    for _key, contributed in await host.call_for_tenant(
-        "mendan_nav_items", enabled=enabled, tenant=tenant, user=request.user
-    ):
-        items.extend(contributed)
+    """The tenant's navigation bar; a plugin's unusable item is left out and logged (`plugin_nav_failed`)."""
     language = i18n.current_language.get()
     base = f"/t/{tenant.slug}/"
+    items = [(item.order, item.path, item.label(language)) for item in CORE_NAV]  # the domains' links come through the hook, as the plugins' do
+    for key, contributed in await host.call_for_tenant("mendan_nav_items", tenant=tenant, user=request.user):
+        for item in contributed if isinstance(contributed, (list, tuple)) else [contributed]:
+            try:
+                if not isinstance(item, NavItem):
+                    raise TypeError(f"not a NavItem: {item!r}")
+                items.append((int(item.order), str(item.path), str(item.label(language))))
+            except Exception as exc:
+                log.error("plugin_nav_failed", plugin=key, error=repr(exc))
     path = request.url.path
     return [
-        {"href": base + item.path, "label": item.label(language), "current": nav_current(base + item.path, path)}
-        for item in sorted(items, key=lambda i: i.order)
+        {"href": base + href, "label": label, "current": nav_current(base + href, path)}
+        for _order, href, label in sorted(items, key=lambda i: i[0])
     ]
 
 
@@ -66,11 +72,9 @@ def nav_current(href: str, path: str) -> str | None:
     return None
 
 
-async def enabled_plugins(request: Request, tenant: Any) -> set[str]:
-    """The tenant's enabled plugins, looked up once per request."""
-    if "enabled_plugins" not in request.state:
-        request.state["enabled_plugins"] = await request.app.state.plugin_host.enabled_keys(tenant.id)
-    return request.state["enabled_plugins"]
+async def enabled_plugins(request: Request, tenant: Any) -> frozenset[str]:
+    """The tenant's enabled plugins (the host reads them once per request)."""
+    return await request.app.state.plugin_host.enabled_keys(tenant.id)
 
 
 def address_of(request: Request) -> str:

@@ -40,7 +40,7 @@ async def item_specs(scope: TenantScope) -> dict[str, ItemSpec]:
 
 async def enabled_extractor_versions(tenant_id: Any) -> dict[str, str]:
     host = runtime().host
-    return {e.name: e.version for e in host.feature_extractors(await host.enabled_keys(tenant_id))}
+    return {e.name: e.version for e in await host.extractors_for(tenant_id)}
 
 
 async def feature_table(scope: TenantScope, extractors: dict[str, str], interviews: list[UUID] | None = None) -> pd.DataFrame:
@@ -181,7 +181,6 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
     rt = runtime()
     scope = TenantScope(UUID(tenant_id))
     host = rt.host
-    enabled = await host.enabled_keys(scope.tenant_id)
     version = await active_version(scope)
     if version is not None:
         tk = rt.storage.tenant_key(await _tenant(scope.tenant_id))
@@ -190,10 +189,10 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
         def model_bytes(key: str) -> bytes:
             return b"".join(rt.storage.read(tk, f"{version.artifact_key}/{key}.cbm"))
     else:
-        offered = await host.call_for_tenant("mendan_base_model", enabled=enabled, tenant_id=scope.tenant_id)
-        if not offered:
+        offered = await host.first_for_tenant("mendan_base_model", tenant_id=scope.tenant_id)
+        if offered is None:
             return "no active model"
-        base = offered[0][1]
+        base = offered[1]
         source, feature_names, items, model_bytes = base.name, list(base.feature_names), dict(base.items), base.model_bytes
     table = await feature_table(scope, await enabled_extractor_versions(scope.tenant_id), [UUID(interview_id)])
     row = table.loc[interview_id].dropna().to_dict() if interview_id in table.index else {}
@@ -218,8 +217,7 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
     if not problem:
         await record_usage(scope.tenant_id, PREDICTIONS, 1, act=f"{interview_id}:{source}")
     for prediction in made:
-        await host.call_for_tenant("mendan_prediction_made", enabled=enabled, tenant_id=scope.tenant_id,
-                                   prediction=prediction)
+        await host.call_for_tenant("mendan_prediction_made", tenant_id=scope.tenant_id, prediction=prediction)
     log.info("ai_model.predicted", interview_id=interview_id, items=len(made), source=source,
              insufficient=bool(problem))
     return f"{len(made)} predictions" + (f" (insufficient data: {problem})" if problem else "")

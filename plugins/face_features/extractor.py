@@ -25,14 +25,15 @@ class FaceFeatureExtractor:
     version: str = "1.0"
     input_kind: str = "video"
 
-    def analyse(self, path: Path, *, emotion_allowed: bool, progress: Progress = lambda _p, _m: None
-                ) -> tuple[pa.Table, dict[str, float]]:
-        """The per-frame table and the per-interview features of one video file."""
+    def analyse(self, path: Path, *, emotion_allowed: bool, progress: Progress = lambda _p, _m: None,
+                sample_fps: float | None = None) -> tuple[pa.Table, dict[str, float]]:
+        """The per-frame table and the per-interview features of one video file, sampled at
+        `sample_fps` frames a second (the extractor's own rate when None)."""
         # Checked before any decoding: a missing or altered model must stop the job, never be fetched here.
         landmarker = None if self.insightface_pack else verified_path(FACE_LANDMARKER, self.models)
         emotion = verified_path(EMOTION, self.models) if emotion_allowed else None
         rows, columns = analyse_video(
-            path, sample_fps=self.sample_fps, landmarker=landmarker, emotion=emotion,
+            path, sample_fps=sample_fps or self.sample_fps, landmarker=landmarker, emotion=emotion,
             processes=self.processes, progress=progress, insightface_pack=self.insightface_pack,
         )
         table = frame_table.to_arrow(rows, columns)
@@ -44,7 +45,10 @@ class FaceFeatureExtractor:
 
         if source.path is None:
             raise ValueError("face_features needs a video file")
-        table, features = self.analyse(source.path, emotion_allowed=source.emotion_allowed, progress=progress)
+        # The tenant's rate (FaceSettings.sample_fps, set by operators) wins over the process default.
+        sample_fps = source.settings.sample_fps if source.settings is not None else None
+        table, features = self.analyse(source.path, emotion_allowed=source.emotion_allowed, progress=progress,
+                                       sample_fps=sample_fps)
         storage = runtime().storage
         tenant = Tenant.objects().where(Tenant.id == source.tenant_id).first().run_sync()
         frame_table.store(storage, storage.tenant_key(tenant), frame_table.blob_key(source.interview_id, self.version), table)

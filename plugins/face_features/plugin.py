@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.hookspecs import hookimpl
@@ -26,6 +27,17 @@ SAMPLE_FPS = float(os.environ.get("MENDAN_FACE_SAMPLE_FPS", "5"))
 INSIGHTFACE_PACK = os.environ.get("MENDAN_INSIGHTFACE_PACK")  # optional backend, see insightface_backend.py
 
 
+@dataclass(frozen=True)
+class FaceSettings:
+    """Per tenant, set by operators: the sampling rate costs analysis time on the operator's machines."""
+
+    sample_fps: float = field(default=SAMPLE_FPS, metadata={
+        "label_ja": "解析するフレーム数（毎秒）", "label_en": "Frames analysed per second", "unit": "fps",
+        "min": 0.2, "max": 60, "operator_only": True,
+        "help_ja": "多いほど細かく測れますが、解析に時間がかかります。",
+        "help_en": "More frames measure finer detail but take longer to analyse."})
+
+
 @hookimpl
 def mendan_plugin_meta() -> PluginMeta:
     return PluginMeta(
@@ -35,6 +47,7 @@ def mendan_plugin_meta() -> PluginMeta:
         version="1.0.0",
         kind="basic",
         hours="batch",
+        settings=FaceSettings,
         meters=(Meter(ANALYSIS_MINUTES, "minute", "動画解析（分）", "Video analysis minutes"),),
         model_licences=(
             *(str(model) for model in MODEL_FILES),

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.hookspecs import hookimpl
 from core.plugins import NavItem, PluginMeta
+
+
+@dataclass(frozen=True)
+class HelloSettings:
+    """What a tenant's admin may change on the greeting page (/t/{tenant}/services/hello/settings)."""
+
+    greeting_ja: str = field(default="こんにちは", metadata={
+        "label_ja": "あいさつ（日本語）", "label_en": "Greeting (Japanese)", "min": 1, "max": 40})
+    greeting_en: str = field(default="Hello", metadata={
+        "label_ja": "あいさつ（英語）", "label_en": "Greeting (English)", "min": 1, "max": 40})
+    exclamations: int = field(default=0, metadata={
+        "label_ja": "感嘆符の数", "label_en": "Exclamation marks", "min": 0, "max": 5})
 
 
 @hookimpl
@@ -15,12 +28,12 @@ def mendan_plugin_meta() -> PluginMeta:
         key="hello",
         name_ja="こんにちは",
         name_en="Hello",
-        version="1.0.0",
         kind="option",
         hours="interactive",
         compatibility=">=1.0,<2",
         description_ja="プラグインの作り方を示す例です。",
         description_en="An example showing how a plugin is built.",
+        settings=HelloSettings,
     )
 
 

@@ -85,8 +85,9 @@ async def populate(tenant, make_user, features, labels, version=None):
         await store_features(scope, interview.id, extractor, row.to_dict() | {"duration_s": 300.0})
         if labels is not None:
             for j, expert in enumerate(experts):
+                # NaN: this interview has no expert score for that item (an optional item)
                 scores = {k: int(np.clip(v + (j if i % 2 else -j) * (v < 5 and v > 1), 1, 5))
-                          for k, v in labels.loc[interview_key].items()}
+                          for k, v in labels.loc[interview_key].items() if not np.isnan(v)}
                 await save_evaluation(scope, interview, expert, {k: str(v) for k, v in scores.items()}, "")
         interviews.append(interview)
     return interviewer, experts, interviews

@@ -127,6 +127,18 @@ async def _version_for_job(scope: TenantScope, job_id: str | None, requested_by:
     return version
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities as None: PostgreSQL's json refuses them (a metric of a
+    constant prediction, a label missing for an optional item)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def failure_of(exc: Exception) -> dict[str, Any]:
     """What the model page says about a failed build: a code it translates, with its parameters."""
     if isinstance(exc, TrainingRefused):
@@ -157,8 +169,8 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
         await ModelVersion.update({
             ModelVersion.state: "failed",
             ModelVersion.error: f"{type(exc).__name__}: {exc}"[:2000],
-            ModelVersion.failure: failure_of(exc),
-            ModelVersion.skipped: getattr(exc, "skipped", {}),
+            ModelVersion.failure: json_safe(failure_of(exc)),
+            ModelVersion.skipped: json_safe(getattr(exc, "skipped", {})),
         }).where(ModelVersion.id == version.id)
         raise
 
@@ -180,7 +192,7 @@ async def _build(scope: TenantScope, version: ModelVersion) -> str:
                for e in await scope.objects(Evaluation).where(Evaluation.evaluator_role == "expert")]
     oof = {key: r.oof for key, r in result.items.items()}
     used = set(result.feature_names)
-    await ModelVersion.update({
+    await ModelVersion.update(json_safe({
         ModelVersion.state: "ready",
         ModelVersion.n_interviews: result.n_interviews,
         ModelVersion.feature_names: result.feature_names,
@@ -199,7 +211,7 @@ async def _build(scope: TenantScope, version: ModelVersion) -> str:
         },
         ModelVersion.warnings: result.warnings,
         ModelVersion.artifact_key: prefix,
-    }).where(ModelVersion.id == version.id)
+    })).where(ModelVersion.id == version.id)
     await record_usage(scope.tenant_id, BUILDS, 1, act=str(version.id))
     if await scope.count(ModelVersion).where(ModelVersion.active == True) == 0:  # noqa: E712
         await activate(scope, version.id)

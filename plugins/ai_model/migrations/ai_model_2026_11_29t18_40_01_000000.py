@@ -13,9 +13,8 @@ async def forwards():
 
         # Versions left "building" by a worker that died (before builds were idempotent per job)
         # can never finish; they end failed, and older duplicates of a job lose their job id.
-        await ModelVersion.raw(
-            "UPDATE ai_model_version SET state = 'failed', error = 'interrupted', failure = '{\"code\": \"interrupted\"}' "
-            "WHERE state = 'building'")
+        await ModelVersion.update({ModelVersion.state: "failed", ModelVersion.error: "interrupted",
+                                   ModelVersion.failure: {"code": "interrupted"}}).where(ModelVersion.state == "building")
         await ModelVersion.raw(
             "UPDATE ai_model_version SET job_id = NULL WHERE job_id IS NOT NULL AND number < "
             "(SELECT MAX(v.number) FROM ai_model_version v WHERE v.job_id = ai_model_version.job_id "

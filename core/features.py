@@ -9,7 +9,8 @@ building can use every feature family without knowing any plugin's names.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -17,6 +18,8 @@ from uuid import UUID
 
 from core.db.tables import FeatureValue
 from core.tenancy import TenantScope
+from core.web.i18n import current_language
+from core.web.i18n import gettext as _
 
 InputKind = Literal["video", "audio", "transcript"]
 
@@ -40,12 +43,56 @@ class ExtractionInput:
 
 @runtime_checkable
 class FeatureExtractor(Protocol):
+    """What a plugin's extractor is. It may also have `labels() -> Mapping[str, FeatureLabel]`
+    (feature name without the extractor prefix -> label); `feature_labels` reads it."""
+
     name: str
     version: str
     input_kind: InputKind
 
     def extract(self, source: ExtractionInput, progress: Progress) -> Mapping[str, float]:
         """Return features by name; leave out what cannot be measured rather than inventing a value."""
+
+
+@dataclass(frozen=True)
+class FeatureLabel:
+    """How a feature is named and explained to people: HR staff read these in explanations.
+
+    `meaning_*` is one sentence saying what a higher value means; `unit` is shown after
+    values ("秒", "%", "回/分", "" for none) and is the same in both languages.
+    """
+
+    name_ja: str
+    name_en: str
+    meaning_ja: str
+    meaning_en: str
+    unit: str = ""
+
+    def name(self, language: str | None = None) -> str:
+        return self.name_ja if (language or current_language.get()) == "ja" else self.name_en
+
+    def meaning(self, language: str | None = None) -> str:
+        return self.meaning_ja if (language or current_language.get()) == "ja" else self.meaning_en
+
+
+def feature_labels(extractors: Iterable[Any]) -> dict[str, FeatureLabel]:
+    """Labels of every feature the extractors describe, keyed `{extractor}.{name}` as features are stored.
+
+    An extractor without `labels()` contributes nothing; its features are shown by name.
+    """
+    out: dict[str, FeatureLabel] = {}
+    for extractor in extractors:
+        labels = getattr(extractor, "labels", None)
+        if callable(labels):
+            for name, label in labels().items():
+                out[f"{extractor.name}.{name}"] = label
+    return out
+
+
+def feature_name(key: str, labels: Mapping[str, FeatureLabel], language: str | None = None) -> str:
+    """A feature's label in the language (the request's by default), or its stored key when it has none."""
+    label = labels.get(key)
+    return label.name(language) if label else key
 
 
 async def store_features(
@@ -78,7 +125,8 @@ def quality_problem(features: Mapping[str, float]) -> str | None:
     """Why an interview's features are too poor to learn from or predict on, or None.
 
     `features` is keyed `{extractor}.{name}`; every extractor reporting a quality
-    feature must meet its minimum.
+    feature must meet its minimum. The answer is the stored form ("presence_ratio 0.20
+    is below 0.5"); `insufficient_data_text` says it in words for people.
     """
     for key, value in features.items():
         name = key.rpartition(".")[2]
@@ -86,3 +134,27 @@ def quality_problem(features: Mapping[str, float]) -> str | None:
         if minimum is not None and value < minimum:
             return f"{name} {value:.2f} is below {minimum}"
     return None
+
+
+NOT_ANALYSED = "not analysed"  # the stored reason when an interview has no features at all
+_QUALITY = re.compile(r"^(?P<name>\w+) (?P<value>[-\d.]+) is below (?P<minimum>[-\d.]+)$")
+
+
+def insufficient_data_text(reason: str) -> str:
+    """A stored "insufficient data" reason (`quality_problem`'s, or NOT_ANALYSED) in plain words,
+    in the request's language; an unknown reason is returned as it is."""
+    if reason == NOT_ANALYSED:
+        return _("The interview has not been analysed yet.")
+    match = _QUALITY.match(reason.strip())
+    if match is None:
+        return reason
+    value, minimum = float(match["value"]), float(match["minimum"])
+    if match["name"] == "presence_ratio":
+        share = {"pct": f"{100 * value:.0f}", "min": f"{100 * minimum:.0f}"}
+        if minimum == 0.5:
+            return _("A face was in view for less than half of the recording (%(pct)s%%).") % share
+        return _("A face was in view for only %(pct)s%% of the recording; at least %(min)s%% is needed.") % share
+    if match["name"] == "duration_s":
+        return _("The recording is only %(seconds)s seconds long; at least %(min)s seconds are needed.") % {
+            "seconds": f"{value:.0f}", "min": f"{minimum:.0f}"}
+    return reason

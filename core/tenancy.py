@@ -67,6 +67,12 @@ class TenantScope:
             raise NotFoundException(f"{table.__name__} not found")
         return row
 
+    def transaction(self):
+        """An atomic block (`async with scope.transaction():`) on the engine of the running process."""
+        from core.db.engine import current_engine
+
+        return current_engine().transaction()
+
     async def add(self, row: T) -> T:
         self._check(type(row))
         row.tenant = self.tenant_id

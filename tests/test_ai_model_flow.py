@@ -14,7 +14,8 @@ from core.db.tables import AuditEntry
 from core.features import store_features
 from core.hookspecs import hookimpl
 from core.interviews.evaluations import save_evaluation
-from core.interviews.question_sets import EvaluationItem, Question, create_question_set
+from core.interviews.question_sets import EvaluationItem, Question, create_question_set, latest_version
+from core.interviews.tables import QuestionSet
 from core.interviews.schedule import advance, schedule_interview
 from core.plugins import PluginMeta
 from core.tenancy import TenantScope
@@ -54,15 +55,23 @@ def host(host):
     return host
 
 
-async def populate(tenant, make_user, features, labels):
+async def graduates(scope):
+    """The tenant's one question set of the tests (keys belong to one set: made once per tenant)."""
+    existing = await scope.objects(QuestionSet).where(QuestionSet.name == "Graduates").first()
+    if existing is not None:
+        return await latest_version(scope, existing.id)
+    return await create_question_set(
+        scope, name="Graduates", questions=[Question("自己紹介をお願いします。")],
+        items=[EvaluationItem(key="warmth", name="Warmth"), EvaluationItem(key="composure", name="Composure")],
+    )
+
+
+async def populate(tenant, make_user, features, labels, version=None):
     """Interviews with stored features and two experts' evaluations around the labels."""
     scope = TenantScope(tenant.id)
     interviewer = await make_user(tenant, "interviewer")
     experts = [await make_user(tenant, "expert"), await make_user(tenant, "expert")]
-    version = await create_question_set(
-        scope, name="Graduates", questions=[Question("自己紹介をお願いします。")],
-        items=[EvaluationItem(key="warmth", name="Warmth"), EvaluationItem(key="composure", name="Composure")],
-    )
+    version = version or await graduates(scope)
     extractor = SyntheticBehaviour()
     interviews = []
     for i, (interview_key, row) in enumerate(features.iterrows()):
@@ -76,8 +85,9 @@ async def populate(tenant, make_user, features, labels):
         await store_features(scope, interview.id, extractor, row.to_dict() | {"duration_s": 300.0})
         if labels is not None:
             for j, expert in enumerate(experts):
+                # NaN: this interview has no expert score for that item (an optional item)
                 scores = {k: int(np.clip(v + (j if i % 2 else -j) * (v < 5 and v > 1), 1, 5))
-                          for k, v in labels.loc[interview_key].items()}
+                          for k, v in labels.loc[interview_key].items() if not np.isnan(v)}
                 await save_evaluation(scope, interview, expert, {k: str(v) for k, v in scores.items()}, "")
         interviews.append(interview)
     return interviewer, experts, interviews
@@ -115,8 +125,8 @@ async def test_model_learns_rewarded_behaviour_predicts_with_explanations_and_is
                          fresh.iloc[1].to_dict() | {"presence_ratio": 0.2, "duration_s": 300.0})
     host = app.state.plugin_host
     for interview in (new_interview, poor_interview):
-        await host.call_for_tenant("mendan_features_extracted", tenant_id=tenant.id, interview_id=interview.id,
-                                   extractor="synthetic")
+        await host.call_for_tenant("mendan_interview_analysed", tenant_id=tenant.id, interview_id=interview.id,
+                                   succeeded=["synthetic"], failed=[])
     for _ in range(300):
         if await Prediction.count().where(Prediction.tenant == tenant.id) == 4:
             break
@@ -130,6 +140,10 @@ async def test_model_learns_rewarded_behaviour_predicts_with_explanations_and_is
         assert contributions[0][0].startswith("synthetic.")
     poor = await Prediction.objects().where(Prediction.interview_id == poor_interview.id)
     assert all(p.value is None and "presence_ratio" in p.insufficient_data for p in poor)
+    await login(client, tenant, await make_user(tenant, "admin", language="ja"))
+    page = await client.get(f"/t/{tenant.slug}/interviews/{poor_interview.id}", headers=HTML)
+    assert "顔が映っている時間が録画の半分未満です（20%）。" in page.text  # the reason in words, not a code
+    await client.post("/logout", data={"_csrf_token": form_csrf(page.text)}, headers=HTML)
 
     # The interviewer sees the AI reference with its explanation, and overrides one score.
     await login(client, tenant, reviewer)

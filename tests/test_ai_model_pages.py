@@ -31,7 +31,8 @@ async def test_versions_metrics_and_roll_back(app, client, make_tenant, make_use
     page = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML | {"accept-language": "en"})
     assert page.status_code == 200
     assert "Version 2" in page.text and "Version 1" in page.text
-    assert "Spearman" in page.text and "<svg" in page.text
+    assert "Spearman" in page.text and "class=\"bars\"" in page.text
+    assert "Rank correlation from -1 to 1" in page.text  # every metric is explained in a sentence
     assert CAUTION in page.text  # per-expert agreement, for admins only, with the spec's caution
     assert "recommended" in page.text  # fewer than 50 interviews warns
 

@@ -80,7 +80,24 @@ def test_too_few_interviews_are_refused_with_a_reason():
 def test_fewer_than_fifty_interviews_warn():
     features, labels = synthetic_interviews(30, noise_features=2)
     result = build(features, labels, ITEMS, folds=3)
-    assert any("recommended" in w for w in result.warnings)
+    assert {"code": "few", "item": "Warmth", "n": 30, "recommended": 50} in result.warnings
+
+
+def test_a_constant_item_is_skipped_and_the_other_built():
+    features, labels = synthetic_interviews(20, noise_features=2)
+    labels["composure"] = 4.0
+    result = build(features, labels, ITEMS, folds=3)
+    assert set(result.items) == {"warmth"}
+    assert result.skipped == {"composure": {"code": "constant", "item": "Composure", "n": 20, "value": 4.0}}
+
+
+def test_an_item_whose_folds_hold_one_score_still_builds():
+    """One interview scored differently: some folds train on a single score, which CatBoost refuses."""
+    features, labels = synthetic_interviews(12, noise_features=2)
+    labels["composure"] = 3.0
+    labels.iloc[0, labels.columns.get_loc("composure")] = 4.0
+    result = build(features, labels, ITEMS, folds=3)
+    assert set(result.items) == {"warmth", "composure"} and result.items["composure"].n == 12
 
 
 def test_regression_metrics_on_known_values():

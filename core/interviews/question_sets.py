@@ -7,6 +7,7 @@ version they used, so a score always means what the evaluator saw.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,15 +40,34 @@ class EvaluationItem:
     required: bool = True
 
 
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
+
+
 def _item_key(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:40] or "item"
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}_{n}", n + 1
-    return key
+    """A new item's key: readable from a Latin-script name when that is free in the tenant,
+    else (any other script, or taken) the readable part and a random suffix (`item_3f9a1c2e`).
+    Random rather than counted, so two sets never arrive at the same key by numbering."""
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:40]
+    if base and base[0].isalpha() and base not in taken:
+        return base
+    while True:
+        key = f"{base if base and base[0].isalpha() else 'item'}_{secrets.token_hex(4)}"
+        if key not in taken:
+            return key
 
 
-def checked(questions: list[Question], items: list[EvaluationItem]) -> tuple[list[dict], list[dict]]:
+async def keys_of_other_sets(scope: TenantScope, question_set_id: Any = None) -> set[str]:
+    """Item keys used by the tenant's question sets other than `question_set_id` (all versions)."""
+    query = scope.select(QuestionSetVersion, QuestionSetVersion.items)
+    if question_set_id is not None:
+        query = query.where(QuestionSetVersion.question_set != question_set_id)
+    return {item["key"] for row in await query for item in json_value(row["items"]) or []}
+
+
+def checked(questions: list[Question], items: list[EvaluationItem],
+            other_sets: set[str] = frozenset()) -> tuple[list[dict], list[dict]]:
+    """Rows to store; new items get keys (`_item_key`), and a key another set of the tenant
+    uses is refused, since scores under one key are pooled as the same item's (model labels)."""
     if not questions:
         raise QuestionSetProblem(_("Add at least one question."))
     if not items:
@@ -62,7 +82,12 @@ def checked(questions: list[Question], items: list[EvaluationItem]) -> tuple[lis
             raise QuestionSetProblem(_("Every evaluation item needs a name."))
         if item.scale_min >= item.scale_max:
             raise QuestionSetProblem(_("A scale's lowest score must be below its highest."))
-        key = item.key or _item_key(item.name, keys)
+        key = item.key or _item_key(item.name, keys | set(other_sets) | {i.key for i in items})
+        if not KEY_PATTERN.match(key):
+            raise QuestionSetProblem(_("An evaluation item's key is lowercase letters, digits and _."))
+        if key in other_sets:
+            raise QuestionSetProblem(_("The key “%(key)s” belongs to an evaluation item of another question set.")
+                                     % {"key": key})
         if key in keys:
             raise QuestionSetProblem(_("Two evaluation items have the same key."))
         keys.add(key)
@@ -74,7 +99,7 @@ async def create_question_set(scope: TenantScope, *, name: str, questions: list[
                               items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
     if not name.strip():
         raise QuestionSetProblem(_("The question set needs a name."))
-    q_rows, item_rows = checked(questions, items)
+    q_rows, item_rows = checked(questions, items, await keys_of_other_sets(scope))
     async with current_engine().transaction():
         qs = await scope.add(QuestionSet(name=name.strip()[:200], latest_number=1))
         return await scope.add(QuestionSetVersion(question_set=qs.id, number=1, questions=q_rows,
@@ -83,12 +108,14 @@ async def create_question_set(scope: TenantScope, *, name: str, questions: list[
 
 async def add_version(scope: TenantScope, question_set_id: Any, *, questions: list[Question],
                       items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
-    """A new version; item keys carried over by name keep earlier scores comparable."""
+    """A new version. An item keeps its key (the editor sends it back, so a renamed item stays
+    the same item); an item without one takes the key of the same name in the previous
+    version, else a new key. Keys never move between question sets."""
     qs = await scope.get(QuestionSet, question_set_id)
     previous = await latest_version(scope, qs.id)
     known = {i["name"]: i["key"] for i in json_value(previous.items)} if previous else {}
     items = [EvaluationItem(**{**asdict(i), "key": i.key or known.get(i.name, "")}) for i in items]
-    q_rows, item_rows = checked(questions, items)
+    q_rows, item_rows = checked(questions, items, await keys_of_other_sets(scope, qs.id))
     number = qs.latest_number + 1
     async with current_engine().transaction():
         await scope.update(QuestionSet, {QuestionSet.latest_number: number}).where(QuestionSet.id == qs.id)

@@ -1,9 +1,9 @@
 """ai_model: build evaluation models from expert evaluations, and predict new interviews.
 
 What it adds: routes under /t/{tenant}/ai_model/ (model versions, build, activate,
-review predictions, CSV export), the actors `ai_model.build` and `ai_model.predict`,
-its tables (`ai_model_*`), a panel on the interview result page, a nav item, and
-a prediction whenever an interview's features are extracted.
+review predictions, CSV export, re-score), the actors `ai_model.build`, `ai_model.predict`
+and `ai_model.rescore`, its tables (`ai_model_*`), a panel on the interview result page,
+a nav item, and one prediction per analysis of an interview (`mendan_interview_analysed`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def mendan_route_handlers() -> list[Any]:
 def mendan_actors() -> dict[str, Any]:
     from plugins.ai_model import service
 
-    return {"build": service.build_model, "predict": service.predict_interview}
+    return {"build": service.build_model, "predict": service.predict_interview, "rescore": service.rescore}
 
 
 @hookimpl
@@ -70,7 +70,8 @@ def mendan_nav_items(tenant: Any, user: Any) -> list[NavItem]:
 
 
 @hookimpl
-async def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any) -> None:
+async def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded: Any, failed: Any) -> None:
+    """Predict once, on the features of every extractor that ran (not per extractor)."""
     from core.runtime import runtime
 
     await runtime().tasks.enqueue("ai_model.predict", tenant_id=tenant_id, interview_id=str(interview_id))
@@ -82,7 +83,10 @@ async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
     from core.tenancy import TenantScope
     from plugins.ai_model import routes
 
-    predictions = await routes.latest_predictions(TenantScope(tenant.id), interview.id)
+    from core.runtime import runtime
+
+    predictions = await routes.latest_predictions(TenantScope(tenant.id), interview.id,
+                                                  routes.labels_of(runtime().host))
     if not predictions:
         return []
     return [Panel(title_ja="AIによる参考評価", title_en="AI reference evaluation", template="ai_model/panel.html",

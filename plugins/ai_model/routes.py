@@ -17,22 +17,51 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin, requires_staff
 from core.hours import service_guard
-from core.interviews.api import Interview
+from core.features import FeatureLabel, feature_labels, feature_name, insufficient_data_text
+from core.interviews.api import Interview, QuestionSetVersion, items_of
 from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 from plugins.ai_model import service
 from plugins.ai_model.tables import ModelVersion, Prediction
+from plugins.ai_model.texts import failure_text, skip_text, warning_text
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 
-async def latest_predictions(scope: TenantScope, interview_id: Any) -> list[dict[str, Any]]:
-    """The interview's current prediction per item (reviewed or not), newest first."""
+def labels_of(host: Any) -> dict[str, FeatureLabel]:
+    """Labels of every installed extractor's features (a model may use a plugin since switched off)."""
+    return feature_labels(host.feature_extractors(None))
+
+
+def explained(contributions: list[list[Any]], labels: dict[str, FeatureLabel]) -> list[dict[str, Any]]:
+    """SHAP contributions as people read them: the label in the page language, its meaning, the value."""
+    out = []
+    for key, value in contributions:
+        label = labels.get(key)
+        out.append({"key": key, "name": feature_name(key, labels), "value": value,
+                    "meaning": label.meaning() if label else ""})
+    return out
+
+
+async def item_names(scope: TenantScope, interview_id: Any) -> dict[str, tuple[str, int, int]]:
+    """The interview's evaluation items as its question set version says: key -> (name, lowest, highest)."""
+    interview = await scope.objects(Interview).where(Interview.id == interview_id).first()
+    if interview is None:
+        return {}
+    version = await scope.objects(QuestionSetVersion).where(
+        QuestionSetVersion.id == interview.question_set_version).first()
+    return {i.key: (i.name, i.scale_min, i.scale_max) for i in items_of(version)} if version else {}
+
+
+async def latest_predictions(scope: TenantScope, interview_id: Any, labels: dict[str, FeatureLabel] | None = None
+                             ) -> list[dict[str, Any]]:
+    """The interview's current prediction per item (reviewed or not), newest first, explained with labels."""
     rows = await scope.objects(Prediction).where(Prediction.interview_id == interview_id).order_by(
         Prediction.created_at, ascending=False)
+    own_items = await item_names(scope, interview_id)
     names: dict[str, dict[str, Any]] = {}
     seen: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -42,28 +71,46 @@ async def latest_predictions(scope: TenantScope, interview_id: Any) -> list[dict
         if version_id and version_id not in names:
             version = await scope.objects(ModelVersion).where(ModelVersion.id == row.model_version).first()
             names[version_id] = json_value(version.items) if version else {}
-        name = names.get(version_id, {}).get(row.item_key, {}).get("name", row.item_key)
-        seen[row.item_key] = {"row": row, "name": name, "contributions": json_value(row.contributions)}
+        name = own_items[row.item_key][0] if row.item_key in own_items else \
+            names.get(version_id, {}).get(row.item_key, {}).get("name", row.item_key)
+        seen[row.item_key] = {"row": row, "name": name,
+                              "insufficient": insufficient_data_text(row.insufficient_data) if row.insufficient_data else "",
+                              "contributions": explained(json_value(row.contributions) or [], labels or {})}
     return list(seen.values())
 
 
-def _version_view(version: ModelVersion) -> dict[str, Any]:
+def _version_view(version: ModelVersion, labels: dict[str, FeatureLabel]) -> dict[str, Any]:
     items = json_value(version.items) or {}
     for meta in items.values():
         importance = meta.get("importance", {})
         top = max(importance.values(), default=0) or 1
-        meta["bars"] = [(name, value, 100 * value / top) for name, value in importance.items()]
-    return {"row": version, "items": items, "warnings": json_value(version.warnings) or [],
+        meta["bars"] = [(feature_name(name, labels), value, 100 * value / top) for name, value in importance.items()]
+    skipped = json_value(version.skipped) or {}
+    return {"row": version, "items": items,
+            "warnings": [warning_text(w) for w in json_value(version.warnings) or []],
+            "skipped": [(reason.get("item", key), skip_text(reason)) for key, reason in skipped.items()],
+            "failure": failure_text(json_value(version.failure), version.error) if version.state == "failed" else "",
             "per_expert": json_value(version.per_expert) or {},
             "excluded": (json_value(version.training_snapshot) or {}).get("excluded", {})}
+
+
+async def rescore_candidates(scope: TenantScope, version: ModelVersion) -> int:
+    """Analysed interviews this version has not predicted yet: what a re-score would add to the bill."""
+    analysed = {str(i) for i in await service.analysed_interviews(scope)}
+    done = {str(r["interview_id"]) for r in await scope.select(Prediction, Prediction.interview_id).where(
+        Prediction.model_version == version.id).distinct()}
+    return len(analysed - done)
 
 
 @get("/", guards=[requires_staff])
 async def models_page(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
     versions = await tenant_scope.objects(ModelVersion).order_by(ModelVersion.number, ascending=False)
     experts = {str(u.id): u for u in await tenant_scope.objects(User).where(User.role == "expert")}
-    return await page(request, "ai_model/models.html", versions=[_version_view(v) for v in versions],
-                      experts=experts, is_admin=request.user.role == "admin")
+    labels = labels_of(request.app.state.plugin_host)
+    active = next((v for v in versions if v.active), None)
+    return await page(request, "ai_model/models.html", versions=[_version_view(v, labels) for v in versions],
+                      experts=experts, is_admin=request.user.role == "admin",
+                      rescore_count=await rescore_candidates(tenant_scope, active) if active else 0)
 
 
 @post("/build", guards=[requires_admin])
@@ -85,7 +132,21 @@ async def activate_version(request: Request, tenant_scope: NamedDependency[Tenan
         raise ValidationException(_("Only a ready model version can be activated.")) from exc
     await audit.record("ai_model.activated", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=f"v{version.number}", ip=audit.client_ip(request))
-    return Redirect(f"/t/{tenant_row.slug}/ai_model/")
+    return Redirect(f"/t/{tenant_row.slug}/ai_model/#rescore")
+
+
+@post("/versions/{version_id:uuid}/rescore", guards=[requires_admin])
+async def rescore_version(request: Request, tenant_scope: NamedDependency[TenantScope],
+                          tenant_row: NamedDependency[Tenant], version_id: FromPath[UUID]) -> Redirect:
+    """Re-score every analysed interview with the active version, as a job with progress."""
+    version = await tenant_scope.get(ModelVersion, version_id)
+    if not version.active:
+        raise ValidationException(_("Only the active model version can re-score interviews."))
+    job_id = await request.app.state.tasks.enqueue("ai_model.rescore", tenant_id=tenant_scope.tenant_id,
+                                                   version_id=str(version.id))
+    await audit.record("ai_model.rescore_requested", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                       target=f"v{version.number}", ip=audit.client_ip(request))
+    return Redirect(f"/t/{tenant_row.slug}/jobs/{job_id}")
 
 
 # Predictions run at any time, but their result screen keeps the course's hours (spec table 5-1).
@@ -100,14 +161,15 @@ async def review_prediction(request: Request, tenant_scope: NamedDependency[Tena
     await tenant_scope.get(Interview, prediction.interview_id)
     override = None
     if data.get("action") == "override":
-        try:
-            override = float(str(data.get("value", "")).strip())
-        except ValueError as exc:
-            raise ValidationException(_("Enter your own score as a number.")) from exc
+        override = str(data.get("value", ""))
     elif prediction.value is None:
         raise ValidationException(_("There is no AI score to confirm; enter your own score."))
-    reviewed = await service.review(tenant_scope, prediction_id, request.user, override=override,
-                                    comment=str(data.get("comment", "")))
+    try:
+        reviewed = await service.review(tenant_scope, prediction_id, request.user, override=override,
+                                        comment=str(data.get("comment", "")))
+    except service.ReviewProblem as exc:
+        raise ValidationException(str(exc)) from exc
+    override = reviewed.override_value
     await audit.record(f"ai_model.prediction_{reviewed.status}", tenant_id=tenant_scope.tenant_id,
                        actor=request.user, target=str(prediction_id),
                        detail={"item": reviewed.item_key, "ai": reviewed.value, "override": override},
@@ -116,20 +178,27 @@ async def review_prediction(request: Request, tenant_scope: NamedDependency[Tena
 
 
 @get("/predictions.csv", guards=[requires_staff, RESULT_SCREEN])
-async def export_predictions(tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
-    """Every prediction; one not yet reviewed by a person says so in the `status` column."""
+async def export_predictions(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
+    """Every prediction; one not yet reviewed by a person says so in the `status` column.
+
+    `insufficient_data` and `explanation` are in the page language: feature labels with their
+    SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["interview_id", "item", "ai_score", "status", "reviewed_score", "source", "insufficient_data",
-                     "created_at"])
+                     "explanation", "created_at"])
+    labels = labels_of(request.app.state.plugin_host)
     rows = await tenant_scope.objects(Prediction).order_by(Prediction.created_at)
     for r in rows:
         reviewed = r.override_value if r.status == "overridden" else (r.value if r.status == "confirmed" else "")
+        explanation = "; ".join(f"{c['name']} {c['value']:+.2f}" for c in explained(json_value(r.contributions) or [], labels))
         writer.writerow([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
                          "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
-                         r.insufficient_data, r.created_at.isoformat()])
+                         insufficient_data_text(r.insufficient_data) if r.insufficient_data else "", explanation,
+                         r.created_at.isoformat()])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="ai_predictions.csv"'})
 
 
-HANDLERS = [models_page, start_build, activate_version, review_prediction, export_predictions]
+HANDLERS = [models_page, start_build, activate_version, rescore_version, review_prediction, export_predictions]

@@ -7,6 +7,10 @@ plugin's feature family joins the model without this plugin knowing its names.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import math
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -15,13 +19,14 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from core.features import quality_problem
-from core.interviews.api import Evaluation, QuestionSetVersion, expert_labels, items_of, scores_of
+from core.features import NOT_ANALYSED, quality_problem
+from core.interviews.api import Evaluation, Interview, QuestionSetVersion, expert_labels, items_of, scores_of
 from core.runtime import runtime
 from core.tables import FeatureValue, json_value
-from core.tasks import current_job_id, report_progress
+from core.tasks import JobRefused, current_job_id, report_progress
 from core.tenancy import TenantScope
 from core.usage import record_usage
+from core.web.i18n import gettext as _
 from plugins.ai_model.meters import BUILDS, PREDICTIONS
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.training import ItemSpec, TrainingRefused, build, load_model, predict
@@ -67,7 +72,7 @@ async def training_set(scope: TenantScope) -> tuple[pd.DataFrame, pd.DataFrame, 
     excluded: dict[str, str] = {}
     for interview_id in labels.index:
         if interview_id not in features.index:
-            excluded[interview_id] = "not analysed"
+            excluded[interview_id] = NOT_ANALYSED
             continue
         problem = quality_problem(features.loc[interview_id].dropna().to_dict())
         if problem:
@@ -102,23 +107,74 @@ async def next_version_number(scope: TenantScope) -> int:
     return (rows[0]["number"] + 1) if rows else 1
 
 
-async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
-    """The `ai_model.build` actor: a new model version from the tenant's current training set."""
-    rt = runtime()
-    scope = TenantScope(UUID(tenant_id))
-    job_id = current_job_id.get()
+async def _version_for_job(scope: TenantScope, job_id: str | None, requested_by: str | None) -> ModelVersion:
+    """The version this build job makes: the one an earlier attempt of the same job left
+    (a retry, or a re-queue after the worker died), else a new one."""
+    if job_id is not None:
+        earlier = await scope.objects(ModelVersion).where(ModelVersion.job_id == UUID(job_id)).first()
+        if earlier is not None:
+            return earlier
     version = ModelVersion(tenant=scope.tenant_id, number=await next_version_number(scope),
                            created_by=requested_by, job_id=job_id)
     await version.save()
+    return version
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities as None: PostgreSQL's json refuses them (a metric of a
+    constant prediction, a label missing for an optional item)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def failure_of(exc: Exception) -> dict[str, Any]:
+    """What the model page says about a failed build: a code it translates, with its parameters."""
+    if isinstance(exc, TrainingRefused):
+        return {"code": exc.code, **exc.params}
+    return {"code": "internal", "error": type(exc).__name__}
+
+
+async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
+    """The `ai_model.build` actor: a new model version from the tenant's current training set.
+
+    Every outcome ends the version `ready` or `failed` with its reason (`failure`, per-item
+    `skipped`). Idempotent per job: a retried or re-queued job finishes the version its
+    first attempt started, and a job whose version is ready already does nothing again.
+    TrainingRefused (a JobRefused) is not retried; other errors are, by the job queue.
+    """
+    scope = TenantScope(UUID(tenant_id))
+    version = await _version_for_job(scope, current_job_id.get(), requested_by)
+    if version.state == "ready":
+        return f"model version {version.number}"
+    await ModelVersion.update({ModelVersion.state: "building", ModelVersion.error: "",
+                               ModelVersion.failure: {}}).where(ModelVersion.id == version.id)
     report_progress(2, "collecting the training set")
     try:
-        features, labels, items, excluded, extractors = await training_set(scope)
-        result = build(features, labels, items, threads=2,
-                       progress=lambda p, m: report_progress(5 + int(p * 0.9), m))
-    except TrainingRefused as exc:
-        await ModelVersion.update({ModelVersion.state: "failed", ModelVersion.error: str(exc)}).where(
-            ModelVersion.id == version.id)
+        return await _build(scope, version)
+    except Exception as exc:
+        log.warning("ai_model.build_failed", version=version.number, error=repr(exc),
+                    exc_info=not isinstance(exc, TrainingRefused))
+        await ModelVersion.update({
+            ModelVersion.state: "failed",
+            ModelVersion.error: f"{type(exc).__name__}: {exc}"[:2000],
+            ModelVersion.failure: json_safe(failure_of(exc)),
+            ModelVersion.skipped: json_safe(getattr(exc, "skipped", {})),
+        }).where(ModelVersion.id == version.id)
         raise
+
+
+async def _build(scope: TenantScope, version: ModelVersion) -> str:
+    rt = runtime()
+    features, labels, items, excluded, extractors = await training_set(scope)
+    if features.empty or not items:
+        raise TrainingRefused("no analysed interview has expert evaluations", code="no_data")
+    result = await asyncio.to_thread(build, features, labels, items, threads=2,
+                                     progress=lambda p, m: report_progress(5 + int(p * 0.9), m))
     tenant = await _tenant(scope.tenant_id)
     tk = rt.storage.tenant_key(tenant)
     prefix = f"ai_model/{version.id}"
@@ -129,7 +185,7 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
                for e in await scope.objects(Evaluation).where(Evaluation.evaluator_role == "expert")]
     oof = {key: r.oof for key, r in result.items.items()}
     used = set(result.feature_names)
-    await ModelVersion.update({
+    await ModelVersion.update(json_safe({
         ModelVersion.state: "ready",
         ModelVersion.n_interviews: result.n_interviews,
         ModelVersion.feature_names: result.feature_names,
@@ -140,6 +196,7 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
                   "importance": dict(sorted(r.importance.items(), key=lambda kv: -kv[1])[:20])}
             for key, r in result.items.items()
         },
+        ModelVersion.skipped: result.skipped,
         ModelVersion.per_expert: _per_expert_metrics(oof, experts),
         ModelVersion.training_snapshot: {
             "interviews": labels.round(4).to_dict(orient="index"),
@@ -147,11 +204,12 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
         },
         ModelVersion.warnings: result.warnings,
         ModelVersion.artifact_key: prefix,
-    }).where(ModelVersion.id == version.id)
+    })).where(ModelVersion.id == version.id)
     await record_usage(scope.tenant_id, BUILDS, 1, act=str(version.id))
     if await scope.count(ModelVersion).where(ModelVersion.active == True) == 0:  # noqa: E712
         await activate(scope, version.id)
-    log.info("ai_model.built", version=version.number, interviews=result.n_interviews)
+    log.info("ai_model.built", version=version.number, interviews=result.n_interviews,
+             items=len(result.items), skipped=len(result.skipped))
     return f"model version {version.number}"
 
 
@@ -176,12 +234,43 @@ async def active_version(scope: TenantScope) -> ModelVersion | None:
     return await scope.objects(ModelVersion).where(ModelVersion.active == True).first()  # noqa: E712
 
 
+def _digest(row: dict[str, float], problem: str | None) -> str:
+    """What a prediction was made from: the same features (one analysis) give the same digest."""
+    payload = json.dumps([sorted((k, round(float(v), 9)) for k, v in row.items()), problem or ""])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    # sqlite3.IntegrityError / asyncpg.UniqueViolationError, without importing either driver.
+    return type(exc).__name__ in ("IntegrityError", "UniqueViolationError")
+
+
 async def predict_interview(tenant_id: str, interview_id: str) -> str:
-    """The `ai_model.predict` actor: a prediction per evaluation item with the active model."""
-    rt = runtime()
+    """The `ai_model.predict` actor: a prediction per evaluation item with the active model.
+
+    Once per analysis: a second call for the same features and model stores nothing and
+    fires no hook (see `predict_one`).
+    """
     scope = TenantScope(UUID(tenant_id))
+    made = await predict_one(scope, UUID(interview_id), await active_version(scope))
+    if made is None:
+        return "no active model"
+    if not made:
+        return "already predicted from these features"
+    problem = made[0].insufficient_data
+    return f"{len(made)} predictions" + (f" (insufficient data: {problem})" if problem else "")
+
+
+async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVersion | None) -> list[Prediction] | None:
+    """Predict one interview with `version` (None: a base model offered by another plugin).
+
+    Returns the stored predictions, [] when this model already predicted these very features
+    (a repeated `mendan_interview_analysed`, a re-score run twice), None when no model answers.
+    Earlier unconfirmed predictions of the interview are replaced; reviewed ones stay as history.
+    Bills `ai_model.predictions` once per interview and model (act `{interview}:{source}`).
+    """
+    rt = runtime()
     host = rt.host
-    version = await active_version(scope)
     if version is not None:
         tk = rt.storage.tenant_key(await _tenant(scope.tenant_id))
         source, feature_names, items = f"v{version.number}", json_value(version.feature_names), json_value(version.items)
@@ -191,41 +280,125 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
     else:
         offered = await host.first_for_tenant("mendan_base_model", tenant_id=scope.tenant_id)
         if offered is None:
-            return "no active model"
+            return None
         base = offered[1]
         source, feature_names, items, model_bytes = base.name, list(base.feature_names), dict(base.items), base.model_bytes
-    table = await feature_table(scope, await enabled_extractor_versions(scope.tenant_id), [UUID(interview_id)])
-    row = table.loc[interview_id].dropna().to_dict() if interview_id in table.index else {}
-    problem = "not analysed" if not row else quality_problem(row)
-    # Predictions not yet reviewed by a person are replaced; reviewed ones stay as history.
-    await scope.delete(Prediction).where(
-        (Prediction.interview_id == UUID(interview_id)) & (Prediction.status == "unconfirmed"))
+    key = str(interview_id)
+    table = await feature_table(scope, await enabled_extractor_versions(scope.tenant_id), [interview_id])
+    row = table.loc[key].dropna().to_dict() if key in table.index else {}
+    problem = NOT_ANALYSED if not row else quality_problem(row)
+    digest = _digest(row, problem)
     made = []
-    for key, meta in items.items():
-        spec = ItemSpec(key, meta["name"], meta["scale_min"], meta["scale_max"], meta.get("categorical", False))
-        prediction = Prediction(tenant=scope.tenant_id, interview_id=UUID(interview_id), item_key=key,
-                                model_version=version.id if version else None, source=source)
+    for item_key, meta in items.items():
+        spec = ItemSpec(item_key, meta["name"], meta["scale_min"], meta["scale_max"], meta.get("categorical", False))
+        prediction = Prediction(tenant=scope.tenant_id, interview_id=interview_id, item_key=item_key,
+                                model_version=version.id if version else None, source=source,
+                                features_digest=digest)
         if problem:
             prediction.insufficient_data = problem
         else:
-            p = predict(load_model(model_bytes(key), spec.categorical), spec, feature_names, row)
+            p = predict(load_model(model_bytes(item_key), spec.categorical), spec, feature_names, row)
             prediction.value = p.value
             prediction.contributions = [[name, value] for name, value in p.contributions]
             prediction.base_value = p.base_value
-        await prediction.save()
         made.append(prediction)
+    try:
+        async with scope.transaction():
+            # Inserted first: the unique (interview, item, source, digest) index makes a concurrent
+            # or repeated run for the same analysis fail here and store nothing.
+            if made:
+                await Prediction.insert(*made)
+            await scope.delete(Prediction).where(
+                (Prediction.interview_id == interview_id) & (Prediction.status == "unconfirmed")
+                & Prediction.id.not_in([p.id for p in made] or [UUID(int=0)]))
+    except Exception as exc:
+        if not _is_unique_violation(exc):
+            raise
+        log.info("ai_model.already_predicted", interview_id=key, source=source)
+        return []
     if not problem:
         await record_usage(scope.tenant_id, PREDICTIONS, 1, act=f"{interview_id}:{source}")
     for prediction in made:
         await host.call_for_tenant("mendan_prediction_made", tenant_id=scope.tenant_id, prediction=prediction)
-    log.info("ai_model.predicted", interview_id=interview_id, items=len(made), source=source,
-             insufficient=bool(problem))
-    return f"{len(made)} predictions" + (f" (insufficient data: {problem})" if problem else "")
+    log.info("ai_model.predicted", interview_id=key, items=len(made), source=source, insufficient=bool(problem))
+    return made
 
 
-async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override: float | None, comment: str) -> Prediction:
-    """A person confirms the AI's score, or replaces it with their own; recorded either way."""
+async def rescore(tenant_id: str, version_id: str) -> str:
+    """The `ai_model.rescore` actor: predict every analysed interview again with `version_id`.
+
+    Offered when a version is activated. Progress per interview on the job page;
+    each interview's unconfirmed predictions are replaced. Billing: a prediction by a
+    model version is one act per interview and version, so interviews this version
+    already predicted are not billed again, and a re-run of the job bills nothing.
+    """
+    scope = TenantScope(UUID(tenant_id))
+    version = await scope.get(ModelVersion, UUID(version_id))
+    if not version.active:
+        raise JobRefused(f"model version {version.number} is no longer the active one")
+    interviews = await analysed_interviews(scope)
+    changed = 0
+    for done, interview_id in enumerate(interviews):
+        report_progress(int(100 * done / max(1, len(interviews))), f"{done}/{len(interviews)}")
+        if await predict_one(scope, interview_id, version):
+            changed += 1
+    report_progress(100, f"{len(interviews)}/{len(interviews)}")
+    return f"{changed} of {len(interviews)} interviews re-scored with v{version.number}"
+
+
+async def analysed_interviews(scope: TenantScope) -> list[UUID]:
+    """Every interview of the tenant with stored features, oldest first."""
+    rows = await scope.select(FeatureValue, FeatureValue.interview_id).distinct()
+    ids = {r["interview_id"] for r in rows}
+    if not ids:
+        return []
+    existing = await scope.select(Interview, Interview.id).where(Interview.id.is_in(list(ids))).order_by(
+        Interview.created_at)
+    return [r["id"] for r in existing]
+
+
+class ReviewProblem(ValueError):
+    """A reviewer's score that cannot be kept; the message says why, in the request's language."""
+
+
+async def item_scale(scope: TenantScope, prediction: Prediction) -> tuple[str, float, float]:
+    """(name, lowest, highest) of the prediction's item: the interview's own question set says,
+    else the model that predicted it."""
+    interview = await scope.objects(Interview).where(Interview.id == prediction.interview_id).first()
+    if interview is not None:
+        version = await scope.objects(QuestionSetVersion).where(
+            QuestionSetVersion.id == interview.question_set_version).first()
+        for item in items_of(version) if version else []:
+            if item.key == prediction.item_key:
+                return item.name, item.scale_min, item.scale_max
+    model = await scope.objects(ModelVersion).where(ModelVersion.id == prediction.model_version).first() \
+        if prediction.model_version else None
+    meta = (json_value(model.items) or {}).get(prediction.item_key) if model else None
+    if meta is None:
+        raise ReviewProblem(_("The evaluation item of this score no longer exists."))
+    return meta["name"], meta["scale_min"], meta["scale_max"]
+
+
+async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override: float | str | None,
+                 comment: str) -> Prediction:
+    """A person confirms the AI's score, or replaces it with their own; recorded either way.
+
+    `override` (a number, or the text typed in the form) must be a finite number on the
+    item's scale; ReviewProblem says otherwise and nothing is stored.
+    """
     prediction = await scope.get(Prediction, prediction_id)
+    if override is not None:
+        name, low, high = await item_scale(scope, prediction)
+        bounds = {"item": name, "low": f"{low:g}", "high": f"{high:g}"}
+        try:
+            value = float(str(override).strip())
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ReviewProblem(_("Enter your own score for “%(item)s” as a number from %(low)s to %(high)s.") % bounds)
+        if not low <= value <= high:
+            raise ReviewProblem(_("“%(item)s” takes a score from %(low)s to %(high)s.") % bounds)
+        override = value
     values = {
         Prediction.status: "overridden" if override is not None else "confirmed",
         Prediction.override_value: override,

@@ -15,15 +15,17 @@ class ModelVersion(Table, tablename="ai_model_version"):
     active = Boolean(default=False)
     created_by = ForeignKey(references=User, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
-    job_id = UUID(null=True, default=None)
+    job_id = UUID(null=True, default=None)  # unique (migration): one version per build job
     n_interviews = Integer(default=0)
     feature_names = JSON(default=[])
     extractor_versions = JSON(default={})  # extractor name -> version used
     items = JSON(default={})  # item key -> {name, scale_min, scale_max, categorical, n, metrics, importance}
     per_expert = JSON(default={})  # item key -> expert id -> metrics on that expert's own scores (admins only)
     training_snapshot = JSON(default={})  # interview id -> {item key: label}
-    warnings = JSON(default=[])
-    error = Text(default="")
+    skipped = JSON(default={})  # item key -> why no model was built for it: {"code", "item", "n", ...}
+    warnings = JSON(default=[])  # [{"code": "few", "item", "n", "recommended"}] (older versions: English text)
+    error = Text(default="")  # the exception, for operators and logs
+    failure = JSON(default={})  # why the build failed, for the page: {"code", ...params} (plugins.ai_model.texts)
     artifact_key = Varchar(length=200, default="")
 
 
@@ -44,3 +46,6 @@ class Prediction(Table, tablename="ai_model_prediction"):
     reviewed_at = Timestamptz(null=True, default=None)
     comment = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # sha256 of the features predicted from; unique with (interview, item, source) (migration),
+    # so one analysis is predicted once per model. None on rows from before it existed.
+    features_digest = Varchar(length=64, null=True, default=None)

@@ -27,7 +27,18 @@ Progress = Callable[[int, str], None]
 
 
 class TrainingRefused(JobRefused):
-    """The data cannot make a model; the message says why, for the person who asked."""
+    """The data cannot make a model; the message says why, for the person who asked.
+
+    `code` and `params` say the same in a form the model page translates (see
+    `plugins.ai_model.texts`); `skipped` holds the per-item reasons when no item could be built.
+    """
+
+    def __init__(self, message: str, *, code: str = "refused", params: dict[str, Any] | None = None,
+                 skipped: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
+        self.skipped = skipped or {}
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,10 @@ class BuildResult:
     feature_names: list[str]
     n_interviews: int
     items: dict[str, ItemResult]
-    warnings: list[str] = field(default_factory=list)
+    # item key -> why no model was built for it: {"code": "too_few" | "constant" | "training_error", ...}
+    skipped: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # {"code": "few", "item": name, "n": n, "recommended": RECOMMENDED_MINIMUM}: built, but on little data
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _params(categorical: bool, seed: int, threads: int) -> dict[str, Any]:
@@ -119,16 +133,25 @@ def build(
     threads: int = 2,
     progress: Progress | None = None,
 ) -> BuildResult:
-    """Cross-validate and fit one model per item. Raises TrainingRefused when the data cannot."""
+    """Cross-validate and fit one model per item.
+
+    An item that cannot be learnt (fewer than HARD_MINIMUM scores, the same score on every
+    interview, or CatBoost refusing it) is left out with its reason in `skipped`, and the
+    other items are built. Raises TrainingRefused when there are no features or no item
+    could be built at all.
+    """
+    from catboost import CatBoostError
+
     report = progress or (lambda _p, _m: None)
     common = features.index.intersection(labels.index)
     features = features.loc[common].astype(float)
     feature_names = [c for c in features.columns if features[c].notna().any()]
     if not feature_names:
-        raise TrainingRefused("no features: analyse the recordings before building a model")
+        raise TrainingRefused("no features: analyse the recordings before building a model", code="no_features")
     X_all = features[feature_names]
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     results: dict[str, ItemResult] = {}
+    skipped: dict[str, dict[str, Any]] = {}
     steps = max(1, len(items) * (folds + 1))
     done = 0
     for item in items:
@@ -137,39 +160,66 @@ def build(
         y_all = labels.loc[common, item.key].dropna()
         n = len(y_all)
         if n < HARD_MINIMUM:
-            raise TrainingRefused(
-                f"{item.name}: {n} interviews with expert evaluations; at least {HARD_MINIMUM} are needed"
-            )
+            skipped[item.key] = {"code": "too_few", "item": item.name, "n": n, "minimum": HARD_MINIMUM}
+            continue
+        if y_all.nunique() < 2:
+            skipped[item.key] = {"code": "constant", "item": item.name, "n": n, "value": float(y_all.iloc[0])}
+            continue
+        try:
+            results[item.key] = _build_item(
+                item, X_all.loc[y_all.index], y_all, folds, seed, threads,
+                lambda step, message, offset=done: report(int(100 * (offset + step) / steps), message))
+        except CatBoostError as exc:
+            skipped[item.key] = {"code": "training_error", "item": item.name, "n": n, "detail": str(exc)[:300]}
+            continue
+        finally:
+            done += folds + 1
         if n < RECOMMENDED_MINIMUM:
-            warnings.append(f"{item.name}: only {n} interviews; {RECOMMENDED_MINIMUM}-100 are recommended")
-        X = X_all.loc[y_all.index].to_numpy()
-        y = y_all.to_numpy()
-        if item.categorical:
-            y = y.astype(int)
-        out_of_fold = np.empty(n, dtype=float)
-        for k, test in enumerate(_folds(n, min(folds, n), seed)):
-            train = np.setdiff1d(np.arange(n), test)
-            if item.categorical and len(np.unique(y[train])) < 2:
-                out_of_fold[test] = y[train][0]
-            else:
-                out_of_fold[test] = _fit_predict(item, X[train], y[train], X[test], seed, threads)
-            done += 1
-            report(int(100 * done / steps), f"{item.name}: fold {k + 1}/{folds}")
-        if item.categorical:
-            metrics = classification_metrics(y, out_of_fold.astype(int))
-        else:
-            metrics = regression_metrics(y, np.clip(out_of_fold, item.scale_min, item.scale_max), item.integer_scale)
-        final = _model(item, seed, threads)
-        final.fit(X, y)
-        done += 1
-        report(int(100 * done / steps), f"{item.name}: final model")
-        importance = dict(zip(feature_names, map(float, final.get_feature_importance())))
-        results[item.key] = ItemResult(item=item, n=n, metrics=metrics, importance=importance,
-                                       model_bytes=_to_bytes(final),
-                                       oof=dict(zip(map(str, y_all.index), map(float, out_of_fold))))
+            warnings.append({"code": "few", "item": item.name, "n": n, "recommended": RECOMMENDED_MINIMUM})
     if not results:
-        raise TrainingRefused("no evaluation item has expert evaluations")
-    return BuildResult(feature_names=feature_names, n_interviews=len(common), items=results, warnings=warnings)
+        reasons = "; ".join(_skip_text(reason) for reason in skipped.values()) or "no evaluation item has expert scores"
+        raise TrainingRefused(f"no evaluation item could be built: {reasons}", code="no_item", skipped=skipped)
+    return BuildResult(feature_names=feature_names, n_interviews=len(common), items=results, skipped=skipped,
+                       warnings=warnings)
+
+
+def _skip_text(reason: dict[str, Any]) -> str:
+    """One skipped item's reason in English, for logs and the job's error line."""
+    if reason["code"] == "too_few":
+        return f"{reason['item']}: {reason['n']} interviews with expert scores; at least {reason['minimum']} are needed"
+    if reason["code"] == "constant":
+        return f"{reason['item']}: every interview has the same expert score ({reason['value']:g})"
+    return f"{reason['item']}: {reason.get('detail', reason['code'])}"
+
+
+def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds: int, seed: int, threads: int,
+                report: Progress) -> ItemResult:
+    """Cross-validated predictions, metrics and the final model of one item (y has two values or more)."""
+    n = len(y_all)
+    X = features.to_numpy()
+    y = y_all.to_numpy()
+    if item.categorical:
+        y = y.astype(int)
+    out_of_fold = np.empty(n, dtype=float)
+    k_folds = min(folds, n)
+    for k, test in enumerate(_folds(n, k_folds, seed)):
+        train = np.setdiff1d(np.arange(n), test)
+        if len(np.unique(y[train])) < 2:
+            # A fold whose training part holds one score: CatBoost refuses it, and that score is the fit.
+            out_of_fold[test] = y[train][0]
+        else:
+            out_of_fold[test] = _fit_predict(item, X[train], y[train], X[test], seed, threads)
+        report(k + 1, f"{item.name}: fold {k + 1}/{k_folds}")
+    if item.categorical:
+        metrics = classification_metrics(y, out_of_fold.astype(int))
+    else:
+        metrics = regression_metrics(y, np.clip(out_of_fold, item.scale_min, item.scale_max), item.integer_scale)
+    final = _model(item, seed, threads)
+    final.fit(X, y)
+    report(folds + 1, f"{item.name}: final model")
+    importance = dict(zip(features.columns, map(float, final.get_feature_importance())))
+    return ItemResult(item=item, n=n, metrics=metrics, importance=importance, model_bytes=_to_bytes(final),
+                      oof=dict(zip(map(str, y_all.index), map(float, out_of_fold))))
 
 
 def _to_bytes(model) -> bytes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from core.features import ExtractionInput, Progress
+from core.features import ExtractionInput, FeatureLabel, Progress
 from plugins.face_features import frame_table
 from plugins.face_features.aggregates import aggregate
 from plugins.face_features.model_files import EMOTION, FACE_LANDMARKER, verified_path
@@ -38,6 +38,12 @@ class FaceFeatureExtractor:
         )
         table = frame_table.to_arrow(rows, columns)
         return table, aggregate(frame_table.to_columns(table))
+
+    def labels(self) -> Mapping[str, FeatureLabel]:
+        """Japanese and English names and meanings of every feature `extract` can return."""
+        from plugins.face_features.labels import LABELS
+
+        return LABELS
 
     def extract(self, source: ExtractionInput, progress: Progress) -> Mapping[str, float]:
         from core.tables import Tenant

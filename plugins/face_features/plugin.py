@@ -7,6 +7,7 @@ Adds
   features through core's analysis pipeline (`core.extract_features`);
 - CLI `mendan models fetch` (through `mendan_cli_commands`);
 - meter `face_features.analysis_minutes`, recorded once per analysed interview;
+- a panel on the interview result page: what was measured, in figures and a timeline;
 - no routes, actors or tables of its own.
 The report over these features is the option `video_analysis` (./video_analysis/plugin.py).
 """
@@ -65,6 +66,22 @@ def mendan_feature_extractors() -> list:
     from plugins.face_features.extractor import FaceFeatureExtractor
 
     return [FaceFeatureExtractor(sample_fps=SAMPLE_FPS, insightface_pack=Path(INSIGHTFACE_PACK) if INSIGHTFACE_PACK else None)]
+
+
+@hookimpl
+def mendan_template_dirs() -> list[Path]:
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+async def mendan_interview_panels(tenant, interview) -> list:
+    """What the face analysis measured, or that it has not run yet."""
+    from core.interviews.api import Panel
+    from plugins.face_features.panel import panel_context
+
+    context = await panel_context(tenant, interview)
+    return [Panel(title_ja="顔の動きの解析", title_en="Face analysis", template="face_features/panel.html",
+                  context={"analysed": context is not None, **(context or {})}, order=40)]
 
 
 @hookimpl

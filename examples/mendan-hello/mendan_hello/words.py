@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.features import ExtractionInput, Progress
+from core.features import ExtractionInput, FeatureLabel, Progress
 from core.tasks import report_progress
 
 # Progress is reported after every this many words, so long texts show movement.
@@ -31,6 +31,16 @@ class WordFeatures:
     name = "hello_words"
     version = "1.0.0"
     input_kind = "transcript"
+
+    def labels(self) -> Mapping[str, FeatureLabel]:
+        """What each feature means, shown in AI explanations instead of its name."""
+        return {
+            "word_count": FeatureLabel("単語数", "Word count", "文字起こしに含まれる単語の数です。",
+                                       "How many words the transcript holds."),
+            "mean_word_length": FeatureLabel("単語の平均の長さ", "Mean word length",
+                                             "単語1つあたりの平均の文字数です。",
+                                             "Average number of characters per word.", "chars"),
+        }
 
     def extract(self, source: ExtractionInput, progress: Progress) -> Mapping[str, float]:
         words = words_of(source.text or "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.analysis import extract_features
+from core.interviews.analysis import extract_features
 from tests.conftest import HTML, login
 from tests.interview_fixtures import make_interview
 from tests.test_face_features import clip, face_app, models  # noqa: F401  (fixtures: a 6 s clip, the verified models)

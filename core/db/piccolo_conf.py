@@ -11,7 +11,8 @@ from core.db.engine import make_engine
 
 DB = make_engine(get_settings())
 
-CORE_APPS = ["core.db.piccolo_app", "tenants.piccolo_app", "core.interviews.piccolo_app", "billing.piccolo_app"]
+CORE_APPS = ["core.db.piccolo_app", "tenants.piccolo_app", "core.interviews.piccolo_app", "billing.piccolo_app",
+             "core.attributes.piccolo_app"]
 
 
 def _registry() -> AppRegistry:

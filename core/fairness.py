@@ -250,7 +250,8 @@ def expert_disparity(expert_scores: pd.DataFrame, threshold: float, groups: pd.D
     impact ratio (pass rate over the expert's best pass rate in that attribute), and the paired
     gap: on the same interviews, how much lower (negative) the expert scored this group than the
     other experts did, minus the same difference for the rest, with a Welch t-test p-value.
-    `flagged` when the gap is at least `expert_gap_points` at p < ALPHA.
+    `flagged` when the gap is at least `expert_gap_points` at p < ALPHA and the expert's own
+    impact ratio for the group breaks the four-fifths rule.
 
     `expert_scores` has columns interview_id (str), expert_id (str), score (float).
     """
@@ -293,8 +294,11 @@ def expert_disparity(expert_scores: pd.DataFrame, threshold: float, groups: pd.D
                     "mean": _num(members["score"].mean()), "rate": _num(rates[group]),
                     "impact_ratio": _num(rates[group] / best if best > 0 else float("nan")),
                     "paired_gap": _num(gap), "p_value": _num(p),
+                    # With two experts the pairing alone cannot tell who deviates: the other one
+                    # looks lenient to the rest. The expert's own rates must also break the rule.
                     "flagged": bool(math.isfinite(gap) and gap <= -settings.expert_gap_points
-                                    and math.isfinite(p) and p < ALPHA),
+                                    and math.isfinite(p) and p < ALPHA and best > 0
+                                    and rates[group] / best < settings.impact_ratio_min),
                 })
     return rows
 

@@ -39,6 +39,7 @@ from core.tenancy import TenantScope
 # (an interviewee sees and changes only their own self-declaration).
 ATTRIBUTE_ROLES = frozenset({"admin"})
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_VALUE_RE = re.compile(r"[a-z0-9][a-z0-9_]{0,62}")
 
 
 class AttributeProblem(ValueError):
@@ -84,7 +85,7 @@ def parse_choices(text: str) -> list[dict[str, str]]:
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 2 or not _KEY_RE.fullmatch(parts[0]) or not parts[1]:
+        if len(parts) < 2 or not _VALUE_RE.fullmatch(parts[0]) or not parts[1]:
             raise AttributeProblem(
                 f"line {number}: write `key | 日本語 | English` with a lower-case key (letters, digits, _)")
         if parts[0] == UNDISCLOSED or any(c["key"] == parts[0] for c in out):

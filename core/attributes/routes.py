@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
@@ -54,11 +55,11 @@ class AttributeController(Controller):
         return Redirect(f"/t/{request.path_params['tenant']}/attributes/")
 
     @get("/people/{person_id:str}")
-    async def person(self, request: Request, tenant_scope: NamedDependency[TenantScope], person_id: str) -> Template:
+    async def person(self, request: Request, tenant_scope: NamedDependency[TenantScope], person_id: FromPath[str]) -> Template:
         return await _person_page(request, tenant_scope, person_id)
 
     @post("/people/{person_id:str}", media_type=MediaType.HTML)
-    async def save_person(self, request: Request, tenant_scope: NamedDependency[TenantScope], person_id: str,
+    async def save_person(self, request: Request, tenant_scope: NamedDependency[TenantScope], person_id: FromPath[str],
                           data: Form) -> Any:
         person = await tenant_scope.get(User, uuid_or_404(person_id))
         answers = {d.key: text(data, f"attr_{d.key}") for d in await definitions(tenant_scope)}

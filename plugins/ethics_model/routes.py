@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -35,7 +36,7 @@ async def index(request: Request, tenant_scope: NamedDependency[TenantScope]) ->
 
 
 @post("/versions/{version_id:str}/analyse", name="ethics_model_analyse", guards=GUARDS, media_type=MediaType.HTML)
-async def analyse(request: Request, tenant_scope: NamedDependency[TenantScope], version_id: str) -> Redirect:
+async def analyse(request: Request, tenant_scope: NamedDependency[TenantScope], version_id: FromPath[str]) -> Redirect:
     job = await request.app.state.tasks.enqueue("ethics_model.analyse", tenant_id=tenant_scope.tenant_id,
                                                 version_id=str(uuid_or_404(version_id)),
                                                 requested_by=str(request.user.id))
@@ -49,7 +50,7 @@ async def _report(scope: TenantScope, report_id: str) -> ModelReport:
 
 
 @get("/reports/{report_id:str}", name="ethics_model_report", guards=GUARDS)
-async def report_page(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: str) -> Template:
+async def report_page(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: FromPath[str]) -> Template:
     row = await _report(tenant_scope, report_id)
     report = json_value(row.report)
     return await page(request, "ethics_model/report.html", row=row, report=report,
@@ -57,14 +58,14 @@ async def report_page(request: Request, tenant_scope: NamedDependency[TenantScop
 
 
 @get("/reports/{report_id:str}/pdf", name="ethics_model_report_pdf", guards=GUARDS)
-async def report_as_pdf(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: str) -> Response:
+async def report_as_pdf(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: FromPath[str]) -> Response:
     row = await _report(tenant_scope, report_id)
     return Response(report_pdf(json_value(row.report), current_language.get()), media_type="application/pdf",
                     headers={"content-disposition": f'attachment; filename="ethics-model-{row.id}.pdf"'})
 
 
 @get("/reports/{report_id:str}/csv", name="ethics_model_report_csv", guards=GUARDS)
-async def report_as_csv(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: str) -> Response:
+async def report_as_csv(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: FromPath[str]) -> Response:
     row = await _report(tenant_scope, report_id)
     return Response(report_csv(json_value(row.report)), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="ethics-model-{row.id}.csv"'})

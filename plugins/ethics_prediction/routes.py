@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from core.attributes import requires_attribute_access, uuid_or_404
@@ -39,7 +40,7 @@ async def _snapshot(scope: TenantScope, snapshot_id: str) -> Snapshot:
 
 
 @get("/snapshots/{snapshot_id:str}", name="ethics_prediction_snapshot", guards=GUARDS)
-async def snapshot_page(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: str) -> Template:
+async def snapshot_page(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: FromPath[str]) -> Template:
     row = await _snapshot(tenant_scope, snapshot_id)
     report = json_value(row.report)
     return await page(request, "ethics_prediction/report.html", report=report, intact=verify(row),
@@ -64,8 +65,8 @@ def _window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
 
 
 @get("/window", name="ethics_prediction_window", guards=GUARDS)
-async def window_page(request: Request, tenant_scope: NamedDependency[TenantScope], since: str | None = None,
-                      until: str | None = None) -> Template:
+async def window_page(request: Request, tenant_scope: NamedDependency[TenantScope], since: FromQuery[str | None] = None,
+                      until: FromQuery[str | None] = None) -> Template:
     start, end = _window(since, until)
     report = await window_report(tenant_scope.tenant_id, start, end)
     return await page(request, "ethics_prediction/report.html", report=report, intact=True, base=None,
@@ -73,14 +74,14 @@ async def window_page(request: Request, tenant_scope: NamedDependency[TenantScop
 
 
 @get("/snapshots/{snapshot_id:str}/pdf", name="ethics_prediction_snapshot_pdf", guards=GUARDS)
-async def snapshot_pdf(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: str) -> Response:
+async def snapshot_pdf(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: FromPath[str]) -> Response:
     row = await _snapshot(tenant_scope, snapshot_id)
     return Response(report_pdf(json_value(row.report), current_language.get()), media_type="application/pdf",
                     headers={"content-disposition": f'attachment; filename="ethics-predictions-{row.period}.pdf"'})
 
 
 @get("/snapshots/{snapshot_id:str}/csv", name="ethics_prediction_snapshot_csv", guards=GUARDS)
-async def snapshot_csv(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: str) -> Response:
+async def snapshot_csv(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: FromPath[str]) -> Response:
     row = await _snapshot(tenant_scope, snapshot_id)
     return Response(report_csv(json_value(row.report)), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="ethics-predictions-{row.period}.csv"'})

@@ -310,7 +310,7 @@ def error_metrics(truth: pd.Series, predicted: pd.Series, threshold: float, grou
     threshold (this group against the rest): disparate impact of predicted passing, equal
     opportunity difference, average odds difference, and the between-group Theil index (the inequality of
     benefits between this group and the rest). `flagged` when the group's MAE exceeds the rest's by more than `mae_gap_max`
-    (Mann-Whitney p < ALPHA) or |equal opportunity difference| exceeds `spd_max`."""
+    (Mann-Whitney p < ALPHA) or |equal opportunity difference| exceeds `spd_max` (Fisher p < ALPHA)."""
     ClassificationMetric = _aif360()[2]
     common = truth.index.intersection(predicted.index)
     truth, predicted = truth.loc[common], predicted.loc[common]
@@ -335,6 +335,11 @@ def error_metrics(truth: pd.Series, predicted: pd.Series, threshold: float, grou
                 mae, mae_rest = float(error[mask].mean()), float(error[~mask].mean())
                 mw = (stats.mannwhitneyu(error[mask], error[~mask]).pvalue
                       if mask.sum() > 1 and (~mask).sum() > 1 else float("nan"))
+                # Equal opportunity: among those who truly pass, does the model pass this group as often?
+                positive = t >= threshold
+                hit = p >= threshold
+                eod_p = _fisher_p(int((hit & positive & mask).sum()), int((positive & mask).sum()),
+                                  int((hit & positive & ~mask).sum()), int((positive & ~mask).sum()))
                 rows.append({
                     "attribute": attribute, "group": group, "n": int(mask.sum()), "mae": _num(mae),
                     "mae_rest": _num(mae_rest), "spearman": _num(row_rho),
@@ -343,7 +348,7 @@ def error_metrics(truth: pd.Series, predicted: pd.Series, threshold: float, grou
                     "average_odds_difference": _num(metric.average_odds_difference()),
                     "theil_index": _num(metric.between_group_theil_index()),
                     "flagged": bool((mae - mae_rest > settings.mae_gap_max and math.isfinite(mw) and mw < ALPHA)
-                                    or (math.isfinite(eod) and abs(eod) > settings.spd_max and mask.sum() >= 30)),
+                                    or (math.isfinite(eod) and abs(eod) > settings.spd_max and eod_p < ALPHA)),
                 })
     return rows
 
@@ -464,10 +469,10 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
                 continue
             out.append(Finding(
                 "medium",
-                f"「{label}」で、AIモデルの誤差は {row['attribute']} = {row['group']} で大きくなっています"
+                f"「{label}」で、AIモデルの正確さが {row['attribute']} = {row['group']} と他の集団で異なります"
                 f"（平均絶対誤差 {row['mae']:.2f}、他の集団 {row['mae_rest']:.2f}、機会均等差 "
                 f"{row['equal_opportunity_difference'] if row['equal_opportunity_difference'] is not None else '—'}）。",
-                f"In \"{label}\", the model errs more for {row['attribute']} = {row['group']} "
+                f"In \"{label}\", the model is not equally accurate for {row['attribute']} = {row['group']} "
                 f"(MAE {row['mae']:.2f} against {row['mae_rest']:.2f} for the rest; equal opportunity difference "
                 f"{row['equal_opportunity_difference'] if row['equal_opportunity_difference'] is not None else '—'}).",
                 "この集団の学習データを増やし、モデルを再構築してください。予測は必ず人が確認してください。",

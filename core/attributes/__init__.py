@@ -33,6 +33,7 @@ from core.attributes.tables import AttributeDefinition, PersonAttributes
 from core.db.tables import Tenant, User
 from core.fairness import UNDISCLOSED
 from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
 
 # The permission "protected attributes": seeing and entering attributes, and reading the
 # AI-ethics reports made from them. Admins only; interviewers, experts and interviewees never
@@ -86,13 +87,14 @@ def parse_choices(text: str) -> list[dict[str, str]]:
             continue
         parts = [p.strip() for p in line.split("|")]
         if len(parts) < 2 or not _VALUE_RE.fullmatch(parts[0]) or not parts[1]:
-            raise AttributeProblem(
-                f"line {number}: write `key | 日本語 | English` with a lower-case key (letters, digits, _)")
+            raise AttributeProblem(_("line %(line)s: write \"key | 日本語 | English\" with a lower-case key "
+                                     "(letters, digits, _)") % {"line": number})
         if parts[0] == UNDISCLOSED or any(c["key"] == parts[0] for c in out):
-            raise AttributeProblem(f"line {number}: the value key {parts[0]!r} is used twice or reserved")
+            raise AttributeProblem(_("line %(line)s: the value key %(key)s is used twice or reserved")
+                                   % {"line": number, "key": parts[0]})
         out.append({"key": parts[0], "ja": parts[1], "en": parts[2] if len(parts) > 2 and parts[2] else parts[1]})
     if len(out) < 2:
-        raise AttributeProblem("an attribute needs at least two values")
+        raise AttributeProblem(_("an attribute needs at least two values"))
     return out
 
 
@@ -107,9 +109,9 @@ async def define_attribute(scope: TenantScope, *, key: str, name_ja: str, name_e
     """Add an attribute, or replace the values of the one with this key. Raises AttributeProblem."""
     key = key.strip()
     if not _KEY_RE.fullmatch(key):
-        raise AttributeProblem("the key must start with a lower-case letter and use letters, digits and _")
+        raise AttributeProblem(_("the key must start with a lower-case letter and use letters, digits and _"))
     if not name_ja.strip():
-        raise AttributeProblem("the Japanese name is required")
+        raise AttributeProblem(_("the Japanese name is required"))
     choices = parse_choices(choices_text)
     existing = await scope.objects(AttributeDefinition).where(AttributeDefinition.key == key).first()
     if existing is not None:
@@ -173,18 +175,18 @@ async def set_attributes(scope: TenantScope, person_id: Any, answers: dict[str, 
     consent; the stored answers are then unchanged."""
     person = await scope.get(User, person_id)
     if person.role != "interviewee":
-        raise AttributeProblem("attributes are kept for interviewees only")
+        raise AttributeProblem(_("attributes are kept for interviewees only"))
     if self_declared and not consent:
-        raise AttributeProblem("please agree to the use described above before declaring")
+        raise AttributeProblem(_("please agree to the use described above before declaring"))
     known = {d.key: {c.key for c in choices_of(d)} for d in await definitions(scope)}
     values: dict[str, str] = {}
     for key, value in answers.items():
         if not value:
             continue
         if key not in known:
-            raise AttributeProblem(f"unknown attribute {key!r}")
+            raise AttributeProblem(_("unknown attribute %(key)s") % {"key": key})
         if value not in known[key]:
-            raise AttributeProblem(f"unknown value {value!r} for {key!r}")
+            raise AttributeProblem(_("unknown value %(value)s for %(key)s") % {"value": value, "key": key})
         values[key] = value
     sealed = seal(await _data_key(scope.tenant_id), scope.tenant_id, person.id, values)
     now = datetime.now(timezone.utc)

@@ -105,13 +105,24 @@ def _num(value: float) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else round(float(value), 4)
 
 
+def plain(table: Any) -> Any:
+    """A Series or DataFrame indexed (and, for a DataFrame of groups, filled) with plain Python
+    strings: pandas' Arrow-backed strings are slow at the membership tests done here."""
+    if table is None:
+        return None
+    table = table.set_axis(pd.Index([str(i) for i in table.index], dtype=object))
+    return table.astype(object) if isinstance(table, pd.DataFrame) and table.dtypes.map(
+        lambda d: not pd.api.types.is_numeric_dtype(d)).all() else table
+
+
 # -- groups -------------------------------------------------------------------
 
 
 def disclosed(groups: pd.DataFrame, attribute: str) -> pd.Series:
     """The attribute's value for interviews that disclosed one (no None, no UNDISCLOSED)."""
     column = groups[attribute]
-    return column[column.notna() & (column != UNDISCLOSED)].astype(str)
+    kept = column[column.notna() & (column != UNDISCLOSED)]
+    return pd.Series([str(v) for v in kept], index=kept.index, dtype=object)
 
 
 def categories(groups: pd.DataFrame, attributes: list[str]) -> list[tuple[str, pd.Series]]:
@@ -121,7 +132,8 @@ def categories(groups: pd.DataFrame, attributes: list[str]) -> list[tuple[str, p
     for a, b in itertools.combinations(attributes, 2):
         left, right = disclosed(groups, a), disclosed(groups, b)
         both = left.index.intersection(right.index)
-        out.append((f"{a} × {b}", left.loc[both] + " × " + right.loc[both]))
+        out.append((f"{a} × {b}", pd.Series([f"{x} × {y}" for x, y in zip(left.loc[both], right.loc[both])],
+                                            index=both, dtype=object)))
     return out
 
 
@@ -157,10 +169,9 @@ def rate_table(passed: pd.Series, groups: pd.DataFrame, attributes: list[str],
         total = len(values)
         if total == 0:
             continue
-        per_group = []
-        for group, members in values.groupby(values):
-            outcome = passed.loc[members.index]
-            per_group.append((group, len(outcome), int(outcome.sum())))
+        counts = pd.DataFrame({"group": values.to_numpy(), "passed": passed.reindex(values.index).to_numpy(dtype=bool)})
+        summary = counts.groupby("group")["passed"].agg(["size", "sum"])
+        per_group = [(str(g), int(n), int(k)) for g, n, k in zip(summary.index, summary["size"], summary["sum"])]
         large = [g for g in per_group if g[1] / total >= settings.small_group_share]
         best = max(large or per_group, key=lambda g: g[2] / g[1])
         best_rate = best[2] / best[1]
@@ -256,7 +267,7 @@ def expert_disparity(expert_scores: pd.DataFrame, threshold: float, groups: pd.D
     `expert_scores` has columns interview_id (str), expert_id (str), score (float).
     """
     scores = expert_scores.copy()
-    scores["interview_id"] = scores["interview_id"].astype(str)
+    scores["interview_id"] = scores["interview_id"].map(str).astype(object)
     totals = scores.groupby("interview_id")["score"].agg(["sum", "count"])
     scores = scores.join(totals, on="interview_id")
     others = scores["count"] > 1
@@ -264,24 +275,21 @@ def expert_disparity(expert_scores: pd.DataFrame, threshold: float, groups: pd.D
     scores["difference"] = np.where(
         others, scores["score"] - (scores["sum"] - scores["score"]) / (scores["count"] - 1).clip(lower=1), np.nan)
     rows = []
-    for expert_id, own in scores.groupby("expert_id"):
-        own = own.set_index("interview_id")
-        for attribute in attributes:
-            values = disclosed(groups, attribute)
-            values = values[values.index.isin(own.index)]
-            if values.nunique() < 2:
+    for attribute in attributes:
+        values = disclosed(groups, attribute)
+        joined = scores[scores["interview_id"].isin(values.index)].copy()
+        joined["group"] = values.reindex(joined["interview_id"]).to_numpy()
+        for expert_id, own in joined.groupby("expert_id"):
+            if own["group"].nunique() < 2:
                 continue
-            rates = {}
-            for group in values.unique():
-                members = own.loc[values.index[values == group]]
-                rates[group] = float((members["score"] >= threshold).mean())
-            best = max(rates.values())
-            for group in sorted(values.unique()):
-                in_group = values.index[values == group]
-                rest = values.index[values != group]
-                members = own.loc[in_group]
-                gap_in = own.loc[in_group, "difference"].dropna()
-                gap_rest = own.loc[rest, "difference"].dropna()
+            passing = (own["score"] >= threshold).groupby(own["group"]).mean()
+            means = own["score"].groupby(own["group"]).mean()
+            sizes = own.groupby("group").size()
+            best = float(passing.max())
+            for group in sorted(passing.index):
+                inside = own["group"] == group
+                gap_in = own.loc[inside, "difference"].dropna()
+                gap_rest = own.loc[~inside, "difference"].dropna()
                 if len(gap_in) > 1 and len(gap_rest) > 1:
                     gap = float(gap_in.mean() - gap_rest.mean())
                     with warnings.catch_warnings():
@@ -289,17 +297,19 @@ def expert_disparity(expert_scores: pd.DataFrame, threshold: float, groups: pd.D
                         p = float(stats.ttest_ind(gap_in, gap_rest, equal_var=False).pvalue)
                 else:
                     gap, p = float("nan"), float("nan")
+                rate = float(passing[group])
                 rows.append({
-                    "expert_id": str(expert_id), "attribute": attribute, "group": group, "n": len(members),
-                    "mean": _num(members["score"].mean()), "rate": _num(rates[group]),
-                    "impact_ratio": _num(rates[group] / best if best > 0 else float("nan")),
+                    "expert_id": str(expert_id), "attribute": attribute, "group": group, "n": int(sizes[group]),
+                    "mean": _num(means[group]), "rate": _num(rate),
+                    "impact_ratio": _num(rate / best if best > 0 else float("nan")),
                     "paired_gap": _num(gap), "p_value": _num(p),
                     # With two experts the pairing alone cannot tell who deviates: the other one
                     # looks lenient to the rest. The expert's own rates must also break the rule.
                     "flagged": bool(math.isfinite(gap) and gap <= -settings.expert_gap_points
                                     and math.isfinite(p) and p < ALPHA and best > 0
-                                    and rates[group] / best < settings.impact_ratio_min),
+                                    and rate / best < settings.impact_ratio_min),
                 })
+    rows.sort(key=lambda r: (r["expert_id"], attributes.index(r["attribute"]), r["group"]))
     return rows
 
 
@@ -363,6 +373,9 @@ def analyse_item(*, key: str, name: str, scale_min: float, scale_max: float, gro
     predictions: the model's (cross-validated, or live) score per interview. Each is optional:
     the tables that need a missing input are left out.
     """
+    groups, labels, predictions = (plain(x) for x in (groups, labels, predictions))
+    if expert_scores is not None:
+        expert_scores = expert_scores.astype({"interview_id": object, "expert_id": object})
     threshold = settings.threshold_for(scale_min, scale_max)
     out: dict[str, Any] = {"key": key, "name": name, "scale_min": scale_min, "scale_max": scale_max,
                            "pass_threshold": threshold}

@@ -33,7 +33,7 @@ def _figure():
 
 def _png(fig) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     _figure().close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 

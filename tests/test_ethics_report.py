@@ -13,7 +13,7 @@ import pytest
 from core.fairness import FairnessSettings
 from core.fairness_report import report_csv, report_html, report_pdf
 from plugins.ethics_model.analysis import analyse_evaluation
-from tests.ethics_data import generated_evaluation
+from plugins.ethics_model.synthetic import generated_evaluation
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdffonts") is None,
                                    reason="poppler-utils is not installed (apt-get install -y poppler-utils)")

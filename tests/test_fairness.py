@@ -8,7 +8,7 @@ import pytest
 
 from core.fairness import FairnessSettings, histogram, psi, rate_table, wilson_interval
 from plugins.ethics_model.analysis import analyse_evaluation, feature_family
-from tests.ethics_data import generated_evaluation
+from plugins.ethics_model.synthetic import generated_evaluation
 
 ATTRIBUTES = ["gender", "age_band"]
 

@@ -19,7 +19,7 @@ import structlog
 
 from core.attributes import definitions, groups_for_interviews
 from core.db.tables import FeatureValue, User
-from core.fairness import FairnessSettings, analyse_item, fairness_settings, make_report, rate_table
+from core.fairness import FairnessSettings, analyse_item, fairness_settings, make_report, plain, rate_table
 from core.runtime import runtime
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
@@ -54,7 +54,7 @@ def _oof_predictions(X: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0
         test = order[k::folds]
         train = np.setdiff1d(order, test)
         # Cheap on purpose: the ablation compares families, it does not need the best model.
-        model = CatBoostRegressor(iterations=60, depth=4, learning_rate=0.15, random_seed=seed, thread_count=2,
+        model = CatBoostRegressor(iterations=40, depth=4, learning_rate=0.2, random_seed=seed, thread_count=2,
                                   verbose=False, allow_writing_files=False)
         model.fit(X[train], y[train])
         out[test] = model.predict(X[test])
@@ -112,6 +112,7 @@ def analyse_evaluation(evaluation: dict[str, Any], groups: pd.DataFrame, attribu
 
     groups: core.attributes.groups_for_interviews of the labelled interviews; features: one
     row per interview, one column per model feature (for the ablation; None skips it)."""
+    groups, features = plain(groups), plain(features)
     items = []
     for key, spec in evaluation["items"].items():
         labels = pd.Series({i: v[key] for i, v in evaluation["labels"].items() if v.get(key) is not None}, dtype=float)

@@ -1,4 +1,4 @@
-"""Generated evaluation data for the AI-ethics tests and bench: interviewees with protected
+"""Generated evaluation data for the AI-ethics tests and benchmark: interviewees with protected
 attributes, experts' scores on a 1-5 scale, and cross-validated-like predictions, with an
 optional planted bias (one expert scores one group `bias` points lower)."""
 

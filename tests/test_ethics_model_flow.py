@@ -11,6 +11,7 @@ import pytest
 
 import plugins.ai_model.plugin as ai_model_plugin
 import plugins.ethics_model.plugin as ethics_model_plugin
+from billing.tables import UsageRow
 from core.attributes import attributes_of, define_attribute, set_attributes
 from core.attributes.tables import PersonAttributes
 from core.db.tables import FeatureValue
@@ -133,6 +134,9 @@ async def test_attributes_stay_out_of_the_model_and_the_report_flags_the_planted
     assert row.risk in ("medium", "high")
     assert report["items"][0]["errors"], "the cross-validated predictions came through the contract"
     assert report["ablation"]["rows"][0]["family"] == "synthetic"
+
+    assert await UsageRow.count().where(
+        (UsageRow.tenant == tenant.id) & (UsageRow.meter == "ethics_model.analyses")) == 1
 
     page = await client.get(f"/t/{tenant.slug}/ethics_model/reports/{row.id}", headers=HTML)
     assert page.status_code == 200 and "Expert One" in page.text and "data:image/png;base64," in page.text

@@ -169,7 +169,7 @@ async def monitor_tenant(tenant_id: Any, period: str, *, at: datetime | None = N
                                         made_at=at or now(), n_predictions=len(records["predictions"]),
                                         risk=report["risk"], alerted=alerted, histograms=histograms, report=report,
                                         digest=_digest(report, histograms)))
-    await record_usage(scope.tenant_id, MONITORINGS, 1, act=f"snapshot:{period}")
+    await record_usage(scope.tenant_id, MONITORINGS, 1, act=f"snapshot:{period}", occurred_at=at or now())
     if alerted:
         await mail_admins(scope, snapshot, report)
     log.info("ethics_prediction.snapshot", period=period, risk=report["risk"], alerted=alerted,

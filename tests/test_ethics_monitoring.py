@@ -21,6 +21,7 @@ from core.tenancy import TenantScope
 from plugins.ai_model.tables import Prediction
 from plugins.ethics_prediction.monitoring import monitor_all, month_bounds, next_run, previous_period, verify
 from plugins.ethics_prediction.tables import Snapshot
+from tenants.retention import purge_tenant
 from tests.conftest import HTML, login, wait_for_job
 
 PER_MONTH = 60
@@ -118,6 +119,12 @@ async def test_monthly_monitoring_snapshots_twice_and_mails_once_on_drift(app, c
     for path in ("", f"snapshots/{snapshots[1].id}", f"snapshots/{snapshots[1].id}/pdf", "window"):
         assert (await client.get(f"/t/{tenant.slug}/ethics_prediction/{path}", headers=HTML)).status_code == 404
 
+    # Immutable is not undeletable: the tenant's retention end takes snapshots and attributes too.
+    report = await purge_tenant(tenant.id, reason="request")
+    counts = json_value(report.counts)
+    assert counts["ethics_prediction_snapshot"] == 2 and counts["mendan_person_attributes"] == 2 * PER_MONTH
+    assert not await Snapshot.exists().where(Snapshot.tenant == tenant.id)
+
 
 async def test_the_embedded_scheduler_keeps_the_monthly_job(app, client):
     # The client started the app: on the embedded default one timer per plugin job is running.
@@ -126,3 +133,12 @@ async def test_the_embedded_scheduler_keeps_the_monthly_job(app, client):
     timers = app.state.scheduled_jobs
     assert len(timers) == 1 and not timers[0].done()
     assert "ethics_prediction.monitor" in app.state.tasks.actors
+
+
+def test_ethics_monitor_command_refuses_a_malformed_month():
+    from click.testing import CliRunner
+
+    from plugins.ethics_prediction.cli import ethics_monitor_command
+
+    result = CliRunner().invoke(ethics_monitor_command, ["--month", "2026-13"])
+    assert result.exit_code == 2 and "YYYY-MM" in result.output

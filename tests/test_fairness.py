@@ -93,3 +93,20 @@ def test_feature_families_and_ablation():
     families = [row["family"] for row in report["ablation"]["rows"]]
     assert families == ["face", "emotion", "conversation"]
     assert all(g["impact_ratio"] is not None for row in report["ablation"]["rows"] for g in row["groups"])
+
+
+async def test_thresholds_come_from_the_tenants_plugin_settings_when_the_host_has_them():
+    from core.fairness import fairness_settings
+
+    class HostWithSettings:
+        async def settings_for(self, tenant_id, key):
+            assert key == "ethics_model"
+            return {"impact_ratio_min": 0.9, "pass_threshold": 4, "unknown": 1}
+
+    class HostWithout:
+        pass
+
+    chosen = await fairness_settings(HostWithSettings(), "t", "ethics_model")
+    assert chosen.impact_ratio_min == 0.9 and chosen.threshold_for(1, 5) == 4
+    assert await fairness_settings(HostWithout(), "t", "ethics_model") == FairnessSettings()
+    assert FairnessSettings().threshold_for(1, 5) == 3

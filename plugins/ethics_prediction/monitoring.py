@@ -144,7 +144,9 @@ async def window_report(tenant_id: Any, since: datetime, until: datetime) -> dic
     label = f"{since.astimezone(TOKYO):%Y-%m-%d} – {(until - timedelta(seconds=1)).astimezone(TOKYO):%Y-%m-%d}"
     report, _h = analyse_predictions(records, groups, attributes, settings, subject=(label, label),
                                      made_at=now().isoformat())
-    await record_usage(tenant_id, ANALYSES, 1, act=f"window:{since.isoformat()}:{until.isoformat()}:{now().isoformat()}")
+    # One analysis billed per window and day: reloading the page or fetching its PDF is not a new one.
+    await record_usage(tenant_id, ANALYSES, 1,
+                       act=f"window:{since.isoformat()}:{until.isoformat()}:{now().astimezone(TOKYO).date()}")
     return report
 
 

@@ -187,3 +187,18 @@ async def test_interviewee_declares_with_consent_and_sees_only_their_own(client,
     await login(client, tenant, admin)
     person = await client.get(f"/t/{tenant.slug}/attributes/people/{interviewee.id}", headers=HTML)
     assert person.status_code == 200 and 'value="undisclosed" selected' in person.text
+
+    # The admin defines another attribute; a malformed value list is refused in the page's language.
+    index = await client.get(f"/t/{tenant.slug}/attributes/", headers=HTML)
+    assert index.status_code == 200 and "年代" in index.text
+    refused = await client.post(f"/t/{tenant.slug}/attributes/definitions", headers=HTML,
+                                data={"key": "nationality", "name_ja": "国籍", "name_en": "Nationality",
+                                      "choices": "JP | 日本", "_csrf_token": form_csrf(index.text)})
+    assert refused.status_code == 400 and "1 行目" in refused.text and "小文字" in refused.text
+    added = await client.post(f"/t/{tenant.slug}/attributes/definitions", headers=HTML, follow_redirects=False,
+                              data={"key": "nationality", "name_ja": "国籍", "name_en": "Nationality",
+                                    "choices": "jp | 日本 | Japan\nother | その他 | Other",
+                                    "_csrf_token": form_csrf(index.text)})
+    assert added.status_code in (302, 303)
+    index = await client.get(f"/t/{tenant.slug}/attributes/", headers=HTML)
+    assert "国籍" in index.text and "日本" in index.text and "回答しない" in index.text

@@ -13,7 +13,6 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import pandas as pd
 import structlog

@@ -514,6 +514,25 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
             "この期間の予測を人が再確認し、原因を調べてください。",
             "Have a person re-check this period's predictions and look for the cause.",
             change))
+    ablation = report.get("ablation") or {}
+    for position, focus in enumerate((ablation.get("rows") or [{}])[0].get("groups", [])):
+        # Only a family whose model breaks the rule significantly (the rate table's flag) is named.
+        ratios = [(row["family"], row["groups"][position]["impact_ratio"]) for row in ablation["rows"]
+                  if row["groups"][position].get("flagged")]
+        if not ratios:
+            continue
+        family, ratio = min(ratios, key=lambda fr: fr[1])
+        out.append(Finding(
+            "medium",
+            f"{focus['category']} = {focus['group']} の格差は、特徴量の系統「{family}」だけで学習したモデルで最も強く"
+            f"再現されます（インパクト比 {ratio:.2f}）。この系統が属性の代わりになっている可能性があります。",
+            f"The disparity for {focus['category']} = {focus['group']} is reproduced most by a model trained on "
+            f"the \"{family}\" feature family alone (impact ratio {ratio:.2f}): those features may stand in "
+            f"for the attribute.",
+            f"「{family}」系統の特徴量を使うべきか見直し、外したモデルと比べてください。",
+            f"Review whether the \"{family}\" features should be used, and compare with a model built without "
+            f"them.",
+            {"family": family, "category": focus["category"], "group": focus["group"], "impact_ratio": ratio}))
     undisclosed = [r for r in report.get("representation", []) if r["group"] in (None, UNDISCLOSED)]
     unknown_share = {}
     for row in undisclosed:

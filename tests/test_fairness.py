@@ -110,3 +110,24 @@ async def test_thresholds_come_from_the_tenants_plugin_settings_when_the_host_ha
     assert chosen.impact_ratio_min == 0.9 and chosen.threshold_for(1, 5) == 4
     assert await fairness_settings(HostWithout(), "t", "ethics_model") == FairnessSettings()
     assert FairnessSettings().threshold_for(1, 5) == 3
+
+
+def test_ablation_names_the_feature_family_that_stands_in_for_the_group():
+    # Every expert scores women lower, and only the emotion features carry gender (a proxy):
+    # a model on those features alone reproduces the disparity; one on face features does not.
+    evaluation, groups, features = generated_evaluation(n=600, all_experts_biased=True, bias=1.0, n_features=2,
+                                                        proxy_family="emotion", seed=4)
+    report = analyse_evaluation(evaluation, groups, ATTRIBUTES, FairnessSettings(), features=features)
+    rows = {row["family"]: row for row in report["ablation"]["rows"]}
+    women = [g["category"] == "gender" and g["group"] == "female" for g in rows["emotion"]["groups"]].index(True)
+    assert rows["emotion"]["groups"][women]["impact_ratio"] < 0.8 <= rows["face"]["groups"][women]["impact_ratio"]
+    family = [f for f in report["findings"] if f["facts"].get("family")]
+    assert family and family[0]["facts"]["family"] == "emotion" and "emotion" in family[0]["en"]
+    assert report["risk"] == "high"
+
+
+def test_fair_data_with_features_names_no_family():
+    evaluation, groups, features = generated_evaluation(n=600, n_features=2, seed=6)
+    report = analyse_evaluation(evaluation, groups, ATTRIBUTES, FairnessSettings(), features=features)
+    assert report["ablation"]["rows"] and not [f for f in report["findings"] if f["facts"].get("family")]
+    assert report["risk"] == "low"

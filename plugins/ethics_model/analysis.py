@@ -83,8 +83,9 @@ def family_ablation(features: pd.DataFrame, labels: pd.Series, item: dict[str, A
         predicted = pd.Series(np.clip(_oof_predictions(X, y), item["scale_min"], item["scale_max"]), index=common)
         table = {(r["category"], r["group"]): r for r in rate_table(predicted >= threshold, groups, attributes, settings)}
         rows.append({"family": family, "n_features": len(columns), "mae": float(np.mean(np.abs(predicted.to_numpy() - y))),
-                     "groups": [{"category": c, "group": g, "impact_ratio": (table.get((c, g)) or {}).get("impact_ratio")}
-                                for c, g in focus]})
+                     "groups": [{"category": c, "group": g,
+                                 "impact_ratio": (table.get((c, g)) or {}).get("impact_ratio"),
+                                 "flagged": bool((table.get((c, g)) or {}).get("flagged"))} for c, g in focus]})
     return {"item": item["key"], "rows": rows}
 
 

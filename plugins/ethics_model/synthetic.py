@@ -14,11 +14,15 @@ EXPERTS = ("expert-a", "expert-b", "expert-c")
 
 def generated_evaluation(n: int = 400, *, seed: int = 1, biased_expert: str | None = None,
                          biased_group: tuple[str, str] = ("gender", "female"), bias: float = 1.0,
-                         n_features: int = 0) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
+                         n_features: int = 0, all_experts_biased: bool = False,
+                         proxy_family: str | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
     """(evaluation as mendan_model_evaluation answers, groups, features or None).
 
     Every interview is scored by two of the three experts, in turn; the label is their mean.
-    A few interviewees did not disclose their age band and some never answered, as in life."""
+    A few interviewees did not disclose their age band and some never answered, as in life.
+    all_experts_biased: every expert scores the biased group lower (biased labels).
+    n_features: features per family (face, emotion, talk); the first of each follows the true
+    quality. proxy_family: that family's features also carry the biased group (a proxy for it)."""
     rng = np.random.default_rng(seed)
     ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(n)]
     gender = rng.choice(GENDERS, n)
@@ -33,7 +37,8 @@ def generated_evaluation(n: int = 400, *, seed: int = 1, biased_expert: str | No
         given = []
         for expert in pair:
             score = quality[i] + rng.normal(0, 0.4)
-            if expert == biased_expert and groups.loc[interview, biased_group[0]] == biased_group[1]:
+            if ((all_experts_biased or expert == biased_expert)
+                    and groups.loc[interview, biased_group[0]] == biased_group[1]):
                 score -= bias
             score = int(np.clip(np.round(score), 1, 5))
             given.append(score)
@@ -52,6 +57,8 @@ def generated_evaluation(n: int = 400, *, seed: int = 1, biased_expert: str | No
             for k in range(n_features):
                 name = f"{extractor}.{'emo_' if family == 'emotion' else ''}{family}{k}"
                 columns[name] = quality * (0.5 if k == 0 else 0.1) + rng.normal(0, 1, n)
+                if family == proxy_family:
+                    columns[name] = columns[name] + 2.0 * (groups[biased_group[0]] == biased_group[1]).to_numpy()
         features = pd.DataFrame(columns, index=ids)
         evaluation["feature_names"] = list(features.columns)
     return evaluation, groups, features

@@ -158,3 +158,38 @@ def mendan_plugin_enabled(tenant_id: Any) -> Any:
     admin), so it can prepare the tenant (render cached prompts, make default rows). Not called
     when it was already on. Return value ignored; may be async. A failure is logged and the
     plugin stays on."""
+
+
+@hookspec
+def mendan_model_versions(tenant_id: Any) -> Any:
+    """Return the tenant's model versions, newest first: a list of dicts with `id` (str),
+    `number` (int), `state` ("building", "ready", "failed"), `active` (bool), `created_at`
+    (datetime) and `n_interviews` (int). Called for a tenant by plugins that examine models
+    (the AI-ethics option); the AI model plugin answers."""
+
+
+@hookspec
+def mendan_model_evaluation(tenant_id: Any, version_id: Any) -> Any:
+    """Return what a built model version learnt from and how it did, or None when the plugin
+    has no such version: a dict with `version` (int), `feature_names` (list of
+    `{extractor}.{feature}`), `items` (item key -> {"name", "scale_min", "scale_max"}),
+    `labels` (interview id -> {item key: mean expert score}), `expert_scores` (list of
+    {"interview_id", "expert_id", "scores": {item key: score}}) and `oof` (item key ->
+    {interview id: cross-validated prediction, made by a model that never saw that
+    interview}). Ids are strings. Called for a tenant; the AI model plugin answers."""
+
+
+@hookspec
+def mendan_prediction_records(tenant_id: Any, since: Any, until: Any) -> Any:
+    """Return the predictions made for the tenant in [since, until) (aware datetimes): a dict
+    with `items` (item key -> {"name", "scale_min", "scale_max"}) and `predictions` (list of
+    {"interview_id", "item_key", "value", "source", "created_at"}), leaving out predictions
+    without a value (insufficient data). Called for a tenant; the AI model plugin answers."""
+
+
+@hookspec
+def mendan_scheduled_jobs() -> Any:
+    """Return a list of `core.schedules.ScheduledJob(actor, next_run)`: jobs the embedded
+    scheduler enqueues (with `tenant_id=None`) whenever `next_run(now)` comes, in the web
+    process on the embedded default. With a broker, production runs the plugin's CLI command
+    from cron instead. Install-time hook."""

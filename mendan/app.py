@@ -22,6 +22,7 @@ from core.auth.sessions import RenewingSessionConfig
 from core.config import Settings, use_settings
 from billing.routes import TEMPLATES as BILLING_TEMPLATES, billing_routers
 from billing.shipping import start_billing_clock, stop_billing_clock
+from core.interviews.attributes.routes import ATTRIBUTE_TEMPLATES, attributes_router
 from core.db.engine import bind_engine, make_engine
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.hours import ServiceClosed, service_closed_answer, service_guard
@@ -29,6 +30,7 @@ from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, star
 from core.log_config import configure_logging
 from core.plugins import PluginHost
 from core.runtime import Runtime, set_runtime
+from core.schedules import start_scheduled_jobs, stop_scheduled_jobs
 from core.storage import BlobStore
 from core.tasks import TaskQueue
 from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_guard
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             auth_router(settings),
             pages_router(),
             *interviews_routers(),
+            attributes_router(),
             ops_router(),
             services_router(),
             *billing_routers(),
@@ -118,12 +121,14 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         stores={"sessions": DatabaseStore("session"), "rate_limit": DatabaseStore("rate_limit")},
         dependencies={"tenant_scope": Provide(provide_scope), "tenant_row": Provide(provide_tenant)},
         # The domains' folders come before the plugins', so no plugin can shadow a domain's page.
-        template_config=template_config([str(TENANT_TEMPLATES), str(INTERVIEW_TEMPLATES), str(BILLING_TEMPLATES), *host.template_dirs()]),
+        template_config=template_config([str(TENANT_TEMPLATES), str(INTERVIEW_TEMPLATES), str(BILLING_TEMPLATES),
+                                         str(ATTRIBUTE_TEMPLATES), *host.template_dirs()]),
         exception_handlers={**EXCEPTION_HANDLERS, ServiceClosed: service_closed_answer},
         state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
                      "service_calendar": ContractCalendar()}),
-        on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock],
-        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock],
+        on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock,
+                    start_scheduled_jobs],
+        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         debug=False,
     )

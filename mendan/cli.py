@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import os
 import sys
@@ -39,7 +40,35 @@ class _CommandsWithPlugins(click.Group):
         return sorted({*super().list_commands(ctx), *self._plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is None and (command := self._plugin_commands().get(cmd_name)) is not None:
+            if command.callback is not None and not getattr(command.callback, "_mendan_runtime", False):
+                command.callback = _with_runtime(command.callback)
+        return command
+
+
+def _with_runtime(callback):
+    """A plugin's command runs like an actor: `core.runtime.runtime()` answers with this
+    process's settings, host, blob store and task queue, on the configured database."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        from core.db.engine import bind_engine, make_engine
+        from core.plugins import get_plugin_host
+        from core.runtime import Runtime, set_runtime
+        from core.storage import BlobStore
+        from core.tasks import TaskQueue
+        from mendan.actor_table import actor_table
+
+        settings = _settings()
+        bind_engine(make_engine(settings))
+        host = get_plugin_host()
+        set_runtime(Runtime(settings=settings, host=host, storage=BlobStore.from_settings(settings),
+                            tasks=TaskQueue(settings, actor_table(host))))
+        return callback(*args, **kwargs)
+
+    run._mendan_runtime = True
+    return run
 
 
 @click.group(cls=_CommandsWithPlugins)

@@ -13,6 +13,15 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# The AI-ethics report tests render PDFs to PNG with poppler and check their Japanese fonts.
+if ! command -v pdftoppm >/dev/null || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK JP"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y poppler-utils fonts-noto-cjk
+  else
+    echo "warning: poppler-utils or fonts-noto-cjk is missing; the PDF report tests will be skipped or fail" >&2
+  fi
+fi
+
 # The face-analysis model files, fetched once into a cache the tests share (verified by SHA-256).
 export MENDAN_MODELS_DIR="${MENDAN_MODELS_DIR:-$PWD/.models}"
 .venv/bin/mendan models fetch

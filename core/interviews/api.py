@@ -1,8 +1,11 @@
 """What plugins may use of the interviews domain: its tables, the questions and evaluation
 items of a question set, expert evaluations, interview states, panels on the interview page,
-reading a stored recording, and form helpers. Everything else in `core.interviews` is the
+reading a stored recording, form helpers, and the interviewees' protected attributes
+(for the AI-ethics options: who may see them, their definitions and groups). Everything else in `core.interviews` is the
 domain's own and may change without notice."""
 
+from core.interviews.attributes import (can_see_attributes, definitions, groups_for_interviews,
+                                        requires_attribute_access, uuid_or_404)
 from core.interviews.evaluations import EvaluationProblem, evaluation_of, expert_labels, save_evaluation, scores_of
 from core.interviews.panels import Panel
 from core.interviews.probe import BlobFile
@@ -15,4 +18,5 @@ __all__ = [
     "BlobFile", "Evaluation", "EvaluationItem", "EvaluationProblem", "Form", "Interview", "Panel", "Question",
     "QuestionSet", "QuestionSetVersion", "Recording", "advance", "evaluation_of", "expert_labels", "in_tokyo",
     "items_of", "questions_of", "save_evaluation", "scores_of", "text",
+    "can_see_attributes", "definitions", "groups_for_interviews", "requires_attribute_access", "uuid_or_404",
 ]

@@ -17,4 +17,4 @@ def mendan_nav_items(user: Any):
 
 @hookimpl
 def mendan_piccolo_apps():
-    return ["core.interviews.piccolo_app"]
+    return ["core.interviews.piccolo_app", "core.interviews.attributes.piccolo_app"]

@@ -11,10 +11,14 @@ ADMIN_ITEMS = (
     NavItem(path="people", label_ja="利用者", label_en="People", order=20),
     NavItem(path="question-sets", label_ja="質問セット", label_en="Question sets", order=30),
     NavItem(path="mail", label_ja="メール設定", label_en="Mail settings", order=850),
+    NavItem(path="attributes/", label_ja="保護属性", label_en="Protected attributes", order=860),
 )
+SELF_DECLARATION = NavItem(path="attributes/me", label_ja="属性の任意回答", label_en="My attributes", order=860)
 
 
 def interview_nav(user: Any) -> list[NavItem]:
     if user is None:
         return []
+    if user.role == "interviewee":
+        return [INTERVIEWS, SELF_DECLARATION]
     return [INTERVIEWS, *ADMIN_ITEMS] if user.role == "admin" else [INTERVIEWS]

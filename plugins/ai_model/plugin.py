@@ -102,3 +102,24 @@ async def mendan_demo_data_ready(tenant_id: Any) -> None:
     await service.build_model(str(tenant_id))
     for interview_id in await service.unevaluated_analysed_interviews(TenantScope(tenant_id)):
         await service.predict_interview(str(tenant_id), str(interview_id))
+
+
+@hookimpl
+async def mendan_model_versions(tenant_id: Any) -> list[dict[str, Any]]:
+    from plugins.ai_model import evaluation
+
+    return await evaluation.model_versions(tenant_id)
+
+
+@hookimpl
+async def mendan_model_evaluation(tenant_id: Any, version_id: Any) -> dict[str, Any] | None:
+    from plugins.ai_model import evaluation
+
+    return await evaluation.model_evaluation(tenant_id, version_id)
+
+
+@hookimpl
+async def mendan_prediction_records(tenant_id: Any, since: Any, until: Any) -> dict[str, Any]:
+    from plugins.ai_model import evaluation
+
+    return await evaluation.prediction_records(tenant_id, since, until)

@@ -201,6 +201,10 @@ async def _build(scope: TenantScope, version: ModelVersion) -> str:
         ModelVersion.training_snapshot: {
             "interviews": labels.round(4).to_dict(orient="index"),
             "excluded": excluded,
+            # What the AI-ethics option examines (mendan_model_evaluation): each expert's own
+            # scores and the cross-validated prediction of every interview.
+            "expert_scores": [[i, e, s] for i, e, s in experts if i in labels.index],
+            "oof": {key: {i: round(v, 4) for i, v in r.oof.items()} for key, r in result.items.items()},
         },
         ModelVersion.warnings: result.warnings,
         ModelVersion.artifact_key: prefix,

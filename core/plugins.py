@@ -285,6 +285,8 @@ class PluginHost:
     async def _answers(self, hook_name: str, tenant_id: Any, tenant: Any, kwargs: dict[str, Any], failed: list[str]):
         if tenant_id is None and tenant is None:
             raise TypeError(f"{hook_name}: a tenant's hook call needs tenant_id= or tenant=")
+        if "enabled" in kwargs:
+            raise TypeError(f"{hook_name}: enabled= is gone; the host decides who hears a tenant's call")
         tenant_id = tenant_id if tenant_id is not None else tenant.id
         arguments = {**kwargs, "tenant_id": tenant_id, "tenant": tenant}
         for impl in self._impls(hook_name, await self.receivers(hook_name, tenant_id)):

@@ -75,7 +75,7 @@ async def predict_jobs(tenant) -> list[Job]:
 
 
 async def announce(host, tenant, interview, hook, **kwargs):
-    await host.call_for_tenant(hook, enabled=await host.enabled_keys(tenant.id), tenant_id=tenant.id,
+    await host.call_for_tenant(hook, tenant_id=tenant.id,
                                interview_id=interview.id, **kwargs)
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from types import SimpleNamespace
+from uuid import uuid4
 
 import pytest
 
@@ -17,12 +18,12 @@ from mendan.assembly import assemble
 
 async def test_the_interviews_navigation_comes_through_the_hook_for_any_tenant():
     host = assemble(PluginHost())
-    tenant = SimpleNamespace(id="t", slug="t")
-    answers = await host.call_for_tenant("mendan_nav_items", enabled=set(), tenant=tenant,
+    tenant = SimpleNamespace(id=uuid4(), slug="t")
+    answers = await host.call_for_tenant("mendan_nav_items", tenant=tenant,
                                          user=SimpleNamespace(role="admin"))
     paths = {item.path for _name, items in answers for item in items}
     assert {"interviews", "people", "question-sets", "mail"} <= paths
-    interviewee = await host.call_for_tenant("mendan_nav_items", enabled=set(), tenant=tenant,
+    interviewee = await host.call_for_tenant("mendan_nav_items", tenant=tenant,
                                              user=SimpleNamespace(role="interviewee"))
     assert {item.path for _name, items in interviewee for item in items} == {"interviews"}
     assert not host.metas  # a domain is no plugin: nothing to switch on or off
@@ -30,8 +31,8 @@ async def test_the_interviews_navigation_comes_through_the_hook_for_any_tenant()
 
 def test_assembling_twice_registers_each_domain_once():
     host = assemble(assemble(PluginHost()))
-    assert sorted(host.piccolo_apps()) == ["billing.piccolo_app", "core.interviews.piccolo_app",
-                                           "tenants.piccolo_app"]
+    assert sorted(host.piccolo_apps()) == ["billing.piccolo_app", "core.interviews.attributes.piccolo_app",
+                                           "core.interviews.piccolo_app", "tenants.piccolo_app"]
 
 
 async def test_without_the_assembly_the_doors_say_so(monkeypatch):

@@ -103,7 +103,8 @@ async def test_thresholds_come_from_the_tenants_plugin_settings(host, make_tenan
     tenant = await make_tenant()
     assert await fairness_settings(host, tenant.id, "ethics_model") == FairnessSettings()
     assert FairnessSettings().threshold_for(1, 5) == 3
-    await host.save_settings(tenant.id, "ethics_model", {"impact_ratio_min": "0.9", "pass_share": "0.75"},
+    form = {name: str(value) for name, value in FairnessSettings().as_dict().items()}
+    await host.save_settings(tenant.id, "ethics_model", form | {"impact_ratio_min": "0.9", "pass_share": "0.75"},
                              operator=False)
     chosen = await fairness_settings(host, tenant.id, "ethics_model")
     assert chosen.impact_ratio_min == 0.9 and chosen.threshold_for(1, 5) == 4

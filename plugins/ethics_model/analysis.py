@@ -158,8 +158,7 @@ async def analyse_version(tenant_id: str, version_id: str, requested_by: str | N
     """The `ethics_model.analyse` actor: analyse one model version and store the report."""
     scope = TenantScope(UUID(str(tenant_id)))
     host = runtime().host
-    enabled = await host.enabled_keys(scope.tenant_id)
-    answers = await host.call_for_tenant("mendan_model_evaluation", enabled=enabled, tenant_id=scope.tenant_id,
+    answers = await host.call_for_tenant("mendan_model_evaluation", tenant_id=scope.tenant_id,
                                          version_id=version_id)
     if not answers:
         raise JobRefused("no built model version answers with its training data (is the AI model service on?)")

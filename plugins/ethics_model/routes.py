@@ -25,8 +25,7 @@ GUARDS = [requires_attribute_access]
 @get("/", name="ethics_model_index", guards=GUARDS)
 async def index(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
     host = request.app.state.plugin_host
-    enabled = await host.enabled_keys(tenant_scope.tenant_id)
-    answers = await host.call_for_tenant("mendan_model_versions", enabled=enabled, tenant_id=tenant_scope.tenant_id)
+    answers = await host.call_for_tenant("mendan_model_versions", tenant_id=tenant_scope.tenant_id)
     versions = [v for _key, listed in answers for v in listed]
     reports = await tenant_scope.select(ModelReport, ModelReport.id, ModelReport.model_version_number,
                                         ModelReport.made_at, ModelReport.risk).order_by(ModelReport.made_at,

@@ -122,8 +122,7 @@ def analyse_predictions(records: dict[str, Any], groups: pd.DataFrame, attribute
 
 async def _records(tenant_id: Any, since: datetime, until: datetime) -> dict[str, Any]:
     host = runtime().host
-    answers = await host.call_for_tenant("mendan_prediction_records", enabled=await host.enabled_keys(tenant_id),
-                                         tenant_id=tenant_id, since=since, until=until)
+    answers = await host.call_for_tenant("mendan_prediction_records", tenant_id=tenant_id, since=since, until=until)
     records: dict[str, Any] = {"items": {}, "predictions": []}
     for _key, answer in answers:
         records["items"].update(answer["items"])

@@ -108,15 +108,16 @@ async def test_model_learns_rewarded_behaviour_predicts_with_explanations_and_is
         assert items[key]["metrics"]["spearman"] > 0.5, items[key]["metrics"]
     assert version.n_interviews == N_INTERVIEWS
 
-    # A new interview is analysed: the extractor's features arrive and the model predicts.
+    # A new interview is analysed: its analysis finishes and the model predicts.
     scope = TenantScope(tenant.id)
     reviewer, _, (new_interview, poor_interview) = await populate(tenant, make_user, fresh, None)
     await store_features(scope, poor_interview.id, SyntheticBehaviour(),
                          fresh.iloc[1].to_dict() | {"presence_ratio": 0.2, "duration_s": 300.0})
     host = app.state.plugin_host
     for interview in (new_interview, poor_interview):
-        await host.call_for_tenant("mendan_features_extracted", enabled=await host.enabled_keys(tenant.id),
-                                   tenant_id=tenant.id, interview_id=interview.id, extractor="synthetic")
+        await host.call_for_tenant("mendan_interview_analysed", enabled=await host.enabled_keys(tenant.id),
+                                   tenant_id=tenant.id, interview_id=interview.id, succeeded=["synthetic"],
+                                   failed=[])
     for _ in range(300):
         if await Prediction.count().where(Prediction.tenant == tenant.id) == 4:
             break

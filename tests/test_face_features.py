@@ -99,7 +99,7 @@ def test_parallel_ranges_merge_to_the_same_rows_as_one_process(clip, models):
     kwargs = dict(sample_fps=5, landmarker=models / "face_landmarker.task", emotion=None, range_seconds=1.5)
     one, _ = analyse_video(clip, processes=1, **kwargs)
     two, columns = analyse_video(clip, processes=2, **kwargs)
-    assert [r["frame"] for r in two] == list(range(0, 150, 5))
+    assert [r["frame"] for r in two] == list(range(30))  # one sample per 0.2 s interval
     assert frame_table.to_arrow(one, columns).equals(frame_table.to_arrow(two, columns))
 
 
@@ -108,8 +108,10 @@ def test_seeking_to_a_range_lands_on_the_frame_it_names(clip, models):
     whole, _ = analyse_video(clip, range_seconds=1000, **kwargs)  # one range, read from the start
     ranged, _ = analyse_video(clip, range_seconds=1.5, **kwargs)  # each range seeks first
     assert [r["face"] for r in ranged] == [r["face"] for r in whole]
-    # A sample is 0.2 s apart, where the injected roll moves by up to 6 degrees: a wrong frame would show.
-    assert all(abs(a["roll"] - b["roll"]) < 1.0 for a, b in zip(ranged, whole) if a["face"])
+    assert [r["t"] for r in ranged] == [r["t"] for r in whole]
+    # A sample is 0.2 s apart, where the injected roll moves by up to 6 degrees: a wrong frame would
+    # show. A fresh landmarker at a range's start tracks without history, which moves roll ~1 degree.
+    assert all(abs(a["roll"] - b["roll"]) < 2.0 for a, b in zip(ranged, whole) if a["face"])
 
 
 def test_a_killed_worker_fails_the_run_and_the_retry_gives_the_same_rows(clip, models):

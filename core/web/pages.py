@@ -1,4 +1,5 @@
-"""The core's own pages: landing, language switch, tenant home, job list and job progress."""
+"""The core's own pages: landing, language switch, tenant home, job list and job progress,
+the admin's analysis page (core/web/analysis_pages.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.auth.routes import _safe_next
 from core.db.tables import Job, Tenant
 from core.hours import service_guard
 from core.tenancy import TenantScope, tenant_guard
+from core.web.analysis_pages import ANALYSIS_HANDLERS
 from core.web.i18n import LANGUAGES
 from core.web.middleware import LANGUAGE_COOKIE
 from core.web.rendering import page
@@ -93,6 +95,6 @@ async def job_events(tenant_scope: NamedDependency[TenantScope], job_id: FromPat
 def pages_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[landing, switch_language, tenant_home, job_list, job_page, job_events],
+        route_handlers=[landing, switch_language, tenant_home, job_list, job_page, job_events, *ANALYSIS_HANDLERS],
         include_in_schema=False,
     )

@@ -3,7 +3,7 @@
 What it adds: routes under /t/{tenant}/ai_model/ (model versions, build, activate,
 review predictions, CSV export), the actors `ai_model.build` and `ai_model.predict`,
 its tables (`ai_model_*`), a panel on the interview result page, a nav item, and
-a prediction whenever an interview's features are extracted.
+a prediction whenever an interview's analysis has finished.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def mendan_nav_items(tenant: Any, user: Any) -> list[NavItem]:
 
 
 @hookimpl
-async def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any) -> None:
+async def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded: Any, failed: Any) -> None:
     await runtime().tasks.enqueue("ai_model.predict", tenant_id=tenant_id, interview_id=str(interview_id))
 
 

@@ -21,8 +21,7 @@ from core.storage import BlobStore, TenantKey
 
 
 def blob_key(interview_id: UUID, version: str, recording_id: UUID | None = None) -> str:
-    """Where a recording's table is kept; `recording_id` None: the interview's first layout
-    (one recording per interview), still read for tables stored before recordings had their own."""
+    """Where a recording's table is kept (`recording_id` None: a file analysed outside an interview's recordings)."""
     if recording_id is None:
         return f"face_features/{interview_id}/frames-v{version}.parquet"
     return f"face_features/{interview_id}/{recording_id}/frames-v{version}.parquet"

@@ -5,9 +5,7 @@ extractors run. The videos are real files made here (tests/media_fixtures.py).""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timezone
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -273,3 +271,18 @@ async def test_a_malformed_transcript_is_refused_and_another_tenants_recording_i
     with pytest.raises(NotFoundException):
         await store_transcript(TenantScope(other.id), rec.id, Transcript("ja", "test"))
     assert await TranscriptRecord.count().where(TranscriptRecord.recording_id == rec.id) == 0
+
+
+async def test_transcripts_go_with_the_tenants_purge(watcher, app, client, make_tenant, make_user, storage, videos):
+    from tenants.retention import purge_tenant
+
+    tenant = await make_tenant()
+    scope = TenantScope(tenant.id)
+    interview = (await make_interview(tenant, make_user))["interview"]
+    rec = await add_recording(scope, storage, tenant, interview, videos["vfr"], 0)
+    await store_transcript(scope, rec.id, Transcript("ja", "test", (Segment(0.0, 1.0, "はい"),)))
+    row = await TranscriptRecord.objects().where(TranscriptRecord.recording_id == rec.id).first()
+    assert (storage.root / str(tenant.id) / row.blob_key).exists()
+    await purge_tenant(tenant.id, reason="request")
+    assert await TranscriptRecord.count().where(TranscriptRecord.tenant == tenant.id) == 0
+    assert not (storage.root / str(tenant.id) / row.blob_key).exists()

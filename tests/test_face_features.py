@@ -235,3 +235,20 @@ async def test_a_corrupt_recording_ends_in_a_failed_job_with_a_clear_error(face_
     assert job.attempts == 1  # refused at once: retrying cannot decode it
     assert await FeatureValue.count().where(FeatureValue.interview_id == interview_id) == 0
     assert await Tenant.exists().where(Tenant.id == tenant.id)
+
+
+def test_a_variable_frame_rate_video_is_timed_by_its_timestamps(tmp_path, clip, models):
+    """25 fps for 3 s, then 5 fps (every fifth frame kept, timestamps kept): the same motion
+    as the constant-rate clip, so the same head movement. Frame index over the average rate
+    (15 fps) put the last sample at 5.93 s and measured the motion 13 % too high."""
+    import subprocess
+
+    vfr = tmp_path / "vfr.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-vf", "select='lt(t,3)+not(mod(n,5))'",
+                    "-fps_mode", "vfr", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(vfr)], check=True)
+    extractor = FaceFeatureExtractor(processes=1, models=models)
+    constant_table, constant = extractor.analyse(clip, emotion_allowed=False)
+    variable_table, variable = extractor.analyse(vfr, emotion_allowed=False)
+    assert variable_table.column("t").to_pylist() == pytest.approx(constant_table.column("t").to_pylist(), abs=1e-3)
+    assert variable["duration_s"] == pytest.approx(SCRIPT.seconds, abs=0.2)
+    assert variable["head_movement_energy"] == pytest.approx(constant["head_movement_energy"], rel=0.05)

@@ -7,8 +7,9 @@
 
 Without --video it first writes a test clip (the astronaut portrait rolling, with
 gaps without a face; MPEG-4 Part 2) of --minutes; writing it is not timed. With --webm
-that clip is re-encoded the way a browser records: VP8 in real-time mode, WebM written
-live (no Cues, no Duration), so time and ranges come from the timestamps alone.
+the clip is written the way a browser records: VP8 in real-time mode, in a WebM written
+live by PyAV (no Cues, no Duration; OpenCV sees no frame count), so time and ranges come
+from the timestamps alone.
 Models come from MENDAN_MODELS_DIR or the data folder (`mendan models fetch`).
 The last line is JSON: wall_s, realtime_factor (video seconds per wall second),
 peak_rss_mb (the largest process: the parent or one analysis worker).
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plugins.face_features.extractor import FaceFeatureExtractor  # noqa: E402
 from core.media import probe  # noqa: E402
-from plugins.face_features.testing import write_long_clip  # noqa: E402
+from plugins.face_features.testing import write_live_webm, write_long_clip  # noqa: E402
 
 
 def main() -> None:
@@ -46,9 +46,10 @@ def main() -> None:
         video = args.video
         if video is None:
             started = time.monotonic()
-            video = write_long_clip(Path(tmp) / "bench.mp4", args.minutes)
             if args.webm:
-                video = live_webm(video, Path(tmp) / "bench.webm")
+                video = write_live_webm(Path(tmp) / "bench.webm", args.minutes)
+            else:
+                video = write_long_clip(Path(tmp) / "bench.mp4", args.minutes)
             print(f"wrote {args.minutes} min test clip in {time.monotonic() - started:.1f} s", flush=True)
         info = probe(video)
         video_s = info.duration_s
@@ -71,13 +72,6 @@ def main() -> None:
         "container": info.container.split(",")[-1] if args.webm else info.container.split(",")[0],
         "presence_ratio": round(features.get("presence_ratio", 0.0), 4),
     }))
-
-
-def live_webm(source: Path, target: Path) -> Path:
-    """VP8 in real-time mode, written live: no Cues and no Duration, as MediaRecorder writes."""
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:v", "libvpx", "-deadline", "realtime",
-                    "-cpu-used", "8", "-b:v", "1M", "-an", "-live", "1", "-f", "webm", str(target)], check=True)
-    return target
 
 
 if __name__ == "__main__":

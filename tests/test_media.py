@@ -112,3 +112,23 @@ def test_what_is_not_a_video_is_a_clear_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(MediaUnreadable):
         probe(path)
+
+
+def test_a_long_live_webm_without_cues_is_timed_and_split_by_its_timestamps(media_dir):
+    """What bench/face_features.py --webm analyses: a MediaRecorder-style WebM, no Cues, no Duration."""
+    import cv2
+
+    from plugins.face_features.testing import ClipScript, write_live_webm
+
+    path = write_live_webm(media_dir / "live.webm", 0.5, ClipScript(seconds=2.0, gaps=()))
+    data = path.read_bytes()
+    assert bytes.fromhex("1C53BB6B") not in data  # the Matroska Cues element
+    capture = cv2.VideoCapture(str(path))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) <= 0  # what OpenCV cannot count
+    capture.release()
+    info = probe(path)
+    assert info.duration_s == pytest.approx(30.0, abs=0.2) and info.frames == 750
+    ranges = plan_ranges(info.duration_s, RATE, 7.0)
+    pieces = [f.t for start, end in ranges for f in sample_frames(path, RATE, start_s=start, end_s=end, info=info)]
+    assert len(ranges) == 5 and len(pieces) == 150
+    assert pieces == pytest.approx([k / RATE for k in range(150)], abs=1e-3)

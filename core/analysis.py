@@ -71,11 +71,11 @@ async def start_analysis(*, tenant_id: UUID, interview_id: UUID, recording_key: 
 
 
 async def queue_analysis(tenant_id: Any, interview_id: Any, targets: list[Target], *,
-                         extractor_names: list[str] | None = None, reason: str = "recording") -> list[UUID]:
-    """One analysis: a job per (target, enabled extractor of the target's kind), optionally only
-    the extractors named. Returns the job ids ([] when nothing applies: no hook fires then)."""
-    extractors = [e for e in await enabled_extractors(tenant_id)
-                  if extractor_names is None or e.name in extractor_names]
+                         reason: str = "recording") -> list[UUID]:
+    """One analysis: a job per (target, enabled extractor of the target's kind): video and audio
+    extractors for a target with a blob, transcript extractors for one without. Returns the job
+    ids ([] when nothing applies: no hook fires then)."""
+    extractors = await enabled_extractors(tenant_id)
     steps = [(target, e) for target in targets for e in extractors
              if (e.input_kind in MEDIA_KINDS) == (target.blob_key is not None)]
     if not steps:

@@ -140,14 +140,22 @@ async def _insert(scope: TenantScope, interview_id: UUID, extractor: FeatureExtr
 
 async def aggregate_interview(scope: TenantScope, interview_id: UUID, extractor: FeatureExtractor) -> dict[str, float]:
     """Recompute the interview-level rows of `extractor` from its recordings' rows of its
-    current version (recordings measured by an older version wait for re-analysis)."""
-    per_recording = await _per_recording(scope, interview_id, extractor.name, extractor.version)
-    combined = combine(list(per_recording.values()), extractor) if per_recording else {}
-    await scope.delete(FeatureValue).where(
-        (FeatureValue.interview_id == interview_id) & (FeatureValue.extractor == extractor.name)
-        & FeatureValue.recording_id.is_null()
-    )
-    await _insert(scope, interview_id, extractor, combined, None, None)
+    current version (recordings measured by an older version wait for re-analysis).
+
+    Two recordings' jobs may aggregate at the same moment; each reads every recording row
+    stored before it started, so the one that finishes last is complete. Where their
+    delete-and-insert interleaved (duplicate rows), it is redone from a fresh read.
+    """
+    interview_rows = ((FeatureValue.interview_id == interview_id) & (FeatureValue.extractor == extractor.name)
+                      & FeatureValue.recording_id.is_null())
+    combined: dict[str, float] = {}
+    for _attempt in range(3):
+        per_recording = await _per_recording(scope, interview_id, extractor.name, extractor.version)
+        combined = combine(list(per_recording.values()), extractor) if per_recording else {}
+        await scope.delete(FeatureValue).where(interview_rows)
+        await _insert(scope, interview_id, extractor, combined, None, None)
+        if await scope.count(FeatureValue).where(interview_rows) == len(combined):
+            break
     return combined
 
 

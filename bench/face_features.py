@@ -3,9 +3,13 @@
     python bench/face_features.py --minutes 30 --fps 5      # goal on 2 cores: at most 120 s
     python bench/face_features.py --minutes 30 --fps 25     # every frame; goal: at most 480 s
     python bench/face_features.py --video recording.mp4 --fps 5
+    python bench/face_features.py --minutes 30 --fps 5 --webm  # as Chrome's MediaRecorder writes
 
 Without --video it first writes a test clip (the astronaut portrait rolling, with
-gaps without a face; MPEG-4 Part 2) of --minutes; writing it is not timed.
+gaps without a face; MPEG-4 Part 2) of --minutes; writing it is not timed. With --webm
+the clip is written the way a browser records: VP8 in real-time mode, in a WebM written
+live by PyAV (no Cues, no Duration; OpenCV sees no frame count), so time and ranges come
+from the timestamps alone.
 Models come from MENDAN_MODELS_DIR or the data folder (`mendan models fetch`).
 The last line is JSON: wall_s, realtime_factor (video seconds per wall second),
 peak_rss_mb (the largest process: the parent or one analysis worker).
@@ -24,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plugins.face_features.extractor import FaceFeatureExtractor  # noqa: E402
-from plugins.face_features.range_analysis import probe  # noqa: E402
-from plugins.face_features.testing import write_long_clip  # noqa: E402
+from core.media import probe  # noqa: E402
+from plugins.face_features.testing import write_live_webm, write_long_clip  # noqa: E402
 
 
 def main() -> None:
@@ -35,16 +39,20 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=None)
     parser.add_argument("--processes", type=int, default=None, help="default: one per core")
     parser.add_argument("--no-emotion", action="store_true", help="as for tenants outside the emotion regions")
+    parser.add_argument("--webm", action="store_true", help="re-encode the test clip as a MediaRecorder-style WebM")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-face-") as tmp:
         video = args.video
         if video is None:
             started = time.monotonic()
-            video = write_long_clip(Path(tmp) / "bench.mp4", args.minutes)
+            if args.webm:
+                video = write_live_webm(Path(tmp) / "bench.webm", args.minutes)
+            else:
+                video = write_long_clip(Path(tmp) / "bench.mp4", args.minutes)
             print(f"wrote {args.minutes} min test clip in {time.monotonic() - started:.1f} s", flush=True)
         info = probe(video)
-        video_s = info.frames / info.fps
+        video_s = info.duration_s
         extractor = FaceFeatureExtractor(sample_fps=args.fps, processes=args.processes)
         started = time.monotonic()
         table, features = extractor.analyse(
@@ -54,13 +62,15 @@ def main() -> None:
         wall = time.monotonic() - started
 
     peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(f"video {video_s:.0f} s at {info.fps:g} fps, sampled at {args.fps:g} fps: {table.num_rows} frames, "
+    print(f"video {video_s:.0f} s ({info.container}, {info.codec}) at {info.average_fps:g} fps, sampled at {args.fps:g} fps: {table.num_rows} frames, "
           f"presence {features.get('presence_ratio', 0):.3f}, {len(features)} features")
     print(f"analysed in {wall:.1f} s ({video_s / wall:.1f}x real time)")
     print(json.dumps({
         "wall_s": round(wall, 2), "realtime_factor": round(video_s / wall, 2),
         "peak_rss_mb": round(peak_kb / 1024, 1), "video_s": round(video_s, 1), "sample_fps": args.fps,
         "frames_analysed": table.num_rows, "processes": extractor.processes or "per core",
+        "container": info.container.split(",")[-1] if args.webm else info.container.split(",")[0],
+        "presence_ratio": round(features.get("presence_ratio", 0.0), 4),
     }))
 
 

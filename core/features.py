@@ -1,19 +1,28 @@
 """Feature extractors: how plugins turn a recording or a transcript into named numbers.
 
-Plugins contribute extractors through `mendan_feature_extractors`. The host runs
-those of the plugins a tenant enabled, and stores what they return as
-`FeatureValue` rows tagged with the extractor's name and version, so model
-building can use every feature family without knowing any plugin's names.
+Plugins contribute extractors through `mendan_feature_extractors`. The core runs those of
+the plugins a tenant enabled over each recording of an interview (core.interviews.analysis) and stores
+what they return as `FeatureValue` rows tagged with the extractor's name and version and
+the recording (and its question). It then aggregates an interview's recordings into
+interview-level rows (`recording_id` NULL), which is what models read:
+
+- the extractor's own `aggregate(per_recording)`, where it has one: it gets a list of
+  `RecordingFeatures` in recording order and returns the interview's mapping;
+- otherwise, per feature: a **sum** for counts and durations (`duration_s`, names ending in
+  `_s`, `_count` or `_frames`, and any the extractor lists in `summed_features`), and for
+  everything else (rates, ratios, means) a **mean weighted by each recording's
+  `duration_s`** (equal weights where a recording has none). Spreads (std, percentiles)
+  are weighted means too: an approximation an extractor replaces with its own `aggregate`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 from core.db.tables import FeatureValue
@@ -21,17 +30,22 @@ from core.tenancy import TenantScope
 from core.web.i18n import current_language
 from core.web.i18n import gettext as _
 
+if TYPE_CHECKING:
+    from core.transcripts import Transcript
+
 InputKind = Literal["video", "audio", "transcript"]
 
 # Quality features: extractors of video report these (under their own prefix) so that
 # any model can leave out recordings too poor to learn from, without knowing the extractor.
 QUALITY_MINIMUMS = {"duration_s": 10.0, "presence_ratio": 0.5}
+SUMMED_SUFFIXES = ("_s", "_count", "_frames")
 Progress = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
 class ExtractionInput:
-    """What an extractor gets: a decrypted temporary file for video and audio, text for transcripts."""
+    """What an extractor gets: a decrypted temporary file for video and audio, the transcript
+    (and its text) for transcripts; which recording and question it is."""
 
     tenant_id: UUID
     interview_id: UUID
@@ -39,6 +53,9 @@ class ExtractionInput:
     text: str | None = None
     emotion_allowed: bool = False  # False outside the regions where emotion inference is allowed
     settings: Any = None  # the tenant's settings of the extractor's plugin (PluginMeta.settings), or None
+    recording_id: UUID | None = None
+    question_key: str | None = None
+    transcript: Transcript | None = None
 
 
 @runtime_checkable
@@ -95,30 +112,148 @@ def feature_name(key: str, labels: Mapping[str, FeatureLabel], language: str | N
     return label.name(language) if label else key
 
 
+@dataclass(frozen=True)
+class RecordingFeatures:
+    """One recording's features, as an extractor's `aggregate` receives them."""
+
+    recording_id: UUID
+    question_key: str | None
+    features: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.features.get("duration_s")
+
+
+def _finite(features: Mapping[str, float]) -> dict[str, float]:
+    return {n: float(v) for n, v in features.items() if v is not None and math.isfinite(float(v))}
+
+
+def is_summed(name: str, extractor: Any = None) -> bool:
+    """Counts and durations add up over recordings; everything else is a weighted mean."""
+    return name.endswith(SUMMED_SUFFIXES) or name in getattr(extractor, "summed_features", ())
+
+
+def combine(per_recording: Sequence[RecordingFeatures], extractor: Any = None) -> dict[str, float]:
+    """The interview's features from its recordings' (see the module docstring for the rule)."""
+    own = getattr(extractor, "aggregate", None)
+    if callable(own):
+        return _finite(own(list(per_recording)))
+    names = sorted({n for r in per_recording for n in r.features})
+    out: dict[str, float] = {}
+    for name in names:
+        having = [r for r in per_recording if name in r.features]
+        values = [float(r.features[name]) for r in having]
+        if is_summed(name, extractor):
+            out[name] = sum(values)
+            continue
+        weights = [float(r.duration_s) if r.duration_s and r.duration_s > 0 else 0.0 for r in having]
+        if not all(w > 0 for w in weights):
+            weights = [1.0] * len(having)
+        out[name] = sum(w * v for w, v in zip(weights, values)) / sum(weights)
+    return _finite(out)
+
+
 async def store_features(
-    scope: TenantScope, interview_id: UUID, extractor: FeatureExtractor, features: Mapping[str, float]
+    scope: TenantScope, interview_id: UUID, extractor: FeatureExtractor, features: Mapping[str, float], *,
+    recording_id: UUID | None = None, question_key: str | None = None,
 ) -> int:
-    """Replace this extractor's features of one interview; non-finite values are left out."""
+    """Replace this extractor's features of one recording, then re-aggregate the interview.
+
+    Non-finite values are left out. Without `recording_id` the values are stored as the
+    interview's own (no aggregation). Returns how many values were stored for the recording.
+    """
+    kept = _finite(features)
     await scope.delete(FeatureValue).where(
         (FeatureValue.interview_id == interview_id) & (FeatureValue.extractor == extractor.name)
+        & (FeatureValue.recording_id.is_null() if recording_id is None else FeatureValue.recording_id == recording_id)
     )
+    await _insert(scope, interview_id, extractor, kept, recording_id, question_key)
+    if recording_id is not None:
+        await aggregate_interview(scope, interview_id, extractor)
+    return len(kept)
+
+
+async def _insert(scope: TenantScope, interview_id: UUID, extractor: FeatureExtractor, features: Mapping[str, float],
+                  recording_id: UUID | None, question_key: str | None) -> None:
     rows = [
-        FeatureValue(
-            tenant=scope.tenant_id, interview_id=interview_id, extractor=extractor.name,
-            extractor_version=extractor.version, name=name, value=float(value),
-        )
+        FeatureValue(tenant=scope.tenant_id, interview_id=interview_id, recording_id=recording_id,
+                     question_key=question_key, extractor=extractor.name, extractor_version=extractor.version,
+                     name=name, value=value)
         for name, value in features.items()
-        if value is not None and math.isfinite(float(value))
     ]
     if rows:
         await FeatureValue.insert(*rows)
-    return len(rows)
+
+
+async def aggregate_interview(scope: TenantScope, interview_id: UUID, extractor: FeatureExtractor) -> dict[str, float]:
+    """Recompute the interview-level rows of `extractor` from its recordings' rows of its
+    current version (recordings measured by an older version wait for re-analysis).
+
+    Two recordings' jobs may aggregate at the same moment; each reads every recording row
+    stored before it started, so the one that finishes last is complete. Where their
+    delete-and-insert interleaved (duplicate rows), it is redone from a fresh read.
+    """
+    interview_rows = ((FeatureValue.interview_id == interview_id) & (FeatureValue.extractor == extractor.name)
+                      & FeatureValue.recording_id.is_null())
+    combined: dict[str, float] = {}
+    for _attempt in range(3):
+        per_recording = await _per_recording(scope, interview_id, extractor.name, extractor.version)
+        combined = combine(list(per_recording.values()), extractor) if per_recording else {}
+        await scope.delete(FeatureValue).where(interview_rows)
+        await _insert(scope, interview_id, extractor, combined, None, None)
+        if await scope.count(FeatureValue).where(interview_rows) == len(combined):
+            break
+    return combined
+
+
+async def _per_recording(scope: TenantScope, interview_id: UUID, extractor: str | None = None,
+                         version: str | None = None) -> dict[UUID, RecordingFeatures]:
+    query = scope.select(FeatureValue).where(
+        (FeatureValue.interview_id == interview_id) & FeatureValue.recording_id.is_not_null())
+    if extractor is not None:
+        query = query.where(FeatureValue.extractor == extractor)
+    if version is not None:
+        query = query.where(FeatureValue.extractor_version == version)
+    found: dict[UUID, dict[str, Any]] = {}
+    for row in await query.order_by(FeatureValue.created_at):
+        entry = found.setdefault(row["recording_id"], {"question_key": row["question_key"], "features": {}})
+        key = row["name"] if extractor is not None else f"{row['extractor']}.{row['name']}"
+        entry["features"][key] = row["value"]
+    return {rid: RecordingFeatures(rid, e["question_key"], e["features"]) for rid, e in found.items()}
 
 
 async def features_of(scope: TenantScope, interview_id: UUID) -> dict[str, Any]:
-    """All stored features of an interview, keyed `{extractor}.{name}`."""
-    rows = await scope.select(FeatureValue).where(FeatureValue.interview_id == interview_id)
+    """The interview's features (aggregated over its recordings), keyed `{extractor}.{name}`."""
+    rows = await scope.select(FeatureValue).where(
+        (FeatureValue.interview_id == interview_id) & FeatureValue.recording_id.is_null())
     return {f"{r['extractor']}.{r['name']}": r["value"] for r in rows}
+
+
+async def features_by_recording(scope: TenantScope, interview_id: UUID) -> dict[UUID, RecordingFeatures]:
+    """Each recording's own features, keyed by recording id; features keyed `{extractor}.{name}`."""
+    return await _per_recording(scope, interview_id)
+
+
+async def features_by_question(scope: TenantScope, interview_id: UUID) -> dict[str, dict[str, float]]:
+    """The features of each question's answer (`question_key` -> `{extractor}.{name}` -> value),
+    its recordings combined by the default rule. Recordings without a question are left out."""
+    by_question: dict[str, list[RecordingFeatures]] = {}
+    for recording in (await _per_recording(scope, interview_id)).values():
+        if recording.question_key is not None:
+            by_question.setdefault(recording.question_key, []).append(recording)
+    out = {}
+    for key, recordings in by_question.items():
+        # Weights come from each extractor's own duration_s: regroup per extractor.
+        merged: dict[str, float] = {}
+        for extractor in sorted({n.rpartition(".")[0] for r in recordings for n in r.features}):
+            prefix = extractor + "."
+            own = [RecordingFeatures(r.recording_id, r.question_key,
+                                     {n[len(prefix):]: v for n, v in r.features.items() if n.startswith(prefix)})
+                   for r in recordings]
+            merged.update({prefix + n: v for n, v in combine([r for r in own if r.features]).items()})
+        out[key] = merged
+    return out
 
 
 def quality_problem(features: Mapping[str, float]) -> str | None:

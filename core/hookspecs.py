@@ -72,8 +72,9 @@ def mendan_nav_items(tenant: Any, user: Any) -> Any:
 
 @hookspec
 def mendan_features_extracted(tenant_id: Any, interview_id: Any, extractor: Any) -> Any:
-    """Called for a tenant after `extractor` (its name) stored features of an interview, once per
-    extractor (features may still be partial: see `mendan_interview_analysed`); return value ignored."""
+    """Called for a tenant after `extractor` (its name) stored the features of one recording
+    of an interview, once per extractor and recording; return value ignored. For the whole
+    analysis, use `mendan_interview_analysed`."""
 
 
 @hookspec

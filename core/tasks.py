@@ -42,6 +42,28 @@ job_result: ContextVar[Any] = ContextVar("job_result", default=None)  # what the
 _dispatch_token: ContextVar[Any] = ContextVar("dispatch_token", default=None)
 
 
+FinalFailureHandler = Callable[[dict[str, Any]], Any]
+_final_failure_handlers: dict[str, list[FinalFailureHandler]] = {}
+
+
+def on_final_failure(actor_name: str, handler: FinalFailureHandler) -> None:
+    """Call `handler(kwargs)` (may be async) when a job of `actor_name` has failed for good:
+    refused, out of retries, or skipped. The core's analysis counts its finished steps so."""
+    handlers = _final_failure_handlers.setdefault(actor_name, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def _failed_for_good(message: Any) -> None:
+    for handler in _final_failure_handlers.get(message.actor_name, ()):
+        try:
+            result = handler(dict(message.kwargs))
+            if inspect.isawaitable(result):
+                asyncio.run(_await(result))
+        except Exception as exc:  # a handler's failure must not hide the job's own
+            log.exception("final_failure_handler_failed", actor=message.actor_name, error=repr(exc))
+
+
 class JobRefused(Exception):
     """A job that cannot succeed however often it runs (bad input, too little data):
     it fails at once, without retries, and its message is shown to the user."""
@@ -104,6 +126,8 @@ class JobTableMiddleware(Middleware):
                 query = query.where(Job.attempts == message.options.get("retries", 0))
             query.run_sync()
             log.warning("job_failed" if final else "job_retrying", seconds=seconds, error=repr(exception))
+            if final:
+                _failed_for_good(message)
         current_job_id.set(None)
         structlog.contextvars.clear_contextvars()
 
@@ -122,6 +146,7 @@ class JobTableMiddleware(Middleware):
             Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(
                 Job.id == job_id
             ).run_sync()
+        _failed_for_good(message)
 
 
 def report_progress(percent: int, message: str = "") -> None:
@@ -245,6 +270,10 @@ class TaskQueue:
                 await Job.update({Job.state: "failed", Job.error: error, Job.finished_at: _now()}).where(
                     Job.id == job.id
                 )
+                for handler in _final_failure_handlers.get(job.actor, ()):
+                    result = handler(dict(json_value(job.args) or {}))
+                    if inspect.isawaitable(result):
+                        await result
                 continue
             await Job.update({Job.state: "queued"}).where(Job.id == job.id)
             args = json_value(job.args)

@@ -3,13 +3,23 @@
 A transcript belongs to one recording (so to one question's answer in a self-interview,
 or to one segment of a live interview). Speech recognisers return a `Transcript`; the core
 stores it encrypted with the tenant's data key and hands it to the tenant's transcript
-extractors. Times are seconds from the start of the recording.
+extractors. Times are seconds from the start of the recording (core.media's clock).
+
+Storage lives with the recordings, in the interviews domain (`core.interviews.transcripts`,
+for plugins through `core.interviews.api`): `await store_transcript(scope, recording_id,
+transcript)` keeps the JSON as an
+encrypted blob (`transcripts/{interview}/{recording}/r{revision}-{id}.json`) with a
+`TranscriptRecord` row, then queues the tenant's transcript extractors as one analysis
+(`mendan_interview_analysed` fires when they are done). A staff edit is stored the same way
+with `edited_by`: a new revision; the original stays. Rows and blobs go with the tenant's purge.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -71,3 +81,38 @@ class Transcript:
                 for s in data.get("segments", ())
             ),
         )
+
+
+@dataclass(frozen=True)
+class StoredTranscript:
+    """A transcript as stored: which recording, its question and place, which revision."""
+
+    recording_id: UUID
+    question_key: str | None
+    sequence: int
+    revision: int
+    edited_by: UUID | None
+    transcript: Transcript
+
+
+@dataclass(frozen=True)
+class TranscriptStored:
+    """What `store_transcript` did: the revision it stored, the transcript extractor jobs it queued."""
+
+    revision: int
+    jobs: list[UUID]
+
+
+def check_transcript(transcript: Transcript) -> None:
+    """Raise ValueError (with the reason) for a transcript that cannot be stored: no language
+    or source, a segment or word with non-finite, negative or reversed times, or a confidence
+    outside 0-1."""
+    if not isinstance(transcript, Transcript):
+        raise ValueError("a transcript must be a core.transcripts.Transcript")
+    if not transcript.language or not transcript.source:
+        raise ValueError("a transcript needs its language and source")
+    for part in [*transcript.segments, *(w for s in transcript.segments for w in s.words)]:
+        if not (math.isfinite(part.start) and math.isfinite(part.end)) or part.start < 0 or part.end < part.start:
+            raise ValueError(f"times {part.start!r}-{part.end!r} are not a span in the recording")
+        if part.confidence is not None and not (0.0 <= part.confidence <= 1.0):
+            raise ValueError(f"confidence {part.confidence!r} is outside 0-1")

@@ -11,6 +11,7 @@ import sys
 import click
 
 from core.config import Settings, use_settings
+from mendan.analysis_cli import analyse_command
 from tenants.cli import purge_expired_command
 
 DEMO_PASSWORD = "mendan-demo-2026"
@@ -229,3 +230,4 @@ async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
 
 
 main.add_command(purge_expired_command)
+main.add_command(analyse_command)

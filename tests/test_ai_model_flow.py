@@ -118,7 +118,7 @@ async def test_model_learns_rewarded_behaviour_predicts_with_explanations_and_is
         assert items[key]["metrics"]["spearman"] > 0.5, items[key]["metrics"]
     assert version.n_interviews == N_INTERVIEWS
 
-    # A new interview is analysed: the extractor's features arrive and the model predicts.
+    # A new interview is analysed: its analysis finishes and the model predicts.
     scope = TenantScope(tenant.id)
     reviewer, _, (new_interview, poor_interview) = await populate(tenant, make_user, fresh, None)
     await store_features(scope, poor_interview.id, SyntheticBehaviour(),

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
+from core.features import features_of
 from core.interviews.people import issue_join_link
 from core.interviews.tables import Interview, Recording
 from core.storage import BlobStore
@@ -17,11 +18,48 @@ from core.tenancy import TenantScope
 from plugins.live_interview.tables import RoomEvent
 from tests.conftest import PASSWORD
 from tests.interview_fixtures import make_interview
+from tests.test_face_features import models  # noqa: F401  (fixture)
 from tests.test_live_interview import live, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory) -> Path:
+    """What both fake cameras show: the test face, so the recording can be analysed."""
+    from tests.media_fixtures import face_y4m
+
+    return face_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", fps=15, size=(320, 240))
+
+
+@pytest.fixture
+async def browser(face_video):
+    """Debian's chromium as in conftest, its fake camera fed the face (never a downloaded browser)."""
+    import shutil
+
+    from tests.conftest import CHROMIUM_ARGS
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(
+            executable_path=executable, args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={face_video}"])
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+def face(host, models, monkeypatch):
+    """face_features installed, so the recording is analysed as in production."""
+    from plugins.face_features import plugin as face_plugin
+
+    monkeypatch.setenv("MENDAN_MODELS_DIR", str(models.parent))
+    host.register(face_plugin, key="face_features")
 
 async def new_page(browser, who: str):
     """A page in its own browser context; its console and errors are printed (shown when a test fails)."""
@@ -105,8 +143,8 @@ async def stop_and_end(interviewer_page, base: str, tenant, interview) -> None:
     await interviewer_page.wait_for_url(f"{base}/t/{tenant.slug}/interviews/{interview.id}", timeout=20000)
 
 
-async def test_two_people_see_each_other_and_the_recording_arrives_whole(server, browser, make_tenant, make_user,
-                                                                          storage):
+async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, server, browser, make_tenant,
+                                                                          make_user, storage):
     ARTIFACTS.mkdir(exist_ok=True)
     base = f"http://{server}"
     tenant = await make_tenant()
@@ -147,6 +185,18 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(server,
         RoomEvent.interview == interview.id)]
     for kind in ("joined", "recording_started", "recording_stopped", "segment_completed", "ended"):
         assert kind in kinds
+
+    # The recording (a MediaRecorder WebM: no duration, no cues) is analysed from its timestamps.
+    features = {}
+    for _ in range(1200):
+        features = await features_of(TenantScope(tenant.id), interview.id)
+        if "face_features.presence_ratio" in features:
+            break
+        await asyncio.sleep(0.1)
+    assert features.get("face_features.duration_s") == pytest.approx(rec.duration_s, abs=0.2)
+    assert abs(features["face_features.duration_s"] - recorded) < 1.0
+    assert features["face_features.presence_ratio"] > 0.8
+    assert features["face_features.sampled_frames"] == pytest.approx(5 * rec.duration_s, rel=0.1)
 
 
 async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(server, browser, make_tenant, make_user,

@@ -187,3 +187,22 @@ async def test_staff_play_the_recording_decrypted_with_range_requests(client, ma
     assert part.headers["content-range"] == f"bytes 100-1099/{len(webm)}"
     page = await client.get(f"/t/{tenant.slug}/interviews/{setup['interview'].id}", headers={"accept": "text/html"})
     assert f'src="{media}"' in page.text
+
+
+async def test_a_portrait_phone_video_is_stored_with_its_displayed_size_and_true_length(
+        client, make_tenant, make_user, tmp_path):
+    from tests.media_fixtures import portrait_mp4
+
+    made = portrait_mp4(tmp_path / "portrait.mp4")
+    data = made.path.read_bytes()
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    created = await create(client, tenant, setup["interview"], data, filename="portrait.mp4")
+    assert created.status_code == 201, created.text
+    response = await upload_all(client, created.headers["location"], data, size=len(data))
+    assert response.status_code == 204, response.text
+    rec = await TenantScope(tenant.id).get(Recording, created.json()["id"])
+    assert (rec.width, rec.height) == (480, 640)  # coded 640x480, turned 90 degrees
+    assert rec.duration_s == pytest.approx(made.seconds, abs=0.2)

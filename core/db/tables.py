@@ -113,12 +113,64 @@ class PluginSetting(Table, tablename="mendan_plugin_setting"):
 
 
 class FeatureValue(Table, tablename="mendan_feature_value"):
-    """One named feature of one interview, from one extractor version (see core.features)."""
+    """One named feature from one extractor version (see core.features).
+
+    `recording_id` set: measured on that recording (`question_key` copied from it); NULL:
+    the interview's value, aggregated over its recordings, which is what models read.
+    """
 
     tenant = ForeignKey(references=Tenant, index=True)
     interview_id = UUID(index=True)
+    recording_id = UUID(null=True, default=None, index=True)
+    question_key = Varchar(length=63, null=True, default=None)
     extractor = Varchar(length=63)
     extractor_version = Varchar(length=32)
     name = Varchar(length=120)
     value = Real()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AnalysisRun(Table, tablename="mendan_analysis_run"):
+    """One analysis of an interview: the extractor jobs started together (core.interviews.analysis).
+
+    `finished` counts the jobs that succeeded or failed for good; the job whose count reaches
+    `expected` (a conditional update, so exactly one) fires `mendan_interview_analysed`.
+    """
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    interview_id = UUID(index=True)
+    reason = Varchar(length=32, default="recording")  # recording | transcript | reanalysis
+    expected = Integer(default=0)
+    finished = Integer(default=0)
+    announced_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AnalysisStep(Table, tablename="mendan_analysis_step"):
+    """One extractor over one recording within an AnalysisRun: queued, then succeeded or failed."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    run = ForeignKey(references=AnalysisRun, index=True)
+    recording_id = UUID(null=True, default=None)
+    extractor = Varchar(length=63)
+    state = Varchar(length=16, default="queued")  # queued | succeeded | failed
+    job_id = UUID(null=True, default=None)
+
+
+class TranscriptRecord(Table, tablename="mendan_transcript"):
+    """One stored transcript of one recording (core.transcripts); the text itself is an
+    encrypted blob. Every edit adds a revision; the original stays."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    interview_id = UUID(index=True)
+    recording_id = UUID(index=True)
+    question_key = Varchar(length=63, null=True, default=None)
+    revision = Integer(default=1)
+    language = Varchar(length=8)
+    source = Varchar(length=120)
+    blob_key = Varchar(length=255)
+    edited_by = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

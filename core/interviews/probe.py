@@ -1,5 +1,7 @@
-"""Is an uploaded file a WebM or MP4 video we can decode? Read with PyAV straight from the
-encrypted blob store, so the plaintext never lands on disk."""
+"""Is an uploaded file a WebM or MP4 video we can decode? Read with core.media's probe straight
+from the encrypted blob store, so the plaintext never lands on disk. The duration comes from
+the timestamps (a MediaRecorder WebM states none) and the size is the displayed one, after a
+phone's rotation."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import av
-
+from core.media import MediaUnreadable, probe as probe_media
 from core.storage import BlobStore, TenantKey
 
 CONTAINERS = {"webm": ("matroska", "webm"), "mp4": ("mp4", "mov")}
@@ -59,19 +60,16 @@ class BlobFile(io.RawIOBase):
 
 
 def probe(store: BlobStore, tk: TenantKey, key: str, container: str) -> VideoInfo:
-    """Open the file, check its container, and decode its first video frame."""
+    """Open the file, check its container, and decode its first video frame.
+
+    `duration_s` in seconds from the timestamps, `width`/`height` as displayed (after rotation).
+    Raises `NotAVideo` with the reason.
+    """
     try:
-        with av.open(BlobFile(store, tk, key), mode="r") as media:
-            names = media.format.name.split(",")
-            if not any(n in names for n in CONTAINERS[container]):
-                raise NotAVideo(f"container {media.format.name!r} is not {container}")
-            if not media.streams.video:
-                raise NotAVideo("no video stream")
-            stream = media.streams.video[0]
-            frame = next(media.decode(stream), None)
-            if frame is None:
-                raise NotAVideo("no decodable video frame")
-            duration = float(media.duration / av.time_base) if media.duration else None
-            return VideoInfo(container, duration, frame.width, frame.height)
-    except (av.FFmpegError, StopIteration, UnicodeDecodeError) as exc:
+        info = probe_media(BlobFile(store, tk, key))
+    except MediaUnreadable as exc:
         raise NotAVideo(str(exc)) from exc
+    names = info.container.split(",")
+    if not any(n in names for n in CONTAINERS[container]):
+        raise NotAVideo(f"container {info.container!r} is not {container}")
+    return VideoInfo(container, info.duration_s, info.width, info.height)

@@ -11,6 +11,7 @@ from litestar import Router
 
 from core.hours import service_guard
 from core.interviews.reminders import reminder_clock
+from core.interviews.web_analysis import ANALYSIS_HANDLERS
 from core.interviews.web_interviews import InterviewController
 from core.interviews.web_mail import MailController
 from core.interviews.web_people import PeopleController
@@ -30,7 +31,9 @@ def interviews_routers() -> list[Router]:
         guards=[tenant_guard, service_guard("interactive")],
         tags=["interviews"],
     )
-    return [tenant_pages, join_router()]
+    # The analysis page runs 24 hours (batch): its handlers carry their own guards.
+    analysis_pages = Router(path="/", route_handlers=ANALYSIS_HANDLERS, include_in_schema=False)
+    return [tenant_pages, analysis_pages, join_router()]
 
 
 async def start_reminders(app: Any) -> None:

@@ -64,11 +64,18 @@ class Interview(Table, tablename="mendan_interview"):
 
 
 class Recording(Table, tablename="mendan_recording"):
-    """One uploaded video: chunks arrive at `offset` until `size`, then the whole is checked."""
+    """One uploaded video: chunks arrive at `offset` until `size`, then the whole is checked.
+
+    An interview has one or more: the segments of a live interview (a reconnect starts a new
+    one), or one answer per question in a self-interview (`question_key`). `sequence`
+    numbers them in the order they were started (0, 1, ...).
+    """
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(references=Tenant, index=True)
     interview = ForeignKey(references=Interview, index=True)
+    question_key = Varchar(length=63, null=True, default=None)
+    sequence = Integer(default=0)
     uploaded_by = ForeignKey(references=User, null=True)
     filename = Varchar(length=255, default="")
     container = Varchar(length=8)  # webm | mp4

@@ -43,6 +43,7 @@ log = structlog.get_logger("mendan.uploads")
 
 BLOCK = 1024 * 1024
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_QUESTION_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,63}")
 EXTENSIONS = {".webm": "webm", ".mp4": "mp4", ".m4v": "mp4"}
 DEFERRED = 0  # `size` of an upload whose length is not declared yet
 
@@ -70,8 +71,12 @@ def parts_of(rec: Recording) -> list[str]:
 
 
 async def create_upload(scope: TenantScope, interview: Interview, uploader: Any, *, size: int | None, sha256: str,
-                        filename: str, content_type: str, max_bytes: int) -> Recording:
-    """`size=None` defers the length (and the whole file's SHA-256) to the last chunk."""
+                        filename: str, content_type: str, max_bytes: int, question_key: str | None = None) -> Recording:
+    """`size=None` defers the length (and the whole file's SHA-256) to the last chunk.
+
+    `question_key` ties the recording to one question (a self-interview's answer); each new
+    recording of the interview gets the next `sequence` number.
+    """
     if interview.state == "cancelled":
         raise UploadProblem(409, _("This interview was cancelled."))
     if size is not None and size <= 0:
@@ -81,9 +86,13 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
     if (size is not None or sha256) and not _SHA256_RE.fullmatch(sha256):
         raise UploadProblem(400, _("The SHA-256 checksum of the whole file is missing or malformed."))
     container = container_of(filename, content_type)
+    if question_key is not None and not _QUESTION_KEY_RE.fullmatch(question_key):
+        raise UploadProblem(400, _("The question key is malformed."))
     rec_id = uuid4()
+    sequence = await scope.count(Recording).where(Recording.interview == interview.id)
     return await scope.add(Recording(
         id=rec_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader),
+        question_key=question_key, sequence=sequence,
         filename=filename[-255:], container=container, size=DEFERRED if size is None else size, sha256=sha256,
         blob_key=f"recordings/{interview.id}/{rec_id}.{container}",
     ))
@@ -224,6 +233,6 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
 async def announce_completion(scope: TenantScope, host: Any, interview: Interview, rec: Recording) -> None:
     """The interview is recorded: tell the tenant's plugins and start the feature extractors."""
     await advance(scope, interview, "recorded")
-    await host.call_for_tenant("mendan_recording_completed", tenant_id=scope.tenant_id, interview_id=interview.id,
-                               recording_id=rec.id)
-    await start_analysis(tenant_id=scope.tenant_id, interview_id=interview.id, recording_key=rec.blob_key)
+    await host.call_for_tenant("mendan_recording_completed", tenant_id=scope.tenant_id, interview_id=interview.id, recording_id=rec.id)
+    await start_analysis(tenant_id=scope.tenant_id, interview_id=interview.id, recording_key=rec.blob_key,
+                         recording_id=rec.id, question_key=rec.question_key)

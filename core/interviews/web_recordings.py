@@ -145,7 +145,8 @@ class RecordingController(Controller):
                 size=None if data.get("defer_length") else int(data.get("size") or 0),
                 sha256=str(data.get("sha256", "")).lower(), filename=str(data.get("filename", "")),
                 content_type=str(data.get("content_type", "")),
-                max_bytes=request.app.state.settings.upload_max_bytes)
+                max_bytes=request.app.state.settings.upload_max_bytes,
+                question_key=str(data["question_key"]) if data.get("question_key") else None)
         except UploadProblem as exc:
             return _problem(exc)
         except (TypeError, ValueError):

@@ -1,4 +1,5 @@
-"""The core's own pages: landing, language switch, tenant home, job list and job progress."""
+"""The core's own pages: landing, language switch, tenant home, job list and job progress,
+the tenant home and jobs (the admin's analysis page is the interviews domain's)."""
 
 from __future__ import annotations
 

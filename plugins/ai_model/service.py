@@ -51,7 +51,7 @@ async def enabled_extractor_versions(tenant_id: Any) -> dict[str, str]:
 async def feature_table(scope: TenantScope, extractors: dict[str, str], interviews: list[UUID] | None = None) -> pd.DataFrame:
     """One row per interview, one column `{extractor}.{name}` per feature of the current extractor versions."""
     query = scope.select(FeatureValue, FeatureValue.interview_id, FeatureValue.extractor, FeatureValue.extractor_version,
-                         FeatureValue.name, FeatureValue.value)
+                         FeatureValue.name, FeatureValue.value).where(FeatureValue.recording_id.is_null())
     if interviews is not None:
         query = query.where(FeatureValue.interview_id.is_in(interviews or [UUID(int=0)]))
     rows = [r for r in await query if extractors.get(r["extractor"]) == r["extractor_version"]]

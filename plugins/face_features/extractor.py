@@ -12,7 +12,7 @@ from core.features import ExtractionInput, FeatureLabel, Progress
 from plugins.face_features import frame_table
 from plugins.face_features.aggregates import aggregate
 from plugins.face_features.model_files import EMOTION, FACE_LANDMARKER, verified_path
-from plugins.face_features.range_analysis import analyse_video
+from plugins.face_features.range_analysis import analyse_video, probe_video
 
 
 @dataclass
@@ -32,12 +32,16 @@ class FaceFeatureExtractor:
         # Checked before any decoding: a missing or altered model must stop the job, never be fetched here.
         landmarker = None if self.insightface_pack else verified_path(FACE_LANDMARKER, self.models)
         emotion = verified_path(EMOTION, self.models) if emotion_allowed else None
+        info = probe_video(path)
         rows, columns = analyse_video(
             path, sample_fps=sample_fps or self.sample_fps, landmarker=landmarker, emotion=emotion,
-            processes=self.processes, progress=progress, insightface_pack=self.insightface_pack,
+            processes=self.processes, progress=progress, insightface_pack=self.insightface_pack, info=info,
         )
         table = frame_table.to_arrow(rows, columns)
-        return table, aggregate(frame_table.to_columns(table))
+        features = aggregate(frame_table.to_columns(table))
+        # The recording's length from its timestamps (core.media), not from the sampled rows.
+        features["duration_s"] = info.duration_s
+        return table, features
 
     def labels(self) -> Mapping[str, FeatureLabel]:
         """Japanese and English names and meanings of every feature `extract` can return."""
@@ -57,6 +61,7 @@ class FaceFeatureExtractor:
                                        sample_fps=sample_fps)
         storage = runtime().storage
         tenant = Tenant.objects().where(Tenant.id == source.tenant_id).first().run_sync()
-        frame_table.store(storage, storage.tenant_key(tenant), frame_table.blob_key(source.interview_id, self.version), table)
+        key = frame_table.blob_key(source.interview_id, self.version, source.recording_id)
+        frame_table.store(storage, storage.tenant_key(tenant), key, table)
         progress(97, "per-frame table stored")
         return features

@@ -1,6 +1,6 @@
 """The per-frame table of one recording: Parquet, kept encrypted in the tenant's blob store.
 
-One blob per interview and extractor version, under a fixed key, written through
+One blob per recording and extractor version, under a fixed key, written through
 a temporary file and an atomic rename: a retried job overwrites it with the same
 rows. Frames without a face hold nulls, not zeros.
 """
@@ -20,8 +20,11 @@ import pyarrow.parquet as pq
 from core.storage import BlobStore, TenantKey
 
 
-def blob_key(interview_id: UUID, version: str) -> str:
-    return f"face_features/{interview_id}/frames-v{version}.parquet"
+def blob_key(interview_id: UUID, version: str, recording_id: UUID | None = None) -> str:
+    """Where a recording's table is kept (`recording_id` None: a file analysed outside an interview's recordings)."""
+    if recording_id is None:
+        return f"face_features/{interview_id}/frames-v{version}.parquet"
+    return f"face_features/{interview_id}/{recording_id}/frames-v{version}.parquet"
 
 
 def to_arrow(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pa.Table:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from core.features import features_of
+from core.features import features_by_recording, features_of
 from core.runtime import runtime
 from core.tenancy import TenantScope
 from plugins.face_features import frame_table
@@ -82,8 +82,20 @@ async def panel_context(tenant: Any, interview: Any) -> dict[str, Any] | None:
     if not any(k.startswith("face_features.") for k in features):
         return None
     storage = runtime().storage
-    key = frame_table.blob_key(interview.id, FaceFeatureExtractor.version)
+    tk = storage.tenant_key(tenant)
+    # One timeline over the interview: each recording's frames after the previous recordings'.
+    parts, offset = [], 0.0
+    recordings = await features_by_recording(TenantScope(tenant.id), interview.id)
+    for recording_id, recorded in recordings.items():
+        key = frame_table.blob_key(interview.id, FaceFeatureExtractor.version, recording_id)
+        if not storage.exists(tk, key):
+            continue
+        columns = frame_table.to_columns(frame_table.load(storage, tk, key))
+        if "t" in columns and len(columns["t"]):
+            parts.append({**columns, "t": columns["t"] + offset})
+            offset += float(recorded.features.get("face_features.duration_s") or columns["t"][-1])
     plot = None
-    if storage.exists(storage.tenant_key(tenant), key):
-        plot = timeline(frame_table.to_columns(frame_table.load(storage, storage.tenant_key(tenant), key)))
+    if parts:
+        names = set.intersection(*(set(p) for p in parts))
+        plot = timeline({name: np.concatenate([p[name] for p in parts]) for name in names})
     return {"figures": figures(features), "timeline": plot}

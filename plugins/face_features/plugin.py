@@ -6,7 +6,7 @@ Adds
   store (`face_features/{interview}/frames-v{version}.parquet`); per-interview
   features through core's analysis pipeline (`core.extract_features`);
 - CLI `mendan models fetch` (through `mendan_cli_commands`);
-- meter `face_features.analysis_minutes`, recorded once per analysed interview;
+- meter `face_features.analysis_minutes`, recorded once per analysed recording;
 - a panel on the interview result page: what was measured, in figures and a timeline;
 - no routes, actors or tables of its own.
 The report over these features is the option `video_analysis` (./video_analysis/plugin.py).
@@ -109,15 +109,16 @@ def mendan_demo_recording(path, seconds, presence, head_movement, smile) -> bool
 
 @hookimpl
 async def mendan_features_extracted(tenant_id, interview_id, extractor) -> None:
-    """Bill the minutes of video analysed, once per interview and extractor version."""
+    """Bill the minutes of video analysed, once per recording and extractor version."""
     if extractor != "face_features":
         return
-    from core.features import features_of
+    from core.features import features_by_recording
     from core.tenancy import TenantScope
     from core.usage import record_usage
     from plugins.face_features.extractor import FaceFeatureExtractor
 
-    duration = (await features_of(TenantScope(tenant_id), interview_id)).get("face_features.duration_s", 0.0)
-    if duration > 0:
-        await record_usage(tenant_id, ANALYSIS_MINUTES, math.ceil(duration / 60),
-                           act=f"{interview_id}:{FaceFeatureExtractor.version}")
+    for recording_id, recording in (await features_by_recording(TenantScope(tenant_id), interview_id)).items():
+        duration = recording.features.get("face_features.duration_s", 0.0)
+        if duration > 0:
+            await record_usage(tenant_id, ANALYSIS_MINUTES, math.ceil(duration / 60),
+                               act=f"{recording_id}:{FaceFeatureExtractor.version}")

@@ -1,15 +1,16 @@
 """A whole video through FrameAnalyser: fixed time ranges, one process per core, merged in order.
 
-The video is cut into ranges of `RANGE_SECONDS`, fixed by the video alone, and
-each range is analysed from a fresh landmarker. The rows therefore depend only
-on the video and the sampling rate, never on how many processes ran or which
-one died: a retried job computes exactly the same table. Which frames are
-sampled follows from the absolute frame number, so ranges cannot shift them.
+The video is cut into time ranges of about `RANGE_SECONDS` (core.media.plan_ranges: bounds
+on multiples of the sampling interval), fixed by the video's timestamps alone, and each
+range is analysed from a fresh landmarker. Which frames are sampled follows from their
+timestamps (the first frame of each 1/rate-second interval, core.media.sample_frames), so
+the rows depend only on the video and the sampling rate, never on how many processes ran
+or which one died: a retried job computes exactly the same table. A WebM from MediaRecorder,
+which has no frame count and no index, splits the same way.
 """
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -18,8 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-
+from core.media import MediaInfo, MediaUnreadable, plan_ranges, probe, sample_frames
 from core.tasks import JobRefused
 from plugins.face_features.frame_analysis import FrameAnalyser, columns
 
@@ -36,70 +36,35 @@ class WorkerLost(RuntimeError):
 
 
 @dataclass(frozen=True)
-class VideoInfo:
-    fps: float
-    frames: int  # 0 when the container does not say (e.g. MediaRecorder's webm)
-
-
-@dataclass(frozen=True)
 class RangeTask:
     path: str
-    start: int  # first frame
-    end: int | None  # one past the last frame; None = to the end
-    video_fps: float
+    start_s: float
+    end_s: float | None  # None = to the end
+    info: MediaInfo
     sample_fps: float
     landmarker: str | None  # MediaPipe's model file, or None with an insightface pack
     emotion: str | None
     insightface_pack: str | None = None
 
 
-def probe(path: Path) -> VideoInfo:
-    capture = cv2.VideoCapture(str(path))
+def probe_video(path: Path) -> MediaInfo:
+    """core.media's probe; an unreadable file is a refusal (no retry)."""
     try:
-        if not capture.isOpened():
-            raise VideoUnreadable(f"the recording cannot be opened as a video ({path.name})")
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        capture.release()
-    if not fps or not math.isfinite(fps) or fps <= 0 or fps > 1000:
-        raise VideoUnreadable(f"the recording has no usable frame rate ({fps!r})")
-    return VideoInfo(fps=fps, frames=max(frames, 0))
-
-
-def is_sampled(index: int, video_fps: float, sample_fps: float) -> bool:
-    """Frame `index` starts a new sampling interval (every frame when sampling at or above the video rate)."""
-    if sample_fps >= video_fps:
-        return True
-    return index == 0 or math.floor(index * sample_fps / video_fps) > math.floor((index - 1) * sample_fps / video_fps)
-
-
-def plan_ranges(info: VideoInfo, range_seconds: float = RANGE_SECONDS) -> list[tuple[int, int | None]]:
-    if info.frames <= 0:
-        return [(0, None)]
-    step = max(1, round(range_seconds * info.fps))
-    return [(start, min(start + step, info.frames)) for start in range(0, info.frames, step)]
+        return probe(path)
+    except MediaUnreadable as exc:
+        raise VideoUnreadable(f"the recording cannot be opened as a video ({path.name}): {exc}") from exc
 
 
 def analyse_range(task: RangeTask) -> list[dict]:
-    """Grab every frame of the range, decode only the sampled ones, analyse them."""
-    capture = cv2.VideoCapture(task.path)
+    """Analyse the sampled frames of one time range; `frame` is the sample's interval number."""
     rows: list[dict] = []
-    try:
-        if task.start:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, task.start)
-        with _analyser(task) as analyser:
-            index = task.start
-            while task.end is None or index < task.end:
-                if not capture.grab():
-                    break
-                if is_sampled(index, task.video_fps, task.sample_fps):
-                    ok, frame = capture.retrieve()
-                    if ok and frame is not None:
-                        rows.append(analyser.analyse(frame, index, index / task.video_fps))
-                index += 1
-    finally:
-        capture.release()
+    with _analyser(task) as analyser:
+        try:
+            for sampled in sample_frames(task.path, task.sample_fps, start_s=task.start_s, end_s=task.end_s,
+                                         info=task.info):
+                rows.append(analyser.analyse(sampled.image, sampled.index, sampled.t))
+        except MediaUnreadable as exc:
+            raise VideoUnreadable(f"the recording cannot be decoded ({Path(task.path).name}): {exc}") from exc
     return rows
 
 
@@ -119,14 +84,14 @@ def default_processes() -> int:
 def analyse_video(
     path: Path, *, sample_fps: float, landmarker: Path | None, emotion: Path | None,
     processes: int | None = None, progress: Progress = lambda _p, _m: None,
-    range_seconds: float = RANGE_SECONDS, insightface_pack: Path | None = None,
+    range_seconds: float = RANGE_SECONDS, insightface_pack: Path | None = None, info: MediaInfo | None = None,
 ) -> tuple[list[dict], tuple[str, ...]]:
-    """All sampled rows of the video in frame order, and the column names."""
-    info = probe(path)
+    """All sampled rows of the video in time order, and the column names."""
+    info = info or probe_video(path)
     tasks = [
-        RangeTask(str(path), start, end, info.fps, sample_fps, str(landmarker) if landmarker else None,
+        RangeTask(str(path), start, end, info, sample_fps, str(landmarker) if landmarker else None,
                   str(emotion) if emotion else None, str(insightface_pack) if insightface_pack else None)
-        for start, end in plan_ranges(info, range_seconds)
+        for start, end in plan_ranges(info.duration_s, sample_fps, range_seconds)
     ]
     processes = min(processes or default_processes(), len(tasks))
     results: dict[int, list[dict]] = {}

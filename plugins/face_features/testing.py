@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -90,4 +91,42 @@ def write_long_clip(path: Path, minutes: float, script: ClipScript | None = None
             writer.write(cycle[index % len(cycle)])
     finally:
         writer.release()
+    return path
+
+
+def write_live_webm(path: Path, minutes: float, script: ClipScript | None = None) -> Path:
+    """A long clip as Chrome's MediaRecorder writes it, for benchmarks: VP8 (real-time mode)
+    in a WebM written live (no Cues, no Duration), millisecond timestamps. One cycle of
+    `script` is encoded once and its packets repeated with shifted timestamps."""
+    import av
+
+    script = script or ClipScript(seconds=10.0, gaps=((8.0, 10.0),))
+    face, empty = _canvases()
+    cycle = path.with_suffix(".cycle.webm")
+    with av.open(str(cycle), "w") as out:
+        stream = out.add_stream("libvpx", rate=script.fps)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.options = {"deadline": "realtime", "cpu-used": "8", "b": "1M"}
+        for index in range(script.frames):
+            frame = av.VideoFrame.from_ndarray(render_frame(script, index / script.fps, face, empty), format="bgr24")
+            frame.pts, frame.time_base = index, Fraction(1, script.fps)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    try:
+        with av.open(str(cycle)) as source:
+            video = source.streams.video[0]
+            packets = [(bytes(p), p.pts, p.is_keyframe) for p in source.demux(video) if p.pts is not None]
+            span = round(script.seconds / video.time_base)
+            with av.open(str(path), "w", format="webm", options={"live": "1"}) as out:
+                stream = out.add_stream_from_template(video)
+                for repeat in range(round(minutes * 60 / script.seconds)):
+                    for data, pts, key in packets:
+                        packet = av.Packet(data)
+                        packet.pts = packet.dts = pts + repeat * span
+                        packet.time_base, packet.is_keyframe, packet.stream = video.time_base, key, stream
+                        out.mux(packet)
+    finally:
+        cycle.unlink(missing_ok=True)
     return path

@@ -16,7 +16,9 @@ EXTRACTOR = "face_features"
 
 async def face_feature_table(scope: TenantScope) -> pd.DataFrame:
     """One row per analysed interview, one column per face feature."""
-    rows = await scope.select(FeatureValue).where(FeatureValue.extractor == EXTRACTOR)
+    # The interview's own values (aggregated over its recordings), not each recording's.
+    rows = await scope.select(FeatureValue).where(
+        (FeatureValue.extractor == EXTRACTOR) & FeatureValue.recording_id.is_null())
     if not rows:
         return pd.DataFrame()
     long = pd.DataFrame(rows)[["interview_id", "name", "value"]]

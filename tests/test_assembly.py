@@ -25,7 +25,7 @@ async def test_the_interviews_navigation_comes_through_the_hook_for_any_tenant()
     assert {"interviews", "people", "question-sets", "mail"} <= paths
     interviewee = await host.call_for_tenant("mendan_nav_items", tenant=tenant,
                                              user=SimpleNamespace(role="interviewee"))
-    assert {item.path for _name, items in interviewee for item in items} == {"interviews"}
+    assert {item.path for _name, items in interviewee for item in items} == {"interviews", "attributes/me"}
     assert not host.metas  # a domain is no plugin: nothing to switch on or off
 
 

@@ -15,6 +15,7 @@ import plugins.ai_model.plugin as ai_model_plugin
 from core.db.tables import FeatureValue
 from core.features import features_of
 from core.hookspecs import hookimpl
+from core.interviews.api import QuestionSetVersion, items_of
 from core.interviews.evaluations import save_evaluation
 from core.interviews.uploads import announce_completion
 from core.media import probe
@@ -84,7 +85,9 @@ async def test_a_bumped_extractor_is_detected_rerun_with_progress_and_used_by_th
         interview = setup["interview"]
         rec = await add_recording(scope, storage, tenant, interview, video, 0)
         await announce_completion(scope, app.state.plugin_host, interview, rec)
-        await save_evaluation(scope, interview, setup["experts"][0], {"clarity": str(2 + number)}, "")
+        [item] = [i for i in items_of(await scope.get(QuestionSetVersion, interview.question_set_version))
+                  if i.name == "Clarity"]  # each set has a key of its own
+        await save_evaluation(scope, interview, setup["experts"][0], {item.key: str(2 + number)}, "")
         interviews.append(interview)
 
     async def all_analysed():
@@ -148,7 +151,7 @@ async def test_mendan_analyse_runs_a_newly_enabled_extractor_over_existing_trans
 
     env = {**os.environ, "MENDAN_DATA_DIR": str(settings.data_dir), "DATABASE_URL": settings.database_url}
     env.pop("BROKER_URL", None)
-    command = [sys.executable, "-c", "from core.cli import main; main()", "analyse", "--tenant", tenant.slug,
+    command = [sys.executable, "-c", "from mendan.cli import main; main()", "analyse", "--tenant", tenant.slug,
                "--extractor", "hello_words"]
     done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

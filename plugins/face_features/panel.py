@@ -85,15 +85,17 @@ async def panel_context(tenant: Any, interview: Any) -> dict[str, Any] | None:
     tk = storage.tenant_key(tenant)
     # One timeline over the interview: each recording's frames after the previous recordings'.
     parts, offset = [], 0.0
-    recordings = await features_by_recording(TenantScope(tenant.id), interview.id)
-    for recording_id, recorded in recordings.items():
+    recordings: dict[Any, dict[str, float]] = {
+        rid: dict(r.features) for rid, r in (await features_by_recording(TenantScope(tenant.id), interview.id)).items()}
+    # A file analysed outside the interview's recordings keeps its table under the interview alone.
+    for recording_id, recorded in (recordings or {None: features}).items():
         key = frame_table.blob_key(interview.id, FaceFeatureExtractor.version, recording_id)
         if not storage.exists(tk, key):
             continue
         columns = frame_table.to_columns(frame_table.load(storage, tk, key))
         if "t" in columns and len(columns["t"]):
             parts.append({**columns, "t": columns["t"] + offset})
-            offset += float(recorded.features.get("face_features.duration_s") or columns["t"][-1])
+            offset += float(recorded.get("face_features.duration_s") or columns["t"][-1])
     plot = None
     if parts:
         names = set.intersection(*(set(p) for p in parts))

@@ -21,12 +21,13 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
 
 from core.tenancy import resolve_tenant
-from core.web.errors import wants_html
+from core.web.errors import problem, wants_html
+from core.web.i18n import gettext as _
 from core.web.rendering import plain_page
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -172,11 +173,11 @@ def service_closed_answer(request: Request, exc: ServiceClosed) -> Response:
     closed = exc.closure
     reopens = closed.reopens_at.astimezone(TOKYO) if closed.reopens_at else None
     if not wants_html(request):
-        return Response(
-            {"status_code": 503, "detail": closed.reason, "message": closed.message,
-             "reopens_at": reopens.isoformat() if reopens else None},
-            status_code=503, media_type=MediaType.JSON, headers=exc.headers,
-        )
+        titles = {"maintenance": _("The service is stopped for planned maintenance."),
+                  "stopped": _("The service has been stopped for the time being."),
+                  "hours": _("Outside service hours")}
+        return problem(503, closed.message or titles[closed.reason], headers=exc.headers, reason=closed.reason,
+                       message=closed.message, reopens_at=reopens.isoformat() if reopens else None)
     response = plain_page(request, "service_closed.html", status_code=503, closure=closed, reopens=reopens)
     response.headers.update(exc.headers)
     return response

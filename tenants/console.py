@@ -261,7 +261,8 @@ async def add_maintenance(request: Request, data: Form) -> Any:
 
 @post("/maintenance/{window_id:int}/cancel")
 async def remove_maintenance(request: Request, window_id: FromPath[int]) -> Any:
-    await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request))
+    if not await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request)):
+        raise NotFoundException(_("No such maintenance window."))
     return _back("/ops/")
 
 

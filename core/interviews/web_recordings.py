@@ -30,6 +30,7 @@ from core.interviews.web_forms import Form
 from core.interviews.web_interviews import visible_interview
 from core.tenancy import TenantScope, tenant_by_slug
 from core.web.blobs import blob_response
+from core.web.errors import problem
 from core.web.i18n import current_language
 from core.web.i18n import gettext as _
 from core.web.rendering import page
@@ -41,7 +42,7 @@ PURPOSE = "recording"
 
 
 def _problem(exc: UploadProblem) -> Response:
-    return Response({"detail": exc.message}, status_code=exc.status, headers=TUS)
+    return problem(exc.status, exc.message, headers=TUS)
 
 
 async def _require_consent(interview: Interview) -> None:

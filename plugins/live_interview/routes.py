@@ -17,7 +17,7 @@ from uuid import UUID
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect
 
@@ -30,6 +30,7 @@ from core.interviews.tables import Interview, QuestionSetVersion
 from core.interviews.web_forms import Form, text
 from core.tenancy import TenantScope
 from core.usage import record_usage
+from core.web.errors import problem
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 from plugins.live_interview.room import CONSENT_PURPOSE, INTERVIEWS_HELD, log_event, open_segments, room_role, \
@@ -78,7 +79,7 @@ async def evaluate(request: Request, tenant_scope: NamedDependency[TenantScope],
     try:
         await save_evaluation(tenant_scope, interview, request.user, scores, text(data, "comment"))
     except EvaluationProblem as exc:
-        return Response({"detail": str(exc)}, status_code=400)
+        raise ClientException(str(exc)) from exc
     await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(interview.id), detail={"from": "live_interview"}, ip=audit.client_ip(request))
     return Response({"saved": True, "message": _("The evaluation was saved.")})
@@ -104,7 +105,7 @@ async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tena
     if not state.done:
         message = (_("The recording upload is not complete yet; the interview cannot end before it is.")
                    if state.complete or state.unfinished else _("Nothing has been recorded yet."))
-        return Response({"detail": message, "done": False}, status_code=409)
+        return problem(409, message, done=False)
     await log_event(tenant_scope, interview, request.user, "ended", bytes=state.bytes_received)
     await audit.record("live_interview.ended", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(interview.id), detail={"bytes": state.bytes_received}, ip=audit.client_ip(request))

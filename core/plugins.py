@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
@@ -241,13 +242,11 @@ class PluginHost:
 
         if key not in self.metas:
             raise PluginError(f"no plugin {key!r} is installed")
-        existing = await PluginSetting.objects().where(
-            (PluginSetting.tenant == tenant_id) & (PluginSetting.plugin_key == key)
-        ).first()
-        if existing is None:
-            await PluginSetting.insert(PluginSetting(tenant=tenant_id, plugin_key=key, active=active))
-        else:
-            await PluginSetting.update({PluginSetting.active: active}).where(PluginSetting.id == existing.id)
+        # One row per (tenant, plugin_key), by a unique index: an upsert, so two switches at
+        # once never leave two rows that disagree.
+        await PluginSetting.insert(PluginSetting(tenant=tenant_id, plugin_key=key, active=active)).on_conflict(
+            target=(PluginSetting.tenant, PluginSetting.plugin_key), action="DO UPDATE",
+            values=[PluginSetting.active, (PluginSetting.updated_at, datetime.now(timezone.utc))])
 
 
 _host: PluginHost | None = None

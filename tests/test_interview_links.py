@@ -45,7 +45,7 @@ async def test_a_cancelled_interviews_link_shows_the_contact_and_signs_nobody_in
     assert api.status_code == 410 and api.headers["content-type"].startswith("application/problem+json")
 
 
-@pytest.mark.parametrize("state", ["recorded", "evaluated"])
+@pytest.mark.parametrize("state", ["evaluated", "analysed"])
 async def test_an_ended_interviews_link_leads_nowhere(client, make_tenant, make_user, state):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)

@@ -1,5 +1,9 @@
-"""Is an uploaded file a WebM or MP4 video we can decode? Read with PyAV straight from the
-encrypted blob store, so the plaintext never lands on disk."""
+"""Is an uploaded file a video we can decode and play? Read with PyAV straight from the
+encrypted blob store, so the plaintext never lands on disk.
+
+Decided by content, never by the file's name: an iPhone's .MOV (QuickTime, H.264 + AAC) is the
+MP4 family, a WebM named .mp4 is WebM. Accepted: a Matroska/WebM or QuickTime/MP4 container
+holding a video stream of a codec browsers play (VIDEO_CODECS) whose first frame decodes."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import av
 
 from core.storage import BlobStore, TenantKey
 
-CONTAINERS = {"webm": ("matroska", "webm"), "mp4": ("mp4", "mov")}
+CONTAINERS = {"webm": ("matroska", "webm"), "mp4": ("mov", "mp4", "m4a", "3gp", "3g2", "mj2")}
+VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
 
 
 class NotAVideo(ValueError):
@@ -58,20 +63,31 @@ class BlobFile(io.RawIOBase):
         return len(data)
 
 
-def probe(store: BlobStore, tk: TenantKey, key: str, container: str) -> VideoInfo:
-    """Open the file, check its container, and decode its first video frame."""
+def container_family(format_name: str) -> str | None:
+    """"webm" or "mp4" for a PyAV/FFmpeg demuxer name ("mov,mp4,m4a,3gp,3g2,mj2"), else None."""
+    names = format_name.split(",")
+    return next((family for family, members in CONTAINERS.items() if any(n in members for n in names)), None)
+
+
+def probe(store: BlobStore, tk: TenantKey, key: str, container: str | None = None) -> VideoInfo:
+    """Open the file, find its container family and decode its first video frame.
+
+    `container` is what the upload's name or type suggested; the content decides (VideoInfo's
+    `container` is the family found). Raises NotAVideo with the reason."""
     try:
         with av.open(BlobFile(store, tk, key), mode="r") as media:
-            names = media.format.name.split(",")
-            if not any(n in names for n in CONTAINERS[container]):
-                raise NotAVideo(f"container {media.format.name!r} is not {container}")
+            family = container_family(media.format.name)
+            if family is None:
+                raise NotAVideo(f"container {media.format.name!r} is neither WebM nor MP4/QuickTime")
             if not media.streams.video:
                 raise NotAVideo("no video stream")
             stream = media.streams.video[0]
+            if stream.codec_context.name not in VIDEO_CODECS:
+                raise NotAVideo(f"video codec {stream.codec_context.name!r} is not one browsers play")
             frame = next(media.decode(stream), None)
             if frame is None:
                 raise NotAVideo("no decodable video frame")
             duration = float(media.duration / av.time_base) if media.duration else None
-            return VideoInfo(container, duration, frame.width, frame.height)
+            return VideoInfo(family, duration, frame.width, frame.height)
     except (av.FFmpegError, StopIteration, UnicodeDecodeError) as exc:
         raise NotAVideo(str(exc)) from exc

@@ -140,18 +140,23 @@ async def reschedule(scope: TenantScope, interview: Interview, starts_at: dateti
     await check_slot(scope, starts_at=starts_at, duration_minutes=interview.duration_minutes, service=service,
                      people=[interview.interviewee, interview.interviewer], allow_overlap=allow_overlap,
                      moving=interview.id)
-    interview.starts_at, interview.sequence = starts_at, interview.sequence + 1
-    await scope.update(Interview, {Interview.starts_at: starts_at, Interview.sequence: interview.sequence,
-                                   Interview.reminder_sent_at: None}).where(Interview.id == interview.id)
+    # SEQUENCE is incremented by the database: two moves at once still give two numbers.
+    rows = await scope.update(Interview, {Interview.starts_at: starts_at, Interview.sequence: Interview.sequence + 1,
+                                          Interview.reminder_sent_at: None}).where(
+        Interview.id == interview.id).returning(Interview.sequence)
+    interview.starts_at, interview.sequence = starts_at, rows[0]["sequence"]
     return interview
 
 
 async def cancel(scope: TenantScope, interview: Interview) -> Interview:
     if interview.state != "scheduled":
         raise InterviewProblem(_("Only a scheduled interview can be cancelled."))
-    interview.state, interview.sequence = "cancelled", interview.sequence + 1
-    await scope.update(Interview, {Interview.state: "cancelled", Interview.sequence: interview.sequence}).where(
-        Interview.id == interview.id)
+    # Only a scheduled row is cancelled, so two cancels at once mail once.
+    rows = await scope.update(Interview, {Interview.state: "cancelled", Interview.sequence: Interview.sequence + 1}).where(
+        (Interview.id == interview.id) & (Interview.state == "scheduled")).returning(Interview.sequence)
+    if not rows:
+        raise InterviewProblem(_("Only a scheduled interview can be cancelled."))
+    interview.state, interview.sequence = "cancelled", rows[0]["sequence"]
     return interview
 
 
@@ -173,7 +178,10 @@ def may_see(user: User, interview: Interview) -> bool:
     return uid in (str(interview.interviewer), str(interview.interviewee)) or uid in experts_of(interview)
 
 
-ENDED_STATES = ("recorded", "evaluated", "analysed")
+# Evaluated or analysed: over for the participants. A "recorded" interview may still be going on
+# (a live room records in segments, a self-interview may be recorded again), so the room window
+# decides for it.
+ENDED_STATES = ("evaluated", "analysed")
 
 
 def closed_for_participants(interview: Interview, at: datetime, opens_before: timedelta,

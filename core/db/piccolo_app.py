@@ -19,6 +19,7 @@ APP_CONFIG = AppConfig(
         tables.AuditEntry,
         tables.PluginSetting,
         tables.FeatureValue,
+        tables.IdempotencyKey,
     ],
     migration_dependencies=[],
     commands=[],

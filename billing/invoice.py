@@ -24,6 +24,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from billing.catalogue import meters, options, prices
 from billing.tables import DELIVERED, ClosedPeriod, UsageRow
+from core import csv_output
 from core.db.tables import Tenant
 from core.hours import TOKYO
 from core.plugins import PluginHost
@@ -191,8 +192,8 @@ def invoice_csv(invoice: Invoice, language: str) -> str:
     writer.writerow(CSV_HEADER)
     month = invoice.month.strftime("%Y-%m")
     for line in invoice.lines:
-        writer.writerow([month, line.kind, line.key, line.name(language), line.quantity, line.unit_price_jpy,
-                         line.amount_jpy, line.days_in_month or ""])
+        writer.writerow(csv_output.row([month, line.kind, line.key, line.name(language), line.quantity,
+                                        line.unit_price_jpy, line.amount_jpy, line.days_in_month or ""]))
     writer.writerow([month, "total", "", "", "", "", invoice.total_jpy, ""])
     return out.getvalue()
 

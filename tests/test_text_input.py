@@ -36,3 +36,23 @@ async def test_people_with_long_names_are_refused_with_the_line(make_tenant):
     report = await import_people(scope, csv.encode())
     assert [(e.line, e.column) for e in report.errors] == [(2, "display_name")]
     assert await scope.count(User) == 0
+
+
+def test_csv_exports_neutralise_formulas_and_keep_numbers():
+    import csv
+    import io
+
+    from core import csv_output
+
+    out = io.StringIO()
+    csv.writer(out).writerow(csv_output.row(["=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)", "-3", -3, 2.5,
+                                             "\tcmd", "plain"]))
+    cells = next(csv.reader(io.StringIO(out.getvalue())))
+    assert cells == ["'=HYPERLINK(\"http://x\")", "'+1+1", "'@SUM(A1)", "-3", "-3", "2.5", "'\tcmd", "plain"]
+
+
+def test_a_line_break_in_a_file_name_never_reaches_a_header():
+    from core.web.blobs import _disposition
+
+    header = _disposition("answer\r\nSet-Cookie: x=1.webm", inline=True)
+    assert "\r" not in header and "\n" not in header and "answer__Set-Cookie" in header

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -64,6 +65,12 @@ def container_of(filename: str, content_type: str) -> str:
     return "mp4"
 
 
+def _plain_name(filename: str) -> str:
+    """The file name as kept: control characters (CR, LF, NUL) become "_", at most 255 characters
+    from the end (the extension matters most)."""
+    return "".join("_" if unicodedata.category(c) == "Cc" else c for c in filename)[-255:]
+
+
 def parts_of(rec: Recording) -> list[str]:
     return list(json_value(rec.parts) or [])
 
@@ -83,7 +90,7 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
     rec_id = uuid4()
     return await scope.add(Recording(
         id=rec_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader),
-        filename=filename[-255:], container=container, size=DEFERRED if size is None else size, sha256=sha256,
+        filename=_plain_name(filename), container=container, size=DEFERRED if size is None else size, sha256=sha256,
         blob_key=f"recordings/{interview.id}/{rec_id}.{container}",
     ))
 

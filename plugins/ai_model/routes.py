@@ -14,7 +14,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from core import audit
+from core import audit, csv_output
 from core.db.json_columns import json_value
 from core.auth.guards import requires_admin, requires_staff
 from core.db.tables import Tenant, User
@@ -126,9 +126,9 @@ async def export_predictions(tenant_scope: NamedDependency[TenantScope]) -> Resp
     rows = await tenant_scope.objects(Prediction).order_by(Prediction.created_at)
     for r in rows:
         reviewed = r.override_value if r.status == "overridden" else (r.value if r.status == "confirmed" else "")
-        writer.writerow([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
-                         "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
-                         r.insufficient_data, r.created_at.isoformat()])
+        writer.writerow(csv_output.row([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
+                                        "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
+                                        r.insufficient_data, r.created_at.isoformat()]))
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="ai_predictions.csv"'})
 

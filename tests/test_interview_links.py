@@ -96,3 +96,23 @@ async def test_a_signed_in_interviewee_cannot_reach_the_upload_of_a_cancelled_in
                                json={"size": 10, "filename": "a.webm", "content_type": "video/webm"},
                                headers={"x-csrftoken": client.cookies["csrftoken"], "accept": "application/json"})
     assert upload.status_code == 409 and upload.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.fixture
+def live(host):
+    from plugins.live_interview import plugin as live_plugin
+
+    host.register(live_plugin, key="live_interview")
+
+
+async def test_the_live_room_of_a_cancelled_interview_is_closed_to_the_interviewee(live, client, make_tenant,
+                                                                                  make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    assert (await _open(client, tenant, setup)).status_code == 302
+    room = f"/t/{tenant.slug}/live_interview/{setup['interview'].id}"
+    assert (await client.get(room, headers=HTML)).status_code == 200
+    await cancel(setup["scope"], setup["interview"])
+    closed = await client.get(room, headers=HTML)
+    assert closed.status_code == 410 and "中止" in closed.text

@@ -27,6 +27,7 @@ from core.interviews.evaluations import EvaluationProblem, evaluation_of, save_e
 from core.interviews.question_sets import items_of, questions_of
 from core.interviews.schedule import in_tokyo
 from core.interviews.tables import Interview, QuestionSetVersion
+from core.interviews.web_recordings import link_closed_page, participant_block
 from core.interviews.web_forms import Form, text
 from core.tenancy import TenantScope
 from core.usage import record_usage
@@ -53,6 +54,11 @@ async def _interview_for(request: Request, scope: TenantScope, interview_id: UUI
 @get("/{interview_id:uuid}", name="live_interview_room", media_type=MediaType.HTML)
 async def room_page(request: Request, tenant_scope: NamedDependency[TenantScope],
                     tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+    found = await tenant_scope.get(Interview, interview_id)
+    if str(request.user.id) == str(found.interviewee) and found.kind == "live":
+        blocked = participant_block(request, found)
+        if blocked is not None:  # cancelled, ended, or outside the room's window around the slot
+            return await link_closed_page(request, tenant_row, *blocked)
     interview, role = await _interview_for(request, tenant_scope, interview_id)
     here = f"/t/{tenant_row.slug}/live_interview/{interview.id}"
     if role == "interviewee" and not await has_consented(tenant_scope.tenant_id, request.user.id, CONSENT_PURPOSE):

@@ -124,6 +124,8 @@ async def test_operator_form_errors_re_render_the_form_with_the_message(client, 
         (f"/ops/tenants/{tenant.slug}/contract", {"course": "weekday", "starts_on": "2026-04-01",
                                                   "ends_on": "2026-03-01", "status": "active"}),
         (f"/ops/tenants/{tenant.slug}/delete", {"confirm": tenant.slug + "-no"}),
+        ("/ops/tenants/new", {"slug": f"long-{tenant.slug}", "name": "名" * 201, "course": "weekday",
+                              "starts_on": "2026-04-01"}),  # a name over the limit is refused, not cut
     ]
     for path, data in cases:
         token = await _page_token(client, "/ops/")

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import structlog
 
+from core.db.constraints import ConflictError
 from core.web.i18n import gettext as _
 from core.web.problem import PROBLEM_JSON, problem, wants_html  # noqa: F401 (the public names live here too)
 from core.web.rendering import plain_page
@@ -62,6 +63,14 @@ def http_error(request: Request, exc: HTTPException):
     return response
 
 
+def conflict(request: Request, exc: ConflictError):
+    """Concurrent writers kept taking the same unique key: 409, try again."""
+    detail = _("Someone else saved at the same moment; nothing was lost. Please send the form again.")
+    if not wants_html(request):
+        return problem(409, detail)
+    return plain_page(request, "error.html", status_code=409, status=409, detail=detail)
+
+
 def server_error(request: Request, exc: Exception):
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     if not wants_html(request):
@@ -69,4 +78,4 @@ def server_error(request: Request, exc: Exception):
     return plain_page(request, "error.html", status_code=500, status=500, detail="")
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}
+EXCEPTION_HANDLERS = {HTTPException: http_error, ConflictError: conflict, Exception: server_error}

@@ -167,11 +167,14 @@ async def close_due_periods(
         while closes_at(month, grace_days) <= now:
             if month not in done:
                 invoice = await compute_invoice(tenant["id"], month, host)
-                await ClosedPeriod.insert(ClosedPeriod(
+                # One closed period per tenant and month (a unique index): of two closings at
+                # once, the first stays final and the second changes nothing.
+                inserted = await ClosedPeriod.insert(ClosedPeriod(
                     tenant=tenant["id"], month=month, lines=[asdict(line) for line in invoice.lines],
                     total_jpy=invoice.total_jpy,
-                ))
-                closed += 1
+                )).on_conflict(target=(ClosedPeriod.tenant, ClosedPeriod.month), action="DO NOTHING").returning(
+                    ClosedPeriod.id)
+                closed += len(inserted)
             month = next_month(month)
     return closed
 

@@ -117,3 +117,17 @@ async def test_the_migration_resolves_duplicates_made_before_the_constraints(mak
     assert len(removed) == 2
     details = [r.detail if isinstance(r.detail, dict) else json.loads(r.detail) for r in removed]
     assert {d["comment"] for d in details} <= {"take 0", "take 1", "take 2"}
+
+
+async def test_two_closings_at_once_close_each_month_once(host, make_tenant):
+    from datetime import datetime, timezone
+
+    from billing.invoice import close_due_periods
+    from billing.tables import ClosedPeriod
+
+    tenant = await make_tenant()
+    later = datetime(2027, 6, 1, tzinfo=timezone.utc)
+    counts = await asyncio.gather(*(close_due_periods(host, now=later, tenant_ids=[tenant.id]) for _ in range(3)))
+    rows = await ClosedPeriod.select(ClosedPeriod.month).where(ClosedPeriod.tenant == tenant.id)
+    months = [r["month"] for r in rows]
+    assert len(months) == len(set(months)) == sum(counts) > 0

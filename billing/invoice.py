@@ -24,6 +24,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from billing.catalogue import meters, options, prices
 from billing.tables import DELIVERED, ClosedPeriod, UsageRow
+from core import csv_output
 from core.db.tables import Tenant
 from core.hours import TOKYO
 from core.plugins import PluginHost
@@ -166,11 +167,14 @@ async def close_due_periods(
         while closes_at(month, grace_days) <= now:
             if month not in done:
                 invoice = await compute_invoice(tenant["id"], month, host)
-                await ClosedPeriod.insert(ClosedPeriod(
+                # One closed period per tenant and month (a unique index): of two closings at
+                # once, the first stays final and the second changes nothing.
+                inserted = await ClosedPeriod.insert(ClosedPeriod(
                     tenant=tenant["id"], month=month, lines=[asdict(line) for line in invoice.lines],
                     total_jpy=invoice.total_jpy,
-                ))
-                closed += 1
+                )).on_conflict(target=(ClosedPeriod.tenant, ClosedPeriod.month), action="DO NOTHING").returning(
+                    ClosedPeriod.id)
+                closed += len(inserted)
             month = next_month(month)
     return closed
 
@@ -191,8 +195,8 @@ def invoice_csv(invoice: Invoice, language: str) -> str:
     writer.writerow(CSV_HEADER)
     month = invoice.month.strftime("%Y-%m")
     for line in invoice.lines:
-        writer.writerow([month, line.kind, line.key, line.name(language), line.quantity, line.unit_price_jpy,
-                         line.amount_jpy, line.days_in_month or ""])
+        writer.writerow(csv_output.row([month, line.kind, line.key, line.name(language), line.quantity,
+                                        line.unit_price_jpy, line.amount_jpy, line.days_in_month or ""]))
     writer.writerow([month, "total", "", "", "", "", invoice.total_jpy, ""])
     return out.getvalue()
 

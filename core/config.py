@@ -36,6 +36,8 @@ class Settings:
     smtp_ca_file: str | None = None  # a private CA for the SMTP server's certificate
     mail_from: str = "no-reply@mendan.localhost"
     upload_max_bytes: int = 4 * 1024**3
+    room_opens_before_minutes: int = 30  # a personal link leads in from this long before the slot
+    room_closes_after_minutes: int = 120  # ... until this long after the slot's end
     login_rate_per_minute: int = 10
     session_days: int = 14
     allowed_emotion_regions: tuple[str, ...] = ("JP",)
@@ -58,6 +60,8 @@ class Settings:
             smtp_ca_file=_env("SMTP_CA_FILE"),
             mail_from=_env("MENDAN_MAIL_FROM", "no-reply@mendan.localhost"),
             upload_max_bytes=int(_env("MENDAN_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
+            room_opens_before_minutes=int(_env("MENDAN_ROOM_OPENS_BEFORE_MINUTES", "30")),
+            room_closes_after_minutes=int(_env("MENDAN_ROOM_CLOSES_AFTER_MINUTES", "120")),
             login_rate_per_minute=int(_env("MENDAN_LOGIN_RATE_PER_MINUTE", "10")),
             job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
             job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),

@@ -16,11 +16,26 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type")
 
 
+TXT_STRING_OCTETS = 255  # one character-string in a TXT record (RFC 1035 3.3)
+
+
 @dataclass(frozen=True)
 class DnsRecord:
     name: str
     type: str
     value: str
+
+    @property
+    def strings(self) -> list[str]:
+        """The value cut into character-strings of at most 255 octets, as a TXT record holds it
+        (resolvers join them back; DKIM keys of 2048 bits need two)."""
+        data = self.value.encode()
+        return [data[i:i + TXT_STRING_OCTETS].decode() for i in range(0, len(data), TXT_STRING_OCTETS)] or [""]
+
+    @property
+    def zone_value(self) -> str:
+        """The value as DNS consoles and zone files take it: quoted strings separated by spaces."""
+        return " ".join(f'"{part}"' for part in self.strings)
 
 
 def new_key() -> tuple[bytes, str]:

@@ -21,12 +21,13 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
 
 from core.tenancy import resolve_tenant
-from core.web.errors import wants_html
+from core.web.errors import problem, wants_html
+from core.web.i18n import gettext as _
 from core.web.rendering import plain_page
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -125,6 +126,41 @@ def _reopening(state: ServiceState, at: datetime) -> datetime:
             return moment
 
 
+def slot_closure(state: ServiceState, starts: datetime, ends: datetime) -> Closure | None:
+    """Why an interactive service cannot hold the whole slot [starts, ends), or None when it can.
+
+    A maintenance window overlapping the slot, or (weekday course) any part of it outside
+    business hours, closes it. An emergency stop does not: it is lifted long before most
+    scheduled interviews."""
+    for window in state.maintenance:
+        if window.starts_at < ends and starts < window.ends_at:
+            return Closure("maintenance", window.ends_at, window.message)
+    if state.course == "weekday":
+        last = ends - timedelta(seconds=1)
+        same_day = starts.astimezone(TOKYO).date() == last.astimezone(TOKYO).date()
+        if not (in_weekday_hours(starts) and in_weekday_hours(last) and same_day):
+            return Closure("hours", next_weekday_opening(starts))
+    return None
+
+
+def next_open_slot(state: ServiceState, starts: datetime, length: timedelta) -> datetime | None:
+    """The first start at or after `starts` whose slot of `length` `slot_closure` allows, or None
+    when none is found within a year (a slot longer than the opening hours)."""
+    moment, limit = starts, starts + timedelta(days=366)
+    while moment < limit:
+        closed = slot_closure(state, moment, moment + length)
+        if closed is None:
+            return moment
+        if closed.reason == "maintenance":
+            moment = closed.reopens_at
+        elif in_weekday_hours(moment):  # open now, but the slot runs past closing time
+            tomorrow = moment.astimezone(TOKYO).date() + timedelta(days=1)
+            moment = next_weekday_opening(datetime.combine(tomorrow, time(0), tzinfo=TOKYO))
+        else:
+            moment = next_weekday_opening(moment)
+    return None
+
+
 class ServiceCalendar(Protocol):
     async def service_state(self, tenant: Any, at: datetime) -> ServiceState: ...
 
@@ -172,11 +208,11 @@ def service_closed_answer(request: Request, exc: ServiceClosed) -> Response:
     closed = exc.closure
     reopens = closed.reopens_at.astimezone(TOKYO) if closed.reopens_at else None
     if not wants_html(request):
-        return Response(
-            {"status_code": 503, "detail": closed.reason, "message": closed.message,
-             "reopens_at": reopens.isoformat() if reopens else None},
-            status_code=503, media_type=MediaType.JSON, headers=exc.headers,
-        )
+        titles = {"maintenance": _("The service is stopped for planned maintenance."),
+                  "stopped": _("The service has been stopped for the time being."),
+                  "hours": _("Outside service hours")}
+        return problem(503, closed.message or titles[closed.reason], headers=exc.headers, reason=closed.reason,
+                       message=closed.message, reopens_at=reopens.isoformat() if reopens else None)
     response = plain_page(request, "service_closed.html", status_code=503, closure=closed, reopens=reopens)
     response.headers.update(exc.headers)
     return response

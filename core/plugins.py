@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib.metadata import entry_points, packages_distributions, version as distribution_version
 from pathlib import Path
 from typing import Any, Literal
@@ -405,13 +406,11 @@ class PluginHost:
         if key not in self.metas:
             raise PluginError(f"no plugin {key!r} is installed")
         was_on = key in await self.enabled_keys(tenant_id)
-        existing = await PluginSetting.objects().where(
-            (PluginSetting.tenant == tenant_id) & (PluginSetting.plugin_key == key)
-        ).first()
-        if existing is None:
-            await PluginSetting.insert(PluginSetting(tenant=tenant_id, plugin_key=key, active=active))
-        else:
-            await PluginSetting.update({PluginSetting.active: active}).where(PluginSetting.id == existing.id)
+        # One row per (tenant, plugin_key), by a unique index: an upsert, so two switches at
+        # once never leave two rows that disagree.
+        await PluginSetting.insert(PluginSetting(tenant=tenant_id, plugin_key=key, active=active)).on_conflict(
+            target=(PluginSetting.tenant, PluginSetting.plugin_key), action="DO UPDATE",
+            values=[PluginSetting.active, (PluginSetting.updated_at, datetime.now(timezone.utc))])
         cache = _enabled_cache.get()
         if cache is not None:
             cache.pop((id(self), str(tenant_id)), None)

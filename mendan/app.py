@@ -36,6 +36,7 @@ from core.tasks import TaskQueue
 from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_guard
 from core.web.errors import EXCEPTION_HANDLERS, NotInContract
 from core.web.i18n import current_language
+from core.web.idempotency import IdempotencyMiddleware
 from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf_config),
             DefineMiddleware(UserAuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
             RequestContextMiddleware,
+            IdempotencyMiddleware,
         ],
         stores={"sessions": DatabaseStore("session"), "rate_limit": DatabaseStore("rate_limit")},
         dependencies={"tenant_scope": Provide(provide_scope), "tenant_row": Provide(provide_tenant)},

@@ -7,6 +7,7 @@ import functools
 import getpass
 import os
 import sys
+from importlib.metadata import entry_points
 
 import click
 
@@ -162,8 +163,8 @@ def createoperator(email: str, password: str | None) -> None:
 @click.option("--interviews", default=60, show_default=True, type=click.IntRange(min=0),
               help="recorded, analysed and evaluated demo interviews to add (0: users only)")
 def demo(slug: str, interviews: int) -> None:
-    """Create a demo tenant with one user per role, every installed plugin enabled, and demo
-    interviews that the AI model learns from and predicts."""
+    """Create a demo tenant with one user per role, mendan's own plugins enabled (others, such as
+    the example plugin, switched off), and demo interviews that the AI model learns from and predicts."""
     from mendan.assembly import migrate as run_migrate
     from core.db.tables import Tenant
     from core.plugins import get_plugin_host
@@ -178,8 +179,11 @@ def demo(slug: str, interviews: int) -> None:
         if tenant is None:
             tenant = await create_tenant(BlobStore.from_settings(settings), slug=slug, name="デモ株式会社")
         host = get_plugin_host()
+        # The product's own plugins only: an example installed for the tests (mendan-hello)
+        # must not show its tab in a customer's demo.
+        own = {ep.name for ep in entry_points(group="mendan.plugins") if ep.value.startswith("plugins.")}
         for key in host.metas:
-            await host.set_enabled(tenant.id, key, True)
+            await host.set_enabled(tenant.id, key, key in own)
         for role, email, name in DEMO_USERS:
             await _create_user(tenant_id=tenant.id, email=email, role=role, name=name, password=DEMO_PASSWORD)
         _role, email, name = DEMO_OPERATOR

@@ -3,7 +3,7 @@
 # The browser tests drive Debian's chromium; as root it is installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install.sh
+./scripts/install.sh --with-examples  # the example plugin is for the tests only
 
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.db.constraints import is_unique_violation, retry_on_conflict, write_transaction
 from core.tenancy import TenantScope
 from tenants.tables import ConsentRecord, ConsentText
 
@@ -53,15 +54,26 @@ async def current_consent(tenant_id: Any, purpose: str) -> ConsentText:
     if purpose not in DEFAULT_TEXTS:
         raise UnknownConsent(f"no consent text for purpose {purpose!r}")
     text_ja, text_en = DEFAULT_TEXTS[purpose]
-    return await scope.add(ConsentText(purpose=purpose, version=1, text_ja=text_ja, text_en=text_en))
+    try:
+        return await scope.add(ConsentText(purpose=purpose, version=1, text_ja=text_ja, text_en=text_en))
+    except Exception as exc:  # another request made version 1 at the same moment
+        if not is_unique_violation(exc):
+            raise
+        return await scope.objects(ConsentText).where(
+            (ConsentText.purpose == purpose) & (ConsentText.version == 1)).first()
 
 
 async def publish_consent(tenant_id: Any, purpose: str, text_ja: str, text_en: str) -> ConsentText:
-    """A new version of the purpose's text; everyone must consent again."""
-    current = await current_consent(tenant_id, purpose)
-    return await TenantScope(tenant_id).add(
-        ConsentText(purpose=purpose, version=current.version + 1, text_ja=text_ja, text_en=text_en)
-    )
+    """A new version of the purpose's text; everyone must consent again. Versions stay distinct
+    under concurrent publishing (unique (tenant, purpose, version), retried)."""
+    async def insert_next() -> ConsentText:
+        async with write_transaction():
+            current = await current_consent(tenant_id, purpose)
+            return await TenantScope(tenant_id).add(
+                ConsentText(purpose=purpose, version=current.version + 1, text_ja=text_ja, text_en=text_en)
+            )
+
+    return await retry_on_conflict(insert_next)
 
 
 async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> ConsentRecord:
@@ -72,9 +84,20 @@ async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: in
     ).first()
     if text is None:
         raise UnknownConsent(f"no consent text {purpose!r} version {version}")
-    return await scope.add(
-        ConsentRecord(user=user_id, consent_text=text.id, purpose=purpose, version=version, ip=ip)
-    )
+    # One record per user and text (a unique index): a second click keeps the first acceptance.
+    existing = await scope.objects(ConsentRecord).where(
+        (ConsentRecord.user == user_id) & (ConsentRecord.consent_text == text.id)).first()
+    if existing is not None:
+        return existing
+    try:
+        return await scope.add(
+            ConsentRecord(user=user_id, consent_text=text.id, purpose=purpose, version=version, ip=ip)
+        )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        return await scope.objects(ConsentRecord).where(
+            (ConsentRecord.user == user_id) & (ConsentRecord.consent_text == text.id)).first()
 
 
 async def has_consented(tenant_id: Any, user_id: Any, purpose: str) -> bool:

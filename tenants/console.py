@@ -24,6 +24,7 @@ from core.auth.guards import requires_operator
 from core.db.tables import AuditEntry, Tenant, User
 from core.hours import TOKYO, now
 from core.tenancy import TenantScope, create_tenant
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
@@ -131,8 +132,8 @@ async def new_tenant_form(request: Request) -> Template:
 @post("/tenants/new")
 async def new_tenant(request: Request, data: Form) -> Any:
     slug = str(data.get("slug", "")).strip().lower()
-    name = str(data.get("name", "")).strip()
     try:
+        name = clean_text(data.get("name", ""), label=_("Name"))
         if not SLUG_RE.fullmatch(slug):
             raise ContractProblem("The slug takes 2-63 lower-case letters, digits and hyphens.")
         if not name:
@@ -143,6 +144,9 @@ async def new_tenant(request: Request, data: Form) -> Any:
     except ContractProblem as exc:
         return await _page(request, "ops/tenant_new.html", status_code=400, courses=COURSES, values=data,
                           error=_(str(exc)))
+    except TextProblem as exc:
+        return await _page(request, "ops/tenant_new.html", status_code=400, courses=COURSES, values=data,
+                          error=str(exc))
     ip = audit.client_ip(request)
     region = str(data.get("region", "JP")).strip().upper() or "JP"
     tenant = await create_tenant(request.app.state.storage, slug=slug, name=name, region=region)
@@ -179,7 +183,10 @@ async def tenant_page(request: Request, slug: FromPath[str]) -> Template:
 @post("/tenants/{slug:str}/profile")
 async def save_profile(request: Request, slug: FromPath[str], data: Form) -> Any:
     tenant = await _tenant(slug)
-    name = str(data.get("name", "")).strip() or tenant.name
+    try:
+        name = clean_text(data.get("name", ""), label=_("Name")) or tenant.name
+    except TextProblem as exc:
+        return await _tenant_page(request, tenant, error=str(exc))
     region = str(data.get("region", "")).strip().upper() or tenant.region
     contact = {"contact_name": str(data.get("contact_name", "")).strip(),
                "contact_email": str(data.get("contact_email", "")).strip()}
@@ -291,7 +298,8 @@ async def add_maintenance(request: Request, data: Form) -> Any:
 
 @post("/maintenance/{window_id:int}/cancel")
 async def remove_maintenance(request: Request, window_id: FromPath[int]) -> Any:
-    await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request))
+    if not await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request)):
+        raise NotFoundException(_("No such maintenance window."))
     return _back("/ops/")
 
 

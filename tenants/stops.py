@@ -31,9 +31,13 @@ async def plan_maintenance(starts_at: datetime, ends_at: datetime, message: str,
     return window
 
 
-async def cancel_maintenance(window_id: int, *, by: Any, ip: str = "") -> None:
+async def cancel_maintenance(window_id: int, *, by: Any, ip: str = "") -> bool:
+    """Remove a planned window; False (and nothing recorded) when there is no such window."""
+    if not await MaintenanceWindow.exists().where(MaintenanceWindow.id == window_id):
+        return False
     await MaintenanceWindow.delete().where(MaintenanceWindow.id == window_id)
     await audit.record("tenants.maintenance_cancelled", actor=by, target=str(window_id), ip=ip)
+    return True
 
 
 async def stop_service(tenant_id: Any | None, message: str, *, by: Any, ip: str = "") -> EmergencyStop:

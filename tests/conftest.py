@@ -101,3 +101,18 @@ async def wait_for_job(job_id, timeout: float = 180) -> Job:
             return job
         await asyncio.sleep(0.05)
     raise AssertionError(f"job {job_id} did not finish: {job.state} {job.progress} {job.error}" if job else job_id)
+
+
+async def eventually(check, timeout: float = 60, what: str = ""):
+    """Poll the async `check()` until it returns something truthy, and return that.
+
+    For effects another thread or job writes: a test waits for exactly what it asserts, never for
+    a neighbouring effect that happens to come first (CI runs under load)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)

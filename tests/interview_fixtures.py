@@ -16,7 +16,7 @@ ITEMS = [EvaluationItem(key="", name="Clarity", description="Speaks clearly"),
          EvaluationItem(key="", name="Warmth", scale_min=1, scale_max=7, required=False)]
 
 
-async def make_interview(tenant, make_user, *, kind: str = "live", starts_in: timedelta = timedelta(days=3),
+async def make_interview(tenant, make_user, *, kind: str = "live", starts_in: timedelta = timedelta(minutes=10),
                          experts: int = 0, language: str = "ja"):
     scope = TenantScope(tenant.id)
     admin = await make_user(tenant, "admin")

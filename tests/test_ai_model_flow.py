@@ -79,7 +79,7 @@ async def populate(tenant, make_user, features, labels, version=None):
         interview = await schedule_interview(
             scope, kind="live", starts_at=datetime(2026, 12, 1, 1, tzinfo=timezone.utc),
             interviewee_id=interviewee.id, interviewer_id=interviewer.id,
-            expert_ids=[e.id for e in experts], version_id=version.id,
+            expert_ids=[e.id for e in experts], version_id=version.id, check=False,
         )
         await advance(scope, interview, "recorded")
         await store_features(scope, interview.id, extractor, row.to_dict() | {"duration_s": 300.0})

@@ -16,7 +16,7 @@ from core.interviews.tables import Interview, Recording
 from core.storage import BlobStore
 from core.tenancy import TenantScope
 from plugins.live_interview.tables import RoomEvent
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, eventually
 from tests.interview_fixtures import make_interview
 from tests.test_face_features import models  # noqa: F401  (fixture)
 from tests.test_live_interview import live, server  # noqa: F401  (fixtures)
@@ -165,7 +165,8 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
         "window.liveRoom.pc && window.liveRoom.pc !== window.callBeforeBlip"
         " && window.liveRoom.pc.connectionState === 'connected'", timeout=30000)
     await sees_video(host_page)
-    await asyncio.sleep(3)
+    # Chunks go on after the blip: wait until one is acknowledged, not for a fixed time.
+    await guest_page.wait_for_function("window.liveRoom.segments[0].base > 0", timeout=30000)
     await host_page.click("#questions li:first-child .question-timer")
     assert await host_page.locator("#end-interview").is_disabled()
     await host_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewer.png"), full_page=True)
@@ -212,9 +213,14 @@ async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(serve
     await sees_video(host_page)
     await record_for(host_page, guest_page, 4)
     await guest_page.wait_for_function("window.liveRoom.segments[0].base > 0", timeout=20000)
+    acknowledged = await guest_page.evaluate("window.liveRoom.segments[0].base")
     await guest_context.close()  # the interviewee's browser dies
-    await asyncio.sleep(1)
-    [first] = await segments(tenant, interview)
+
+    async def stored():
+        [row] = await segments(tenant, interview)
+        return row if row.upload_offset >= acknowledged else None
+
+    first = await eventually(stored, what="the acknowledged chunks on the server")
     kept = first.upload_offset
     assert first.state == "uploading" and kept > 0
 

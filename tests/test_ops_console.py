@@ -8,7 +8,7 @@ from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
 from tenants.hours import current_contract
 from tenants.tables import ContractChange, MaintenanceWindow, TenantProfile
-from tests.conftest import HTML, form_csrf, login
+from tests.conftest import HTML, eventually, form_csrf, login
 
 
 class Summary:
@@ -103,8 +103,6 @@ async def test_a_tenant_outside_the_allowed_regions_is_refused_emotion_inference
 
 
 async def test_an_operator_deletes_a_tenant_at_once_after_confirming_its_slug(client, make_tenant, make_user):
-    import asyncio
-
     from tenants.tables import DeletionReport
 
     tenant = await make_tenant()
@@ -115,14 +113,18 @@ async def test_an_operator_deletes_a_tenant_at_once_after_confirming_its_slug(cl
     assert wrong.status_code == 400 and await Tenant.count().where(Tenant.id == tenant.id) == 1
     done = await _post(client, f"/ops/tenants/{tenant.slug}/delete", {"confirm": tenant.slug})
     assert done.status_code == 303
-    for _ in range(100):
-        report = await DeletionReport.objects().where(DeletionReport.tenant_id == tenant.id).first()
-        if report is not None:
-            break
-        await asyncio.sleep(0.1)
-    assert report is not None and report.reason == "request" and report.requested_by == operator.id
-    assert await Tenant.count().where(Tenant.id == tenant.id) == 0
-    actions = {r["action"] for r in await AuditEntry.select(AuditEntry.action).where(AuditEntry.actor == operator.id)}
-    assert {"tenants.deletion_requested", "tenants.tenant_purged"} <= actions
+    # The purge job writes the report, deletes the tenant and files the audit entry one after the
+    # other: each is waited for by itself.
+    report = await eventually(lambda: DeletionReport.objects().where(DeletionReport.tenant_id == tenant.id).first(),
+                              what="the deletion report")
+    assert report.reason == "request" and report.requested_by == operator.id
+
+    async def purged_and_audited():
+        actions = {r["action"] for r in await AuditEntry.select(AuditEntry.action).where(
+            AuditEntry.actor == operator.id)}
+        gone = await Tenant.count().where(Tenant.id == tenant.id) == 0
+        return gone and {"tenants.deletion_requested", "tenants.tenant_purged"} <= actions
+
+    await eventually(purged_and_audited, what="the tenant gone and the purge in the audit log")
     home = await client.get("/ops/", headers=HTML)
     assert home.status_code == 200 and f"<td>{tenant.slug}</td>" in home.text and "mendan_user: 1" in home.text

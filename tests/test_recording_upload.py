@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from core.hookspecs import hookimpl
@@ -12,7 +14,7 @@ from core.interviews.tables import Interview, Recording
 from core.plugins import PluginMeta
 from core.tenancy import TenantScope
 from tests.interview_fixtures import chunk_checksum, consent, join, make_interview
-from tests.video_files import make_video
+from tests.video_files import make_iphone_mov, make_video
 
 
 def api(client) -> dict[str, str]:
@@ -119,20 +121,81 @@ async def test_a_file_that_is_not_a_video_is_refused_with_a_clear_message(client
     created = await create(client, tenant, setup["interview"], data)
     response = await upload_all(client, created.headers["location"], data)
     assert response.status_code == 422
-    assert response.json()["detail"] == "This file is not a WebM or MP4 video that can be played, so it was refused."
+    assert response.json()["detail"].startswith(
+        "This file is not a WebM or MP4 video that can be played, so it was refused.")
+    assert "QuickTime" in response.json()["detail"]
 
 
-async def test_only_webm_and_mp4_are_accepted_and_the_size_limit_holds(client, make_tenant, make_user, settings):
+async def test_the_content_decides_not_the_name_and_the_size_limit_holds(client, make_tenant, make_user, settings,
+                                                                          webm, tmp_path):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, language="en")
     await consent(tenant, setup["interviewee"])
     await join(client, tenant, setup["interviewee"], setup["interview"])
-    response = await create(client, tenant, setup["interview"], b"x" * 10, filename="answer.avi")
-    assert response.status_code == 415
+    # A WebM called .avi is a WebM.
+    created = await create(client, tenant, setup["interview"], webm, filename="answer.avi")
+    assert created.status_code == 201, created.text
+    assert (await upload_all(client, created.headers["location"], webm)).status_code == 204
+    # A real AVI (MPEG-4 in RIFF), named .mp4, is refused once its content is known.
+    avi = tmp_path / "clip.avi"
+    with av.open(str(avi), mode="w", format="avi") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for n in range(5):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), n * 40, np.uint8),
+                                                                  format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = avi.read_bytes()
+    created = await create(client, tenant, setup["interview"], data, filename="clip.mp4")
+    refused = await upload_all(client, created.headers["location"], data)
+    assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     too_big = await client.post(
         f"/t/{tenant.slug}/interviews/{setup['interview'].id}/uploads", headers=api(client),
         json={"size": settings.upload_max_bytes + 1, "sha256": "0" * 64, "filename": "a.mp4"})
     assert too_big.status_code == 413
+
+
+async def test_an_iphone_mov_is_accepted_by_its_content(client, make_tenant, make_user, tmp_path):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    data = make_iphone_mov(tmp_path / "IMG_0001.MOV").read_bytes()
+    created = await client.post(
+        f"/t/{tenant.slug}/interviews/{setup['interview'].id}/uploads", headers=api(client),
+        json={"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "filename": "IMG_0001.MOV",
+              "content_type": "video/quicktime"})
+    assert created.status_code == 201, created.text
+    assert (await upload_all(client, created.headers["location"], data, size=8192)).status_code == 204
+    [rec] = await TenantScope(tenant.id).objects(Recording).where(Recording.interview == setup["interview"].id)
+    assert (rec.state, rec.container, rec.width, rec.height) == ("complete", "mp4", 320, 240)
+
+
+async def test_a_deferred_upload_closed_by_an_empty_patch_without_checksum_completes(client, make_tenant, make_user,
+                                                                                    webm):
+    """What tus-js-client and Uppy send when a stream ends: chunks with checksums, then an empty
+    PATCH carrying only Upload-Length."""
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    created = await client.post(f"/t/{tenant.slug}/interviews/{setup['interview'].id}/uploads", headers=api(client),
+                                json={"defer_length": True, "filename": "live.webm", "content_type": "video/webm"})
+    location = created.headers["location"]
+    assert (await upload_all(client, location, webm)).status_code == 204
+    unchecked = await client.patch(location, content=b"xyz", headers={
+        **api(client), "content-type": "application/offset+octet-stream", "upload-offset": str(len(webm)),
+        "tus-resumable": "1.0.0"})
+    assert unchecked.status_code == 400  # bytes still need their checksum
+    closing = await client.patch(location, content=b"", headers={
+        **api(client), "content-type": "application/offset+octet-stream", "upload-offset": str(len(webm)),
+        "upload-length": str(len(webm)), "tus-resumable": "1.0.0"})
+    assert closing.status_code == 204, closing.text
+    assert closing.headers["upload-state"] == "complete"
+    [rec] = await TenantScope(tenant.id).objects(Recording).where(Recording.interview == setup["interview"].id)
+    assert rec.state == "complete" and rec.size == len(webm) and rec.sha256 == hashlib.sha256(webm).hexdigest()
 
 
 async def test_no_recording_is_accepted_without_the_interviewees_consent(client, make_tenant, make_user, webm):

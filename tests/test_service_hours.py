@@ -168,7 +168,8 @@ async def test_outside_hours_the_page_says_when_service_opens_and_the_api_answer
     assert int(page.headers["retry-after"]) == int((jst(2026, 12, 7, 9, 0) - saturday).total_seconds())
     assert "サービス時間外" in page.text and "2026-12-07 09:00" in page.text
     api = await client.get(f"/t/{tenant.slug}/live_x/")
-    assert api.status_code == 503 and api.json()["detail"] == "hours"
+    assert api.status_code == 503 and api.json()["reason"] == "hours"
+    assert api.headers["content-type"].startswith("application/problem+json")
     assert api.headers["retry-after"] == page.headers["retry-after"]
     home = await client.get(f"/t/{tenant.slug}/", headers=HTML)
     assert home.status_code == 503

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import anyio
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
@@ -33,6 +33,7 @@ from core.auth.tokens import (
 from core.config import Settings
 from core.db.tables import ApiToken, PasswordReset, Tenant, User
 from core.tenancy import tenant_by_slug, tenant_guard
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 
@@ -240,7 +241,10 @@ async def token_list(request: Request) -> Template:
 
 @post("/t/{tenant:str}/tokens", guards=[tenant_guard])
 async def token_create(request: Request, data: Form) -> Template:
-    name = str(data.get("name", "")).strip()[:100] or "API"
+    try:
+        name = clean_text(data.get("name", ""), label=_("Name"), max_length=100) or "API"
+    except TextProblem as exc:
+        raise ClientException(str(exc)) from exc
     token = await create_api_token(request.user, name)
     await audit.record("auth.api_token_created", tenant_id=request.user.tenant, actor=request.user, target=name,
                        ip=audit.client_ip(request))

@@ -22,6 +22,7 @@ APP_CONFIG = AppConfig(
         tables.AnalysisRun,
         tables.AnalysisStep,
         tables.TranscriptRecord,
+        tables.IdempotencyKey,
     ],
     migration_dependencies=[],
     commands=[],

@@ -174,3 +174,14 @@ class TranscriptRecord(Table, tablename="mendan_transcript"):
     blob_key = Varchar(length=255)
     edited_by = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class IdempotencyKey(Table, tablename="mendan_idempotency_key"):
+    """A form submission or API call already received (`core.web.idempotency`): the same key
+    again is answered from here instead of doing the work twice."""
+
+    key = Varchar(length=64, unique=True, index=True)  # sha256 of owner, path and the client's key
+    state = Varchar(length=8, default="pending")  # pending | done
+    status = Integer(default=0)
+    location = Varchar(length=2000, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

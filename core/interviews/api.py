@@ -1,6 +1,7 @@
 """What plugins may use of the interviews domain: its tables, the questions and evaluation
 items of a question set, expert evaluations, interview states, panels on the interview page,
-reading a stored recording and storing or reading its transcript, form helpers, and the interviewees' protected attributes
+reading a stored recording, whether a participant may enter it now (`participant_block`,
+`link_closed_page`), storing or reading its transcript, form helpers, and the interviewees' protected attributes
 (for the AI-ethics options: who may see them, their definitions and groups). Everything else in `core.interviews` is the
 domain's own and may change without notice."""
 
@@ -14,11 +15,13 @@ from core.interviews.schedule import advance, in_tokyo
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
 from core.interviews.transcripts import store_transcript, transcript_of, transcripts_of_interview
 from core.interviews.web_forms import Form, text
+from core.interviews.web_recordings import link_closed_page, participant_block
 
 __all__ = [
     "BlobFile", "Evaluation", "EvaluationItem", "EvaluationProblem", "Form", "Interview", "Panel", "Question",
     "QuestionSet", "QuestionSetVersion", "Recording", "advance", "evaluation_of", "expert_labels", "in_tokyo",
     "items_of", "questions_of", "save_evaluation", "scores_of", "text",
+    "link_closed_page", "participant_block",
     "store_transcript", "transcript_of", "transcripts_of_interview",
     "can_see_attributes", "definitions", "groups_for_interviews", "requires_attribute_access", "uuid_or_404",
 ]

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from core.db.constraints import retry_on_conflict, write_transaction
 from core.db.json_columns import json_value
 from core.db.tables import User
 from core.interviews.question_sets import items_of
@@ -44,11 +45,29 @@ async def evaluation_of(scope: TenantScope, interview: Interview, user: User) ->
 
 async def save_evaluation(scope: TenantScope, interview: Interview, user: User, raw_scores: dict[str, Any],
                           comment: str) -> Evaluation:
+    """Create or update `user`'s one evaluation of `interview` (scores by item key, a comment).
+
+    Raises EvaluationProblem (message for the evaluator) for a non-evaluator, an interview not
+    held yet, a locked evaluation or a score off the item's scale."""
     role = evaluator_role(user, interview)
     if role is None:
         raise EvaluationProblem(_("You are not an evaluator of this interview."))
     if interview.state in ("scheduled", "cancelled"):
         raise EvaluationProblem(_("The interview has not taken place yet."))
+
+    async def write() -> Evaluation:
+        # One row per (interview, evaluator), by a unique index: a double click's second insert
+        # fails, is retried, and then finds and updates the first one's row.
+        async with write_transaction():
+            return await _write_evaluation(scope, interview, user, role, raw_scores, comment)
+
+    row = await retry_on_conflict(write)
+    await advance(scope, interview, "evaluated")
+    return row
+
+
+async def _write_evaluation(scope: TenantScope, interview: Interview, user: User, role: str,
+                            raw_scores: dict[str, Any], comment: str) -> Evaluation:
     existing = await evaluation_of(scope, interview, user)
     if existing is not None and existing.locked:
         raise EvaluationProblem(_("This evaluation is locked and can no longer be changed."))
@@ -79,7 +98,6 @@ async def save_evaluation(scope: TenantScope, interview: Interview, user: User, 
                                         Evaluation.updated_at: now}).where(Evaluation.id == existing.id)
         row = existing
         row.scores, row.comment = scores, comment[:5000]
-    await advance(scope, interview, "evaluated")
     return row
 
 

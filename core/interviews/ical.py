@@ -1,48 +1,43 @@
-"""iCalendar (RFC 5545) invitations for an interview: REQUEST when set or moved, CANCEL when cancelled."""
+"""iCalendar (RFC 5545) invitations for an interview: REQUEST when set or moved, CANCEL when cancelled.
+
+Built with the `icalendar` library, which escapes text values and folds long lines; the result
+has CRLF line ends throughout, as RFC 5545 3.1 requires.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+
+import icalendar
+
+# A line break left in an old title would otherwise start a property of its own.
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 def _text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space (RFC 5545 3.1)."""
-    out, current = [], b""
-    for char in line:
-        encoded = char.encode()
-        if len(current) + len(encoded) > (75 if not out else 74):
-            out.append(current.decode())
-            current = b""
-        current += encoded
-    out.append(current.decode())
-    return "\r\n ".join(out)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return LINE_BREAKS.sub(" ", value)
 
 
 def interview_event(*, uid: str, sequence: int, starts_at: datetime, minutes: int, summary: str,
-                    description: str, url: str, organizer: str, attendee: str, cancelled: bool = False) -> str:
-    method = "CANCEL" if cancelled else "REQUEST"
-    lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//mendan//interviews//EN", f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_utc(datetime.now(timezone.utc))}",
-        f"DTSTART:{_utc(starts_at)}",
-        f"DTEND:{_utc(starts_at + timedelta(minutes=minutes))}",
-        f"SUMMARY:{_text(summary)}",
-        f"DESCRIPTION:{_text(description)}",
-        f"URL:{url}",
-        f"ORGANIZER:mailto:{organizer}",
-        f"ATTENDEE;ROLE=REQ-PARTICIPANT:mailto:{attendee}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        "END:VEVENT", "END:VCALENDAR",
-    ]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+                    description: str, url: str, organizer: str, attendee: str, cancelled: bool = False) -> bytes:
+    """The invitation as UTF-8 bytes with CRLF line ends: one VEVENT in a VCALENDAR with
+    METHOD REQUEST (or CANCEL, STATUS CANCELLED)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//mendan//interviews//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", datetime.now(timezone.utc))
+    event.add("dtstart", starts_at.astimezone(timezone.utc))
+    event.add("dtend", (starts_at + timedelta(minutes=minutes)).astimezone(timezone.utc))
+    event.add("summary", _text(summary))
+    event.add("description", description)
+    event.add("url", _text(url))
+    event.add("organizer", icalendar.vCalAddress(f"mailto:{_text(organizer)}"))
+    event.add("attendee", icalendar.vCalAddress(f"mailto:{_text(attendee)}"), parameters={"ROLE": "REQ-PARTICIPANT"})
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()

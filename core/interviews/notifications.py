@@ -79,8 +79,13 @@ async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant,
             minutes=interview.duration_minutes, summary=interview.title or _("Interview"),
             description=link or _lead(event), url=link or settings.base_url, organizer=sender,
             attendee=person.email, cancelled=cancelled)
-        msg.add_attachment(event_text, subtype="calendar", filename="interview.ics",
-                           params={"method": "CANCEL" if cancelled else "REQUEST"})
+        method = "CANCEL" if cancelled else "REQUEST"
+        # Bytes in base64 keep the calendar's CRLF line ends (a text part would be re-wrapped to
+        # LF). Outlook reads the inline alternative; other clients offer the attachment.
+        msg.add_alternative(event_text, maintype="text", subtype="calendar", cte="base64",
+                            params={"method": method, "charset": "utf-8"})
+        msg.add_attachment(event_text, maintype="text", subtype="calendar", filename="interview.ics",
+                           params={"method": method, "charset": "utf-8"})
         return msg.as_string()
     finally:
         i18n.current_language.reset(token)

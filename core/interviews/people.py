@@ -3,9 +3,7 @@ and personal join links for interviewees who have no password."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -13,10 +11,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from core.auth.passwords import hash_password, password_problem
+from core.csv_input import CsvUnreadable, normalise_email, read_csv
 from core.db.engine import current_engine
 from core.db.tables import User
 from core.interviews.tables import JoinLink
 from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import LANGUAGES
 from core.web.i18n import gettext as _
 
@@ -72,39 +72,48 @@ async def _taken(scope: TenantScope, emails: list[str]) -> set[str]:
 
 async def create_person(scope: TenantScope, *, email: str, display_name: str, role: str, language: str = "ja",
                         password: str = "") -> User:
-    email = email.strip().lower()
+    email = normalise_email(email)
     problems = _check(email, role, language)
     if problems:
         raise PersonProblem(problems[0][1])
+    try:
+        display_name = clean_text(display_name, label=_("Display name"))
+    except TextProblem as exc:
+        raise PersonProblem(str(exc)) from exc
     if await _taken(scope, [email]):
         raise PersonProblem(_("A user with this e-mail address already exists."))
     if password and password_problem(password):
         raise PersonProblem(_("The password must be at least 10 characters long."))
-    user = User(email=email, display_name=display_name.strip()[:200], role=role, language=language,
+    user = User(email=email, display_name=display_name, role=role, language=language,
                 password_hash=hash_password(password) if password else None)
     return await scope.add(user)
 
 
 async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
-    """Check every row first; a file with any error imports nothing."""
+    """Import people from a CSV file's bytes (any encoding and line end `core.csv_input` reads).
+
+    Check every row first; a file with any error imports nothing, and the report lists every
+    error with its line."""
     report = ImportReport()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        report.errors.append(RowError(1, "", _("The file is not UTF-8 text.")))
+        table = read_csv(data)
+    except CsvUnreadable as exc:
+        report.errors.append(RowError(1, "", str(exc)))
         return report
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in CSV_COLUMNS if c not in table.header]
     if missing:
         report.errors.append(RowError(1, ", ".join(missing), _("Missing columns in the header line.")))
         return report
     rows: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        values = {c: (row.get(c) or "").strip() for c in CSV_COLUMNS}
-        values["email"] = values["email"].lower()
-        values["language"] = values["language"] or "ja"
+    for line, row in table.rows:
+        values = {c: row.get(c, "") for c in CSV_COLUMNS}
+        values["email"] = normalise_email(values["email"])
+        values["language"] = values["language"].lower() or "ja"
+        try:
+            values["display_name"] = clean_text(values["display_name"], label=_("Display name"))
+        except TextProblem as exc:
+            report.errors.append(RowError(line, "display_name", str(exc)))
         for column, message in _check(values["email"], values["role"], values["language"]):
             report.errors.append(RowError(line, column, message))
         if values["email"] in seen:
@@ -123,7 +132,7 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
         return report
     async with current_engine().transaction():
         for _line, values in rows:
-            await scope.add(User(email=values["email"], display_name=values["display_name"][:200],
+            await scope.add(User(email=values["email"], display_name=values["display_name"],
                                  role=values["role"], language=values["language"], password_hash=None))
     report.created = len(rows)
     return report

@@ -1,7 +1,11 @@
-"""Is an uploaded file a WebM or MP4 video we can decode? Read with core.media's probe straight
+"""Is an uploaded file a video we can decode and play? Read with core.media's probe straight
 from the encrypted blob store, so the plaintext never lands on disk. The duration comes from
 the timestamps (a MediaRecorder WebM states none) and the size is the displayed one, after a
-phone's rotation."""
+phone's rotation.
+
+Decided by content, never by the file's name: an iPhone's .MOV (QuickTime, H.264 + AAC) is the
+MP4 family, a WebM named .mp4 is WebM. Accepted: a Matroska/WebM or QuickTime/MP4 container
+holding a video stream of a codec browsers play (VIDEO_CODECS) whose first frame decodes."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from typing import Any
 from core.media import MediaUnreadable, probe as probe_media
 from core.storage import BlobStore, TenantKey
 
-CONTAINERS = {"webm": ("matroska", "webm"), "mp4": ("mp4", "mov")}
+CONTAINERS = {"webm": ("matroska", "webm"), "mp4": ("mov", "mp4", "m4a", "3gp", "3g2", "mj2")}
+VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
 
 
 class NotAVideo(ValueError):
@@ -59,17 +64,25 @@ class BlobFile(io.RawIOBase):
         return len(data)
 
 
-def probe(store: BlobStore, tk: TenantKey, key: str, container: str) -> VideoInfo:
-    """Open the file, check its container, and decode its first video frame.
+def container_family(format_name: str) -> str | None:
+    """"webm" or "mp4" for a PyAV/FFmpeg demuxer name ("mov,mp4,m4a,3gp,3g2,mj2"), else None."""
+    names = format_name.split(",")
+    return next((family for family, members in CONTAINERS.items() if any(n in members for n in names)), None)
 
-    `duration_s` in seconds from the timestamps, `width`/`height` as displayed (after rotation).
-    Raises `NotAVideo` with the reason.
-    """
+
+def probe(store: BlobStore, tk: TenantKey, key: str, container: str | None = None) -> VideoInfo:
+    """Open the file, find its container family and decode its first video frame.
+
+    `container` is what the upload's name or type suggested; the content decides (VideoInfo's
+    `container` is the family found). `duration_s` in seconds from the timestamps,
+    `width`/`height` as displayed (after rotation). Raises NotAVideo with the reason."""
     try:
         info = probe_media(BlobFile(store, tk, key))
     except MediaUnreadable as exc:
         raise NotAVideo(str(exc)) from exc
-    names = info.container.split(",")
-    if not any(n in names for n in CONTAINERS[container]):
-        raise NotAVideo(f"container {info.container!r} is not {container}")
-    return VideoInfo(container, info.duration_s, info.width, info.height)
+    family = container_family(info.container)
+    if family is None:
+        raise NotAVideo(f"container {info.container!r} is neither WebM nor MP4/QuickTime")
+    if info.codec not in VIDEO_CODECS:
+        raise NotAVideo(f"video codec {info.codec!r} is not one browsers play")
+    return VideoInfo(family, info.duration_s, info.width, info.height)

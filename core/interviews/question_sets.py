@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.db.json_columns import json_value
-from core.db.engine import current_engine
+from core.db.constraints import retry_on_conflict, write_transaction
 from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
@@ -100,7 +100,7 @@ async def create_question_set(scope: TenantScope, *, name: str, questions: list[
     if not name.strip():
         raise QuestionSetProblem(_("The question set needs a name."))
     q_rows, item_rows = checked(questions, items, await keys_of_other_sets(scope))
-    async with current_engine().transaction():
+    async with write_transaction():
         qs = await scope.add(QuestionSet(name=name.strip()[:200], latest_number=1))
         return await scope.add(QuestionSetVersion(question_set=qs.id, number=1, questions=q_rows,
                                                   items=item_rows, created_by=getattr(author, "id", author)))
@@ -108,19 +108,30 @@ async def create_question_set(scope: TenantScope, *, name: str, questions: list[
 
 async def add_version(scope: TenantScope, question_set_id: Any, *, questions: list[Question],
                       items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
-    """A new version. An item keeps its key (the editor sends it back, so a renamed item stays
-    the same item); an item without one takes the key of the same name in the previous
-    version, else a new key. Keys never move between question sets."""
+    """A new version numbered one above the newest (distinct under concurrent saves). An item
+    keeps its key (the editor sends it back, so a renamed item stays the same item); an item
+    without one takes the key of the same name in the previous version, else a new key. Keys
+    never move between question sets. Raises ConflictError when concurrent saves keep winning."""
     qs = await scope.get(QuestionSet, question_set_id)
     previous = await latest_version(scope, qs.id)
     known = {i["name"]: i["key"] for i in json_value(previous.items)} if previous else {}
     items = [EvaluationItem(**{**asdict(i), "key": i.key or known.get(i.name, "")}) for i in items]
     q_rows, item_rows = checked(questions, items, await keys_of_other_sets(scope, qs.id))
-    number = qs.latest_number + 1
-    async with current_engine().transaction():
-        await scope.update(QuestionSet, {QuestionSet.latest_number: number}).where(QuestionSet.id == qs.id)
-        return await scope.add(QuestionSetVersion(question_set=qs.id, number=number, questions=q_rows,
-                                                  items=item_rows, created_by=getattr(author, "id", author)))
+
+    async def insert_next() -> QuestionSetVersion:
+        # The number is read inside the writing transaction; the unique index on
+        # (question_set, number) turns a concurrent save's same number into a retry.
+        async with write_transaction():
+            rows = await scope.select(QuestionSetVersion, QuestionSetVersion.number).where(
+                QuestionSetVersion.question_set == qs.id).order_by(QuestionSetVersion.number, ascending=False).limit(1)
+            number = (rows[0]["number"] if rows else 0) + 1
+            version = await scope.add(QuestionSetVersion(question_set=qs.id, number=number, questions=q_rows,
+                                                         items=item_rows, created_by=getattr(author, "id", author)))
+            await scope.update(QuestionSet, {QuestionSet.latest_number: number}).where(
+                (QuestionSet.id == qs.id) & (QuestionSet.latest_number < number))
+            return version
+
+    return await retry_on_conflict(insert_next)
 
 
 async def latest_version(scope: TenantScope, question_set_id: Any) -> QuestionSetVersion | None:

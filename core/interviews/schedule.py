@@ -5,14 +5,16 @@ Dates are entered and shown in Asia/Tokyo and stored in UTC.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core import hours
 from core.db.json_columns import json_value
 from core.db.tables import User
 from core.interviews.tables import INTERVIEW_KINDS, Interview, QuestionSetVersion
 from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -22,7 +24,51 @@ NEXT_STATE = {"scheduled": "in_progress", "in_progress": "recorded", "recorded":
 
 
 class InterviewProblem(ValueError):
-    pass
+    """The interview cannot be set up or changed like this; the message is for the admin."""
+
+
+class InterviewOverlap(InterviewProblem):
+    """The interviewer or interviewee already has an interview at that time: said once, and
+    accepted when the admin confirms (`allow_overlap`)."""
+
+
+def _when(moment: datetime) -> str:
+    return in_tokyo(moment).strftime("%Y-%m-%d %H:%M")
+
+
+async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minutes: int,
+                     people: list[Any], service: hours.ServiceState | None, allow_overlap: bool = False,
+                     moving: Any = None) -> None:
+    """Refuse a slot in the past or outside the tenant's interactive service hours (the message
+    suggests the next open slot), and warn (InterviewOverlap) when one of `people` (user ids)
+    already takes part in an interview that overlaps it. `service` is the tenant's calendar state
+    (None: open around the clock); `moving` is the interview being moved, left out of the overlaps.
+    """
+    if starts_at <= hours.now():
+        raise InterviewProblem(_("The date and time are in the past; choose a time to come."))
+    length = timedelta(minutes=duration_minutes)
+    if service is not None and hours.slot_closure(service, starts_at, starts_at + length) is not None:
+        suggestion = hours.next_open_slot(service, starts_at, length)
+        message = _("That time is outside the service hours (or in a maintenance window), so the interview "
+                    "could not take place.")
+        if suggestion is not None:
+            message += " " + _("The next open slot starts at %(when)s (Japan time).") % {"when": _when(suggestion)}
+        raise InterviewProblem(message)
+    if allow_overlap:
+        return
+    ids = [str(p) for p in people if p]
+    ends_at = starts_at + length
+    nearby = await scope.objects(Interview).where(
+        (Interview.state != "cancelled") & (Interview.starts_at < ends_at)
+        & (Interview.starts_at > starts_at - timedelta(days=1)))
+    for other in nearby:
+        if moving is not None and other.id == moving:
+            continue
+        overlaps = other.starts_at + timedelta(minutes=other.duration_minutes) > starts_at
+        if overlaps and ({str(other.interviewer), str(other.interviewee)} & set(ids)):
+            raise InterviewOverlap(_("The interviewer or interviewee already has an interview at %(when)s. "
+                                     "Tick \"Schedule even if it overlaps\" to keep both.")
+                                   % {"when": _when(other.starts_at)})
 
 
 def tokyo_to_utc(local: str) -> datetime:
@@ -54,7 +100,13 @@ async def _person(scope: TenantScope, user_id: Any, roles: tuple[str, ...], what
 
 async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: datetime, interviewee_id: Any,
                              interviewer_id: Any, expert_ids: list[Any], version_id: Any,
-                             title: str = "", duration_minutes: int = 60) -> Interview:
+                             title: str = "", duration_minutes: int = 60,
+                             service: hours.ServiceState | None = None, allow_overlap: bool = False,
+                             check: bool = True) -> Interview:
+    """A new scheduled interview, after `check_slot` (past, service hours, overlaps) unless
+    `check` is False (demo data and imports of interviews already held).
+
+    Raises InterviewProblem (InterviewOverlap for a double booking) with a message for the admin."""
     if kind not in INTERVIEW_KINDS:
         raise InterviewProblem(_("Choose live or self interview."))
     if duration_minutes <= 0:
@@ -65,28 +117,46 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
         interviewer = await _person(scope, interviewer_id, ("interviewer", "expert", "admin"), _("interviewer"))
     experts = [await _person(scope, e, ("expert",), _("expert interviewer")) for e in expert_ids if e]
     version = await scope.get(QuestionSetVersion, version_id)
+    try:
+        title = clean_text(title, label=_("Title"))
+    except TextProblem as exc:
+        raise InterviewProblem(str(exc)) from exc
+    if check:
+        await check_slot(scope, starts_at=starts_at, duration_minutes=duration_minutes, service=service,
+                         people=[interviewee.id, interviewer.id if interviewer else None],
+                         allow_overlap=allow_overlap)
     return await scope.add(Interview(
-        title=title.strip()[:200], kind=kind, starts_at=starts_at, duration_minutes=duration_minutes,
+        title=title, kind=kind, starts_at=starts_at, duration_minutes=duration_minutes,
         interviewer=interviewer.id if interviewer else None, interviewee=interviewee.id,
         experts=[str(e.id) for e in experts], question_set_version=version.id,
     ))
 
 
-async def reschedule(scope: TenantScope, interview: Interview, starts_at: datetime) -> Interview:
+async def reschedule(scope: TenantScope, interview: Interview, starts_at: datetime,
+                     service: hours.ServiceState | None = None, allow_overlap: bool = False) -> Interview:
+    """Move a scheduled interview, under the same `check_slot` rules as a new one."""
     if interview.state != "scheduled":
         raise InterviewProblem(_("Only a scheduled interview can be moved."))
-    interview.starts_at, interview.sequence = starts_at, interview.sequence + 1
-    await scope.update(Interview, {Interview.starts_at: starts_at, Interview.sequence: interview.sequence,
-                                   Interview.reminder_sent_at: None}).where(Interview.id == interview.id)
+    await check_slot(scope, starts_at=starts_at, duration_minutes=interview.duration_minutes, service=service,
+                     people=[interview.interviewee, interview.interviewer], allow_overlap=allow_overlap,
+                     moving=interview.id)
+    # SEQUENCE is incremented by the database: two moves at once still give two numbers.
+    rows = await scope.update(Interview, {Interview.starts_at: starts_at, Interview.sequence: Interview.sequence + 1,
+                                          Interview.reminder_sent_at: None}).where(
+        Interview.id == interview.id).returning(Interview.sequence)
+    interview.starts_at, interview.sequence = starts_at, rows[0]["sequence"]
     return interview
 
 
 async def cancel(scope: TenantScope, interview: Interview) -> Interview:
     if interview.state != "scheduled":
         raise InterviewProblem(_("Only a scheduled interview can be cancelled."))
-    interview.state, interview.sequence = "cancelled", interview.sequence + 1
-    await scope.update(Interview, {Interview.state: "cancelled", Interview.sequence: interview.sequence}).where(
-        Interview.id == interview.id)
+    # Only a scheduled row is cancelled, so two cancels at once mail once.
+    rows = await scope.update(Interview, {Interview.state: "cancelled", Interview.sequence: Interview.sequence + 1}).where(
+        (Interview.id == interview.id) & (Interview.state == "scheduled")).returning(Interview.sequence)
+    if not rows:
+        raise InterviewProblem(_("Only a scheduled interview can be cancelled."))
+    interview.state, interview.sequence = "cancelled", rows[0]["sequence"]
     return interview
 
 
@@ -106,3 +176,27 @@ def may_see(user: User, interview: Interview) -> bool:
         return True
     uid = str(user.id)
     return uid in (str(interview.interviewer), str(interview.interviewee)) or uid in experts_of(interview)
+
+
+# Evaluated or analysed: over for the participants. A "recorded" interview may still be going on
+# (a live room records in segments, a self-interview may be recorded again), so the room window
+# decides for it.
+ENDED_STATES = ("evaluated", "analysed")
+
+
+def closed_for_participants(interview: Interview, at: datetime, opens_before: timedelta,
+                            closes_after: timedelta) -> tuple[str, datetime | None] | None:
+    """Why a participant's link cannot lead into this interview at `at`, or None when it can.
+
+    ("cancelled" | "ended" | "too_early" | "too_late", the time the room opens for "too_early").
+    The room is open from `opens_before` before the slot to `closes_after` after its end."""
+    if interview.state == "cancelled":
+        return ("cancelled", None)
+    if interview.state in ENDED_STATES:
+        return ("ended", None)
+    opens = interview.starts_at - opens_before
+    if at < opens:
+        return ("too_early", opens)
+    if at > interview.starts_at + timedelta(minutes=interview.duration_minutes) + closes_after:
+        return ("too_late", None)
+    return None

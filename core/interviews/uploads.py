@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,7 +45,7 @@ log = structlog.get_logger("mendan.uploads")
 BLOCK = 1024 * 1024
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _QUESTION_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,63}")
-EXTENSIONS = {".webm": "webm", ".mp4": "mp4", ".m4v": "mp4"}
+EXTENSIONS = {".webm": "webm", ".mkv": "webm", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".qt": "mp4"}
 DEFERRED = 0  # `size` of an upload whose length is not declared yet
 
 
@@ -55,15 +56,20 @@ class UploadProblem(Exception):
 
 
 def container_of(filename: str, content_type: str) -> str:
-    """By the file name's extension; a recording made in the browser may have none, then by its type."""
+    """A first guess at the container from the name or type, never a refusal: the file's content
+    decides when the upload is complete (`probe`), whatever it is called."""
     suffix = PurePosixPath(filename.lower()).suffix
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
-    if not suffix and content_type.startswith("video/webm"):
+    if content_type.startswith(("video/webm", "video/x-matroska")):
         return "webm"
-    if not suffix and content_type.startswith("video/mp4"):
-        return "mp4"
-    raise UploadProblem(415, _("Only WebM and MP4 videos can be uploaded."))
+    return "mp4"
+
+
+def _plain_name(filename: str) -> str:
+    """The file name as kept: control characters (CR, LF, NUL) become "_", at most 255 characters
+    from the end (the extension matters most)."""
+    return "".join("_" if unicodedata.category(c) == "Cc" else c for c in filename)[-255:]
 
 
 def parts_of(rec: Recording) -> list[str]:
@@ -93,7 +99,7 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
     return await scope.add(Recording(
         id=rec_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader),
         question_key=question_key, sequence=sequence,
-        filename=filename[-255:], container=container, size=DEFERRED if size is None else size, sha256=sha256,
+        filename=_plain_name(filename), container=container, size=DEFERRED if size is None else size, sha256=sha256,
         blob_key=f"recordings/{interview.id}/{rec_id}.{container}",
     ))
 
@@ -123,8 +129,10 @@ async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec:
     if offset != rec.upload_offset:
         raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."))
     deferred = rec.size == DEFERRED
-    if deferred and checksum is None:
-        # Without a whole-file checksum to compare, each chunk must prove itself.
+    if deferred and checksum is None and length != 0 and length is not None:
+        # Without a whole-file checksum to compare, each chunk must prove itself. An empty final
+        # PATCH (it only declares Upload-Length, as common tus clients send it) carries nothing
+        # to prove.
         raise UploadProblem(400, _("Chunks of an upload without a declared length need an Upload-Checksum."))
     remaining = (max_bytes if deferred else rec.size) - offset
     if length is not None and length > remaining:
@@ -149,6 +157,8 @@ async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec:
                 block, pending = bytes(pending), bytearray()
                 await anyio.to_thread.run_sync(flush, block)
         await anyio.to_thread.run_sync(flush, bytes(pending))
+        if deferred and checksum is None and received:
+            raise UploadProblem(400, _("Chunks of an upload without a declared length need an Upload-Checksum."))
         if checksum is not None and digest.digest() != checksum:
             raise UploadProblem(460, _("The chunk was damaged on the way (checksum mismatch); send it again."))
         if length is not None and received != length:
@@ -211,9 +221,12 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
     else:
         try:
             info = await anyio.to_thread.run_sync(probe, store, tk, rec.blob_key, rec.container)
+            rec.container = info.container  # by content: a QuickTime .MOV is the MP4 family
         except NotAVideo as exc:
             log.info("upload_not_a_video", recording_id=str(rec.id), reason=str(exc))
             problem = _("This file is not a WebM or MP4 video that can be played, so it was refused.")
+            problem += " " + _("Accepted: WebM, MP4 and QuickTime (.mov, e.g. from an iPhone) with H.264, HEVC, VP8, "
+                               "VP9 or AV1 video.")
     await anyio.to_thread.run_sync(_drop_parts, store, tk, rec)
     if problem is not None:
         store.delete(tk, rec.blob_key)
@@ -224,6 +237,7 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
     now = datetime.now(timezone.utc)
     await scope.update(Recording, {
         Recording.state: "complete", Recording.completed_at: now, Recording.parts: [], Recording.sha256: actual,
+        Recording.container: info.container,
         Recording.duration_s: info.duration_s, Recording.width: info.width, Recording.height: info.height,
     }).where(Recording.id == rec.id)
     rec.state, rec.completed_at, rec.sha256 = "complete", now, actual

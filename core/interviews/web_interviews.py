@@ -4,7 +4,6 @@ evaluations and locking."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from litestar import MediaType, Controller, Request, get, post
@@ -22,10 +21,10 @@ from core.interviews.evaluations import EvaluationProblem, evaluation_of, evalua
 from core.interviews.notifications import notify
 from core.interviews.panels import panels_for
 from core.interviews.question_sets import items_of, questions_of
-from core.interviews.schedule import InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
+from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
     schedule_interview, tokyo_to_utc
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
-from core.interviews.web_forms import PAGE_SIZE, Form, many, page_window, text
+from core.interviews.web_forms import PAGE_SIZE, Form, back_with_error, many, page_window, text
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.rendering import page
@@ -48,8 +47,14 @@ async def _people(scope: TenantScope) -> dict[str, User]:
     return {str(u.id): u for u in await scope.objects(User)}
 
 
+async def _service_state(request: Request, tenant: Tenant, at: Any) -> Any:
+    """The tenant's calendar state at `at` (None where the app has no calendar: open all hours)."""
+    calendar = request.app.state.get("service_calendar")
+    return await calendar.service_state(tenant, at) if calendar is not None else None
+
+
 async def _setup_page(request: Request, scope: TenantScope, status_code: int = 200, error: str | None = None,
-                      form: dict[str, Any] | None = None) -> Template:
+                      form: dict[str, Any] | None = None, overlap: bool = False) -> Template:
     people = await scope.objects(User).where(User.active == True).order_by(User.display_name)  # noqa: E712
     sets = await scope.objects(QuestionSet).order_by(QuestionSet.name)
     versions = await scope.objects(QuestionSetVersion).order_by(QuestionSetVersion.number, ascending=False)
@@ -58,7 +63,7 @@ async def _setup_page(request: Request, scope: TenantScope, status_code: int = 2
         latest.setdefault(str(v.question_set), v)
     choices = [(latest[str(s.id)], s) for s in sets if str(s.id) in latest]
     return await page(request, "interviews/interview_new.html", status_code=status_code, people=people,
-                      versions=choices, error=error, form=form or {})
+                      versions=choices, error=error, form=form or {}, overlap=overlap)
 
 
 class InterviewController(Controller):
@@ -88,11 +93,16 @@ class InterviewController(Controller):
     async def create_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                                tenant_row: NamedDependency[Tenant], data: Form) -> Any:
         try:
+            starts_at = tokyo_to_utc(text(data, "starts_at"))
             interview = await schedule_interview(
-                tenant_scope, kind=text(data, "kind"), starts_at=tokyo_to_utc(text(data, "starts_at")),
+                tenant_scope, kind=text(data, "kind"), starts_at=starts_at,
                 interviewee_id=text(data, "interviewee"), interviewer_id=text(data, "interviewer") or None,
                 expert_ids=many(data, "experts"), version_id=text(data, "version"), title=text(data, "title"),
-                duration_minutes=int(text(data, "duration_minutes") or 60))
+                duration_minutes=int(text(data, "duration_minutes") or 60),
+                service=await _service_state(request, tenant_row, starts_at),
+                allow_overlap=text(data, "allow_overlap") == "1")
+        except InterviewOverlap as exc:
+            return await _setup_page(request, tenant_scope, status_code=409, error=str(exc), form=data, overlap=True)
         except (InterviewProblem, ValueError) as exc:
             message = str(exc) if isinstance(exc, InterviewProblem) else _("Check the values you entered.")
             return await _setup_page(request, tenant_scope, status_code=400, error=message, form=data)
@@ -130,9 +140,13 @@ class InterviewController(Controller):
                              tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID], data: Form) -> Any:
         interview = await tenant_scope.get(Interview, interview_id)
         try:
-            await reschedule(tenant_scope, interview, tokyo_to_utc(text(data, "starts_at")))
+            starts_at = tokyo_to_utc(text(data, "starts_at"))
+            await reschedule(tenant_scope, interview, starts_at,
+                             service=await _service_state(request, tenant_row, starts_at),
+                             allow_overlap=text(data, "allow_overlap") == "1")
         except InterviewProblem as exc:
-            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}?error={quote(str(exc))}")
+            return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc),
+                                   409 if isinstance(exc, InterviewOverlap) else 400)
         await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
                      "rescheduled")
         await audit.record("interview.rescheduled", tenant_id=tenant_scope.tenant_id, actor=request.user,
@@ -146,7 +160,7 @@ class InterviewController(Controller):
         try:
             await cancel(tenant_scope, interview)
         except InterviewProblem as exc:
-            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}?error={quote(str(exc))}")
+            return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc), 409)
         await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
                      "cancelled")
         await audit.record("interview.cancelled", tenant_id=tenant_scope.tenant_id, actor=request.user,
@@ -169,7 +183,7 @@ class InterviewController(Controller):
         try:
             await save_evaluation(tenant_scope, interview, request.user, scores, text(data, "comment"))
         except EvaluationProblem as exc:
-            return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}?error={quote(str(exc))}")
+            return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc))
         await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), ip=audit.client_ip(request))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")

@@ -18,6 +18,7 @@ from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, cre
 from core.interviews.web_forms import PAGE_SIZE, Form, Upload, page_window, text
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
+from core.web.problem import problem, wants_html
 from core.web.rendering import page
 
 
@@ -61,6 +62,9 @@ class PeopleController(Controller):
                            tenant_id=tenant_scope.tenant_id, actor=request.user,
                            detail={"created": report.created, "errors": len(report.errors)},
                            ip=audit.client_ip(request))
+        if not report.ok and not wants_html(request):
+            return problem(400, _("The file was not imported; nothing was changed."),
+                           errors=[{"line": e.line, "column": e.column, "message": e.message} for e in report.errors])
         return await _people_page(request, tenant_scope, 1, status_code=200 if report.ok else 400, report=report)
 
     @post("/{user_id:uuid}/active", media_type=MediaType.HTML)

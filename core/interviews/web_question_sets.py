@@ -17,6 +17,7 @@ from core.interviews.question_sets import EvaluationItem, Question, QuestionSetP
 from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 
@@ -28,6 +29,13 @@ def _int(data: dict[str, Any], name: str, default: int) -> int:
         return int(text(data, name) or default)
     except ValueError as exc:
         raise QuestionSetProblem(_("Numbers must be whole numbers.")) from exc
+
+
+def _name(data: dict[str, Any], field: str, label: str) -> str:
+    try:
+        return clean_text(text(data, field), label=label)
+    except TextProblem as exc:
+        raise QuestionSetProblem(str(exc)) from exc
 
 
 def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem]]:
@@ -42,7 +50,7 @@ def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem
                                       time_limit_s=_int(data, f"q_limit_{n}", 120),
                                       recorded=bool(text(data, f"q_recorded_{n}"))))
         if text(data, f"i_name_{n}"):
-            items.append(EvaluationItem(key=text(data, f"i_key_{n}"), name=text(data, f"i_name_{n}")[:200],
+            items.append(EvaluationItem(key=text(data, f"i_key_{n}"), name=_name(data, f"i_name_{n}", _("Item name")),
                                         description=text(data, f"i_desc_{n}")[:1000],
                                         scale_min=_int(data, f"i_min_{n}", 1), scale_max=_int(data, f"i_max_{n}", 5),
                                         required=bool(text(data, f"i_required_{n}"))))
@@ -79,7 +87,7 @@ class QuestionSetController(Controller):
     async def create_set(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Form) -> Any:
         try:
             questions, items = read_form(data)
-            version = await create_question_set(tenant_scope, name=text(data, "name"), questions=questions,
+            version = await create_question_set(tenant_scope, name=_name(data, "name", _("Name")), questions=questions,
                                                 items=items, author=request.user)
         except QuestionSetProblem as exc:
             return await _editor(request, None, None, status_code=400, error=str(exc))

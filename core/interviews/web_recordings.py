@@ -6,6 +6,7 @@ consent text for `recording` (spec 4.2.1 (2)).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -21,9 +22,11 @@ from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
 from core.consent import current_consent, has_consented, record_consent
 from core.db.tables import Tenant
+from core import hours
 from core.hours import ensure_open
 from core.interviews.people import user_for_join_link
-from core.interviews.schedule import advance, in_tokyo
+from core.interviews.schedule import advance, closed_for_participants, in_tokyo
+from core.interviews.senders import sender_of
 from core.interviews.tables import Interview, Recording
 from core.interviews.uploads import DEFERRED, UploadProblem, announce_completion, append_chunk, create_upload, \
     declare_length, finish, parse_checksum
@@ -31,6 +34,7 @@ from core.interviews.web_forms import Form
 from core.interviews.web_interviews import visible_interview
 from core.tenancy import TenantScope, tenant_by_slug
 from core.web.blobs import blob_response
+from core.web.errors import problem
 from core.web.i18n import current_language
 from core.web.i18n import gettext as _
 from core.web.rendering import page
@@ -41,7 +45,7 @@ PURPOSE = "recording"
 
 
 def _problem(exc: UploadProblem) -> Response:
-    return Response({"detail": exc.message}, status_code=exc.status, headers=TUS)
+    return problem(exc.status, exc.message, headers=TUS)
 
 
 async def _require_consent(interview: Interview) -> None:
@@ -55,29 +59,64 @@ def local_next(slug: str, value: Any) -> str | None:
     return value if value.startswith(f"/t/{slug}/") and "//" not in value and "\\" not in value else None
 
 
-@get("/t/{tenant:str}/join/{token:str}", name="interviews_join")
+def participant_block(request: Request, interview: Interview) -> tuple[str, Any] | None:
+    """Why the interviewee cannot enter `interview` now (see `closed_for_participants`), under the
+    settings' room window; None when they can."""
+    settings = request.app.state.settings
+    return closed_for_participants(interview, hours.now(), timedelta(minutes=settings.room_opens_before_minutes),
+                                   timedelta(minutes=settings.room_closes_after_minutes))
+
+
+CLOSED_REASONS = {
+    "cancelled": "This interview was cancelled.",
+    "ended": "This interview has ended.",
+    "too_late": "The time for this interview is over.",
+    "too_early": "The interview room is not open yet.",
+    "expired": "This link has expired or is not valid.",
+}
+
+
+async def link_closed_page(request: Request, tenant: Tenant, reason: str, opens_at: Any = None) -> Any:
+    """A clear page for a personal link that cannot lead in (410, or 403 before the room opens),
+    with the tenant's contact so the candidate knows whom to ask. Never signs anyone in."""
+    sender = await sender_of(TenantScope(tenant.id))
+    return await page(request, "interviews/link_closed.html", status_code=403 if reason == "too_early" else 410,
+                      error=_(CLOSED_REASONS[reason]), reason=reason, login_tenant=tenant,
+                      opens_at=in_tokyo(opens_at) if opens_at else None,
+                      contact_email=sender.address if sender else "", contact_name=tenant.name)
+
+
+@get("/t/{tenant:str}/join/{token:str}", name="interviews_join", media_type=MediaType.HTML)
 async def join(request: Request, tenant: FromPath[str], token: FromPath[str],
-               interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Redirect:
+               interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Any:
     """A personal link signs the interviewee in (no password) and leads, through the consent
-    screen, to where the interview takes place. Outside service hours it says when it opens."""
+    screen, to where the interview takes place. Outside service hours it says when it opens.
+
+    An expired link, or one for a cancelled or ended interview, or used outside the room's window
+    around the slot, shows a page with the tenant's contact and signs nobody in."""
     row = await tenant_by_slug(tenant)
     await ensure_open(request, row, "interactive")
     scope = TenantScope(row.id)
     user = await user_for_join_link(scope, token)
     if user is None:
-        raise NotFoundException(_("This link has expired or is not valid."))
-    request.clear_session()
-    request.set_session({SESSION_USER_KEY: str(user.id)})
-    await audit.record("auth.join_link_used", tenant_id=row.id, actor=user, ip=audit.client_ip(request))
-    target = f"/t/{row.slug}/interviews/"
+        return await link_closed_page(request, row, "expired")
+    found = None
     if interview:
         try:
             found = await scope.get(Interview, UUID(interview))
         except (ValueError, NotFoundException):
             found = None
-        if found is not None:
-            entry = await interview_entry(request, row, found)
-            target = f"/t/{row.slug}/interviews/{found.id}/consent" + (f"?next_page={quote(entry)}" if entry else "")
+    if found is not None and str(found.interviewee) == str(user.id):
+        blocked = participant_block(request, found)
+        if blocked is not None:
+            return await link_closed_page(request, row, *blocked)
+    request.clear_session()
+    request.set_session({SESSION_USER_KEY: str(user.id)})
+    await audit.record("auth.join_link_used", tenant_id=row.id, actor=user, ip=audit.client_ip(request))
+    target = f"/t/{row.slug}/interviews/"
+    if found is not None:
+        entry = await interview_entry(request, row, found)
+        target = f"/t/{row.slug}/interviews/{found.id}/consent" + (f"?next_page={quote(entry)}" if entry else "")
     return Redirect(local_next(row.slug, next_page) or target)
 
 
@@ -127,6 +166,9 @@ class RecordingController(Controller):
     async def record_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                           tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
+        blocked = participant_block(request, interview) if str(request.user.id) == str(interview.interviewee) else None
+        if blocked is not None:
+            return await link_closed_page(request, tenant_row, *blocked)
         if not await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE):
             return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}/consent")
         settings = request.app.state.settings
@@ -140,6 +182,8 @@ class RecordingController(Controller):
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         try:
             await _require_consent(interview)
+            if str(request.user.id) == str(interview.interviewee) and participant_block(request, interview):
+                raise UploadProblem(409, _(CLOSED_REASONS[participant_block(request, interview)[0]]))
             rec = await create_upload(
                 tenant_scope, interview, request.user,
                 size=None if data.get("defer_length") else int(data.get("size") or 0),

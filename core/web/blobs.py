@@ -76,6 +76,8 @@ async def _stream(first: bytes | None, blocks: Iterator[bytes], key: str) -> Asy
 
 def _disposition(filename: str, inline: bool) -> str:
     kind = "inline" if inline else "attachment"
+    # Control characters (a CR/LF in an uploaded file's name) would end the header line.
+    filename = "".join("_" if ord(c) < 32 or ord(c) == 127 else c for c in filename)
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 

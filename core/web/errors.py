@@ -1,4 +1,4 @@
-"""Error answers: pages in the user's language for browsers, JSON for API clients.
+"""Error answers: pages in the user's language for browsers, RFC 9457 problem JSON for API clients.
 
 A browser that is not signed in is sent to the sign-in page of the tenant in
 the URL (or the operators' one), and comes back afterwards.
@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 import structlog
 
-from core.auth.middleware import bearer_token
+from core.db.constraints import ConflictError
 from core.web.i18n import gettext as _
+from core.web.problem import PROBLEM_JSON, problem, wants_html  # noqa: F401 (the public names live here too)
 from core.web.rendering import plain_page
 
 log = structlog.get_logger("mendan.web")
-
-
-def wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "") and bearer_token(request.headers) is None
 
 
 class NotInContract(NotFoundException):
@@ -52,10 +49,8 @@ def _headers(exc: HTTPException) -> dict[str, str]:
 def http_error(request: Request, exc: HTTPException):
     headers = _headers(exc)
     if not wants_html(request):
-        return Response(
-            {"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
-            media_type=MediaType.JSON, headers=headers,
-        )
+        extra = {"errors": exc.extra} if isinstance(getattr(exc, "extra", None), (list, dict)) and exc.extra else {}
+        return problem(exc.status_code, _(exc.detail) if exc.detail else "", headers=headers, **extra)
     if isinstance(exc, NotAuthorizedException):
         return Redirect(login_url(request.url.path))
     if isinstance(exc, NotInContract):
@@ -68,11 +63,19 @@ def http_error(request: Request, exc: HTTPException):
     return response
 
 
+def conflict(request: Request, exc: ConflictError):
+    """Concurrent writers kept taking the same unique key: 409, try again."""
+    detail = _("Someone else saved at the same moment; nothing was lost. Please send the form again.")
+    if not wants_html(request):
+        return problem(409, detail)
+    return plain_page(request, "error.html", status_code=409, status=409, detail=detail)
+
+
 def server_error(request: Request, exc: Exception):
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     if not wants_html(request):
-        return Response({"status_code": 500, "detail": "internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
     return plain_page(request, "error.html", status_code=500, status=500, detail="")
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}
+EXCEPTION_HANDLERS = {HTTPException: http_error, ConflictError: conflict, Exception: server_error}

@@ -7,13 +7,14 @@ from typing import Any
 
 import structlog
 from jinja2 import Environment
-from litestar import Request
+from litestar import MediaType, Request, Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
+from core.web.problem import problem, wants_html
 
 log = structlog.get_logger("mendan.plugins")
 CORE_TEMPLATES = Path(__file__).parent / "templates"
@@ -88,8 +89,14 @@ def address_of(request: Request) -> str:
     return f"{path}?{query}" if query else path
 
 
-def plain_page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
-    """A page without the tenant navigation (which needs the database): for error answers."""
+def plain_page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template | Response:
+    """A page without the tenant navigation (which needs the database): for error answers.
+
+    An error answer (status >= 400) to a client that is not a browser is problem JSON instead,
+    its `detail` the page's `error` (or `detail`) text: one rule for every form that re-renders
+    itself with a message."""
+    if status_code >= 400 and not wants_html(request):
+        return problem(status_code, str(context.get("error") or context.get("detail") or ""))
     shared = {
         "lang": i18n.current_language.get(),
         "user": request.scope.get("user"),
@@ -97,10 +104,16 @@ def plain_page(request: Request, template: str, status_code: int = 200, **contex
         "nav": [],
         "here": address_of(request),
     }
-    return Template(template_name=template, context={**shared, **context}, status_code=status_code)
+    # Always text/html: a POST handler's default media type is JSON, and a form re-rendered with an
+    # error would otherwise reach the browser as "application/json" and show as source.
+    return Template(template_name=template, context={**shared, **context}, status_code=status_code,
+                    media_type=MediaType.HTML)
 
 
-async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template | Response:
+    """A page with the layout context; an error (status >= 400) to an API client is problem JSON."""
+    if status_code >= 400 and not wants_html(request):
+        return plain_page(request, template, status_code, **context)
     tenant = request.state.get("tenant")
     nav = await nav_items(request, request.app.state.plugin_host, tenant) if tenant is not None else []
     return plain_page(request, template, status_code, **{"nav": nav, **context})

@@ -14,7 +14,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from core import audit
+from core import audit, csv_output
 from core.auth.guards import requires_admin, requires_staff
 from core.hours import service_guard
 from core.features import FeatureLabel, feature_labels, feature_name, insufficient_data_text
@@ -193,10 +193,10 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
     for r in rows:
         reviewed = r.override_value if r.status == "overridden" else (r.value if r.status == "confirmed" else "")
         explanation = "; ".join(f"{c['name']} {c['value']:+.2f}" for c in explained(json_value(r.contributions) or [], labels))
-        writer.writerow([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
-                         "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
-                         insufficient_data_text(r.insufficient_data) if r.insufficient_data else "", explanation,
-                         r.created_at.isoformat()])
+        writer.writerow(csv_output.row([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
+                                        "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
+                                        insufficient_data_text(r.insufficient_data) if r.insufficient_data else "",
+                                        explanation, r.created_at.isoformat()]))
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="ai_predictions.csv"'})
 

@@ -17,17 +17,19 @@ from uuid import UUID
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Redirect
 
 from core import audit
 from core.consent import has_consented
 from core.interviews.api import (EvaluationProblem, Form, Interview, QuestionSetVersion, evaluation_of, in_tokyo,
-                                 items_of, questions_of, save_evaluation, scores_of, text)
+                                 items_of, link_closed_page, participant_block, questions_of, save_evaluation,
+                                 scores_of, text)
 from core.tables import Tenant
 from core.tenancy import TenantScope
 from core.usage import record_usage
+from core.web.problem import problem
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 from plugins.live_interview.meters import INTERVIEWS_HELD
@@ -49,6 +51,11 @@ async def _interview_for(request: Request, scope: TenantScope, interview_id: UUI
 @get("/{interview_id:uuid}", name="live_interview_room", media_type=MediaType.HTML)
 async def room_page(request: Request, tenant_scope: NamedDependency[TenantScope],
                     tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+    found = await tenant_scope.get(Interview, interview_id)
+    if str(request.user.id) == str(found.interviewee) and found.kind == "live":
+        blocked = participant_block(request, found)
+        if blocked is not None:  # cancelled, ended, or outside the room's window around the slot
+            return await link_closed_page(request, tenant_row, *blocked)
     interview, role = await _interview_for(request, tenant_scope, interview_id)
     here = f"/t/{tenant_row.slug}/live_interview/{interview.id}"
     if role == "interviewee" and not await has_consented(tenant_scope.tenant_id, request.user.id, CONSENT_PURPOSE):
@@ -75,7 +82,7 @@ async def evaluate(request: Request, tenant_scope: NamedDependency[TenantScope],
     try:
         await save_evaluation(tenant_scope, interview, request.user, scores, text(data, "comment"))
     except EvaluationProblem as exc:
-        return Response({"detail": str(exc)}, status_code=400)
+        raise ClientException(str(exc)) from exc
     await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(interview.id), detail={"from": "live_interview"}, ip=audit.client_ip(request))
     return Response({"saved": True, "message": _("The evaluation was saved.")})
@@ -101,7 +108,7 @@ async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tena
     if not state.done:
         message = (_("The recording upload is not complete yet; the interview cannot end before it is.")
                    if state.complete or state.unfinished else _("Nothing has been recorded yet."))
-        return Response({"detail": message, "done": False}, status_code=409)
+        return problem(409, message, done=False)
     await log_event(tenant_scope, interview, request.user, "ended", bytes=state.bytes_received)
     await audit.record("live_interview.ended", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(interview.id), detail={"bytes": state.bytes_received}, ip=audit.client_ip(request))

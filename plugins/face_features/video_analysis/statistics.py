@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core import csv_output
+
 MIN_PAIRS = 5  # fewer interviews than this give no test
 MIN_GROUP = 3
 
@@ -32,7 +34,10 @@ class ReportTables:
         corr = self.correlations.assign(test="spearman", statistic=self.correlations["rho"])
         diff = self.differences.assign(test="mann_whitney", statistic=self.differences["u"])
         keep = ["test", "feature", "item", "statistic", "p", "q", "significant"]
-        return pd.concat([corr[keep], diff[keep]], ignore_index=True).to_csv(index=False)
+        table = pd.concat([corr[keep], diff[keep]], ignore_index=True)
+        for column in ("feature", "item"):  # names typed by people: no formulas in a spreadsheet
+            table[column] = table[column].map(csv_output.cell)
+        return table.to_csv(index=False)
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:

@@ -1,0 +1,116 @@
+"""Idempotency keys: a form sent twice (a double click, a reload, a retry after a dropped
+connection) does its work once.
+
+Every POST form carries a hidden `_idempotency_key` (added by `static/forms.js` when the page
+loads, a fresh random value per form); API clients may send an `Idempotency-Key` header. The
+middleware claims the key (scoped to the signed-in user, or the client's CSRF cookie, and the
+path) with a unique insert before the handler runs:
+
+- a first request runs; a redirect or success is remembered (status and Location), an error
+  releases the key so the corrected form can be sent again;
+- the same key again, once the first finished with a redirect, gets that redirect (303) without
+  running the handler; while the first is still running, or when it finished without a redirect
+  to repeat, a 409 (a page or problem JSON).
+Keys are kept for a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from http.cookies import SimpleCookie
+from typing import Any
+
+import structlog
+from litestar import Request
+
+from core.db.constraints import is_unique_violation
+from core.db.tables import IdempotencyKey
+from core.web.i18n import gettext as _
+
+log = structlog.get_logger("mendan.idempotency")
+
+FIELD = "_idempotency_key"
+HEADER = "idempotency-key"
+KEEP = timedelta(days=1)
+FORM = "application/x-www-form-urlencoded"
+
+
+def _scoped(owner: str, path: str, key: str) -> str:
+    return hashlib.sha256(f"{owner}\x00{path}\x00{key}".encode()).hexdigest()
+
+
+async def _claim(scoped: str) -> IdempotencyKey | None:
+    """None when this request now owns the key; else the earlier request's row."""
+    await IdempotencyKey.delete().where(IdempotencyKey.created_at < datetime.now(timezone.utc) - KEEP)
+    try:
+        await IdempotencyKey.insert(IdempotencyKey(key=scoped))
+        return None
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+    return await IdempotencyKey.objects().where(IdempotencyKey.key == scoped).first()
+
+
+def _answer_bytes(scope: dict, status: int, location: str | None) -> tuple[int, list, bytes]:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    browser = "text/html" in headers.get("accept", "") and not headers.get("authorization", "").startswith("Bearer ")
+    if location:
+        return 303, [(b"location", location.encode("latin-1"))], b""
+    detail = _("This form was already sent; it was not sent again.")
+    if browser:
+        body = f"<!doctype html><meta charset=utf-8><title>409</title><p>{detail}</p>"
+        return 409, [(b"content-type", b"text/html; charset=utf-8")], body.encode()
+    problem = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": detail}
+    return 409, [(b"content-type", b"application/problem+json")], json.dumps(problem, ensure_ascii=False).encode()
+
+
+class IdempotencyMiddleware:
+    """ASGI middleware after authentication (it scopes keys to the signed-in user)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        key = request.headers.get(HEADER)
+        if key is None and request.headers.get("content-type", "").startswith(FORM):
+            # Litestar keeps the parsed body in the connection's scope, so the handler reads it again.
+            key = (await request.form()).get(FIELD)
+        if not key or len(str(key)) > 200:
+            await self.app(scope, receive, send)
+            return
+        user = scope.get("user")
+        cookies = SimpleCookie(request.headers.get("cookie", ""))
+        owner = str(user.id) if user is not None else (cookies["csrftoken"].value if "csrftoken" in cookies else "")
+        scoped = _scoped(owner, scope["path"], str(key))
+        earlier = await _claim(scoped)
+        if earlier is not None:
+            log.info("idempotent_repeat", path=scope["path"], state=earlier.state)
+            status, headers, body = _answer_bytes(scope, earlier.status, earlier.location if earlier.state == "done" else None)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        seen: dict[str, Any] = {}
+
+        async def noting_send(message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                seen["location"] = next((v.decode("latin-1") for k, v in message.get("headers", [])
+                                         if k.decode("latin-1").lower() == "location"), "")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        finally:
+            status = seen.get("status", 500)
+            if status >= 400:
+                await IdempotencyKey.delete().where(IdempotencyKey.key == scoped)
+            else:
+                await IdempotencyKey.update({IdempotencyKey.state: "done", IdempotencyKey.status: status,
+                                             IdempotencyKey.location: seen.get("location", "")[:2000]}).where(
+                    IdempotencyKey.key == scoped)

@@ -1,0 +1,139 @@
+"""Every error answer has the right content type: a page (text/html) for a browser, RFC 9457
+problem JSON (application/problem+json) for an API client. The walk posts invalid input to every
+form route of the assembled app (all installed plugins), signed in as the role that owns it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+
+import pytest
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+
+from core.plugins import PluginHost
+from tests.conftest import HTML, PASSWORD, form_csrf, login
+
+API = {"accept": "application/json"}
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Service-wide actions (stop, resume, close or ship the billing period) would reach every other
+# test sharing the database; sign-out ends the walk's session. /schema/{path} is Litestar's
+# OpenAPI viewer, whose unknown pages are its own.
+SKIP = {"/ops/stop", "/ops/resume", "/ops/billing/close", "/ops/billing/ship", "/logout", "/t/{tenant:str}/logout",
+        "/schema/{path:str}"}
+
+
+@pytest.fixture
+def host() -> PluginHost:
+    host = PluginHost()
+    host.load_entry_points()
+    return host
+
+
+def _fill(path: str, slug: str) -> str:
+    """The path with its parameters filled: the walk's tenant, unknown ids."""
+    def value(match: re.Match) -> str:
+        name, kind = match.group(1), match.group(2)
+        if name in ("tenant", "slug"):
+            return slug
+        return {"uuid": str(uuid.uuid4()), "int": "999999999"}.get(kind, "nothing-here")
+    return re.sub(r"\{(\w+):(\w+)\}", value, path)
+
+
+def _write_routes(app) -> list[tuple[str, str]]:
+    """Every write route, and every GET route with a path parameter (an unknown id is its error)."""
+    routes = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path in SKIP:
+            continue
+        methods = set(route.methods) & WRITES
+        if "{" in route.path and "GET" in route.methods:
+            methods.add("GET")
+        routes += [(method, route.path) for method in sorted(methods)]
+    return routes
+
+
+def _problems(response, browser: bool) -> list[str]:
+    kind = response.headers.get("content-type", "")
+    if response.status_code >= 500:
+        return [f"{response.status_code} {response.text[:200]}"]
+    if response.status_code < 400:
+        return []
+    if browser and not kind.startswith("text/html"):
+        return [f"browser got {response.status_code} as {kind}"]
+    if not browser:
+        if not kind.startswith("application/problem+json"):
+            return [f"API client got {response.status_code} as {kind}"]
+        body = response.json()
+        if body.get("status") != response.status_code or "title" not in body or "detail" not in body:
+            return [f"API client got a problem without status/title/detail: {body}"]
+    return []
+
+
+async def test_every_form_answers_errors_as_a_page_or_problem_json(app, make_tenant, make_user):
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    operator = await make_user(None, "operator")
+    routes = _write_routes(app)
+    assert len(routes) > 30, routes  # the assembled app: core, domains, plugins
+    faults = []
+    async with AsyncTestClient(app, base_url="http://testserver.local") as staff, \
+            AsyncTestClient(app, base_url="http://testserver.local") as ops:
+        await login(staff, tenant, admin)
+        await login(ops, None, operator)
+        for method, path in routes:
+            client = ops if path.startswith("/ops") or path.startswith("/billing/ops") else staff
+            url = _fill(path, tenant.slug)
+            token = client.cookies["csrftoken"]
+            for browser in (True, False):
+                headers = {**(HTML if browser else API), "x-csrftoken": token}
+                body = {} if method == "GET" else {"data": {"_csrf_token": token, "confirm": "wrong"}}
+                response = await client.request(method, url, headers=headers, follow_redirects=False, **body)
+                faults += [f"{method} {path}: {p}" for p in _problems(response, browser)]
+    assert not faults, "\n".join(faults)
+
+
+async def _page_token(client, path: str) -> str:
+    return form_csrf((await client.get(path, headers=HTML)).text)
+
+
+@pytest.mark.parametrize("operator", [False, True])
+async def test_a_wrong_password_shows_the_sign_in_page_again(client, make_tenant, make_user, operator):
+    tenant = None if operator else await make_tenant()
+    user = await make_user(tenant, "operator" if operator else "admin")
+    path = "/login" if operator else f"/t/{tenant.slug}/login"
+    token = await _page_token(client, path)
+    wrong = {"email": user.email, "password": PASSWORD + "x", "_csrf_token": token}
+    page = await client.post(path, data=wrong, headers=HTML)
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "<form" in page.text and "パスワードが違います" in page.text
+    api = await client.post(path, data=wrong, headers={**API, "x-csrftoken": token})
+    assert api.status_code == 400 and api.headers["content-type"].startswith("application/problem+json")
+    assert "パスワードが違います" in api.json()["detail"]
+
+
+async def test_operator_form_errors_re_render_the_form_with_the_message(client, make_tenant, make_user):
+    operator = await make_user(None, "operator")
+    tenant = await make_tenant()
+    await login(client, None, operator)
+    cases = [
+        ("/ops/maintenance", {"starts_at": "2031-01-11T02:00", "ends_at": "2031-01-10T22:00", "message": "x"}),
+        ("/ops/tenants/new", {"slug": tenant.slug, "name": "重複", "course": "weekday", "starts_on": "2026-04-01"}),
+        (f"/ops/tenants/{tenant.slug}/contract", {"course": "weekday", "starts_on": "2026-04-01",
+                                                  "ends_on": "2026-03-01", "status": "active"}),
+        (f"/ops/tenants/{tenant.slug}/delete", {"confirm": tenant.slug + "-no"}),
+        ("/ops/tenants/new", {"slug": f"long-{tenant.slug}", "name": "名" * 201, "course": "weekday",
+                              "starts_on": "2026-04-01"}),  # a name over the limit is refused, not cut
+    ]
+    for path, data in cases:
+        token = await _page_token(client, "/ops/")
+        page = await client.post(path, data={**data, "_csrf_token": token}, headers=HTML, follow_redirects=False)
+        assert page.status_code == 400, (path, page.status_code)
+        assert page.headers["content-type"].startswith("text/html"), path
+        message = re.search(r'class="error"[^>]*>([^<]+)<', page.text)
+        assert message and message.group(1).strip(), (path, page.text[:500])
+        api = await client.post(path, data=data, headers={**API, "x-csrftoken": token})
+        assert api.status_code == 400 and api.headers["content-type"].startswith("application/problem+json")
+        assert api.json()["detail"] == message.group(1).strip(), path

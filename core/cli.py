@@ -10,6 +10,7 @@ import sys
 import click
 
 from core.config import Settings, use_settings
+from core.model_files import models_command
 from tenants.cli import purge_expired_command
 
 DEMO_PASSWORD = "mendan-demo-2026"
@@ -196,3 +197,4 @@ async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
 
 
 main.add_command(purge_expired_command)
+main.add_command(models_command)

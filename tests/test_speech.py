@@ -20,9 +20,8 @@ from plugins.speech.browser import BROWSER_CONFIDENCE, BrowserTranscriptInvalid,
 from plugins.speech.nemo_backend import NemoRecogniser, pieces
 from plugins.speech.settings import SpeechSettings
 from plugins.speech.voice_features import VoiceActivityExtractor, speech_rate
-from plugins.speech.whisper_backend import (
-    WHISPER_BASE, AudioTooLong, WhisperRecogniser, WrongLanguage, cut_repetitions,
-)
+from plugins.speech.model_files import WHISPER_BASE
+from plugins.speech.whisper_backend import AudioTooLong, WhisperRecogniser, WrongLanguage, cut_repetitions
 
 
 def no_progress(percent: int, message: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
 from plugins.speech.settings import SpeechSettings, speech_settings
-from plugins.speech.whisper_backend import LANGUAGES, WHISPER_BASE
+from plugins.speech.model_files import LANGUAGES, WHISPER_BASE
 
 
 @hookimpl

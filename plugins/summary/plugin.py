@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from core.hookspecs import hookimpl
 from core.plugins import Meter, PluginMeta
-from plugins.summary.summaries import INTERVIEWS
+
+INTERVIEWS = "summary.interviews"
 
 
 @hookimpl

@@ -18,10 +18,10 @@ import structlog
 
 from core.transcripts import Transcript
 from plugins.summary.extractive import ExtractiveSummariser
+from plugins.summary.plugin import INTERVIEWS
 from plugins.summary.settings import SummarySettings
 
 log = structlog.get_logger("mendan.summary")
-INTERVIEWS = "summary.interviews"
 _SENTENCE = {"ja": re.compile(r"[^。！？!?]+[。！？!?]*"), "en": re.compile(r"[^.!?]+[.!?]*")}
 
 

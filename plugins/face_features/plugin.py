@@ -5,7 +5,7 @@ Adds
   model per sampled frame; per-frame Parquet table in the tenant's encrypted blob
   store (`face_features/{interview}/frames-v{version}.parquet`); per-interview
   features through core's analysis pipeline (`core.extract_features`);
-- CLI `mendan models fetch` (through `mendan_cli_commands`);
+- its model files for `mendan models fetch` (through `mendan_model_files`);
 - meter `face_features.analysis_minutes`, recorded once per analysed recording;
 - a panel on the interview result page: what was measured, in figures and a timeline;
 - no routes, actors or tables of its own.
@@ -85,10 +85,8 @@ async def mendan_interview_panels(tenant, interview) -> list:
 
 
 @hookimpl
-def mendan_cli_commands() -> list:
-    from plugins.face_features.cli import models_command
-
-    return [models_command]
+def mendan_model_files() -> list:
+    return list(MODEL_FILES)
 
 
 @hookimpl

@@ -1,0 +1,66 @@
+"""speech: what the interviewee says, as transcripts and voice features (a basic service).
+
+Adds
+- the speech recogniser (`mendan_speech_recogniser`), chosen per tenant by `SpeechSettings.backend`:
+  faster-whisper with the shipped Whisper base model (default, ./whisper_backend.py) or a
+  local NeMo checkpoint (./nemo_backend.py, the optional extra `nemo`);
+- the Whisper model files for `mendan models fetch` (`mendan_model_files`);
+- the audio extractor `speech_voice` (speaking ratio, pauses, loudness variation, ./voice_features.py);
+- browser transcripts (Web Speech API) accepted at lower confidence (./browser.py).
+Only the interviewee's recording is handed to the recogniser; the caller chooses it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+from core.plugins import PluginMeta
+from plugins.speech.settings import SpeechSettings, speech_settings
+from plugins.speech.model_files import LANGUAGES, WHISPER_BASE
+
+
+@hookimpl
+def mendan_plugin_meta() -> PluginMeta:
+    return PluginMeta(
+        key="speech",
+        name_ja="音声認識",
+        name_en="Speech recognition",
+        version="1.0.0",
+        kind="basic",
+        hours="batch",
+        model_licences=(str(WHISPER_BASE[0]), "NeMo checkpoint (optional, supplied by the operator): its own licence"),
+        description_ja="被面談者の発話を文字起こしし、話している時間・間・声の抑揚を測ります。",
+        description_en="Transcribes what the interviewee says and measures speaking time, pauses and vocal variation.",
+    )
+
+
+@hookimpl
+def mendan_model_files() -> list:
+    return list(WHISPER_BASE)
+
+
+def recogniser_for(settings: SpeechSettings):
+    """The recogniser the settings choose (Whisper, or NeMo with its checkpoint)."""
+    max_audio_s = settings.max_audio_minutes * 60.0
+    if settings.backend == "nemo":
+        from plugins.speech.nemo_backend import NemoRecogniser
+
+        return NemoRecogniser(Path(settings.nemo_checkpoint), max_audio_s=max_audio_s)
+    from plugins.speech.whisper_backend import WhisperRecogniser
+
+    return WhisperRecogniser(beam_size=settings.beam_size, max_audio_s=max_audio_s)
+
+
+@hookimpl
+async def mendan_speech_recogniser(tenant_id, language):
+    if language not in LANGUAGES:
+        return None
+    return recogniser_for(await speech_settings(tenant_id))
+
+
+@hookimpl
+def mendan_feature_extractors() -> list:
+    from plugins.speech.voice_features import VoiceActivityExtractor
+
+    return [VoiceActivityExtractor()]

@@ -1,0 +1,34 @@
+"""summary: Japanese and English summaries of each answer and of the whole interview (a basic service).
+
+Adds
+- extractive summaries (sumy LexRank with a fugashi / regular-expression tokeniser, figures kept,
+  ./extractive.py), each sentence linked to the second it was said (./summaries.py);
+- an optional OpenAI-compatible chat-completions provider per tenant, falling back to the
+  extractive summary on a timeout or failure (./abstractive.py, settings in ./settings.py);
+- the hook `mendan_summariser` for other providers (asked first);
+- meter `summary.interviews`, once per summarised interview.
+Follows the tenant's service hours (interactive), like the result screen that shows it.
+"""
+
+from __future__ import annotations
+
+from core.hookspecs import hookimpl
+from core.plugins import Meter, PluginMeta
+
+INTERVIEWS = "summary.interviews"
+
+
+@hookimpl
+def mendan_plugin_meta() -> PluginMeta:
+    return PluginMeta(
+        key="summary",
+        name_ja="面談の要約",
+        name_en="Interview summary",
+        version="1.0.0",
+        kind="basic",
+        hours="interactive",
+        meters=(Meter(INTERVIEWS, "interview", "要約した面談", "Summarised interviews"),),
+        description_ja="被面談者の回答を回答ごと・面談全体で要約し、各文から発言の場面を再生できます。",
+        description_en="Summarises the interviewee's answers, each and overall; every sentence plays the moment "
+        "it was said.",
+    )

@@ -388,6 +388,8 @@ async def test_settings_read_as_defaults_until_saved_then_typed(voice, app, make
     ("voice", "robot", "次のいずれかを選んでください：female, male。"),
     ("title", "", "1 から 8 文字で入力してください。"),
     ("title", "とても長い表題ですね", "1 から 8 文字で入力してください。"),
+    ("title", "一次\x00面接", "制御文字（改行など）を取り除いてください。"),
+    ("title", "一次\n面接", "制御文字（改行など）を取り除いてください。"),
 ])
 async def test_settings_are_checked_and_nothing_is_stored_when_one_is_wrong(voice, app, make_tenant, field_name,
                                                                             sent, message):

@@ -128,7 +128,10 @@ async def test_a_tenant_admin_cannot_enable_a_restricted_option(options, client,
 async def test_other_roles_do_not_reach_the_services_page(options, client, make_tenant, make_user):
     tenant = await make_tenant()
     await login(client, tenant, await make_user(tenant, "interviewer"))
-    assert (await client.get(f"/t/{tenant.slug}/services/", headers=HTML)).status_code == 403
+    refused = await client.get(f"/t/{tenant.slug}/services/", headers=HTML)
+    assert refused.status_code == 403
+    assert "your role may not do this" not in refused.text  # the reason is said in Japanese too
+    assert "この役割ではこの操作を行えません。" in refused.text
 
 
 async def test_the_operator_console_shows_descriptions_licences_and_enables_restricted(options, client, make_tenant,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import unicodedata
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +143,8 @@ def check(field: SettingField, value: Any) -> Any:
         value = float(value)
     if field.type is str and not isinstance(value, str):
         raise refuse(_("Enter text."))
+    if field.type is str and any(unicodedata.category(c) == "Cc" for c in value):
+        raise refuse(_("Remove the control characters (such as line breaks)."))
     if field.choices and value not in field.choices:
         raise refuse(_("Choose one of: {choices}.").format(choices=", ".join(map(str, field.choices))))
     measure = len(value) if field.type is str else value

@@ -51,3 +51,15 @@ def test_importing_the_piccolo_configuration_loads_no_plugin_and_no_domain():
              "or m.startswith('core.interviews'))}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"apps": ["mendan_core"], "loaded": []}
+
+
+def test_every_table_finds_the_engine_after_create_app_without_piccolo_conf(tmp_path):
+    # `mendan serve` sets no PICCOLO_CONF; tables imported while the routes are gathered (after
+    # the engine is bound) must still find it, or their pages answer 500 (ai_model, ethics_*).
+    probe = ("from mendan.app import create_app; create_app(); "
+             "from core.db.engine import _all_tables; "
+             "[t._meta.db for t in _all_tables()]; print('ok')")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PICCOLO_CONF"}
+    env["MENDAN_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

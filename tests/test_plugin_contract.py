@@ -128,7 +128,10 @@ async def test_a_tenant_admin_cannot_enable_a_restricted_option(options, client,
 async def test_other_roles_do_not_reach_the_services_page(options, client, make_tenant, make_user):
     tenant = await make_tenant()
     await login(client, tenant, await make_user(tenant, "interviewer"))
-    assert (await client.get(f"/t/{tenant.slug}/services/", headers=HTML)).status_code == 403
+    refused = await client.get(f"/t/{tenant.slug}/services/", headers=HTML)
+    assert refused.status_code == 403
+    assert "your role may not do this" not in refused.text  # the reason is said in Japanese too
+    assert "この役割ではこの操作を行えません。" in refused.text
 
 
 async def test_the_operator_console_shows_descriptions_licences_and_enables_restricted(options, client, make_tenant,
@@ -388,6 +391,8 @@ async def test_settings_read_as_defaults_until_saved_then_typed(voice, app, make
     ("voice", "robot", "次のいずれかを選んでください：female, male。"),
     ("title", "", "1 から 8 文字で入力してください。"),
     ("title", "とても長い表題ですね", "1 から 8 文字で入力してください。"),
+    ("title", "一次\x00面接", "制御文字（改行など）を取り除いてください。"),
+    ("title", "一次\n面接", "制御文字（改行など）を取り除いてください。"),
 ])
 async def test_settings_are_checked_and_nothing_is_stored_when_one_is_wrong(voice, app, make_tenant, field_name,
                                                                             sent, message):

@@ -103,3 +103,11 @@ async def test_a_double_booking_is_said_and_kept_only_when_confirmed(client, wee
     after = await _schedule(client, tenant, people, version, "2026-05-07T11:30", interviewee="other")
     assert after.status_code in (302, 303)  # back to back is no overlap
     assert await TenantScope(tenant.id).count(Interview) == 3
+
+
+@pytest.mark.parametrize("minutes", ["1441", "99999999999999"])
+async def test_a_duration_longer_than_a_day_is_refused_not_a_500(client, weekday_setup, minutes):
+    tenant, people, version = weekday_setup
+    answer = await _schedule(client, tenant, people, version, "2026-05-07T10:00", duration_minutes=minutes)
+    assert answer.status_code == 400 and "面談の所要時間は 1440 分までです。" in answer.text
+    assert await TenantScope(tenant.id).count(Interview) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -49,6 +51,7 @@ def bind_engine(engine: Engine) -> Engine:
     """
     global _engine
     _engine = engine
+    os.environ.setdefault("PICCOLO_CONF", "core.db.piccolo_conf")  # for tables imported later
     for table in _all_tables():
         table._meta.db = engine
     return engine

@@ -36,6 +36,9 @@ def _when(moment: datetime) -> str:
     return in_tokyo(moment).strftime("%Y-%m-%d %H:%M")
 
 
+MAX_DURATION_MINUTES = 24 * 60  # one day; far larger values overflow date arithmetic
+
+
 async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minutes: int,
                      people: list[Any], service: hours.ServiceState | None, allow_overlap: bool = False,
                      moving: Any = None) -> None:
@@ -111,6 +114,8 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
         raise InterviewProblem(_("Choose live or self interview."))
     if duration_minutes <= 0:
         raise InterviewProblem(_("The duration must be positive."))
+    if duration_minutes > MAX_DURATION_MINUTES:
+        raise InterviewProblem(_("An interview lasts at most %(minutes)s minutes.") % {"minutes": MAX_DURATION_MINUTES})
     interviewee = await _person(scope, interviewee_id, ("interviewee",), _("interviewee"))
     interviewer = None
     if kind == "live" or interviewer_id:

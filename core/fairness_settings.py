@@ -35,7 +35,7 @@ class FairnessSettings:
     small_group_share: float = field(default=0.02, metadata={
         "label_ja": "少人数グループとする割合", "label_en": "Share below which a group is small", "min": 0, "max": 0.5})
     expert_gap_points: float = field(default=0.5, metadata={
-        "label_ja": "熟練面談者の評価差の許容（点）", "label_en": "Largest gap of one expert's scores", "unit": "点",
+        "label_ja": "熟練面談者の評価差の許容", "label_en": "Largest gap of one expert's scores", "unit": "点",
         "min": 0, "max": 10})
     mae_gap_max: float = field(default=0.3, metadata={
         "label_ja": "グループ間の誤差差の上限", "label_en": "Largest gap in error between groups", "min": 0, "max": 10})

@@ -12,7 +12,7 @@ import pytest
 import plugins.ai_model.plugin as ai_model_plugin
 import plugins.ethics_model.plugin as ethics_model_plugin
 from billing.tables import UsageRow
-from core.interviews.attributes import attributes_of, define_attribute, set_attributes
+from core.interviews.attributes import AttributeProblem, attributes_of, define_attribute, definitions, set_attributes
 from core.interviews.attributes.tables import PersonAttributes
 from core.db.tables import FeatureValue
 from core.features import store_features
@@ -203,3 +203,12 @@ async def test_interviewee_declares_with_consent_and_sees_only_their_own(client,
     assert added.status_code in (302, 303)
     index = await client.get(f"/t/{tenant.slug}/attributes/", headers=HTML)
     assert "国籍" in index.text and "日本" in index.text and "回答しない" in index.text
+
+
+async def test_an_attribute_name_or_value_with_a_control_character_is_refused(make_tenant):
+    scope = TenantScope((await make_tenant()).id)
+    for name_ja, values in (("性別\x00", "female | 女性 | Female\nmale | 男性 | Male"),
+                            ("性別", "female | 女\x07性 | Female\nmale | 男性 | Male")):
+        with pytest.raises(AttributeProblem, match="制御文字|control character"):
+            await define_attribute(scope, key="gender", name_ja=name_ja, name_en="Gender", choices_text=values)
+    assert await definitions(scope) == []

@@ -32,6 +32,7 @@ from litestar.exceptions import NotFoundException
 from core.interviews.attributes.tables import AttributeDefinition, PersonAttributes
 from core.db.tables import Tenant, User
 from core.fairness import UNDISCLOSED
+from core.text_input import TextProblem, clean_text
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 
@@ -110,19 +111,25 @@ async def define_attribute(scope: TenantScope, *, key: str, name_ja: str, name_e
     key = key.strip()
     if not _KEY_RE.fullmatch(key):
         raise AttributeProblem(_("the key must start with a lower-case letter and use letters, digits and _"))
-    if not name_ja.strip():
+    try:
+        name_ja = clean_text(name_ja, label=_("Name (Japanese)"))
+        name_en = clean_text(name_en, label=_("Name (English)"))
+        choices_text = clean_text(choices_text, label=_("Values"), max_length=4000, multiline=True)
+    except TextProblem as exc:
+        raise AttributeProblem(str(exc)) from exc
+    if not name_ja:
         raise AttributeProblem(_("the Japanese name is required"))
     choices = parse_choices(choices_text)
     existing = await scope.objects(AttributeDefinition).where(AttributeDefinition.key == key).first()
     if existing is not None:
         await scope.update(AttributeDefinition, {
-            AttributeDefinition.name_ja: name_ja.strip(), AttributeDefinition.name_en: name_en.strip() or name_ja.strip(),
+            AttributeDefinition.name_ja: name_ja, AttributeDefinition.name_en: name_en or name_ja,
             AttributeDefinition.choices: choices, AttributeDefinition.active: True,
         }).where(AttributeDefinition.id == existing.id)
         return await scope.get(AttributeDefinition, existing.id)
     position = await scope.count(AttributeDefinition)
-    return await scope.add(AttributeDefinition(tenant=scope.tenant_id, key=key, name_ja=name_ja.strip(),
-                                               name_en=name_en.strip() or name_ja.strip(), choices=choices,
+    return await scope.add(AttributeDefinition(tenant=scope.tenant_id, key=key, name_ja=name_ja,
+                                               name_en=name_en or name_ja, choices=choices,
                                                position=position))
 
 

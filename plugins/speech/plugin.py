@@ -32,6 +32,7 @@ def mendan_plugin_meta() -> PluginMeta:
         model_licences=(str(WHISPER_BASE[0]), "NeMo checkpoint (optional, supplied by the operator): its own licence"),
         description_ja="被面談者の発話を文字起こしし、話している時間・間・声の抑揚を測ります。",
         description_en="Transcribes what the interviewee says and measures speaking time, pauses and vocal variation.",
+        settings=SpeechSettings,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from core.hookspecs import hookimpl
 from core.plugins import Meter, PluginMeta
+from plugins.summary.settings import SummarySettings
 
 INTERVIEWS = "summary.interviews"
 
@@ -31,4 +32,5 @@ def mendan_plugin_meta() -> PluginMeta:
         description_ja="被面談者の回答を回答ごと・面談全体で要約し、各文から発言の場面を再生できます。",
         description_en="Summarises the interviewee's answers, each and overall; every sentence plays the moment "
         "it was said.",
+        settings=SummarySettings,
     )

@@ -154,9 +154,8 @@ async def interview_summary(tenant_id: Any, interview_id: Any, transcripts: list
     settings = await summary_settings(tenant_id)
     host = runtime().host
     language = transcripts[0][1].language if transcripts else "ja"
-    answered = await host.call_for_tenant("mendan_summariser", enabled=await host.enabled_keys(tenant_id),
-                                          tenant_id=tenant_id, language=language)
-    summariser = answered[0][1] if answered else summariser_for(settings)
+    answered = await host.first_for_tenant("mendan_summariser", tenant_id=tenant_id, language=language)
+    summariser = answered[1] if answered else summariser_for(settings)
     result = await asyncio.to_thread(summarise_interview, transcripts, settings, summariser)
     if result["interview"].sentences:
         await record_usage(tenant_id, INTERVIEWS, 1, act=f"interview:{interview_id}")

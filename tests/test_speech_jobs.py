@@ -220,3 +220,23 @@ async def test_a_browser_transcript_of_the_interviewees_own_recording(speech, ap
     await login(client, other, await make_user(other, "interviewee"))
     assert (await client.post(f"/t/{other.slug}/speech/recordings/{rec.id}/browser-transcript",
                               headers=api(client), json={"results": []})).status_code == 404
+
+
+@pytest.mark.speech_model
+async def test_a_demo_clip_gets_a_spoken_answer_that_is_transcribed(speech, app, client, make_tenant, tmp_path):
+    import av
+
+    from plugins.speech.whisper_backend import WhisperRecogniser
+
+    tenant = await make_tenant()
+    path = make_video(tmp_path / "interview-01.mp4", seconds=10.0)
+    answered = await speech.first_for_tenant("mendan_demo_speech", tenant_id=tenant.id, path=path, seconds=10.0,
+                                             language="ja")
+
+    assert answered == ("speech", True)
+    with av.open(str(path)) as container:
+        assert container.streams.audio and container.streams.video
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == 100  # the video is kept whole
+    transcript = WhisperRecogniser().transcribe(path, "ja", lambda *_: None)
+    assert len(transcript.text()) >= 10

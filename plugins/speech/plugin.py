@@ -7,6 +7,7 @@ Adds
 - the Whisper model files for `mendan models fetch` (`mendan_model_files`);
 - the audio extractor `speech_voice` (speaking ratio, pauses, loudness variation, ./voice_features.py);
 - browser transcripts (Web Speech API) accepted at lower confidence (./browser.py);
+- speech for the demo's silent clips (`mendan_demo_speech`, ./demo.py);
 - the job `speech.transcribe`, queued when an interviewee's recording completes (./jobs.py);
 - the transcript page (time-synced with the video, search, staff edits, text and WebVTT downloads)
   and a panel on the interview page with each recording's transcription state, whose script puts
@@ -95,6 +96,17 @@ async def mendan_interview_panels(tenant, interview) -> list:
     from plugins.speech.jobs import transcription_panel
 
     return [await transcription_panel(tenant, interview)]
+
+
+@hookimpl
+def mendan_demo_speech(path, seconds, language) -> bool:
+    """The demo's silent clips get a Japanese answer read by OpenJTalk (./demo.py)."""
+    if language != "ja":
+        return False
+    from plugins.speech.demo import add_speech
+
+    add_speech(Path(path), float(seconds))
+    return True
 
 
 @hookimpl

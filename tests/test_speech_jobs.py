@@ -44,8 +44,8 @@ async def add_recording(scope, storage, tenant, interview, path, *, uploaded_by=
 
 
 async def completed(host, tenant, interview, recording) -> Job:
-    # (the `client` fixture runs the app, whose embedded worker does the job)
-    """Fire the hook the upload fires, and wait for the transcription job it queued."""
+    """Fire the hook the upload fires, and wait for the transcription job it queued (the test's `client`
+    fixture runs the app, whose embedded worker does the job)."""
     await host.call_for_tenant("mendan_recording_completed", tenant_id=tenant.id, interview_id=interview.id,
                                recording_id=recording.id)
     jobs = await Job.objects().where((Job.tenant == tenant.id) & (Job.actor == "speech.transcribe"))
@@ -54,8 +54,8 @@ async def completed(host, tenant, interview, recording) -> Job:
 
 
 @pytest.mark.speech_model
-async def test_the_interviewees_recording_is_transcribed_by_a_job_and_stored(speech, app, client, make_tenant, make_user,
-                                                                             storage, tmp_path):
+async def test_the_interviewees_recording_is_transcribed_by_a_job_and_stored(speech, app, client, make_tenant,
+                                                                             make_user, storage, tmp_path):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, kind="self")
     samples, rate = testing.japanese_speech(SAID)
@@ -74,8 +74,8 @@ async def test_the_interviewees_recording_is_transcribed_by_a_job_and_stored(spe
 
 
 @pytest.mark.speech_model
-async def test_silence_is_stored_as_an_empty_transcript_no_speech_found(speech, app, client, make_tenant, make_user, storage,
-                                                                         tmp_path):
+async def test_silence_is_stored_as_an_empty_transcript_no_speech_found(speech, app, client, make_tenant, make_user,
+                                                                         storage, tmp_path):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, kind="self")
     path = testing.write_audio(tmp_path / "quiet.webm", np.zeros(16000 * 4, np.int16), 16000, video=True)

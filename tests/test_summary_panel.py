@@ -34,9 +34,10 @@ def spoken(sentences, seconds=4.0) -> Transcript:
                                           for i, s in enumerate(sentences)))
 
 
-async def add_recording(scope, interview, filename, uploaded_by=None) -> Recording:
+async def add_recording(scope, interview, filename, sequence=0, uploaded_by=None) -> Recording:
     return await scope.add(Recording(
-        id=uuid4(), interview=interview.id, container="webm", size=1, sha256="0" * 64, state="complete",
+        id=uuid4(), interview=interview.id, sequence=sequence, container="webm", size=1, sha256="0" * 64,
+        state="complete",
         blob_key=f"recordings/{interview.id}/{filename}", filename=filename, uploaded_by=uploaded_by,
         completed_at=datetime.now(timezone.utc)))
 
@@ -46,8 +47,8 @@ async def test_the_result_page_shows_a_summary_whose_sentences_play_the_video(su
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, kind="self")
     scope, interview = setup["scope"], setup["interview"]
-    first = await add_recording(scope, interview, "q1.webm")
-    second = await add_recording(scope, interview, "q2.webm")
+    first = await add_recording(scope, interview, "q1.webm", sequence=1)
+    second = await add_recording(scope, interview, "q2.webm", sequence=2)
     for recording, said in ((first, ORDER_JA), (second, SECOND)):
         await store_transcript(scope, recording.id, spoken(said))
     await login(client, tenant, setup["admin"])

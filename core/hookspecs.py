@@ -215,3 +215,10 @@ def mendan_summariser(tenant_id: Any, language: Any) -> Any:
     """Return the summariser for a tenant and language, or None: an object with `name` (str) and
     `summarise(sentences, language, limit)` returning the chosen summary sentences.
     The first enabled plugin that answers wins."""
+
+
+@hookspec(firstresult=True)
+def mendan_demo_speech(path: Any, seconds: Any, language: Any) -> Any:
+    """Give the demo recording at `path` (an MP4 written by `mendan_demo_recording`, without
+    sound) an audio track of an interviewee speaking `language` for about `seconds`. Return
+    True when done. Used by `mendan demo`; the first enabled plugin that answers wins."""

@@ -3,7 +3,8 @@ whole flow, predictions with explanations included, minutes after the first comm
 
 Each demo interviewee behaves in a known way (share of time in view, head movement,
 smiling). The demo experts score that behaviour, and a plugin that can
-(face_features) renders a video showing it. The recordings then go through the
+(face_features) renders a video showing it; another (speech) gives it a spoken Japanese
+answer, so transcripts and summaries are made too. The recordings then go through the
 same upload checks and analysis pipeline as real ones; the model has to find the
 rule from what the extractors measure.
 """
@@ -71,12 +72,12 @@ async def _person(scope: TenantScope, email: str, role: str, name: str) -> User:
     return user
 
 
-async def _upload(scope: TenantScope, interview: Interview, path: Path) -> None:
+async def _upload(scope: TenantScope, interview: Interview, path: Path, uploader: User) -> None:
     rt = runtime()
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
     tk = rt.storage.tenant_key(tenant)
     data = path.read_bytes()
-    rec = await create_upload(scope, interview, None, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+    rec = await create_upload(scope, interview, uploader, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                               filename=path.name, content_type="video/mp4", max_bytes=rt.settings.upload_max_bytes)
 
     async def body():
@@ -127,7 +128,12 @@ async def grow_demo(tenant: Tenant, count: int, progress: Progress, seconds: flo
                 presence=behaviour.presence, head_movement=behaviour.head_movement, smile=behaviour.smile)
             answered = written is not None and written[1] is True
             if answered:
-                await _upload(scope, interview, path)
+                # A plugin that can (speech) gives the silent clip an answer in Japanese, so the demo's
+                # recordings are transcribed and summarised like real ones; without one they stay silent.
+                await rt.host.first_for_tenant("mendan_demo_speech", tenant_id=tenant.id, path=path,
+                                               seconds=seconds, language="ja")
+                # Uploaded as the interviewee's own, as the live room's recorder does.
+                await _upload(scope, interview, path, interviewee)
                 path.unlink()
                 recorded += 1
             if answered and i < count - UNEVALUATED:

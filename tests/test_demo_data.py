@@ -48,3 +48,32 @@ async def test_demo_interviews_are_recorded_analysed_modelled_and_predicted(
         assert contributions and contributions[0][0].startswith("face_features.")
 
     assert "already" in await grow_demo(tenant, COUNT, lambda *_: None)
+
+
+@pytest.fixture
+def speech(host):
+    from plugins.speech import plugin as speech_plugin
+
+    host.register(speech_plugin, key="speech")
+
+
+@pytest.mark.speech_model
+async def test_demo_recordings_speak_and_are_transcribed(speech, app, client, make_tenant, models,  # noqa: F811
+                                                         monkeypatch):
+    from core.db.tables import Job
+    from core.interviews.api import transcript_of
+
+    monkeypatch.setenv("MENDAN_MODELS_DIR", str(models.parent))
+    tenant = await make_tenant()
+
+    await grow_demo(tenant, 2, lambda *_: None, seconds=10.5)
+
+    scope = TenantScope(tenant.id)
+    recordings = await scope.objects(Recording)
+    assert len(recordings) == 2
+    for recording in recordings:
+        transcript = await transcript_of(scope, recording.id)
+        assert transcript is not None and len(transcript.text()) >= 10  # a Japanese answer was heard
+    jobs = await Job.objects().where(Job.tenant == tenant.id)
+    assert sum(j.actor == "speech.transcribe" for j in jobs) == 2
+    assert [(j.actor, j.error) for j in jobs if j.state != "done"] == []

@@ -193,10 +193,12 @@ def test_tenant_settings_choose_the_backend(tmp_path):
     assert isinstance(nemo, NemoRecogniser) and nemo.name == "nemo:ja.nemo"
 
 
-async def test_recogniser_hook_answers_for_japanese_and_english_only(app):
-    assert isinstance(await speech_plugin.mendan_speech_recogniser(tenant_id=uuid.uuid4(), language="ja"),
+async def test_recogniser_hook_answers_for_japanese_and_english_only(host, app, make_tenant):
+    host.register(speech_plugin, key="speech")
+    tenant = await make_tenant()
+    assert isinstance(await speech_plugin.mendan_speech_recogniser(tenant_id=tenant.id, language="ja"),
                       WhisperRecogniser)
-    assert await speech_plugin.mendan_speech_recogniser(tenant_id=uuid.uuid4(), language="fr") is None
+    assert await speech_plugin.mendan_speech_recogniser(tenant_id=tenant.id, language="fr") is None
 
 
 def test_nemo_pieces_are_cut_at_pauses_and_never_too_long():

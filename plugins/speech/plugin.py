@@ -6,8 +6,13 @@ Adds
   local NeMo checkpoint (./nemo_backend.py, the optional extra `nemo`);
 - the Whisper model files for `mendan models fetch` (`mendan_model_files`);
 - the audio extractor `speech_voice` (speaking ratio, pauses, loudness variation, ./voice_features.py);
-- browser transcripts (Web Speech API) accepted at lower confidence (./browser.py).
-Only the interviewee's recording is handed to the recogniser; the caller chooses it.
+- browser transcripts (Web Speech API) accepted at lower confidence (./browser.py);
+- speech for the demo's silent clips (`mendan_demo_speech`, ./demo.py);
+- the job `speech.transcribe`, queued when an interviewee's recording completes (./jobs.py);
+- the transcript page (time-synced with the video, search, staff edits, text and WebVTT downloads)
+  and a panel on the interview page with each recording's transcription state, whose script puts
+  the WebVTT captions on the page's recording players (./routes.py, ./static/speech.js).
+Only the interviewee's recording is handed to the recogniser (jobs.is_interviewees).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ def mendan_plugin_meta() -> PluginMeta:
         model_licences=(str(WHISPER_BASE[0]), "NeMo checkpoint (optional, supplied by the operator): its own licence"),
         description_ja="被面談者の発話を文字起こしし、話している時間・間・声の抑揚を測ります。",
         description_en="Transcribes what the interviewee says and measures speaking time, pauses and vocal variation.",
+        settings=SpeechSettings,
     )
 
 
@@ -57,6 +63,50 @@ async def mendan_speech_recogniser(tenant_id, language):
     if language not in LANGUAGES:
         return None
     return recogniser_for(await speech_settings(tenant_id))
+
+
+@hookimpl
+def mendan_actors() -> dict:
+    from plugins.speech.jobs import transcribe
+
+    return {"transcribe": transcribe}
+
+
+@hookimpl
+async def mendan_recording_completed(tenant_id, interview_id, recording_id) -> None:
+    from plugins.speech.jobs import queue_transcription
+
+    await queue_transcription(tenant_id, interview_id, recording_id)
+
+
+@hookimpl
+def mendan_route_handlers() -> list:
+    from plugins.speech.routes import HANDLERS
+
+    return HANDLERS
+
+
+@hookimpl
+def mendan_template_dirs() -> list:
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+async def mendan_interview_panels(tenant, interview) -> list:
+    from plugins.speech.jobs import transcription_panel
+
+    return [await transcription_panel(tenant, interview)]
+
+
+@hookimpl
+def mendan_demo_speech(path, seconds, language) -> bool:
+    """The demo's silent clips get a Japanese answer read by OpenJTalk (./demo.py)."""
+    if language != "ja":
+        return False
+    from plugins.speech.demo import add_speech
+
+    add_speech(Path(path), float(seconds))
+    return True
 
 
 @hookimpl

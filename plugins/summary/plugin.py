@@ -6,14 +6,21 @@ Adds
 - an optional OpenAI-compatible chat-completions provider per tenant, falling back to the
   extractive summary on a timeout or failure (./abstractive.py, settings in ./settings.py);
 - the hook `mendan_summariser` for other providers (asked first);
-- meter `summary.interviews`, once per summarised interview.
-Follows the tenant's service hours (interactive), like the result screen that shows it.
+- meter `summary.interviews`, once per summarised interview;
+- a panel on the interview result page whose script loads the summary (./routes.py,
+  ./static/summary.js); each sentence's time plays the page's recording player from there.
+Follows the tenant's service hours (interactive), like the result screen that shows it: the
+summary's route is behind the host's interactive service guard.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from core.hookspecs import hookimpl
 from core.plugins import Meter, PluginMeta
+from plugins.summary.settings import SummarySettings
 
 INTERVIEWS = "summary.interviews"
 
@@ -31,4 +38,26 @@ def mendan_plugin_meta() -> PluginMeta:
         description_ja="被面談者の回答を回答ごと・面談全体で要約し、各文から発言の場面を再生できます。",
         description_en="Summarises the interviewee's answers, each and overall; every sentence plays the moment "
         "it was said.",
+        settings=SummarySettings,
     )
+
+
+@hookimpl
+def mendan_route_handlers() -> list:
+    from plugins.summary.routes import HANDLERS
+
+    return HANDLERS
+
+
+@hookimpl
+def mendan_template_dirs() -> list:
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def mendan_interview_panels(tenant: Any, interview: Any) -> list:
+    from core.interviews.api import Panel
+
+    if interview.state == "cancelled":
+        return []
+    return [Panel(title_ja="面談の要約", title_en="Interview summary", template="summary/panel.html", order=45)]

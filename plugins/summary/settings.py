@@ -1,39 +1,37 @@
-"""The summary plugin's per-tenant settings (the host's typed plugin settings) and how they are read."""
+"""The summary plugin's per-tenant settings (the host's typed plugin settings, `PluginMeta.settings`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-
-def _meta(label_ja: str, label_en: str, unit: str = "", minimum: float | None = None,
-          maximum: float | None = None, secret: bool = False) -> dict[str, Any]:
-    return {"label_ja": label_ja, "label_en": label_en, "unit": unit, "min": minimum, "max": maximum,
-            "secret": secret}
+from typing import Any
 
 
 @dataclass(frozen=True)
 class SummarySettings:
     """`provider` "extractive" (offline, default) or "chat_completions" (an OpenAI-compatible
     endpoint: `endpoint` is its base URL, e.g. https://api.example.com/v1, `api_key` is kept
-    encrypted); past `timeout_s` the extractive summary is shown instead."""
+    sealed under the tenant's data key and never shown back); past `timeout_s` the extractive
+    summary is shown instead."""
 
-    provider: Literal["extractive", "chat_completions"] = field(
-        default="extractive", metadata=_meta("要約の方式", "Summary method"))
-    endpoint: str = field(default="", metadata=_meta("エンドポイント URL", "Endpoint URL"))
-    model: str = field(default="", metadata=_meta("モデル名", "Model name"))
-    api_key: str = field(default="", metadata=_meta("API キー", "API key", secret=True))
-    timeout_s: float = field(default=10.0, metadata=_meta("タイムアウト", "Timeout", "s", 1, 60))
-    sentences_per_answer: int = field(default=3, metadata=_meta("回答ごとの要約の文数", "Sentences per answer", "", 1, 10))
-    sentences_per_interview: int = field(
-        default=7, metadata=_meta("面談全体の要約の文数", "Sentences for the whole interview", "", 1, 20))
+    provider: str = field(default="extractive", metadata={
+        "label_ja": "要約の方式", "label_en": "Summary method", "choices": ("extractive", "chat_completions"),
+        "help_ja": "extractive: 発言から重要な文を選ぶ (外部送信なし) / chat_completions: 設定したエンドポイントで要約",
+        "help_en": "extractive: picks the key sentences (nothing leaves the service); chat_completions: "
+                   "summarised by the endpoint below"})
+    endpoint: str = field(default="", metadata={"label_ja": "エンドポイント URL", "label_en": "Endpoint URL",
+                                                "max": 500})
+    model: str = field(default="", metadata={"label_ja": "モデル名", "label_en": "Model name", "max": 200})
+    api_key: str = field(default="", metadata={"label_ja": "API キー", "label_en": "API key", "secret": True})
+    timeout_s: float = field(default=10.0, metadata={"label_ja": "タイムアウト", "label_en": "Timeout", "unit": "s",
+                                                     "min": 1, "max": 60})
+    sentences_per_answer: int = field(default=3, metadata={
+        "label_ja": "回答ごとの要約の文数", "label_en": "Sentences per answer", "min": 1, "max": 10})
+    sentences_per_interview: int = field(default=7, metadata={
+        "label_ja": "面談全体の要約の文数", "label_en": "Sentences for the whole interview", "min": 1, "max": 20})
 
 
 async def summary_settings(tenant_id: Any) -> SummarySettings:
-    """The tenant's settings through the host's `settings_for`, or the defaults where the host has none."""
+    """The tenant's settings (defaults where unset, the API key opened), through the process's plugin host."""
     from core.runtime import runtime
 
-    settings_for = getattr(runtime().host, "settings_for", None)
-    if settings_for is None:
-        return SummarySettings()
-    return await settings_for(tenant_id, "summary") or SummarySettings()
+    return await runtime().host.settings_for(tenant_id, "summary")

@@ -1,0 +1,171 @@
+"""The transcript page and its downloads, staff edits, and browser transcripts, under /t/{tenant}/speech/.
+
+GET  /recordings/{id}                     the transcript beside the video (staff of the interview)
+GET  /recordings/{id}/transcript.txt      download as text
+GET  /recordings/{id}/captions.vtt        download as WebVTT (also the player's captions track)
+POST /recordings/{id}/edit                a staff edit: a new revision, audited; the original stays
+POST /recordings/{id}/browser-transcript  what the interviewee's browser recognised (own recording only)
+GET  /speech.js                           the script of the transcript page and of the interview page's captions
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from litestar import MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import File, Redirect
+
+from core import audit
+from core.auth.guards import requires_login, requires_staff
+from core.interviews.api import Form, Interview, Recording, store_transcript, transcript_of
+from core.tables import Tenant, json_value
+from core.tenancy import TenantScope
+from core.transcripts import Segment, Transcript
+from core.web.i18n import gettext as _
+from core.web.problem import problem
+from core.web.rendering import page
+from plugins.speech.browser import BrowserTranscriptInvalid, browser_transcript
+from plugins.speech.captions import to_text, to_vtt
+from plugins.speech.jobs import interview_language, transcription_state
+
+SCRIPT = Path(__file__).parent / "static" / "speech.js"
+MAX_EDIT_CHARS = 5000
+
+
+def may_read(user: Any, interview: Any) -> bool:
+    """Admins, and the interview's interviewer and expert evaluators (as on the interview page)."""
+    if user.role == "admin":
+        return True
+    if user.role not in ("interviewer", "expert"):
+        return False
+    experts = {str(e) for e in json_value(interview.experts) or []}
+    return str(user.id) == str(interview.interviewer) or str(user.id) in experts
+
+
+async def _staff_recording(request: Request, scope: TenantScope, recording_id: UUID) -> tuple[Recording, Interview]:
+    """The recording and its interview for staff who may read them; 404 for anyone else, as for another tenant's."""
+    recording = await scope.get(Recording, recording_id)
+    interview = await scope.get(Interview, recording.interview)
+    if not may_read(request.user, interview):
+        raise NotFoundException(_("Recording not found."))
+    return recording, interview
+
+
+def _filename(recording: Recording, suffix: str) -> str:
+    return f"transcript-{recording.id}{suffix}"
+
+
+@get("/recordings/{recording_id:uuid}", name="speech_transcript", guards=[requires_staff], media_type=MediaType.HTML)
+async def transcript_page(request: Request, tenant_scope: NamedDependency[TenantScope],
+                          tenant_row: NamedDependency[Tenant], recording_id: FromPath[UUID]) -> Any:
+    recording, interview = await _staff_recording(request, tenant_scope, recording_id)
+    transcript = await transcript_of(tenant_scope, recording.id)
+    return await page(request, "speech/transcript.html", slug=tenant_row.slug, recording=recording,
+                      interview=interview, transcript=transcript,
+                      state=await transcription_state(tenant_scope, recording.id),
+                      error=request.query_params.get("error"), saved=request.query_params.get("saved"))
+
+
+@get("/recordings/{recording_id:uuid}/transcript.txt", name="speech_transcript_text", guards=[requires_staff])
+async def transcript_text(request: Request, tenant_scope: NamedDependency[TenantScope],
+                          recording_id: FromPath[UUID]) -> Response:
+    recording, _interview = await _staff_recording(request, tenant_scope, recording_id)
+    transcript = await transcript_of(tenant_scope, recording.id)
+    if transcript is None:
+        raise NotFoundException(_("This recording has no transcript yet."))
+    return Response(to_text(transcript), media_type="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(recording, ".txt")}"'})
+
+
+@get("/recordings/{recording_id:uuid}/captions.vtt", name="speech_captions", guards=[requires_staff])
+async def captions(request: Request, tenant_scope: NamedDependency[TenantScope],
+                   recording_id: FromPath[UUID]) -> Response:
+    recording, _interview = await _staff_recording(request, tenant_scope, recording_id)
+    transcript = await transcript_of(tenant_scope, recording.id)
+    if transcript is None:
+        raise NotFoundException(_("This recording has no transcript yet."))
+    disposition = "attachment" if request.query_params.get("download") else "inline"
+    return Response(to_vtt(transcript), media_type="text/vtt; charset=utf-8",
+                    headers={"Content-Disposition": f'{disposition}; filename="{_filename(recording, ".vtt")}"'})
+
+
+def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
+    """`current` with the texts of the form's `segment-{i}` fields; an emptied segment is removed, a
+    changed one loses its word timings (they belong to the recognised words). ValueError when a text
+    is longer than MAX_EDIT_CHARS."""
+    segments = []
+    for index, segment in enumerate(current.segments):
+        text = " ".join(str(form.get(f"segment-{index}", segment.text)).split())
+        if len(text) > MAX_EDIT_CHARS:
+            raise ValueError(_("A sentence can hold at most %(n)d characters.") % {"n": MAX_EDIT_CHARS})
+        if not text:
+            continue
+        if text == segment.text.strip():
+            segments.append(segment)
+        else:
+            segments.append(Segment(start=segment.start, end=segment.end, text=text, confidence=None,
+                                    speaker=segment.speaker))
+    return Transcript(language=current.language, source=current.source, segments=tuple(segments))
+
+
+@post("/recordings/{recording_id:uuid}/edit", name="speech_transcript_edit", guards=[requires_staff],
+      media_type=MediaType.HTML)
+async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
+               recording_id: FromPath[UUID], data: Form) -> Redirect:
+    recording, _interview = await _staff_recording(request, tenant_scope, recording_id)
+    here = f"/t/{tenant_row.slug}/speech/recordings/{recording.id}"
+    current = await transcript_of(tenant_scope, recording.id)
+    if current is None:
+        return Redirect(f"{here}?error=nothing", status_code=303)
+    try:
+        edited = edited_transcript(current, data)
+    except ValueError:
+        return Redirect(f"{here}?error=long", status_code=303)
+    changed = sum(a != b for a, b in zip(current.segments, edited.segments)) + abs(
+        len(current.segments) - len(edited.segments))
+    if edited == current:
+        return Redirect(here, status_code=303)
+    stored = await store_transcript(tenant_scope, recording.id, edited, edited_by=request.user.id)
+    await audit.record("speech.transcript_edited", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                       target=str(recording.id), detail={"revision": stored.revision, "segments_changed": changed},
+                       ip=audit.client_ip(request))
+    return Redirect(f"{here}?saved={stored.revision}", status_code=303)
+
+
+@post("/recordings/{recording_id:uuid}/browser-transcript", name="speech_browser_transcript",
+      guards=[requires_login], status_code=201)
+async def browser(request: Request, tenant_scope: NamedDependency[TenantScope],
+                  recording_id: FromPath[UUID]) -> Response:
+    """The interviewee's browser sends what it recognised of the interviewee's own recording (see
+    plugins/speech/browser.py for the body). 400 with a message for a body of the wrong shape;
+    409 when the server's transcript is stored already (it is preferred); 404 for anyone else."""
+    recording = await tenant_scope.get(Recording, recording_id)
+    interview = await tenant_scope.get(Interview, recording.interview)
+    if str(request.user.id) != str(interview.interviewee) or str(recording.uploaded_by) != str(request.user.id):
+        raise NotFoundException(_("Recording not found."))
+    try:
+        payload = await request.json()
+    except Exception:
+        return problem(400, _("The browser transcript must be JSON."))
+    try:
+        transcript = browser_transcript(payload, await interview_language(tenant_scope, interview))
+    except BrowserTranscriptInvalid as exc:
+        return problem(400, str(exc))
+    current = await transcript_of(tenant_scope, recording.id)
+    if current is not None and current.source != "browser":
+        return problem(409, _("The server's transcript of this recording is stored already."))
+    stored = await store_transcript(tenant_scope, recording.id, transcript)
+    return Response({"revision": stored.revision, "segments": len(transcript.segments)}, status_code=201)
+
+
+@get("/speech.js", name="speech_script", include_in_schema=False)
+async def script() -> File:
+    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+
+
+HANDLERS = [transcript_page, transcript_text, captions, edit, browser, script]

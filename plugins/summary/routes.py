@@ -1,0 +1,66 @@
+"""The summary on the interview result page, under /t/{tenant}/summary/ (interactive hours: the
+host's service guard answers 503 outside the tenant's service hours, and the page says so).
+
+GET /interviews/{id}   the summary as an HTML fragment, fetched by the interview page's panel
+GET /summary.js        the panel's script: loads the fragment; a sentence plays the video from where it was said
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from litestar import MediaType, Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import File, Template
+
+from core.auth.guards import requires_staff
+from core.interviews.api import Interview, Recording, transcripts_of_interview
+from core.tables import Tenant, json_value
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+from plugins.summary.summaries import interview_summary
+
+SCRIPT = Path(__file__).parent / "static" / "summary.js"
+
+
+def may_read(user: Any, interview: Any) -> bool:
+    """Admins, and the interview's interviewer and expert evaluators (as on the interview page)."""
+    if user.role == "admin":
+        return True
+    experts = {str(e) for e in json_value(interview.experts) or []}
+    return user.role in ("interviewer", "expert") and (
+        str(user.id) == str(interview.interviewer) or str(user.id) in experts)
+
+
+def interviewees(interview: Any, recording: Any) -> bool:
+    """The interviewee's own recordings: in a live interview what the interviewee's browser uploaded."""
+    return interview.kind != "live" or str(recording.uploaded_by) == str(interview.interviewee)
+
+
+@get("/interviews/{interview_id:uuid}", name="summary_fragment", guards=[requires_staff], media_type=MediaType.HTML)
+async def fragment(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
+                   interview_id: FromPath[UUID]) -> Template:
+    interview = await tenant_scope.get(Interview, interview_id)
+    if not may_read(request.user, interview):
+        raise NotFoundException(_("Interview not found."))
+    recordings = {r.id: r for r in await tenant_scope.objects(Recording).where(Recording.interview == interview.id)}
+    stored = [s for s in await transcripts_of_interview(tenant_scope, interview.id)
+              if s.recording_id in recordings and interviewees(interview, recordings[s.recording_id])]
+    result = await interview_summary(tenant_scope.tenant_id, interview.id,
+                                     [(str(s.recording_id), s.transcript) for s in stored])
+    answers = [(index, recordings[s.recording_id], result["answers"][str(s.recording_id)])
+               for index, s in enumerate(stored, 1)]
+    return Template(template_name="summary/fragment.html", context={
+        "interview_summary": result["interview"], "answers": answers, "transcribed": bool(stored)})
+
+
+@get("/summary.js", name="summary_script", include_in_schema=False)
+async def script() -> File:
+    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+
+
+HANDLERS = [fragment, script]

@@ -11,12 +11,14 @@ import av
 import pytest
 
 from core.db.tables import Job, TranscriptRecord
-from core.features import features_of
+from core.features import features_of, quality_problem
+from core.interviews.api import QuestionSetVersion, items_of, save_evaluation
 from core.interviews.people import issue_join_link
 from core.interviews.tables import Interview, Recording
 from core.storage import BlobStore
 from core.tables import json_value
 from core.tenancy import TenantScope
+from plugins.ai_model.service import training_set
 from plugins.live_interview.tables import RoomEvent
 from tests.conftest import PASSWORD, eventually
 from tests.interview_fixtures import make_interview
@@ -166,7 +168,7 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
     ARTIFACTS.mkdir(exist_ok=True)
     base = f"http://{server}"
     tenant = await make_tenant()
-    setup = await make_interview(tenant, make_user)
+    setup = await make_interview(tenant, make_user, experts=1)
     interview = setup["interview"]
     room = f"/t/{tenant.slug}/live_interview/{interview.id}"
     _c1, host_page = await interviewer_joins(browser, base, tenant, setup["interviewer"], room)
@@ -174,7 +176,8 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
     await sees_video(host_page)
     await sees_video(guest_page)
 
-    await record_for(host_page, guest_page, 2)
+    # Longer than the quality gate's 10 s, so the interview can join a model's training material.
+    await record_for(host_page, guest_page, 11)
     # A network blip: the interviewee's socket drops; it reopens, the call is made again,
     # and the recorder goes on into the same recording.
     await host_page.evaluate("window.callBeforeBlip = window.liveRoom.pc")
@@ -217,6 +220,14 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
     assert abs(features["face_features.duration_s"] - recorded) < 1.0
     assert features["face_features.presence_ratio"] > 0.8
     assert features["face_features.sampled_frames"] == pytest.approx(5 * rec.duration_s, rel=0.1)
+    assert quality_problem(features) is None
+    # An expert scores it, and the interview joins the training material of the next model.
+    scope = TenantScope(tenant.id)
+    held = await scope.get(Interview, interview.id)
+    items = items_of(await scope.get(QuestionSetVersion, held.question_set_version))
+    await save_evaluation(scope, held, setup["experts"][0], {item.key: "3" for item in items}, "")
+    table, _labels, _items, excluded, _versions = await training_set(scope)
+    assert str(interview.id) in table.index and str(interview.id) not in excluded
 
     # The interviewee's recording goes through transcription without error: the fake microphone
     # gives a beep, so the transcript may be empty ("no speech found"), but it is stored.
@@ -260,7 +271,8 @@ async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(serve
     second_seconds = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
 
     first, second = await segments(tenant, interview)
-    assert first.state == "complete" and first.size == kept  # every chunk sent before the crash, as it was
+    # Every chunk acknowledged before the crash is kept (chunks still in flight then may follow).
+    assert first.state == "complete" and first.size >= kept
     assert decoded_seconds(storage, tenant, first) > 1.0
     assert second.state == "complete"
     assert abs(decoded_seconds(storage, tenant, second) - second_seconds) < 1.0

@@ -164,6 +164,13 @@ async def test_the_transcript_page_edits_downloads_and_captions(speech, app, cli
     assert entry.actor == setup["interviewer"].id and entry.target == str(rec.id)
     again = await client.get(f"{base}?saved=2", headers=HTML)
     assert "法人営業" in again.text and "saved as revision 2" in again.text  # the interviewer reads English
+    refused = await client.post(f"{base}/edit", headers=HTML, follow_redirects=False, data={
+        "segment-0": "五年間、\x00法人営業を\x1b担当しました。", "segment-1": "紹介の契約が<増えました>。",
+        "_csrf_token": form_csrf(page.text)})
+    assert refused.status_code == 303 and refused.headers["location"].endswith("?error=control")
+    assert await TranscriptRecord.count().where(TranscriptRecord.recording_id == rec.id) == 2  # nothing stored
+    shown = await client.get(f"{base}?error=control", headers=HTML)
+    assert "control character" in shown.text
 
     # The interview page's players get the captions through the panel's script.
     interview_page = await client.get(f"/t/{tenant.slug}/interviews/{setup['interview'].id}", headers=HTML)

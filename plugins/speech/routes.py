@@ -10,6 +10,8 @@ GET  /speech.js                           the script of the transcript page and 
 
 from __future__ import annotations
 
+import unicodedata
+
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -96,13 +98,15 @@ async def captions(request: Request, tenant_scope: NamedDependency[TenantScope],
 
 def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
     """`current` with the texts of the form's `segment-{i}` fields; an emptied segment is removed, a
-    changed one loses its word timings (they belong to the recognised words). ValueError when a text
-    is longer than MAX_EDIT_CHARS."""
+    changed one loses its word timings (they belong to the recognised words). ValueError("long") when
+    a text is longer than MAX_EDIT_CHARS, ValueError("control") when it holds a control character."""
     segments = []
     for index, segment in enumerate(current.segments):
         text = " ".join(str(form.get(f"segment-{index}", segment.text)).split())
         if len(text) > MAX_EDIT_CHARS:
-            raise ValueError(_("A sentence can hold at most %(n)d characters.") % {"n": MAX_EDIT_CHARS})
+            raise ValueError("long")
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            raise ValueError("control")
         if not text:
             continue
         if text == segment.text.strip():
@@ -124,8 +128,8 @@ async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], ten
         return Redirect(f"{here}?error=nothing", status_code=303)
     try:
         edited = edited_transcript(current, data)
-    except ValueError:
-        return Redirect(f"{here}?error=long", status_code=303)
+    except ValueError as exc:
+        return Redirect(f"{here}?error={exc}", status_code=303)
     changed = sum(a != b for a, b in zip(current.segments, edited.segments)) + abs(
         len(current.segments) - len(edited.segments))
     if edited == current:

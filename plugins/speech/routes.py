@@ -23,7 +23,7 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect
 
 from core import audit
-from core.auth.guards import requires_login, requires_staff
+from core.auth.guards import requires_login
 from core.interviews.api import Form, Interview, Recording, store_transcript, transcript_of
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
@@ -50,7 +50,9 @@ def may_read(user: Any, interview: Any) -> bool:
 
 
 async def _staff_recording(request: Request, scope: TenantScope, recording_id: UUID) -> tuple[Recording, Interview]:
-    """The recording and its interview for staff who may read them; 404 for anyone else, as for another tenant's."""
+    """The recording and its interview for staff who may read them; 404 for anyone else (an interviewee,
+    staff of other interviews), as for another tenant's or none, so no answer tells that it exists.
+    The routes guard on sign-in only: a role guard would answer 403 before this check."""
     recording = await scope.get(Recording, recording_id)
     interview = await scope.get(Interview, recording.interview)
     if not may_read(request.user, interview):
@@ -62,7 +64,7 @@ def _filename(recording: Recording, suffix: str) -> str:
     return f"transcript-{recording.id}{suffix}"
 
 
-@get("/recordings/{recording_id:uuid}", name="speech_transcript", guards=[requires_staff], media_type=MediaType.HTML)
+@get("/recordings/{recording_id:uuid}", name="speech_transcript", guards=[requires_login], media_type=MediaType.HTML)
 async def transcript_page(request: Request, tenant_scope: NamedDependency[TenantScope],
                           tenant_row: NamedDependency[Tenant], recording_id: FromPath[UUID]) -> Any:
     recording, interview = await _staff_recording(request, tenant_scope, recording_id)
@@ -73,7 +75,7 @@ async def transcript_page(request: Request, tenant_scope: NamedDependency[Tenant
                       error=request.query_params.get("error"), saved=request.query_params.get("saved"))
 
 
-@get("/recordings/{recording_id:uuid}/transcript.txt", name="speech_transcript_text", guards=[requires_staff])
+@get("/recordings/{recording_id:uuid}/transcript.txt", name="speech_transcript_text", guards=[requires_login])
 async def transcript_text(request: Request, tenant_scope: NamedDependency[TenantScope],
                           recording_id: FromPath[UUID]) -> Response:
     recording, _interview = await _staff_recording(request, tenant_scope, recording_id)
@@ -84,7 +86,7 @@ async def transcript_text(request: Request, tenant_scope: NamedDependency[Tenant
                     headers={"Content-Disposition": f'attachment; filename="{_filename(recording, ".txt")}"'})
 
 
-@get("/recordings/{recording_id:uuid}/captions.vtt", name="speech_captions", guards=[requires_staff])
+@get("/recordings/{recording_id:uuid}/captions.vtt", name="speech_captions", guards=[requires_login])
 async def captions(request: Request, tenant_scope: NamedDependency[TenantScope],
                    recording_id: FromPath[UUID]) -> Response:
     recording, _interview = await _staff_recording(request, tenant_scope, recording_id)
@@ -117,7 +119,7 @@ def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
     return Transcript(language=current.language, source=current.source, segments=tuple(segments))
 
 
-@post("/recordings/{recording_id:uuid}/edit", name="speech_transcript_edit", guards=[requires_staff],
+@post("/recordings/{recording_id:uuid}/edit", name="speech_transcript_edit", guards=[requires_login],
       media_type=MediaType.HTML)
 async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
                recording_id: FromPath[UUID], data: Form) -> Redirect:

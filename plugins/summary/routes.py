@@ -17,7 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File, Template
 
-from core.auth.guards import requires_staff
+from core.auth.guards import requires_login
 from core.interviews.api import Interview, Recording, transcripts_of_interview
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
@@ -41,10 +41,12 @@ def interviewees(interview: Any, recording: Any) -> bool:
     return interview.kind != "live" or str(recording.uploaded_by) == str(interview.interviewee)
 
 
-@get("/interviews/{interview_id:uuid}", name="summary_fragment", guards=[requires_staff], media_type=MediaType.HTML)
+@get("/interviews/{interview_id:uuid}", name="summary_fragment", guards=[requires_login], media_type=MediaType.HTML)
 async def fragment(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
                    interview_id: FromPath[UUID]) -> Template:
     interview = await tenant_scope.get(Interview, interview_id)
+    # 404, not 403, for anyone who may not read it (an interviewee, staff of other interviews), as for
+    # another tenant's or none: the route guards on sign-in only, so no answer tells that it exists.
     if not may_read(request.user, interview):
         raise NotFoundException(_("Interview not found."))
     recordings = {r.id: r for r in await tenant_scope.objects(Recording).where(Recording.interview == interview.id)}

@@ -178,6 +178,34 @@ async def test_the_transcript_page_edits_downloads_and_captions(speech, app, cli
     assert f'data-captions-src="{base}/captions.vtt"' in interview_page.text
 
 
+async def test_an_emptied_sentence_is_refused_and_only_the_remove_box_deletes_one(speech, app, client, make_tenant,
+                                                                                  make_user, storage, tmp_path):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user, kind="self")
+    rec = await add_recording(setup["scope"], storage, tenant, setup["interview"], make_video(tmp_path / "v.mp4"))
+    await store_transcript(setup["scope"], rec.id, Transcript("ja", "faster-whisper:base", SEGMENTS))
+    base = f"/t/{tenant.slug}/speech/recordings/{rec.id}"
+    await login(client, tenant, setup["admin"])  # reads Japanese
+    page = await client.get(base, headers=HTML)
+    assert 'name="remove-1"' in page.text and "この文を削除" in page.text
+
+    emptied = await client.post(f"{base}/edit", headers=HTML, follow_redirects=False, data={
+        "segment-0": SEGMENTS[0].text, "segment-1": " \u3000 ", "_csrf_token": form_csrf(page.text)})
+    assert emptied.status_code == 303 and emptied.headers["location"].endswith("?error=empty")
+    assert await TranscriptRecord.count().where(TranscriptRecord.recording_id == rec.id) == 1  # nothing stored
+    assert (await transcript_of(setup["scope"], rec.id)).segments == SEGMENTS
+    shown = await client.get(f"{base}?error=empty", headers=HTML)
+    assert "空欄の文があります" in shown.text and "保存していません" in shown.text
+
+    removed = await client.post(f"{base}/edit", headers=HTML, follow_redirects=False, data={
+        "segment-0": SEGMENTS[0].text, "segment-1": "", "remove-1": "1", "_csrf_token": form_csrf(page.text)})
+    assert removed.status_code == 303 and removed.headers["location"].endswith("?saved=2")
+    assert (await transcript_of(setup["scope"], rec.id)).segments == SEGMENTS[:1]
+    [entry] = await AuditEntry.objects().where((AuditEntry.tenant == tenant.id)
+                                               & (AuditEntry.action == "speech.transcript_edited"))
+    assert json_value(entry.detail) == {"revision": 2, "segments_changed": 1}
+
+
 async def test_the_transcript_page_is_for_the_interviews_staff_only(speech, app, client, make_tenant, make_user,
                                                                     storage, tmp_path):
     tenant = await make_tenant()

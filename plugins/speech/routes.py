@@ -99,18 +99,22 @@ async def captions(request: Request, tenant_scope: NamedDependency[TenantScope],
 
 
 def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
-    """`current` with the texts of the form's `segment-{i}` fields; an emptied segment is removed, a
-    changed one loses its word timings (they belong to the recognised words). ValueError("long") when
-    a text is longer than MAX_EDIT_CHARS, ValueError("control") when it holds a control character."""
+    """`current` with the texts of the form's `segment-{i}` fields; a segment whose `remove-{i}` box is
+    ticked is removed, a changed one loses its word timings (they belong to the recognised words).
+    ValueError("empty") when a kept segment's text is empty (removing takes the explicit box, so a
+    cleared box never deletes a sentence unnoticed), ValueError("long") when a text is longer than
+    MAX_EDIT_CHARS, ValueError("control") when it holds a control character."""
     segments = []
     for index, segment in enumerate(current.segments):
+        if form.get(f"remove-{index}"):
+            continue
         text = " ".join(str(form.get(f"segment-{index}", segment.text)).split())
+        if not text:
+            raise ValueError("empty")
         if len(text) > MAX_EDIT_CHARS:
             raise ValueError("long")
         if any(unicodedata.category(c) == "Cc" for c in text):
             raise ValueError("control")
-        if not text:
-            continue
         if text == segment.text.strip():
             segments.append(segment)
         else:
@@ -132,8 +136,8 @@ async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], ten
         edited = edited_transcript(current, data)
     except ValueError as exc:
         return Redirect(f"{here}?error={exc}", status_code=303)
-    changed = sum(a != b for a, b in zip(current.segments, edited.segments)) + abs(
-        len(current.segments) - len(edited.segments))
+    kept = set(edited.segments)
+    changed = sum(segment not in kept for segment in current.segments)  # corrected or removed
     if edited == current:
         return Redirect(here, status_code=303)
     stored = await store_transcript(tenant_scope, recording.id, edited, edited_by=request.user.id)

@@ -64,7 +64,7 @@ def _csv(invoice: Invoice, slug: str) -> Response:
     # The byte-order mark lets spreadsheet programs read the Japanese names as UTF-8.
     return Response(
         content="\ufeff" + invoice_csv(invoice, i18n.current_language.get()),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{slug}-{invoice.month:%Y-%m}.csv"'},
     )
 

@@ -4,7 +4,9 @@ on the interview page; browsers may send their own transcript of the interviewee
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
+from urllib.parse import unquote
 from uuid import uuid4
 
 import numpy as np
@@ -176,6 +178,39 @@ async def test_the_transcript_page_edits_downloads_and_captions(speech, app, cli
     interview_page = await client.get(f"/t/{tenant.slug}/interviews/{setup['interview'].id}", headers=HTML)
     assert f'id="recording-{rec.id}"' in interview_page.text
     assert f'data-captions-src="{base}/captions.vtt"' in interview_page.text
+
+
+def saved_as(disposition: str) -> tuple[str, str]:
+    """(disposition type, file name) as an RFC 6266 client reads the header: `filename*` (RFC 5987) wins."""
+    kind = disposition.split(";")[0].strip()
+    extended = re.search(r"filename\*=UTF-8''([^;\s]+)", disposition, re.I)
+    plain = re.search(r'filename="([^"]*)"', disposition)
+    return kind, unquote(extended.group(1)) if extended else plain.group(1)
+
+
+async def test_downloads_have_one_charset_and_keep_a_japanese_file_name(speech, app, client, make_tenant, make_user,
+                                                                        storage, tmp_path):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user, kind="self")
+    rec = await add_recording(setup["scope"], storage, tenant, setup["interview"],
+                              make_video(tmp_path / "山田花子の自己紹介.mp4"))
+    await store_transcript(setup["scope"], rec.id, Transcript("ja", "faster-whisper:base", SEGMENTS))
+    await login(client, tenant, setup["interviewer"])
+    page = await client.get(f"/t/{tenant.slug}/speech/recordings/{rec.id}", headers=HTML)
+    links = dict((label, href) for href, label in re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', page.text))
+    [track] = re.findall(r'<track [^>]*src="([^"]+)"', page.text)
+
+    downloads = {links["Download as text"]: ("text/plain; charset=utf-8", "山田花子の自己紹介.txt"),
+                 links["Download as WebVTT"]: ("text/vtt; charset=utf-8", "山田花子の自己紹介.vtt")}
+    for url, (media_type, filename) in downloads.items():
+        response = await client.get(url)
+        assert response.status_code == 200 and response.headers["content-type"] == media_type, url
+        assert saved_as(response.headers["content-disposition"]) == ("attachment", filename), url
+    captions = await client.get(track)  # the player's captions are read in place, not saved
+    assert captions.headers["content-type"] == "text/vtt; charset=utf-8"
+    assert saved_as(captions.headers["content-disposition"]) == ("inline", "山田花子の自己紹介.vtt")
+    script = await client.get(f"/t/{tenant.slug}/speech/speech.js")
+    assert script.status_code == 200 and script.headers["content-type"] == "text/javascript; charset=utf-8"
 
 
 async def test_an_emptied_sentence_is_refused_and_only_the_remove_box_deletes_one(speech, app, client, make_tenant,

@@ -57,7 +57,8 @@ async def test_the_result_page_shows_a_summary_whose_sentences_play_the_video(su
     src = f"/t/{tenant.slug}/summary/interviews/{interview.id}"
     assert f'data-summary-src="{src}"' in page.text and f"/t/{tenant.slug}/summary/summary.js" in page.text
     assert "<script>" not in page.text
-    assert (await client.get(f"/t/{tenant.slug}/summary/summary.js")).status_code == 200
+    script = await client.get(f"/t/{tenant.slug}/summary/summary.js")
+    assert script.status_code == 200 and script.headers["content-type"] == "text/javascript; charset=utf-8"
 
     fragment = await client.get(src, headers=HTML)
     assert fragment.status_code == 200

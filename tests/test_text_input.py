@@ -52,7 +52,7 @@ def test_csv_exports_neutralise_formulas_and_keep_numbers():
 
 
 def test_a_line_break_in_a_file_name_never_reaches_a_header():
-    from core.web.blobs import _disposition
+    from core.web.blobs import content_disposition
 
-    header = _disposition("answer\r\nSet-Cookie: x=1.webm", inline=True)
+    header = content_disposition("answer\r\nSet-Cookie: x=1.webm", inline=True)
     assert "\r" not in header and "\n" not in header and "answer__Set-Cookie" in header

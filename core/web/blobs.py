@@ -74,7 +74,10 @@ async def _stream(first: bytes | None, blocks: Iterator[bytes], key: str) -> Asy
         raise
 
 
-def _disposition(filename: str, inline: bool) -> str:
+def content_disposition(filename: str, inline: bool = False) -> str:
+    """A Content-Disposition header value (RFC 6266) for `filename`, any Unicode (Japanese names
+    included): `attachment` (saved) or `inline` (shown), with an ASCII `filename` for old clients
+    and the exact name as `filename*=UTF-8''…` (RFC 5987 percent-encoding) for the rest."""
     kind = "inline" if inline else "attachment"
     # Control characters (a CR/LF in an uploaded file's name) would end the header line.
     filename = "".join("_" if ord(c) < 32 or ord(c) == 127 else c for c in filename)
@@ -99,7 +102,7 @@ async def blob_response(
         raise NotFoundException() from exc
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     if filename:
-        headers["Content-Disposition"] = _disposition(filename, inline)
+        headers["Content-Disposition"] = content_disposition(filename, inline)
     try:
         wanted = parse_range(request.headers.get("range"), size)
     except RangeNotSatisfiable:

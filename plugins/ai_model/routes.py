@@ -197,7 +197,7 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
                                         "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
                                         insufficient_data_text(r.insufficient_data) if r.insufficient_data else "",
                                         explanation, r.created_at.isoformat()]))
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(out.getvalue(), media_type="text/csv",
                     headers={"content-disposition": 'attachment; filename="ai_predictions.csv"'})
 
 

@@ -66,7 +66,7 @@ async def report_as_pdf(request: Request, tenant_scope: NamedDependency[TenantSc
 @get("/reports/{report_id:str}/csv", name="ethics_model_report_csv", guards=GUARDS)
 async def report_as_csv(request: Request, tenant_scope: NamedDependency[TenantScope], report_id: FromPath[str]) -> Response:
     row = await _report(tenant_scope, report_id)
-    return Response(report_csv(json_value(row.report)), media_type="text/csv; charset=utf-8",
+    return Response(report_csv(json_value(row.report)), media_type="text/csv",
                     headers={"content-disposition": f'attachment; filename="ethics-model-{row.id}.csv"'})
 
 

@@ -83,7 +83,7 @@ async def snapshot_pdf(request: Request, tenant_scope: NamedDependency[TenantSco
 @get("/snapshots/{snapshot_id:str}/csv", name="ethics_prediction_snapshot_csv", guards=GUARDS)
 async def snapshot_csv(request: Request, tenant_scope: NamedDependency[TenantScope], snapshot_id: FromPath[str]) -> Response:
     row = await _snapshot(tenant_scope, snapshot_id)
-    return Response(report_csv(json_value(row.report)), media_type="text/csv; charset=utf-8",
+    return Response(report_csv(json_value(row.report)), media_type="text/csv",
                     headers={"content-disposition": f'attachment; filename="ethics-predictions-{row.period}.csv"'})
 
 

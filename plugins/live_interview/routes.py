@@ -119,7 +119,7 @@ async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tena
 
 @get("/room.js", name="live_interview_script", include_in_schema=False)
 async def room_script() -> File:
-    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+    return File(path=SCRIPT, media_type="text/javascript", content_disposition_type="inline")
 
 
 HANDLERS = [room_page, evaluate, status, end, room_script, signal]

@@ -2,7 +2,7 @@
 
 GET  /recordings/{id}                     the transcript beside the video (staff of the interview)
 GET  /recordings/{id}/transcript.txt      download as text
-GET  /recordings/{id}/captions.vtt        download as WebVTT (also the player's captions track)
+GET  /recordings/{id}/captions.vtt        WebVTT: inline for the player's captions track, ?download=1 to save it
 POST /recordings/{id}/edit                a staff edit: a new revision, audited; the original stays
 POST /recordings/{id}/browser-transcript  what the interviewee's browser recognised (own recording only)
 GET  /speech.js                           the script of the transcript page and of the interview page's captions
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from core.auth.guards import requires_login
 from core.interviews.api import Form, Interview, Recording, store_transcript, transcript_of
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
+from core.web.blobs import content_disposition
 from core.transcripts import Segment, Transcript
 from core.web.i18n import gettext as _
 from core.web.problem import problem
@@ -61,7 +62,10 @@ async def _staff_recording(request: Request, scope: TenantScope, recording_id: U
 
 
 def _filename(recording: Recording, suffix: str) -> str:
-    return f"transcript-{recording.id}{suffix}"
+    """The recording's own name with `suffix` ("自己紹介.webm" -> "自己紹介.vtt", as a player looks for
+    captions beside a video), or transcript-{id}{suffix} for a recording without a name."""
+    stem = PurePosixPath((recording.filename or "").replace("\\", "/")).stem.strip()
+    return f"{stem or f'transcript-{recording.id}'}{suffix}"
 
 
 @get("/recordings/{recording_id:uuid}", name="speech_transcript", guards=[requires_login], media_type=MediaType.HTML)
@@ -82,8 +86,9 @@ async def transcript_text(request: Request, tenant_scope: NamedDependency[Tenant
     transcript = await transcript_of(tenant_scope, recording.id)
     if transcript is None:
         raise NotFoundException(_("This recording has no transcript yet."))
-    return Response(to_text(transcript), media_type="text/plain; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(recording, ".txt")}"'})
+    # Litestar adds "; charset=utf-8" to a text/* media type itself.
+    return Response(to_text(transcript), media_type="text/plain",
+                    headers={"Content-Disposition": content_disposition(_filename(recording, ".txt"))})
 
 
 @get("/recordings/{recording_id:uuid}/captions.vtt", name="speech_captions", guards=[requires_login])
@@ -93,9 +98,10 @@ async def captions(request: Request, tenant_scope: NamedDependency[TenantScope],
     transcript = await transcript_of(tenant_scope, recording.id)
     if transcript is None:
         raise NotFoundException(_("This recording has no transcript yet."))
-    disposition = "attachment" if request.query_params.get("download") else "inline"
-    return Response(to_vtt(transcript), media_type="text/vtt; charset=utf-8",
-                    headers={"Content-Disposition": f'{disposition}; filename="{_filename(recording, ".vtt")}"'})
+    # The player's <track> reads it inline; the page's download link adds ?download=1 to save it.
+    inline = not request.query_params.get("download")
+    return Response(to_vtt(transcript), media_type="text/vtt",
+                    headers={"Content-Disposition": content_disposition(_filename(recording, ".vtt"), inline=inline)})
 
 
 def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
@@ -175,7 +181,7 @@ async def browser(request: Request, tenant_scope: NamedDependency[TenantScope],
 
 @get("/speech.js", name="speech_script", include_in_schema=False)
 async def script() -> File:
-    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+    return File(path=SCRIPT, media_type="text/javascript", content_disposition_type="inline")
 
 
 HANDLERS = [transcript_page, transcript_text, captions, edit, browser, script]

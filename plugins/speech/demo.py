@@ -14,16 +14,37 @@ import numpy as np
 from plugins.speech.testing import japanese_sentences, japanese_speech
 
 
-def demo_answer(seconds: float, seed: int) -> tuple[np.ndarray, int]:
-    """Japanese interview sentences (reproducible from `seed`) read aloud, cut to `seconds`: (int16, rate)."""
-    sentences = japanese_sentences(max(1, int(seconds // 4)), seed=seed)
-    samples, rate = japanese_speech(sentences, pause_s=0.5)
-    return samples[: int(seconds * rate)], rate
+PAUSE_S = 0.5  # between sentences
 
 
-def add_speech(path: Path, seconds: float) -> None:
-    """Replace the MP4 at `path` by the same video with an AAC track of a Japanese answer."""
-    samples, rate = demo_answer(seconds, seed=zlib.crc32(path.name.encode()))
+def demo_answer(seconds: float, seed: int) -> tuple[np.ndarray, int, list[str]]:
+    """Japanese interview sentences (reproducible from `seed`) read aloud, as many whole sentences
+    as fit in `seconds`: (int16 samples, at most `seconds` long; rate; the sentences said, in order).
+
+    A sentence that would run past the clip's end is left out, never cut mid-word (only the pause
+    after the last one may be shortened); a clip too short for any sentence gets silence."""
+    rate = 48000  # OpenJTalk's; taken from what it returns below
+    pieces: list[np.ndarray] = []
+    said: list[str] = []
+    for sentence in japanese_sentences(max(2, int(seconds // 3)), seed=seed):
+        samples, rate = japanese_speech([sentence], pause_s=PAUSE_S)
+        spoken = sum(p.size for p in pieces) + samples.size - int(PAUSE_S * rate)
+        if spoken > seconds * rate:
+            if said:
+                break
+            continue  # nothing said yet: a shorter sentence may still fit
+        pieces.append(samples)
+        said.append(sentence)
+    budget = int(seconds * rate)
+    if not pieces:
+        return np.zeros(budget, np.int16), rate, []
+    return np.concatenate(pieces)[:budget], rate, said
+
+
+def add_speech(path: Path, seconds: float) -> list[str]:
+    """Replace the MP4 at `path` by the same video with an AAC track of a Japanese answer of whole
+    sentences that fit in `seconds` (`demo_answer`, seeded by the file's name); returns them."""
+    samples, rate, said = demo_answer(seconds, seed=zlib.crc32(path.name.encode()))
     out_path = path.with_suffix(".speech.mp4")
     with av.open(str(path)) as source, av.open(str(out_path), "w") as out:
         video_in = source.streams.video[0]
@@ -43,3 +64,4 @@ def add_speech(path: Path, seconds: float) -> None:
         for encoded in audio.encode(None):
             out.mux(encoded)
     out_path.replace(path)
+    return said

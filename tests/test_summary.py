@@ -214,3 +214,62 @@ async def test_a_plugin_summariser_answers_first(host, app, make_tenant):
 
     assert result["interview"].provider == "first-sentence"
     assert [s.text for s in result["interview"].sentences] == [ORDER_JA[0]]
+
+
+async def test_a_summary_is_stored_and_made_again_only_when_a_transcript_changes(host, app, make_tenant,
+                                                                                 monkeypatch):
+    from core.runtime import runtime
+    from plugins.summary import summaries
+
+    host.register(summary_plugin, key="summary")
+    tenant = await make_tenant()
+    interview_id = uuid.uuid4()
+    made = []
+    make = summaries.summarise_interview
+    monkeypatch.setattr(summaries, "summarise_interview", lambda *args: made.append(args) or make(*args))
+    transcripts = [("rec-1", transcript_of(ORDER_JA))]
+
+    first = await interview_summary(tenant.id, interview_id, transcripts)
+    again = await interview_summary(tenant.id, interview_id, transcripts)
+
+    assert len(made) == 1 and again == first
+    blob = runtime().storage.root / str(tenant.id) / "summary" / f"{interview_id}.json"
+    assert FIGURES_JA[0].encode() not in blob.read_bytes()  # sealed with the tenant's key
+    # A staff edit stores a new revision: the summary is made again from it.
+    edited = (*ORDER_JA[:-1], "最後に、紹介の契約は三割増えました。")
+    after = await interview_summary(tenant.id, interview_id, [("rec-1", transcript_of(edited))])
+    assert len(made) == 2 and "最後に、紹介の契約は三割増えました。" in {s.text for s in after["interview"].sentences}
+    assert await interview_summary(tenant.id, interview_id, [("rec-1", transcript_of(edited))]) == after
+    assert len(made) == 2
+
+
+async def test_a_summary_that_fell_back_after_a_provider_failure_is_not_stored(host, app, make_tenant):
+    class Failing:
+        name = "failing"
+
+        def summarise(self, sentences, language, limit):
+            raise TimeoutError("the endpoint did not answer")
+
+    class Provider:
+        @hookimpl
+        def mendan_plugin_meta(self):
+            from core.plugins import PluginMeta
+
+            return PluginMeta(key="summ_f", name_ja="要約F", name_en="Summary F", version="1", kind="basic",
+                              hours="batch")
+
+        @hookimpl
+        def mendan_summariser(self, tenant_id, language):
+            return Failing()
+
+    from core.runtime import runtime
+
+    host.register(summary_plugin, key="summary")
+    host.register(Provider(), key="summ_f")
+    tenant = await make_tenant()
+    interview_id = uuid.uuid4()
+
+    result = await interview_summary(tenant.id, interview_id, [("rec-1", transcript_of(ORDER_JA))])
+
+    assert result["interview"].provider == "extractive:lexrank" and result["interview"].sentences
+    assert not (runtime().storage.root / str(tenant.id) / "summary" / f"{interview_id}.json").exists()

@@ -70,7 +70,11 @@ async def test_the_result_page_shows_a_summary_whose_sentences_play_the_video(su
                          whole), sentence
     assert f'data-recording="{second.id}" data-start="0.0"' in answers[1] and SECOND[0] in answers[1]
 
-    await client.get(src, headers=HTML)  # seen again: billed once
+    assert (await client.get(src, headers=HTML)).text == fragment.text  # seen again: the stored summary
+    # A staff edit of the second answer (a new revision) is summarised again; billed once all the same.
+    await store_transcript(scope, second.id, spoken((SECOND[0], "後輩の指導では週に一度の面談を続けました。")))
+    edited = await client.get(src, headers=HTML)
+    assert "週に一度の面談" in edited.text and SECOND[1] not in edited.text
     rows = await UsageRow.select(UsageRow.meter, UsageRow.quantity).where(UsageRow.tenant == tenant.id)
     assert rows == [{"meter": INTERVIEWS, "quantity": 1}]
 

@@ -6,6 +6,8 @@ Adds
 - an optional OpenAI-compatible chat-completions provider per tenant, falling back to the
   extractive summary on a timeout or failure (./abstractive.py, settings in ./settings.py);
 - the hook `mendan_summariser` for other providers (asked first);
+- each interview's summary stored once made (encrypted blob `summary/{interview}.json`), made again
+  when a transcript changes (./summaries.py `interview_summary`);
 - meter `summary.interviews`, once per summarised interview;
 - a panel on the interview result page whose script loads the summary (./routes.py,
   ./static/summary.js); each sentence's time plays the page's recording player from there.

@@ -10,6 +10,8 @@ inside its segment).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,11 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         return {"language": self.language, "provider": self.provider,
                 "sentences": [s.__dict__ for s in self.sentences]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        return cls(language=data["language"], provider=data["provider"],
+                   sentences=tuple(TimedSentence(**s) for s in data["sentences"]))
 
 
 def _char_times(segment, text: str) -> list[float]:
@@ -141,12 +148,71 @@ def summariser_for(settings: SummarySettings):
     return ExtractiveSummariser()
 
 
+def basis_of(transcripts: list[tuple[str, Transcript]], settings: SummarySettings, summariser: Any) -> str:
+    """What a summary is made from, as a SHA-256 hex digest: the transcripts' full content (so a
+    staff edit, a new revision, changes it), the tenant's sentence counts and the summariser."""
+    made_by = {"summariser": summariser.name,
+               "endpoint": settings.endpoint if settings.provider == "chat_completions" else "",
+               "per_answer": settings.sentences_per_answer, "per_interview": settings.sentences_per_interview}
+    data = json.dumps({"made_by": made_by, "transcripts": [[rid, t.to_json()] for rid, t in transcripts]},
+                      ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _blob_key(interview_id: Any) -> str:
+    return f"summary/{interview_id}.json"
+
+
+async def _stored_summary(tenant_id: Any, interview_id: Any, basis: str) -> dict[str, Any] | None:
+    """The stored summary of the interview when it was made from `basis`, else None."""
+    from core.runtime import runtime
+    from core.tables import Tenant
+
+    storage = runtime().storage
+    tenant_key = storage.tenant_key(await Tenant.objects().where(Tenant.id == tenant_id).first())
+
+    def read() -> bytes | None:
+        if not storage.exists(tenant_key, _blob_key(interview_id)):
+            return None
+        return b"".join(storage.read(tenant_key, _blob_key(interview_id)))
+
+    raw = await asyncio.to_thread(read)
+    stored = json.loads(raw) if raw else None
+    if stored is None or stored.get("basis") != basis:
+        return None
+    return {"answers": {rid: Summary.from_json(a) for rid, a in stored["answers"].items()},
+            "interview": Summary.from_json(stored["interview"])}
+
+
+async def _store_summary(tenant_id: Any, interview_id: Any, basis: str, result: dict[str, Any]) -> None:
+    from core.runtime import runtime
+    from core.tables import Tenant
+
+    storage = runtime().storage
+    tenant_key = storage.tenant_key(await Tenant.objects().where(Tenant.id == tenant_id).first())
+    data = json.dumps({"basis": basis, "interview": result["interview"].to_json(),
+                       "answers": {rid: a.to_json() for rid, a in result["answers"].items()}},
+                      ensure_ascii=False).encode()
+
+    def write() -> None:
+        with storage.writer(tenant_key, _blob_key(interview_id)) as out:
+            out.write(data)
+
+    await asyncio.to_thread(write)
+
+
 async def interview_summary(tenant_id: Any, interview_id: Any, transcripts: list[tuple[str, Transcript]]
                             ) -> dict[str, Any]:
     """The interview's summaries (see `summarise_interview`) with the tenant's summariser: a plugin's
-    `mendan_summariser` where one answers, else the tenant's settings. Meters `summary.interviews`
-    once per interview (a repeated summary of the same interview is not billed again); an
-    interview without any speech is neither summarised nor billed."""
+    `mendan_summariser` where one answers, else the tenant's settings.
+
+    A summary is made once and stored (encrypted with the tenant's data key, blob
+    `summary/{interview}.json`) with the basis it was made from (`basis_of`); later views get the
+    stored one until a transcript changes (a staff edit) or the settings or summariser do, when it
+    is made again. A summary that fell back to the extractive one after a provider's failure is not
+    stored, so the provider is asked again next time. Meters `summary.interviews` once per interview
+    (a summary made again is not billed again); an interview without any speech is neither
+    summarised nor billed."""
     from core.runtime import runtime
     from core.usage import record_usage
     from plugins.summary.settings import summary_settings
@@ -156,7 +222,14 @@ async def interview_summary(tenant_id: Any, interview_id: Any, transcripts: list
     language = transcripts[0][1].language if transcripts else "ja"
     answered = await host.first_for_tenant("mendan_summariser", tenant_id=tenant_id, language=language)
     summariser = answered[1] if answered else summariser_for(settings)
+    basis = basis_of(transcripts, settings, summariser)
+    stored = await _stored_summary(tenant_id, interview_id, basis)
+    if stored is not None:
+        return stored
     result = await asyncio.to_thread(summarise_interview, transcripts, settings, summariser)
     if result["interview"].sentences:
         await record_usage(tenant_id, INTERVIEWS, 1, act=f"interview:{interview_id}")
+    made = [result["interview"], *result["answers"].values()]
+    if result["interview"].sentences and all(s.provider in (summariser.name, "none") for s in made):
+        await _store_summary(tenant_id, interview_id, basis, result)
     return result

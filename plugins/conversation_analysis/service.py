@@ -53,15 +53,14 @@ async def interview_texts(scope: TenantScope, interview_ids: list[Any]) -> dict[
 
 
 async def panel_context(tenant: Any, interview: Any) -> dict[str, Any]:
-    from core.features import features_of
+    from core.features import feature_labels, features_of
+    from plugins.conversation_analysis.extractor import RelevanceExtractor
 
     scope = TenantScope(tenant.id)
     reason = gate(await transcripts_of_interview(scope, interview.id))
-    prefix = ConversationExtractor.name + "."
-    labels = ConversationExtractor().labels()
-    measured = {k[len(prefix):]: v for k, v in (await features_of(scope, interview.id)).items() if k.startswith(prefix)}
-    rows = [(labels[name].name(), value, labels[name].unit, labels[name].meaning())
-            for name, value in measured.items() if name in labels]
+    labels = feature_labels([ConversationExtractor(), RelevanceExtractor()])
+    rows = [(labels[key].name(), value, labels[key].unit, labels[key].meaning())
+            for key, value in sorted((await features_of(scope, interview.id)).items()) if key in labels]
     return {"gate": gate_text(reason) if reason else "", "rows": rows}
 
 
@@ -106,8 +105,7 @@ async def compute_lift(tenant_id: str) -> str:
     scope = TenantScope(UUID(tenant_id))
     report_progress(5, "collecting the training material")
     features, texts, labels, items = await _training_tables(scope)
-    report = await asyncio.to_thread(lift_report, features, texts, labels, items, ConversationExtractor.name + ".",
-                                     threads=2)
+    report = await asyncio.to_thread(lift_report, features, texts, labels, items, ConversationExtractor.name, threads=2)
     report["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     rt = runtime()
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()

@@ -4,6 +4,8 @@
 
 `extract_ms`: the `conversation_analysis` extractor over one 300-character Japanese answer
 (fugashi + unidic-lite, word timings), median of repeats after a warm-up; target <= 50 ms.
+`relevance_ms`: the separate `conversation_analysis_relevance` extractor (multilingual e5
+embedding of the answer; the question's embedding is cached), which runs as a job of its own.
 `build_s`: the AI model's build (5-fold cross-validation and the final model, two items) on
 the generated data set (plugins/conversation_analysis/synthetic.py) with face-like features,
 the conversation features and the answers' words as a CatBoost text feature.
@@ -24,7 +26,7 @@ from core.features import ExtractionInput, RecordingFeatures
 from core.transcripts import Segment, Transcript, Word
 from plugins.ai_model.training import ItemSpec, build
 from plugins.conversation_analysis import language, synthetic
-from plugins.conversation_analysis.extractor import ConversationExtractor
+from plugins.conversation_analysis.extractor import ConversationExtractor, RelevanceExtractor
 
 ANSWER = ("前職では法人向けの営業チームでリーダーを務め、売上が前年比で二割落ち込んだ状況を任されました。"
           "私はまず顧客三十社への聞き取りを行い、提案の時期が遅いことが課題だと分析しました。そこで"
@@ -58,6 +60,17 @@ def main() -> None:
         times.append((time.perf_counter() - started) * 1000)
     extract_ms = statistics.median(times)
     print(f"extract_ms per 300-character answer: median {extract_ms:.1f}, max {max(times):.1f}")
+    relevance = RelevanceExtractor()
+    asked = ExtractionInput(tenant_id=uuid4(), interview_id=uuid4(), text=transcript.text(), transcript=transcript,
+                            question_text="これまでに困難を乗り越えた経験を教えてください。")
+    relevance.extract(asked, lambda p, m: None)  # warm-up: loads the model, embeds the question once
+    relevance_times = []
+    for _ in range(max(3, args.repeats // 10)):
+        started = time.perf_counter()
+        relevance.extract(asked, lambda p, m: None)
+        relevance_times.append((time.perf_counter() - started) * 1000)
+    relevance_ms = statistics.median(relevance_times)
+    print(f"relevance_ms per 300-character answer (e5 embedding, question cached): median {relevance_ms:.0f}")
 
     started = time.perf_counter()
     rows, texts, labels = {}, {}, {}
@@ -78,6 +91,7 @@ def main() -> None:
     spearman = {k: round(r.metrics["spearman"], 3) for k, r in result.items.items()}
     print(f"build with text features: {build_s:.1f} s, cross-validated Spearman {spearman}")
     print(json.dumps({"extract_ms": round(extract_ms, 2), "extract_ms_max": round(max(times), 2),
+                      "relevance_ms": round(relevance_ms, 1),
                       "interviews": args.interviews, "features": len(result.feature_names),
                       "text_features": [n for n in result.feature_names if n.endswith("answer_text")],
                       "build_s": round(build_s, 2), "cv_spearman_per_item": spearman}))

@@ -128,3 +128,27 @@ def test_the_question_is_measured_against_the_answer_by_words_and_by_meaning():
     features = ConversationExtractor().extract(
         ExtractionInput(uuid4(), uuid4(), transcript=on_topic, question_text=question), lambda p, m: None)
     assert 0 < features["question_overlap"] <= 1
+
+
+def test_explanations_name_the_conversation_features_in_plain_words():
+    from core.features import feature_labels
+    from core.web.i18n import current_language
+    from plugins.ai_model.routes import explained
+    from plugins.ai_model.training import ItemSpec, build, load_model, predict
+
+    features, texts, labels = synthetic_tables(40, seed=5)
+    table = features.join(texts)
+    labels = labels.round()
+    result = build(table, labels[["logic"]], [ItemSpec("logic", "論理性", 1, 5)], folds=2, threads=1)
+    assert "conversation_analysis.answer_text" in result.feature_names
+    model = load_model(result.items["logic"].model_bytes)
+    concrete = table.iloc[int(labels["logic"].to_numpy().argmax())].to_dict()
+    made = predict(model, ItemSpec("logic", "論理性", 1, 5), result.feature_names, concrete)
+    current_language.set("ja")
+    words = explained([list(c) for c in made.contributions], feature_labels([ConversationExtractor()]))
+    conversation = [w for w in words if w["key"].startswith("conversation_analysis.")]
+    assert conversation and all(w["name"] != w["key"] for w in conversation)
+    by_key = {w["key"]: w for w in conversation}
+    assert "conversation_analysis.figures_per_100_words" in by_key or "conversation_analysis.answer_text" in by_key
+    figures = feature_labels([ConversationExtractor()])["conversation_analysis.figures_per_100_words"]
+    assert figures.name("ja") == "具体的な数字の多さ" and "具体的な数字が多い" in figures.meaning("ja")

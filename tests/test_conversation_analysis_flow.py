@@ -160,3 +160,18 @@ async def test_an_answer_key_names_its_question_of_the_set(host, app, make_tenan
     assert await question_text(scope, interview.id, "q2") is None  # beyond the set
     assert await question_text(scope, interview.id, "q1.f1") is None  # a generated follow-up
     assert await question_text(scope, interview.id, None) is None
+
+
+async def test_an_operator_switches_the_option_per_contract(host, app, make_tenant, make_user):
+    from tenants.options import set_option
+
+    meta = host.metas["conversation_analysis"]
+    assert meta.kind == "option" and meta.hours == "interactive"
+    tenant, operator = await make_tenant(), await make_user(None, "operator")
+    assert "conversation_analysis" not in await host.enabled_keys(tenant.id)
+    assert "conversation_analysis" not in {e.name for e in await host.extractors_for(tenant.id)}
+    await set_option(tenant.id, "conversation_analysis", True, by=operator)
+    assert {"conversation_analysis", "conversation_analysis_relevance"} <= {
+        e.name for e in await host.extractors_for(tenant.id)}
+    await set_option(tenant.id, "conversation_analysis", False, by=operator)
+    assert not await host.call_for_tenant("mendan_text_features", tenant_id=tenant.id, interview_ids=[])

@@ -18,6 +18,7 @@ import pandas as pd
 
 FOLDS = 5
 BOOTSTRAP = 1000
+MINIMUM = 10  # expert-scored interviews an item needs, as for the AI model's own build
 VARIANTS = ("face", "text", "both")
 TEXT_PROCESSING = {
     # The text arrives tokenised (fugashi lemmas, English words) and joined by spaces.
@@ -111,7 +112,8 @@ def item_lift(X_face: pd.DataFrame, X_text: pd.DataFrame, y: np.ndarray, item: I
 
 def lift_report(features: pd.DataFrame, texts: pd.DataFrame, labels: pd.DataFrame, items: list[Item],
                 conversation_prefix: str, **options: Any) -> dict[str, Any]:
-    """The report over every item with at least 10 expert-scored interviews.
+    """The report over every item with at least MINIMUM expert-scored interviews that differ
+    (the others are listed in `skipped` with their n).
 
     `features`: one row per interview (index: interview id), numeric columns `{extractor}.{name}`
     (NaN where not measured); `texts`: the same index, text columns (missing text is ""); `labels`:
@@ -129,12 +131,13 @@ def lift_report(features: pd.DataFrame, texts: pd.DataFrame, labels: pd.DataFram
     out: dict[str, Any] = {"n_interviews": int(len(common)), "face_columns": len(face),
                            "conversation_columns": len(conversation), "text_columns": text_columns,
                            "with_conversation": int((X_text[conversation].notna().any(axis=1)).sum()) if conversation else 0,
-                           "items": []}
+                           "items": [], "skipped": []}
     for item in items:
         if item.key not in labels.columns:
             continue
         y = labels.loc[common, item.key].dropna()
-        if len(y) < 10 or y.nunique() < 2:
+        if len(y) < MINIMUM or y.nunique() < 2:
+            out["skipped"].append({"key": item.key, "name": item.name, "n": int(len(y))})
             continue
         out["items"].append(item_lift(X_face.loc[y.index], X_text.loc[y.index], y.to_numpy(float), item,
                                       text_columns, **options))

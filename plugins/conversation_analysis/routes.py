@@ -17,7 +17,7 @@ from plugins.conversation_analysis.service import latest_report, report_view
 async def lift_page(request: Request, tenant_row: NamedDependency[Tenant]) -> Template:
     report = await latest_report(tenant_row)
     return await page(request, "conversation_analysis/page.html", report=report,
-                      items=report_view(report) if report else [], is_admin=request.user.role == "admin")
+                      items=report_view(report) if report else [])
 
 
 @post("/lift", name="conversation_analysis_compute", guards=[requires_admin])

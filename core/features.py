@@ -56,6 +56,7 @@ class ExtractionInput:
     recording_id: UUID | None = None
     question_key: str | None = None
     transcript: Transcript | None = None
+    question_text: str | None = None  # the question answered, where the key names one of the set (`q1`, `q2`, ...)
 
 
 @runtime_checkable

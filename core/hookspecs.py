@@ -222,3 +222,20 @@ def mendan_demo_speech(path: Any, seconds: Any, language: Any) -> Any:
     """Give the demo recording at `path` (an MP4 written by `mendan_demo_recording`, without
     sound) an audio track of an interviewee speaking `language` for about `seconds`. Return
     True when done. Used by `mendan demo`; the first enabled plugin that answers wins."""
+
+
+@hookspec
+def mendan_text_features(tenant_id: Any, interview_ids: Any) -> Any:
+    """Return the text a plugin supplies as model text features for these interviews: a dict
+    column name (`{plugin key}.{name}`) -> {interview id (str): text}, words joined by single
+    spaces (Japanese already tokenised). Leave out an interview without usable text (never an
+    empty placeholder). Called for a tenant by the AI model plugin when it builds and predicts,
+    so only plugins the tenant enabled supply text."""
+
+
+@hookspec
+def mendan_model_page_panels(tenant: Any) -> Any:
+    """Return panels for the tenant's AI model page: a list of `core.interviews.api.Panel`,
+    rendered like interview panels (the template gets `tenant`, `user`, `csrf_input` and the
+    keys of `context`). Called for a tenant, so only for plugins it enabled; a panel whose
+    template raises is left out and logged (`plugin_panel_failed`)."""

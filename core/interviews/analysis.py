@@ -18,6 +18,7 @@ once), then adds one to its `AnalysisRun.finished` in a single UPDATE; the job t
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -115,6 +116,27 @@ async def extract_features(tenant_id: str, interview_id: str, extractor: str, re
     return f"{count} features from {chosen.name} {chosen.version}"
 
 
+_FIXED_QUESTION = re.compile(r"q([1-9][0-9]*)")
+
+
+async def question_text(scope: TenantScope, interview_id: UUID, question_key: str | None) -> str | None:
+    """The text of the question a recording answers: key `q{n}` is the n-th question (from 1) of the
+    interview's question set version. None for other keys (a generated follow-up `q2.f1`), no key, or
+    a number beyond the set."""
+    from core.interviews.question_sets import questions_of
+    from core.interviews.tables import QuestionSetVersion
+
+    match = _FIXED_QUESTION.fullmatch(question_key or "")
+    if match is None:
+        return None
+    interview = await scope.objects(Interview).where(Interview.id == interview_id).first()
+    version = await scope.objects(QuestionSetVersion).where(
+        QuestionSetVersion.id == interview.question_set_version).first() if interview is not None else None
+    questions = questions_of(version) if version is not None else []
+    index = int(match[1]) - 1
+    return questions[index].text if index < len(questions) else None
+
+
 async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtractor, target: Target,
                         progress: Any = report_progress) -> int:
     """Run one extractor over one target now, store the recording's features (the interview's
@@ -131,7 +153,9 @@ async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtra
         transcript = await transcript_of(scope, target.recording_id) if target.recording_id else None
         if transcript is None:
             raise JobRefused(f"recording {target.recording_id} has no stored transcript")
-        features = chosen.extract(ExtractionInput(**common, text=transcript.text(), transcript=transcript), progress)
+        question = await question_text(scope, interview_id, target.question_key)
+        features = chosen.extract(ExtractionInput(**common, text=transcript.text(), transcript=transcript,
+                                                  question_text=question), progress)
     else:
         tk = rt.storage.tenant_key(tenant)
         with tempfile.TemporaryDirectory(prefix="mendan-analysis-") as tmp:

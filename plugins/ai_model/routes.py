@@ -7,6 +7,7 @@ import io
 from typing import Annotated, Any
 from uuid import UUID
 
+import structlog
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -26,6 +27,8 @@ from core.web.rendering import page
 from plugins.ai_model import service
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.texts import failure_text, skip_text, warning_text
+
+log = structlog.get_logger("mendan.ai_model")
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -102,14 +105,44 @@ async def rescore_candidates(scope: TenantScope, version: ModelVersion) -> int:
     return len(analysed - done)
 
 
+async def model_page_panels(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
+    """The panels the tenant's enabled plugins add to this page (`mendan_model_page_panels`), rendered;
+    one that is not a Panel or whose template raises is left out and logged."""
+    from litestar.utils.scope.state import ScopeState
+    from markupsafe import Markup
+
+    from core.interviews.api import Panel
+
+    found = []
+    for key, answer in await request.app.state.plugin_host.call_for_tenant("mendan_model_page_panels", tenant=tenant):
+        for panel in answer if isinstance(answer, (list, tuple)) else [answer]:
+            if isinstance(panel, Panel):
+                found.append((key, panel))
+            else:
+                log.error("plugin_panel_failed", plugin=key, error=f"not a Panel: {panel!r}")
+    token = ScopeState.from_scope(request.scope).csrf_token or ""
+    csrf_input = Markup('<input type="hidden" name="_csrf_token" value="{}">').format(token)
+    out = []
+    for key, panel in sorted(found, key=lambda kp: kp[1].order):
+        try:
+            body = request.app.template_engine.get_template(panel.template).render(
+                tenant=tenant, user=request.user, csrf_input=csrf_input, **panel.context) if panel.template else panel.html
+            out.append({"title": panel.title(), "html": Markup(body)})
+        except Exception as exc:
+            log.exception("plugin_panel_failed", plugin=key, template=panel.template, error=repr(exc))
+    return out
+
+
 @get("/", guards=[requires_staff])
-async def models_page(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
+async def models_page(request: Request, tenant_scope: NamedDependency[TenantScope],
+                      tenant_row: NamedDependency[Tenant]) -> Template:
     versions = await tenant_scope.objects(ModelVersion).order_by(ModelVersion.number, ascending=False)
     experts = {str(u.id): u for u in await tenant_scope.objects(User).where(User.role == "expert")}
     labels = labels_of(request.app.state.plugin_host)
     active = next((v for v in versions if v.active), None)
     return await page(request, "ai_model/models.html", versions=[_version_view(v, labels) for v in versions],
                       experts=experts, is_admin=request.user.role == "admin",
+                      panels=await model_page_panels(request, tenant_row),
                       rescore_count=await rescore_candidates(tenant_scope, active) if active else 0)
 
 

@@ -63,12 +63,25 @@ async def feature_table(scope: TenantScope, extractors: dict[str, str], intervie
     return frame.pivot_table(index="interview_id", columns="column", values="value", aggfunc="last")
 
 
+async def with_text_features(tenant_id: Any, features: pd.DataFrame) -> pd.DataFrame:
+    """`features` with the text columns the tenant's enabled plugins supply (`mendan_text_features`):
+    None where a plugin gave an interview no text. Without such a plugin, `features` as it is."""
+    if features.empty:
+        return features
+    answers = await runtime().host.call_for_tenant("mendan_text_features", tenant_id=tenant_id,
+                                                   interview_ids=list(features.index))
+    columns = {column: pd.Series({str(k): v for k, v in texts.items()}, dtype=object).reindex(features.index)
+               for _key, answer in answers if isinstance(answer, dict)
+               for column, texts in answer.items() if isinstance(texts, dict)}
+    return pd.concat([features, pd.DataFrame(columns, index=features.index, dtype=object)], axis=1) if columns else features
+
+
 async def training_set(scope: TenantScope) -> tuple[pd.DataFrame, pd.DataFrame, list[ItemSpec], dict[str, str], dict[str, str]]:
     """(features, labels, items, excluded interview -> reason, extractor versions)."""
     extractors = await enabled_extractor_versions(scope.tenant_id)
     labels_by_interview = await expert_labels(scope)
     labels = pd.DataFrame.from_dict({str(k): v for k, v in labels_by_interview.items()}, orient="index")
-    features = await feature_table(scope, extractors, list(labels_by_interview))
+    features = await with_text_features(scope.tenant_id, await feature_table(scope, extractors, list(labels_by_interview)))
     excluded: dict[str, str] = {}
     for interview_id in labels.index:
         if interview_id not in features.index:
@@ -240,7 +253,8 @@ async def active_version(scope: TenantScope) -> ModelVersion | None:
 
 def _digest(row: dict[str, float], problem: str | None) -> str:
     """What a prediction was made from: the same features (one analysis) give the same digest."""
-    payload = json.dumps([sorted((k, round(float(v), 9)) for k, v in row.items()), problem or ""])
+    payload = json.dumps([sorted((k, v if isinstance(v, str) else round(float(v), 9)) for k, v in row.items()),
+                          problem or ""], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -288,7 +302,8 @@ async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVers
         base = offered[1]
         source, feature_names, items, model_bytes = base.name, list(base.feature_names), dict(base.items), base.model_bytes
     key = str(interview_id)
-    table = await feature_table(scope, await enabled_extractor_versions(scope.tenant_id), [interview_id])
+    table = await with_text_features(scope.tenant_id, await feature_table(
+        scope, await enabled_extractor_versions(scope.tenant_id), [interview_id]))
     row = table.loc[key].dropna().to_dict() if key in table.index else {}
     problem = NOT_ANALYSED if not row else quality_problem(row)
     digest = _digest(row, problem)

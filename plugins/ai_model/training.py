@@ -75,19 +75,42 @@ class BuildResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _params(categorical: bool, seed: int, threads: int) -> dict[str, Any]:
+# Text columns (from `mendan_text_features`) arrive tokenised, words joined by single spaces.
+TEXT_PROCESSING = {
+    "tokenizers": [{"tokenizer_id": "Space", "separator_type": "ByDelimiter", "delimiter": " "}],
+    "dictionaries": [{"dictionary_id": "Word", "max_dictionary_size": "5000", "occurrence_lower_bound": "3",
+                      "gram_order": "1"}],
+    "feature_processing": {"default": [{"dictionaries_names": ["Word"], "feature_calcers": ["BoW"],
+                                        "tokenizers_names": ["Space"]}]},
+}
+
+
+def _params(categorical: bool, seed: int, threads: int, text: bool = False) -> dict[str, Any]:
     params = dict(iterations=300, depth=4, learning_rate=0.08, random_seed=seed, thread_count=threads,
                   verbose=False, allow_writing_files=False)
     if not categorical:
         params["loss_function"] = "RMSE"
+    if text:
+        params["text_processing"] = TEXT_PROCESSING
     return params
 
 
-def _model(item: ItemSpec, seed: int, threads: int):
+def _model(item: ItemSpec, seed: int, threads: int, text: bool = False):
     from catboost import CatBoostClassifier, CatBoostRegressor  # heavy: imported when a model is made
 
     cls = CatBoostClassifier if item.categorical else CatBoostRegressor
-    return cls(**_params(item.categorical, seed, threads))
+    return cls(**_params(item.categorical, seed, threads, text))
+
+
+def text_columns_of(features: pd.DataFrame) -> list[str]:
+    """The text feature columns of a feature table: those holding strings (the rest are numbers)."""
+    return [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+
+
+def _pool(X: pd.DataFrame, y: Any = None, texts: list[str] | None = None):
+    from catboost import Pool
+
+    return Pool(X, y, text_features=texts or None)
 
 
 def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
@@ -116,10 +139,10 @@ def classification_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str
     return {"accuracy": float(np.mean(truth == predicted))}
 
 
-def _fit_predict(item, X_train, y_train, X_test, seed, threads):
-    model = _model(item, seed, threads)
-    model.fit(X_train, y_train)
-    predicted = model.predict(X_test)
+def _fit_predict(item, X_train, y_train, X_test, seed, threads, texts):
+    model = _model(item, seed, threads, bool(texts))
+    model.fit(_pool(X_train, y_train, texts))
+    predicted = model.predict(_pool(X_test, None, texts))
     return np.asarray(predicted).reshape(-1)
 
 
@@ -144,11 +167,15 @@ def build(
 
     report = progress or (lambda _p, _m: None)
     common = features.index.intersection(labels.index)
-    features = features.loc[common].astype(float)
-    feature_names = [c for c in features.columns if features[c].notna().any()]
+    features = features.loc[common]
+    texts = [c for c in text_columns_of(features) if features[c].fillna("").astype(str).str.strip().ne("").any()]
+    numeric = features.drop(columns=text_columns_of(features)).astype(float)
+    feature_names = [c for c in numeric.columns if numeric[c].notna().any()]
     if not feature_names:
         raise TrainingRefused("no features: analyse the recordings before building a model", code="no_features")
-    X_all = features[feature_names]
+    # An interview without text has "" there: CatBoost reads it as no words, not as a value.
+    X_all = pd.concat([numeric[feature_names], features[texts].fillna("").astype(str)], axis=1)
+    feature_names = feature_names + texts
     warnings: list[dict[str, Any]] = []
     results: dict[str, ItemResult] = {}
     skipped: dict[str, dict[str, Any]] = {}
@@ -196,7 +223,8 @@ def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds:
                 report: Progress) -> ItemResult:
     """Cross-validated predictions, metrics and the final model of one item (y has two values or more)."""
     n = len(y_all)
-    X = features.to_numpy()
+    texts = text_columns_of(features)
+    X = features.reset_index(drop=True)
     y = y_all.to_numpy()
     if item.categorical:
         y = y.astype(int)
@@ -208,14 +236,14 @@ def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds:
             # A fold whose training part holds one score: CatBoost refuses it, and that score is the fit.
             out_of_fold[test] = y[train][0]
         else:
-            out_of_fold[test] = _fit_predict(item, X[train], y[train], X[test], seed, threads)
+            out_of_fold[test] = _fit_predict(item, X.iloc[train], y[train], X.iloc[test], seed, threads, texts)
         report(k + 1, f"{item.name}: fold {k + 1}/{k_folds}")
     if item.categorical:
         metrics = classification_metrics(y, out_of_fold.astype(int))
     else:
         metrics = regression_metrics(y, np.clip(out_of_fold, item.scale_min, item.scale_max), item.integer_scale)
-    final = _model(item, seed, threads)
-    final.fit(X, y)
+    final = _model(item, seed, threads, bool(texts))
+    final.fit(_pool(X, y, texts))
     report(folds + 1, f"{item.name}: final model")
     importance = dict(zip(features.columns, map(float, final.get_feature_importance())))
     return ItemResult(item=item, n=n, metrics=metrics, importance=importance, model_bytes=_to_bytes(final),
@@ -248,12 +276,15 @@ class Prediction:
 
 
 def predict(model, item: ItemSpec, feature_names: list[str], row: dict[str, float]) -> Prediction:
-    """One interview's prediction with its top SHAP contributions (in the model's output units)."""
-    from catboost import Pool
+    """One interview's prediction with its top SHAP contributions (in the model's output units).
 
-    x = np.array([[row.get(name, np.nan) for name in feature_names]], dtype=float)
-    pool = Pool(x, feature_names=feature_names)
-    raw = np.asarray(model.predict(x)).reshape(-1)[0]
+    `row` holds numbers, and text for the model's text features (missing text reads as no words)."""
+    text_indices = set(model.get_text_feature_indices())
+    texts = [name for i, name in enumerate(feature_names) if i in text_indices]
+    x = pd.DataFrame([{name: str(row.get(name) or "") if i in text_indices else float(row.get(name, np.nan))
+                       for i, name in enumerate(feature_names)}], columns=feature_names)
+    pool = _pool(x, None, texts)
+    raw = np.asarray(model.predict(pool)).reshape(-1)[0]
     value = float(raw) if item.categorical else float(np.clip(float(raw), item.scale_min, item.scale_max))
     shap = np.asarray(model.get_feature_importance(pool, type="ShapValues"))
     # Multiclass models explain each class; explain the one predicted.

@@ -14,12 +14,14 @@ import plugins.ai_model.plugin as ai_model_plugin
 import plugins.pretrained_model.plugin as pretrained_plugin
 from core.db.tables import AuditEntry
 from core.model_training import bootstrap_interval, cross_fitted_blend
+from core.tables import json_value
 from core.tenancy import TenantScope
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import Prediction
 from plugins.pretrained_model import service
-from plugins.pretrained_model.tables import Material
-from tests.conftest import HTML, form_csrf, login, wait_for_job
+from plugins.pretrained_model.tables import Material, VendorVersion
+from tenants.options import set_option
+from tests.conftest import HTML, eventually, form_csrf, login, wait_for_job
 from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
 
 SECRET_REFERENCE = "vendor-only-reference-7Q"
@@ -67,7 +69,8 @@ async def _predict(app, tenant, interview):
 async def test_a_new_tenant_gets_explained_vendor_predictions_from_its_first_interview(
         app, host, client, make_tenant, make_user, vendor_version):
     tenant = await make_tenant()
-    await host.set_enabled(tenant.id, "pretrained_model", True)
+    operator = await make_user(None, "operator")
+    await set_option(tenant.id, "pretrained_model", True, by=operator)  # the contract's option, as /ops/ switches it
     admin = await make_user(tenant, "admin", language="en")
     scope = TenantScope(tenant.id)
     await login(client, tenant, admin)
@@ -83,7 +86,15 @@ async def test_a_new_tenant_gets_explained_vendor_predictions_from_its_first_int
     assert await AuditEntry.count().where((AuditEntry.tenant == tenant.id)
                                           & (AuditEntry.action == "pretrained_model.mapped")) == 1
 
-    made = await _predict(app, tenant, interview)
+    # Its first analysis finishes: the AI model predicts from there, as for any analysed interview.
+    await host.call_for_tenant("mendan_interview_analysed", tenant_id=tenant.id, interview_id=interview.id,
+                               succeeded=["synthetic"], failed=[])
+
+    async def predicted():
+        rows = await scope.objects(Prediction).where(Prediction.interview_id == interview.id)
+        return rows if len(rows) == 2 else None
+
+    made = await eventually(predicted, what="the vendor model's predictions")
     assert {p.item_key for p in made} == {"warmth", "composure"}
     for prediction in made:
         assert prediction.source == f"vendor-v{vendor_version.number}" and prediction.model_version is None
@@ -179,7 +190,7 @@ async def test_vendor_material_never_appears_in_a_tenants_pages_or_exports(
     await login(client, tenant, admin)
     await _accept(client, tenant, vendor_version, {"warmth": "warmth"})
     await _predict(app, tenant, interview)
-    secrets = (SECRET_REFERENCE, SECRET_DONOR, "consent-2026-001", "0.777001", "generated-0001")
+    secrets = (SECRET_REFERENCE, SECRET_DONOR, "consent-2026-001", "0.777001", "generated-synthetic-0001")
     for path in ("pretrained_model/", "ai_model/", "ai_model/predictions.csv", f"interviews/{interview.id}",
                  "services/"):
         answer = await client.get(f"/t/{tenant.slug}/{path}", headers=HTML)
@@ -192,6 +203,8 @@ async def test_vendor_material_never_appears_in_a_tenants_pages_or_exports(
 async def test_operators_import_train_and_publish_in_the_vendor_workspace(client, host, make_user, vendor_version):
     operator = await make_user(None, "operator", language="en")
     await login(client, None, operator)
+    home = await client.get("/ops/", headers=HTML)
+    assert 'href="/ops/pretrained_model/"' in home.text
     page = await client.get("/ops/pretrained_model/", headers=HTML)
     assert page.status_code == 200 and SECRET_DONOR not in page.text  # the donor shows in the audit log only
     token = form_csrf(page.text)
@@ -211,11 +224,9 @@ async def test_operators_import_train_and_publish_in_the_vendor_workspace(client
     trained = await client.post("/ops/pretrained_model/train", data={"_csrf_token": token}, headers=HTML,
                                 follow_redirects=False)
     assert trained.status_code in (302, 303), trained.text
-    page = await client.get("/ops/pretrained_model/", headers=HTML)
-    newest = (await service.vendor_items(), await service.published_version())
-    from plugins.pretrained_model.tables import VendorVersion
     version = await VendorVersion.objects().order_by(VendorVersion.number, ascending=False).first()
-    assert not version.published and newest[1].id == before.id
+    assert not version.published and (await service.published_version()).id == before.id
+    assert version.n_material == await Material.count()  # every interview: generated, donated and imported
     card = {"intended_use_ja": "参考評価", "intended_use_en": "Reference scores", "limits_ja": "国内のみ",
             "limits_en": "Japan only", "licence": "proprietary"}
     incomplete = await client.post(f"/ops/pretrained_model/versions/{version.id}/publish",
@@ -229,3 +240,46 @@ async def test_operators_import_train_and_publish_in_the_vendor_workspace(client
                                           & AuditEntry.action.is_in(["pretrained_model.material_added",
                                                                      "pretrained_model.trained",
                                                                      "pretrained_model.published"])) == 3
+
+
+def test_a_rescaled_and_a_blended_prediction_stay_explained():
+    """A vendor model on 1-5 serving a 0-10 item: the value is rescaled linearly and the SHAP
+    contributions with it, so base + contributions still add up to the value; a blend's too."""
+    from core.model_training import ItemSpec, blended, build, linear_rescale, load_model, predict
+
+    features, labels = synthetic_interviews(40, noise_features=0, seed=12)
+    five = ItemSpec("warmth", "Warmth", 1, 5)
+    result = build(features, labels[["warmth"]], [five], folds=2, iterations=40)
+    model = load_model(result.items["warmth"].model_bytes)
+    middle = labels.index[labels["warmth"] == 3]  # mid-scale interviews: no clipping hides a sum
+    row = features.loc[middle[0]].to_dict()
+    plain = predict(model, five, result.feature_names, row, top=None)
+    ten = ItemSpec("warmth", "Warmth", 0, 10)
+    scale, shift = linear_rescale(1, 5, 0, 10)
+    assert (scale, shift) == (2.5, -2.5)
+    rescaled = predict(model, ten, result.feature_names, row, scale=scale, shift=shift, top=None)
+    assert rescaled.value == pytest.approx(scale * plain.value + shift)
+    assert rescaled.base_value + sum(v for _n, v in rescaled.contributions) == pytest.approx(rescaled.value)
+    other = predict(model, ten, result.feature_names, features.loc[middle[1]].to_dict(), scale=scale, shift=shift, top=None)
+    mixed = blended(rescaled, other, 0.3, ten, top=len(result.feature_names))
+    assert mixed.value == pytest.approx(0.3 * other.value + 0.7 * rescaled.value)
+    assert mixed.base_value + sum(v for _n, v in mixed.contributions) == pytest.approx(mixed.value)
+    with pytest.raises(ValueError):
+        linear_rescale(5, 5, 1, 5)
+
+
+async def test_the_demo_ships_a_generated_vendor_model_mapped_for_the_demo_tenant(host, app, make_tenant):
+    """Last in this file: it publishes a newer version (on the face features) than the tests' one."""
+    from tests.test_ai_model_flow import graduates
+
+    tenant = await make_tenant()
+    await host.set_enabled(tenant.id, "pretrained_model", True)
+    await graduates(TenantScope(tenant.id))  # the demo's items: warmth and composure
+    await pretrained_plugin.mendan_demo_data_ready(tenant_id=tenant.id)  # what `mendan demo` calls at its end
+    version = await service.published_version()
+    card = json_value(version.card)
+    assert version.generated and "generated" in card["limits_en"] and "生成" in card["limits_ja"]
+    assert version.n_material == 120 and json_value(version.origins) == {"generated": 120}
+    offered = await service.base_model(tenant.id)
+    assert set(offered.items) == {"warmth", "composure"} and offered.name == f"vendor-v{version.number}"
+    assert all(name.startswith("face_features.") for name in offered.feature_names)

@@ -41,7 +41,7 @@ def generated_material(n: int, *, extractor: str = "face_features", seed: int = 
         warmth = 1 + 4 * np.clip(0.6 * (smile - 0.1) / 0.5 + 0.4 * (presence - 0.5) / 0.5, 0, 1)
         composure = 1 + 4 * np.clip(1 - movement / 3.0, 0, 1)
         rows.append({
-            "reference": f"generated-{i + 1:04d}",
+            "reference": f"generated-{extractor}-{i + 1:04d}",
             "recorded_on": start + timedelta(days=int(i * 2)),
             "features": {f"{extractor}.presence_ratio": float(presence), f"{extractor}.smile_ratio": float(smile),
                          f"{extractor}.head_movement_energy": float(movement)},

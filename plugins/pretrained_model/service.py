@@ -115,24 +115,33 @@ def parse_material_csv(data: bytes) -> list[dict[str, Any]]:
 
 
 async def material_summary() -> dict[str, Any]:
-    rows = await Material.select(Material.origin, Material.recorded_on)
-    days = [r["recorded_on"] for r in rows if r["recorded_on"]]
+    """The whole material: {"n", "origins" (origin -> count), "period_from", "period_to"}."""
+    return material_summary_of(await Material.objects())
+
+
+def material_summary_of(material: list[Material]) -> dict[str, Any]:
+    days = [m.recorded_on for m in material if m.recorded_on]
     origins: dict[str, int] = {}
-    for r in rows:
-        origins[r["origin"]] = origins.get(r["origin"], 0) + 1
-    return {"n": len(rows), "origins": origins, "period_from": min(days, default=None),
+    for m in material:
+        origins[m.origin] = origins.get(m.origin, 0) + 1
+    return {"n": len(material), "origins": origins, "period_from": min(days, default=None),
             "period_to": max(days, default=None)}
 
 
-async def train_version(*, created_by: Any = None, folds: int = 5, iterations: int | None = None) -> VendorVersion:
-    """Train a vendor version on all material with the trainer of ai_model (core.model_training),
-    one model per vendor item, cross-validated. Unpublished until `publish`. VendorProblem when
-    the material cannot make a model (the reason from the trainer)."""
+async def train_version(*, created_by: Any = None, folds: int = 5, iterations: int | None = None,
+                        reference_prefix: str = "") -> VendorVersion:
+    """Train a vendor version on the material (all of it, or the interviews whose reference starts
+    with `reference_prefix`) with the trainer of ai_model (core.model_training), one model per
+    vendor item, cross-validated. Unpublished until `publish`. VendorProblem when the material
+    cannot make a model (the reason from the trainer)."""
     import pandas as pd
 
     from core.model_training import ITERATIONS, ItemSpec, TrainingRefused, build
 
-    material = await Material.objects()
+    query = Material.objects()
+    if reference_prefix:
+        query = query.where(Material.reference.like(reference_prefix.replace("%", "") + "%"))
+    material = await query
     items = await vendor_items()
     if not material or not items:
         raise VendorProblem(_("Add vendor items and training material before training."))
@@ -144,7 +153,7 @@ async def train_version(*, created_by: Any = None, folds: int = 5, iterations: i
                                          iterations=iterations or ITERATIONS)
     except TrainingRefused as exc:
         raise VendorProblem(str(exc)) from exc
-    summary = await material_summary()
+    summary = material_summary_of(material)
     numbers = await VendorVersion.select(VendorVersion.number).order_by(VendorVersion.number, ascending=False).limit(1)
     version = VendorVersion(
         number=(numbers[0]["number"] + 1) if numbers else 1,
@@ -187,18 +196,21 @@ async def published_version() -> VendorVersion | None:
 
 
 async def ensure_generated_version(extractor: str = "face_features", n: int = 120) -> VendorVersion:
-    """The demo's vendor model: generated items and material, trained and published with the
-    generated card, once (an existing published version is kept)."""
+    """The demo's vendor model on `extractor`'s features: the newest published version that uses
+    them if there is one, else generated items and material (references `generated-{extractor}-`),
+    trained on that material alone and published with the generated card."""
     from plugins.pretrained_model.generated import CARD, ITEMS, generated_material
 
-    existing = await published_version()
-    if existing is not None:
-        return existing
+    for version in await VendorVersion.objects().where(VendorVersion.published == True).order_by(  # noqa: E712
+            VendorVersion.number, ascending=False):
+        if any(name.startswith(extractor + ".") for name in json_value(version.feature_names)):
+            return version
     for key, name_ja, name_en, low, high in ITEMS:
         await save_item(key, name_ja, name_en, low, high)
-    if not await Material.count():
+    prefix = f"generated-{extractor}-"
+    if not await Material.count().where(Material.reference.like(prefix + "%")):
         await add_material(generated_material(n, extractor=extractor), origin="generated")
-    version = await train_version(iterations=150)
+    version = await train_version(iterations=150, reference_prefix=prefix)
     return await publish(version.id, CARD)
 
 

@@ -131,6 +131,8 @@ async def test_comparison_blend_and_audited_choice_on_a_tenant_with_60_interview
         print(key, {k: round(v["mae"], 3) for k, v in m.items()}, "blend interval",
               round(m["blend"]["mae_low"], 3), round(m["blend"]["mae_high"], 3), "weight", round(item["weight"], 3))
         assert m["blend"]["mae"] <= best + (m["blend"]["mae_high"] - m["blend"]["mae"])
+        for model in ("own", "vendor", "blend"):
+            assert f'<td class="mae">{m[model]["mae"]:.3f}</td>' in page.text
 
     for use, kind in (("blend", "blend:"), ("vendor", "vendor-v"), ("own", "v")):
         response = await client.post(f"/t/{tenant.slug}/pretrained_model/choice",
@@ -217,6 +219,12 @@ async def test_operators_import_train_and_publish_in_the_vendor_workspace(client
     refused = await client.post("/ops/pretrained_model/material", data={"_csrf_token": token, "origin": "donated"},
                                 files={"file": ("m.csv", csv, "text/csv")}, headers=HTML)
     assert refused.status_code == 400 and "consent record" in refused.text
+    off_scale = csv.replace(b",1\n", b",9\n", 1) if b",1\n" in csv else csv.replace(b",5\n", b",9\n", 1)
+    count = await Material.count()
+    refused = await client.post("/ops/pretrained_model/material", data={"_csrf_token": token, "origin": "imported"},
+                                files={"file": ("m.csv", off_scale, "text/csv")}, headers=HTML)
+    assert refused.status_code == 400 and "takes a score from 1 to 5" in refused.text
+    assert await Material.count() == count  # nothing of the refused file is kept
     added = await client.post("/ops/pretrained_model/material", data={"_csrf_token": token, "origin": "imported"},
                               files={"file": ("m.csv", csv, "text/csv")}, headers=HTML, follow_redirects=False)
     assert added.status_code in (302, 303), added.text

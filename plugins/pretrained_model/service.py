@@ -16,11 +16,11 @@ from uuid import UUID
 
 import structlog
 
-from core.interviews.api import QuestionSetVersion, expert_labels, items_of
+from core.interviews.api import QuestionSetVersion, items_of
 from core.runtime import runtime
 from core.tables import FeatureValue, json_value
 from core.tenancy import TenantScope
-from core.web.i18n import gettext as _
+from core.web.i18n import current_language, gettext as _
 
 from plugins.pretrained_model.tables import Artifact, Choice, ItemMapping, Material, VendorItem, VendorVersion
 
@@ -71,8 +71,9 @@ async def add_material(rows: list[dict[str, Any]], *, origin: str, donor: str = 
             if item is None:
                 raise VendorProblem(_("No vendor item “%(key)s”: add it first.") % {"key": key})
             if not item.scale_min <= score <= item.scale_max:
+                name = item.name_ja if current_language.get() == "ja" else item.name_en
                 raise VendorProblem(_("“%(item)s” takes a score from %(low)s to %(high)s.")
-                                    % {"item": item.name_en, "low": f"{item.scale_min:g}", "high": f"{item.scale_max:g}"})
+                                    % {"item": name, "low": f"{item.scale_min:g}", "high": f"{item.scale_max:g}"})
     await Material.insert(*[Material(origin=origin, reference=str(r.get("reference", ""))[:200],
                                      recorded_on=r.get("recorded_on"), features=r["features"], scores=r["scores"],
                                      donor=donor.strip()[:200], consent_record=consent_record.strip())

@@ -22,6 +22,7 @@ import structlog
 
 from core.features import NOT_ANALYSED, quality_problem
 from core.interviews.api import Evaluation, Interview, QuestionSetVersion, expert_labels, items_of, scores_of
+from core.model_training import TOP_CONTRIBUTIONS, ItemSpec, TrainingRefused, blended, build, load_model, predict
 from core.runtime import runtime
 from core.tables import FeatureValue, json_value
 from core.tasks import JobRefused, current_job_id, report_progress
@@ -30,7 +31,6 @@ from core.usage import record_usage
 from core.web.i18n import gettext as _
 from plugins.ai_model.meters import BUILDS, PREDICTIONS
 from plugins.ai_model.tables import ModelVersion, Prediction
-from core.model_training import TOP_CONTRIBUTIONS, ItemSpec, TrainingRefused, blended, build, load_model, predict
 
 log = structlog.get_logger("ai_model")
 
@@ -337,7 +337,7 @@ async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVers
         else:
             p = predict(load_model(model_bytes(item_key), spec.categorical), spec, feature_names, row,
                         scale=meta.get("scale", 1.0), shift=meta.get("shift", 0.0), top=None if weights else TOP_CONTRIBUTIONS)
-            if item_key in weights:
+            if item_key in weights and not spec.categorical:  # a class is not averaged
                 vendor = blend.items[item_key]
                 p = blended(p, predict(load_model(blend.model_bytes(item_key)), spec, list(blend.feature_names), row,
                                        scale=vendor.get("scale", 1.0), shift=vendor.get("shift", 0.0), top=None),

@@ -13,7 +13,7 @@ import json
 import time
 
 from plugins.ai_model.synthetic import synthetic_interviews
-from plugins.ai_model.training import ItemSpec, build, load_model, predict
+from core.model_training import ItemSpec, build, load_model, predict
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from core.features import ExtractionInput, RecordingFeatures
 from core.transcripts import Segment, Transcript, Word
-from plugins.ai_model.training import ItemSpec, build
+from core.model_training import ItemSpec, build
 from plugins.conversation_analysis import language, synthetic
 from plugins.conversation_analysis.extractor import ConversationExtractor, RelevanceExtractor
 

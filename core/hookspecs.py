@@ -39,6 +39,14 @@ def mendan_route_handlers() -> Any:
 
 
 @hookspec
+def mendan_ops_route_handlers() -> Any:
+    """Return a list of Litestar route handlers for the operators' console: mounted under
+    `/ops/{plugin_key}/`, for operators only (others get 403), outside the OpenAPI schema.
+    For what the provider keeps apart from every tenant (the pretrained-model option's vendor
+    workspace). Called once, when the app is assembled."""
+
+
+@hookspec
 def mendan_actors() -> Any:
     """Return a mapping of task name to function; each becomes the Dramatiq actor
     `{plugin_key}.{task}`. The function takes `tenant_id` and JSON-able keyword
@@ -126,9 +134,15 @@ def mendan_base_model(tenant_id: Any) -> Any:
     """Offer a model for a tenant that has none of its own (the pretrained-model option).
 
     Return None, or an object with `name` (str), `feature_names` (list of
-    `{extractor}.{feature}`), `items` (item key -> {"name", "scale_min", "scale_max"}) and
-    `model_bytes(item_key)` returning a CatBoost model in cbm format. The first enabled
-    plugin that answers is used.
+    `{extractor}.{feature}`), `items` (item key -> {"name", "scale_min", "scale_max"}, and
+    optionally "scale" and "shift": the model's output is mapped by `scale * output + shift`
+    onto the item's scale, default 1 and 0) and `model_bytes(item_key)` returning a CatBoost
+    model in cbm format. Optional `use` says when it predicts: "fallback" (the default: only
+    while the tenant has no active model of its own), "vendor" (instead of the tenant's own)
+    or "blend" (with it: `weights`, item key -> the base model's share from 0 to 1, the rest
+    the tenant's own model's; items without a weight are the own model's alone). The AI
+    model names each prediction's `source` after the model that made it: "v3" (own), the
+    base model's `name`, or "blend:v3+{name}". The first enabled plugin that answers is used.
     """
 
 

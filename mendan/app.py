@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from core import __version__
+from core.auth.guards import requires_operator
 from core.auth.middleware import TokenAwareCSRFMiddleware, UserAuthenticationMiddleware
 from core.auth.routes import auth_router
 from core.auth.session_store import DatabaseStore
@@ -75,6 +76,14 @@ def plugin_routers(host: PluginHost) -> list[Router]:
     ]
 
 
+def ops_plugin_routers(host: PluginHost) -> list[Router]:
+    """The plugins' operator pages under /ops/{key}/, operators only."""
+    return [
+        Router(path=f"/ops/{key}", route_handlers=handlers, guards=[requires_operator], include_in_schema=False)
+        for key, handlers in host.ops_route_handlers().items()
+    ]
+
+
 def create_app(settings: Settings | None = None, host: PluginHost | None = None) -> Litestar:
     settings = use_settings(settings or Settings.from_env())
     configure_logging(settings.is_production)
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             services_router(),
             *billing_routers(),
             *plugin_routers(host),
+            *ops_plugin_routers(host),
         ],
         middleware=[
             prometheus_config.middleware,

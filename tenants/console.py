@@ -25,7 +25,7 @@ from core.db.tables import AuditEntry, Tenant, User
 from core.hours import TOKYO, now
 from core.tenancy import TenantScope, create_tenant
 from core.text_input import TextProblem, clean_text
-from core.web.i18n import gettext as _
+from core.web.i18n import current_language, gettext as _
 from core.web.rendering import page
 from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
 from tenants.hours import active_stop, current_contract
@@ -121,7 +121,15 @@ async def _home_page(request: Request, error: str | None = None) -> Template:
         reports=await DeletionReport.objects().order_by(DeletionReport.id, ascending=False).limit(RECENT).output(
             load_json=True),
         entries=entries, actors=actors, slugs={t.id: t.slug for t in tenants},
+        plugin_pages=_plugin_ops_pages(request),
     )
+
+
+def _plugin_ops_pages(request: Request) -> list[tuple[str, str]]:
+    """(path, name) of the installed plugins' operator pages (`mendan_ops_route_handlers`)."""
+    host = request.app.state.plugin_host
+    language = current_language.get()
+    return [(f"/ops/{key}/", host.metas[key].name(language)) for key in sorted(host.ops_route_handlers())]
 
 
 @get("/tenants/new")

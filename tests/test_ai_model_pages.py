@@ -11,7 +11,7 @@ from core.plugins import PluginMeta
 from core.tenancy import TenantScope
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import ModelVersion, Prediction
-from plugins.ai_model.training import ItemSpec, build
+from core.model_training import ItemSpec, build
 from tests.conftest import HTML, form_csrf, login, wait_for_job
 from tests.test_ai_model_flow import build_through_the_job_queue, host, populate  # noqa: F401  (host: with ai_model)
 

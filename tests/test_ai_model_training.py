@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from plugins.ai_model.synthetic import synthetic_interviews
-from plugins.ai_model.training import (
+from core.model_training import (
     HARD_MINIMUM,
     ItemSpec,
     TrainingRefused,

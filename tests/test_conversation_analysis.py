@@ -134,7 +134,7 @@ def test_explanations_name_the_conversation_features_in_plain_words():
     from core.features import feature_labels
     from core.web.i18n import current_language
     from plugins.ai_model.routes import explained
-    from plugins.ai_model.training import ItemSpec, build, load_model, predict
+    from core.model_training import ItemSpec, build, load_model, predict
 
     features, texts, labels = synthetic_tables(40, seed=5)
     table = features.join(texts)

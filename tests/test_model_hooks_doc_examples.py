@@ -14,7 +14,7 @@ import plugins.ai_model.plugin as ai_model_plugin
 from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
 from plugins.ai_model.service import with_text_features
-from plugins.ai_model.training import text_columns_of
+from core.model_training import text_columns_of
 from tests.conftest import HTML, login
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"

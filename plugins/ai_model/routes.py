@@ -76,7 +76,7 @@ async def latest_predictions(scope: TenantScope, interview_id: Any, labels: dict
             names[version_id] = json_value(version.items) if version else {}
         name = own_items[row.item_key][0] if row.item_key in own_items else \
             names.get(version_id, {}).get(row.item_key, {}).get("name", row.item_key)
-        seen[row.item_key] = {"row": row, "name": name,
+        seen[row.item_key] = {"row": row, "name": name, "model": service.model_kind(row.source or ""),
                               "insufficient": insufficient_data_text(row.insufficient_data) if row.insufficient_data else "",
                               "contributions": explained(json_value(row.contributions) or [], labels or {})}
     return list(seen.values())

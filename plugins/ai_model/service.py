@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import math
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -21,6 +22,7 @@ import structlog
 
 from core.features import NOT_ANALYSED, quality_problem
 from core.interviews.api import Evaluation, Interview, QuestionSetVersion, expert_labels, items_of, scores_of
+from core.model_training import TOP_CONTRIBUTIONS, ItemSpec, TrainingRefused, blended, build, load_model, predict
 from core.runtime import runtime
 from core.tables import FeatureValue, json_value
 from core.tasks import JobRefused, current_job_id, report_progress
@@ -29,7 +31,6 @@ from core.usage import record_usage
 from core.web.i18n import gettext as _
 from plugins.ai_model.meters import BUILDS, PREDICTIONS
 from plugins.ai_model.tables import ModelVersion, Prediction
-from plugins.ai_model.training import ItemSpec, TrainingRefused, build, load_model, predict
 
 log = structlog.get_logger("ai_model")
 
@@ -270,7 +271,8 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
     fires no hook (see `predict_one`).
     """
     scope = TenantScope(UUID(tenant_id))
-    made = await predict_one(scope, UUID(interview_id), await active_version(scope))
+    version, blend = await chosen_models(scope)
+    made = await predict_one(scope, UUID(interview_id), version, blend=blend)
     if made is None:
         return "no active model"
     if not made:
@@ -279,8 +281,36 @@ async def predict_interview(tenant_id: str, interview_id: str) -> str:
     return f"{len(made)} predictions" + (f" (insufficient data: {problem})" if problem else "")
 
 
-async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVersion | None) -> list[Prediction] | None:
+async def chosen_models(scope: TenantScope) -> tuple[ModelVersion | None, Any]:
+    """(own version, base model to blend with): what predicts the tenant's interviews.
+
+    The active version, unless the base model offered through `mendan_base_model` asks, by
+    its `use`, to predict instead of it ("vendor": (None, None), the base model answers) or
+    with it ("blend": (version, base model)). Without an active version: (None, None).
+    """
+    version = await active_version(scope)
+    if version is None:
+        return None, None
+    offered = await runtime().host.first_for_tenant("mendan_base_model", tenant_id=scope.tenant_id)
+    use = getattr(offered[1], "use", "fallback") if offered else "fallback"
+    if use == "vendor":
+        return None, None
+    return version, (offered[1] if use == "blend" else None)
+
+
+def model_kind(source: str) -> str:
+    """Which model made a prediction, from its `source`: "own" (v3), "blend" (blend:...) or "vendor"."""
+    if source.startswith("blend:"):
+        return "blend"
+    return "own" if source[:1] == "v" and source[1:].isdigit() else "vendor"
+
+
+async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVersion | None,
+                      blend: Any = None) -> list[Prediction] | None:
     """Predict one interview with `version` (None: a base model offered by another plugin).
+
+    With `blend` (a base model whose `weights` give its share per item), an item both models
+    know is predicted as the weighted mean of the two, explained by the same mix of SHAP values.
 
     Returns the stored predictions, [] when this model already predicted these very features
     (a repeated `mendan_interview_analysed`, a re-score run twice), None when no model answers.
@@ -301,6 +331,10 @@ async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVers
             return None
         base = offered[1]
         source, feature_names, items, model_bytes = base.name, list(base.feature_names), dict(base.items), base.model_bytes
+    weights = {k: float(w) for k, w in (getattr(blend, "weights", None) or {}).items()
+               if k in items and k in blend.items} if blend is not None else {}
+    if weights:
+        source = f"blend:{source}+{blend.name}"
     key = str(interview_id)
     table = await with_text_features(scope.tenant_id, await feature_table(
         scope, await enabled_extractor_versions(scope.tenant_id), [interview_id]))
@@ -316,7 +350,15 @@ async def predict_one(scope: TenantScope, interview_id: UUID, version: ModelVers
         if problem:
             prediction.insufficient_data = problem
         else:
-            p = predict(load_model(model_bytes(item_key), spec.categorical), spec, feature_names, row)
+            p = predict(load_model(model_bytes(item_key), spec.categorical), spec, feature_names, row,
+                        scale=meta.get("scale", 1.0), shift=meta.get("shift", 0.0), top=None if weights else TOP_CONTRIBUTIONS)
+            if item_key in weights and not spec.categorical:  # a class is not averaged
+                vendor = blend.items[item_key]
+                p = blended(p, predict(load_model(blend.model_bytes(item_key)), spec, list(blend.feature_names), row,
+                                       scale=vendor.get("scale", 1.0), shift=vendor.get("shift", 0.0), top=None),
+                            weights[item_key], spec)
+            elif weights:
+                p = replace(p, contributions=p.contributions[:TOP_CONTRIBUTIONS])
             prediction.value = p.value
             prediction.contributions = [[name, value] for name, value in p.contributions]
             prediction.base_value = p.base_value
@@ -356,10 +398,11 @@ async def rescore(tenant_id: str, version_id: str) -> str:
     if not version.active:
         raise JobRefused(f"model version {version.number} is no longer the active one")
     interviews = await analysed_interviews(scope)
+    own, blend = await chosen_models(scope)  # the admin's choice of the pretrained-model option holds here too
     changed = 0
     for done, interview_id in enumerate(interviews):
         report_progress(int(100 * done / max(1, len(interviews))), f"{done}/{len(interviews)}")
-        if await predict_one(scope, interview_id, version):
+        if await predict_one(scope, interview_id, own, blend=blend):
             changed += 1
     report_progress(100, f"{len(interviews)}/{len(interviews)}")
     return f"{changed} of {len(interviews)} interviews re-scored with v{version.number}"

@@ -1,5 +1,7 @@
-"""Building and using the evaluation models: one CatBoost model per evaluation item.
+"""Building and using evaluation models: one CatBoost model per evaluation item.
 
+The trainer every model of mendan is built with (a tenant's own models in ai_model, the
+provider's pretrained models in pretrained_model), so their metrics mean the same.
 Pure functions over tables, so they are tested and benchmarked without a database:
 `features` has one row per interview and one column per feature (NaN where an
 extractor measured nothing); `labels` has one row per interview and one column
@@ -29,8 +31,7 @@ Progress = Callable[[int, str], None]
 class TrainingRefused(JobRefused):
     """The data cannot make a model; the message says why, for the person who asked.
 
-    `code` and `params` say the same in a form the model page translates (see
-    `plugins.ai_model.texts`); `skipped` holds the per-item reasons when no item could be built.
+    `code` and `params` say the same in a form a model page translates; `skipped` holds the per-item reasons when no item could be built.
     """
 
     def __init__(self, message: str, *, code: str = "refused", params: dict[str, Any] | None = None,
@@ -83,10 +84,12 @@ TEXT_PROCESSING = {
     "feature_processing": {"default": [{"dictionaries_names": ["Word"], "feature_calcers": ["BoW"],
                                         "tokenizers_names": ["Space"]}]},
 }
+ITERATIONS = 300
 
 
-def _params(categorical: bool, seed: int, threads: int, text: bool = False) -> dict[str, Any]:
-    params = dict(iterations=300, depth=4, learning_rate=0.08, random_seed=seed, thread_count=threads,
+def _params(categorical: bool, seed: int, threads: int, text: bool = False,
+            iterations: int = ITERATIONS) -> dict[str, Any]:
+    params = dict(iterations=iterations, depth=4, learning_rate=0.08, random_seed=seed, thread_count=threads,
                   verbose=False, allow_writing_files=False)
     if not categorical:
         params["loss_function"] = "RMSE"
@@ -95,11 +98,11 @@ def _params(categorical: bool, seed: int, threads: int, text: bool = False) -> d
     return params
 
 
-def _model(item: ItemSpec, seed: int, threads: int, text: bool = False):
+def _model(item: ItemSpec, seed: int, threads: int, text: bool = False, iterations: int = ITERATIONS):
     from catboost import CatBoostClassifier, CatBoostRegressor  # heavy: imported when a model is made
 
     cls = CatBoostClassifier if item.categorical else CatBoostRegressor
-    return cls(**_params(item.categorical, seed, threads, text))
+    return cls(**_params(item.categorical, seed, threads, text, iterations))
 
 
 def text_columns_of(features: pd.DataFrame) -> list[str]:
@@ -139,8 +142,8 @@ def classification_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str
     return {"accuracy": float(np.mean(truth == predicted))}
 
 
-def _fit_predict(item, X_train, y_train, X_test, seed, threads, texts):
-    model = _model(item, seed, threads, bool(texts))
+def _fit_predict(item, X_train, y_train, X_test, seed, threads, texts, iterations=ITERATIONS):
+    model = _model(item, seed, threads, bool(texts), iterations)
     model.fit(_pool(X_train, y_train, texts))
     predicted = model.predict(_pool(X_test, None, texts))
     return np.asarray(predicted).reshape(-1)
@@ -155,8 +158,9 @@ def build(
     seed: int = 0,
     threads: int = 2,
     progress: Progress | None = None,
+    iterations: int = ITERATIONS,
 ) -> BuildResult:
-    """Cross-validate and fit one model per item.
+    """Cross-validate and fit one model per item (`iterations` boosting rounds each).
 
     An item that cannot be learnt (fewer than HARD_MINIMUM scores, the same score on every
     interview, or CatBoost refusing it) is left out with its reason in `skipped`, and the
@@ -195,7 +199,8 @@ def build(
         try:
             results[item.key] = _build_item(
                 item, X_all.loc[y_all.index], y_all, folds, seed, threads,
-                lambda step, message, offset=done: report(int(100 * (offset + step) / steps), message))
+                lambda step, message, offset=done: report(int(100 * (offset + step) / steps), message),
+                iterations)
         except CatBoostError as exc:
             skipped[item.key] = {"code": "training_error", "item": item.name, "n": n, "detail": str(exc)[:300]}
             continue
@@ -220,7 +225,7 @@ def _skip_text(reason: dict[str, Any]) -> str:
 
 
 def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds: int, seed: int, threads: int,
-                report: Progress) -> ItemResult:
+                report: Progress, iterations: int = ITERATIONS) -> ItemResult:
     """Cross-validated predictions, metrics and the final model of one item (y has two values or more)."""
     n = len(y_all)
     texts = text_columns_of(features)
@@ -236,13 +241,14 @@ def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds:
             # A fold whose training part holds one score: CatBoost refuses it, and that score is the fit.
             out_of_fold[test] = y[train][0]
         else:
-            out_of_fold[test] = _fit_predict(item, X.iloc[train], y[train], X.iloc[test], seed, threads, texts)
+            out_of_fold[test] = _fit_predict(item, X.iloc[train], y[train], X.iloc[test], seed, threads, texts,
+                                             iterations)
         report(k + 1, f"{item.name}: fold {k + 1}/{k_folds}")
     if item.categorical:
         metrics = classification_metrics(y, out_of_fold.astype(int))
     else:
         metrics = regression_metrics(y, np.clip(out_of_fold, item.scale_min, item.scale_max), item.integer_scale)
-    final = _model(item, seed, threads, bool(texts))
+    final = _model(item, seed, threads, bool(texts), iterations)
     final.fit(_pool(X, y, texts))
     report(folds + 1, f"{item.name}: final model")
     importance = dict(zip(features.columns, map(float, final.get_feature_importance())))
@@ -275,19 +281,91 @@ class Prediction:
     base_value: float
 
 
-def predict(model, item: ItemSpec, feature_names: list[str], row: dict[str, float]) -> Prediction:
-    """One interview's prediction with its top SHAP contributions (in the model's output units).
+def predict(model, item: ItemSpec, feature_names: list[str], row: dict[str, Any], *, scale: float = 1.0,
+            shift: float = 0.0, top: int | None = TOP_CONTRIBUTIONS) -> Prediction:
+    """One interview's prediction with its `top` SHAP contributions (None: all), in the item's units.
 
-    `row` holds numbers, and text for the model's text features (missing text reads as no words)."""
+    `row` holds numbers, and text for the model's text features (missing text reads as no words).
+    `scale` and `shift` map a regression model's output onto the item's scale (a model trained
+    on another scale: value = scale * output + shift, contributions times `scale`) before the
+    value is clipped to the item's range; SHAP values stay additive under that linear map.
+    """
     text_indices = set(model.get_text_feature_indices())
     texts = [name for i, name in enumerate(feature_names) if i in text_indices]
     x = pd.DataFrame([{name: str(row.get(name) or "") if i in text_indices else float(row.get(name, np.nan))
                        for i, name in enumerate(feature_names)}], columns=feature_names)
     pool = _pool(x, None, texts)
     raw = np.asarray(model.predict(pool)).reshape(-1)[0]
-    value = float(raw) if item.categorical else float(np.clip(float(raw), item.scale_min, item.scale_max))
+    value = float(raw) if item.categorical else float(np.clip(scale * float(raw) + shift, item.scale_min, item.scale_max))
     shap = np.asarray(model.get_feature_importance(pool, type="ShapValues"))
     # Multiclass models explain each class; explain the one predicted.
     shap = shap[0, list(model.classes_).index(raw)] if shap.ndim == 3 else shap[0]
+    if not item.categorical:
+        shap = shap * scale
+        shap[-1] += shift
     contributions = sorted(zip(feature_names, map(float, shap[:-1])), key=lambda kv: -abs(kv[1]))
-    return Prediction(value=value, contributions=contributions[:TOP_CONTRIBUTIONS], base_value=float(shap[-1]))
+    return Prediction(value=value, contributions=contributions[:top] if top else contributions,
+                      base_value=float(shap[-1]))
+
+
+def blended(own: Prediction, vendor: Prediction, weight: float, item: ItemSpec, top: int = TOP_CONTRIBUTIONS
+            ) -> Prediction:
+    """`weight` * vendor + (1 - weight) * own, explained by the same mix of both explanations.
+
+    Give `predict(..., top=None)` answers, so that every feature's share is summed before the
+    largest are kept; the mixed SHAP values add up to the mixed prediction before clipping.
+    """
+    shares: dict[str, float] = {}
+    for part, w in ((own, 1 - weight), (vendor, weight)):
+        for name, value in part.contributions:
+            shares[name] = shares.get(name, 0.0) + w * value
+    value = float(np.clip(weight * vendor.value + (1 - weight) * own.value, item.scale_min, item.scale_max))
+    contributions = sorted(shares.items(), key=lambda kv: -abs(kv[1]))[:top]
+    return Prediction(value=value, contributions=contributions,
+                      base_value=weight * vendor.base_value + (1 - weight) * own.base_value)
+
+
+def linear_rescale(from_min: float, from_max: float, to_min: float, to_max: float) -> tuple[float, float]:
+    """(scale, shift) mapping the range [from_min, from_max] onto [to_min, to_max] linearly.
+
+    (1.0, 0.0) for the same scale. Raises ValueError on an empty range.
+    """
+    if from_max <= from_min or to_max <= to_min:
+        raise ValueError("a scale needs its highest score above its lowest")
+    scale = (to_max - to_min) / (from_max - from_min)
+    return scale, to_min - scale * from_min
+
+
+def accuracy_weight(truth: np.ndarray, own: np.ndarray, vendor: np.ndarray) -> float:
+    """The vendor's weight in a blend weighted by measured accuracy: inverse mean squared error,
+    w = MSE_own / (MSE_own + MSE_vendor), from 0 (own only) to 1 (vendor only)."""
+    own_mse = float(np.mean((own - truth) ** 2))
+    vendor_mse = float(np.mean((vendor - truth) ** 2))
+    if own_mse + vendor_mse == 0:
+        return 0.5
+    return own_mse / (own_mse + vendor_mse)
+
+
+def cross_fitted_blend(truth: np.ndarray, own: np.ndarray, vendor: np.ndarray, *, folds: int = FOLDS,
+                       seed: int = 0) -> np.ndarray:
+    """The blend's prediction of every interview with a weight measured on the other folds only,
+    so its metrics are not flattered by choosing the weight on the very interviews it scores.
+    Arrays of one value per interview, in the same order."""
+    n = len(truth)
+    out = np.empty(n, dtype=float)
+    for test in _folds(n, min(folds, n), seed):
+        train = np.setdiff1d(np.arange(n), test)
+        w = accuracy_weight(truth[train], own[train], vendor[train]) if len(train) else 0.5
+        out[test] = w * vendor[test] + (1 - w) * own[test]
+    return out
+
+
+def bootstrap_interval(truth: np.ndarray, predicted: np.ndarray, *, rounds: int = 1000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+    """The `level` percentile interval of the mean absolute error over `rounds` resamples of the interviews."""
+    rng = np.random.default_rng(seed)
+    n = len(truth)
+    errors = np.abs(predicted - truth)
+    samples = errors[rng.integers(0, n, size=(rounds, n))].mean(axis=1)
+    tail = (1 - level) / 2
+    return float(np.quantile(samples, tail)), float(np.quantile(samples, 1 - tail))

@@ -1,0 +1,293 @@
+"""The pretrained-model option: a vendor model trained in the operators' workspace predicts a new
+tenant's first interview with explanations; with 60 interviews its own model and the vendor's are
+compared and blended, the choice audited; without the option nothing of it reaches the tenant,
+and the vendor's material never reaches any tenant."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import plugins.ai_model.plugin as ai_model_plugin
+import plugins.pretrained_model.plugin as pretrained_plugin
+from core.db.tables import AuditEntry
+from core.model_training import bootstrap_interval, cross_fitted_blend
+from core.tables import json_value
+from core.tenancy import TenantScope
+from plugins.ai_model.synthetic import synthetic_interviews
+from plugins.ai_model.tables import Prediction
+from plugins.pretrained_model import service
+from plugins.pretrained_model.tables import Material, VendorVersion
+from tenants.options import set_option
+from tests.conftest import HTML, eventually, form_csrf, login, wait_for_job
+from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
+
+SECRET_REFERENCE = "vendor-only-reference-7Q"
+SECRET_DONOR = "donor-company-Z9"
+
+
+@pytest.fixture
+def host(host):
+    host.register(ai_model_plugin, key="ai_model")
+    host.register(SyntheticPlugin(), key="synthetic")
+    host.register(pretrained_plugin, key="pretrained_model")
+    return host
+
+
+@pytest.fixture
+async def vendor_version():
+    """A published vendor model on generated material of the tests' feature family (once per database),
+    and a donated interview whose reference and donor must never reach a tenant."""
+    version = await service.ensure_generated_version(extractor="synthetic", n=80)
+    if not await Material.count().where(Material.reference == SECRET_REFERENCE):
+        await service.add_material([{"reference": SECRET_REFERENCE, "recorded_on": None,
+                                     "features": {"synthetic.presence_ratio": 0.777001},
+                                     "scores": {"warmth": 3.0}}],
+                                   origin="donated", donor=SECRET_DONOR, consent_record="consent-2026-001")
+    return version
+
+
+async def _accept(client, tenant, version, mapping):
+    page = await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)
+    assert page.status_code == 200
+    data = {"_csrf_token": form_csrf(page.text), "version_id": str(version.id)} | {f"item:{k}": v for k, v in mapping.items()}
+    response = await client.post(f"/t/{tenant.slug}/pretrained_model/mapping", data=data, headers=HTML,
+                                 follow_redirects=False)
+    assert response.status_code in (302, 303), response.text
+    return page
+
+
+async def _predict(app, tenant, interview):
+    job = await wait_for_job(await app.state.tasks.enqueue("ai_model.predict", tenant_id=tenant.id,
+                                                           interview_id=str(interview.id)))
+    assert job.state == "done", job.error
+    return await TenantScope(tenant.id).objects(Prediction).where(Prediction.interview_id == interview.id)
+
+
+async def test_a_new_tenant_gets_explained_vendor_predictions_from_its_first_interview(
+        app, host, client, make_tenant, make_user, vendor_version):
+    tenant = await make_tenant()
+    operator = await make_user(None, "operator")
+    await set_option(tenant.id, "pretrained_model", True, by=operator)  # the contract's option, as /ops/ switches it
+    admin = await make_user(tenant, "admin", language="en")
+    scope = TenantScope(tenant.id)
+    await login(client, tenant, admin)
+    features, _labels = synthetic_interviews(1, noise_features=0, seed=21)
+    _reviewer, _experts, (interview,) = await populate(tenant, make_user, features, None)
+    assert await scope.count(Prediction) == 0
+
+    page = await _accept(client, tenant, vendor_version, {"warmth": "warmth", "composure": "composure"})
+    # The card comes before use: data size, items and scales, metrics, intended use, limits, licence.
+    for text in ("Model card", "Trained on generated data", "Intended use", "Limits", "Licence", "Spearman",
+                 "mendan demo licence"):
+        assert text in page.text, text
+    assert await AuditEntry.count().where((AuditEntry.tenant == tenant.id)
+                                          & (AuditEntry.action == "pretrained_model.mapped")) == 1
+
+    # Its first analysis finishes: the AI model predicts from there, as for any analysed interview.
+    await host.call_for_tenant("mendan_interview_analysed", tenant_id=tenant.id, interview_id=interview.id,
+                               succeeded=["synthetic"], failed=[])
+
+    async def predicted():
+        rows = await scope.objects(Prediction).where(Prediction.interview_id == interview.id)
+        return rows if len(rows) == 2 else None
+
+    made = await eventually(predicted, what="the vendor model's predictions")
+    assert {p.item_key for p in made} == {"warmth", "composure"}
+    for prediction in made:
+        assert prediction.source == f"vendor-v{vendor_version.number}" and prediction.model_version is None
+        assert 1 <= prediction.value <= 5
+        contributions = json.loads(prediction.contributions) if isinstance(prediction.contributions, str) \
+            else prediction.contributions
+        assert contributions and contributions[0][0].startswith("synthetic.")
+    shown = await client.get(f"/t/{tenant.slug}/interviews/{interview.id}", headers=HTML)
+    assert 'data-model="vendor"' in shown.text and "Predicted by the pretrained model" in shown.text
+
+
+async def test_comparison_blend_and_audited_choice_on_a_tenant_with_60_interviews(
+        app, host, client, make_tenant, make_user, vendor_version):
+    tenant = await make_tenant()
+    await host.set_enabled(tenant.id, "pretrained_model", True)
+    admin = await make_user(tenant, "admin", language="en")
+    features, labels = synthetic_interviews(61, noise_features=4, seed=33)
+    await populate(tenant, make_user, features.iloc[:60], labels.iloc[:60])
+    _r, _e, (fresh,) = await populate(tenant, make_user, features.iloc[60:], None)
+    await login(client, tenant, admin)
+    await _accept(client, tenant, vendor_version, {"warmth": "warmth", "composure": "composure"})
+    own = await build_through_the_job_queue(app, tenant, admin)
+
+    page = await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)
+    assert page.status_code == 200 and 'id="comparison"' in page.text
+    for model in ("own", "vendor", "blend"):
+        assert f'data-model="{model}"' in page.text
+    measured = await service.comparison(tenant.id)
+    assert measured["own_version"] == own.number and set(measured["items"]) == {"warmth", "composure"}
+    for key, item in measured["items"].items():
+        assert item["n"] == 60
+        m = item["metrics"]
+        best = min(m["own"]["mae"], m["vendor"]["mae"])
+        print(key, {k: round(v["mae"], 3) for k, v in m.items()}, "blend interval",
+              round(m["blend"]["mae_low"], 3), round(m["blend"]["mae_high"], 3), "weight", round(item["weight"], 3))
+        assert m["blend"]["mae"] <= best + (m["blend"]["mae_high"] - m["blend"]["mae"])
+        for model in ("own", "vendor", "blend"):
+            assert f'<td class="mae">{m[model]["mae"]:.3f}</td>' in page.text
+
+    for use, kind in (("blend", "blend:"), ("vendor", "vendor-v"), ("own", "v")):
+        response = await client.post(f"/t/{tenant.slug}/pretrained_model/choice",
+                                     data={"_csrf_token": form_csrf(page.text), "use": use}, headers=HTML,
+                                     follow_redirects=False)
+        assert response.status_code in (302, 303), response.text
+        made = await _predict(app, tenant, fresh)
+        assert made and all(p.source.startswith(kind) for p in made), [p.source for p in made]
+    entries = await AuditEntry.objects().where((AuditEntry.tenant == tenant.id)
+                                               & (AuditEntry.action == "pretrained_model.chosen"))
+    assert [e.target for e in entries] == ["blend", "vendor", "own"] or sorted(e.target for e in entries) == [
+        "blend", "own", "vendor"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_blend_is_never_worse_than_the_better_model_by_more_than_its_interval(seed):
+    """Generated truth and two predictors of every quality mix: the cross-fitted blend's MAE stays
+    within its own 95% interval of the better one's."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 120))
+    truth = np.round(rng.uniform(1, 5, n))
+    own = truth + rng.normal(0, rng.uniform(0.2, 1.5), n)
+    vendor = truth + rng.normal(rng.uniform(-0.5, 0.5), rng.uniform(0.2, 1.5), n)
+    blend = cross_fitted_blend(truth, own, vendor)
+    mae = float(np.mean(np.abs(blend - truth)))
+    _low, high = bootstrap_interval(truth, blend)
+    best = min(np.mean(np.abs(own - truth)), np.mean(np.abs(vendor - truth)))
+    assert mae <= best + (high - mae)
+
+
+async def test_without_the_option_its_pages_are_404_and_no_vendor_prediction_is_made(
+        app, host, client, make_tenant, make_user, vendor_version):
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    features, _labels = synthetic_interviews(1, noise_features=0, seed=5)
+    _r, _e, (interview,) = await populate(tenant, make_user, features, None)
+    await login(client, tenant, admin)
+    assert (await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)).status_code == 404
+    page = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)
+    response = await client.post(f"/t/{tenant.slug}/pretrained_model/mapping",
+                                 data={"_csrf_token": form_csrf(page.text), "version_id": str(vendor_version.id),
+                                       "item:warmth": "warmth"}, headers=HTML, follow_redirects=False)
+    assert response.status_code == 404
+    # Even a mapping left from an earlier contract gives nothing once the option is off.
+    await service.save_mapping(TenantScope(tenant.id), vendor_version, {"warmth": "warmth"}, user=admin)
+    assert await _predict(app, tenant, interview) == []
+    assert "pretrained_model/" not in (await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)).text
+
+
+async def test_vendor_material_never_appears_in_a_tenants_pages_or_exports(
+        app, host, client, make_tenant, make_user, vendor_version):
+    tenant = await make_tenant()
+    await host.set_enabled(tenant.id, "pretrained_model", True)
+    admin = await make_user(tenant, "admin", language="en")
+    features, _labels = synthetic_interviews(1, noise_features=0, seed=8)
+    _r, _e, (interview,) = await populate(tenant, make_user, features, None)
+    await login(client, tenant, admin)
+    await _accept(client, tenant, vendor_version, {"warmth": "warmth"})
+    await _predict(app, tenant, interview)
+    secrets = (SECRET_REFERENCE, SECRET_DONOR, "consent-2026-001", "0.777001", "generated-synthetic-0001")
+    for path in ("pretrained_model/", "ai_model/", "ai_model/predictions.csv", f"interviews/{interview.id}",
+                 "services/"):
+        answer = await client.get(f"/t/{tenant.slug}/{path}", headers=HTML)
+        assert answer.status_code == 200, path
+        for secret in secrets:
+            assert secret not in answer.text, (path, secret)
+    assert (await client.get("/ops/pretrained_model/", headers=HTML)).status_code == 403
+
+
+async def test_operators_import_train_and_publish_in_the_vendor_workspace(client, host, make_user, vendor_version):
+    operator = await make_user(None, "operator", language="en")
+    await login(client, None, operator)
+    home = await client.get("/ops/", headers=HTML)
+    assert 'href="/ops/pretrained_model/"' in home.text
+    page = await client.get("/ops/pretrained_model/", headers=HTML)
+    assert page.status_code == 200 and SECRET_DONOR not in page.text  # the donor shows in the audit log only
+    token = form_csrf(page.text)
+    rows = ["reference,recorded_on,synthetic.presence_ratio,synthetic.smile_ratio,score:warmth"]
+    rng = np.random.default_rng(3)
+    for i in range(30):
+        smile = rng.uniform(0, 1)
+        rows.append(f"imp-{i},2026-03-{i % 28 + 1:02d},{rng.uniform(0.5, 1):.3f},{smile:.3f},{1 + round(4 * smile)}")
+    csv = ("\n".join(rows) + "\n").encode()
+    refused = await client.post("/ops/pretrained_model/material", data={"_csrf_token": token, "origin": "donated"},
+                                files={"file": ("m.csv", csv, "text/csv")}, headers=HTML)
+    assert refused.status_code == 400 and "consent record" in refused.text
+    off_scale = csv.replace(b",1\n", b",9\n", 1) if b",1\n" in csv else csv.replace(b",5\n", b",9\n", 1)
+    count = await Material.count()
+    refused = await client.post("/ops/pretrained_model/material", data={"_csrf_token": token, "origin": "imported"},
+                                files={"file": ("m.csv", off_scale, "text/csv")}, headers=HTML)
+    assert refused.status_code == 400 and "takes a score from 1 to 5" in refused.text
+    assert await Material.count() == count  # nothing of the refused file is kept
+    added = await client.post("/ops/pretrained_model/material", data={"_csrf_token": token, "origin": "imported"},
+                              files={"file": ("m.csv", csv, "text/csv")}, headers=HTML, follow_redirects=False)
+    assert added.status_code in (302, 303), added.text
+    before = await service.published_version()
+    trained = await client.post("/ops/pretrained_model/train", data={"_csrf_token": token}, headers=HTML,
+                                follow_redirects=False)
+    assert trained.status_code in (302, 303), trained.text
+    version = await VendorVersion.objects().order_by(VendorVersion.number, ascending=False).first()
+    assert not version.published and (await service.published_version()).id == before.id
+    assert version.n_material == await Material.count()  # every interview: generated, donated and imported
+    card = {"intended_use_ja": "参考評価", "intended_use_en": "Reference scores", "limits_ja": "国内のみ",
+            "limits_en": "Japan only", "licence": "proprietary"}
+    incomplete = await client.post(f"/ops/pretrained_model/versions/{version.id}/publish",
+                                   data={"_csrf_token": token, **card, "licence": ""}, headers=HTML)
+    assert incomplete.status_code == 400
+    published = await client.post(f"/ops/pretrained_model/versions/{version.id}/publish",
+                                  data={"_csrf_token": token, **card}, headers=HTML, follow_redirects=False)
+    assert published.status_code in (302, 303)
+    assert (await service.published_version()).id == version.id
+    assert await AuditEntry.count().where((AuditEntry.actor == operator.id)
+                                          & AuditEntry.action.is_in(["pretrained_model.material_added",
+                                                                     "pretrained_model.trained",
+                                                                     "pretrained_model.published"])) == 3
+
+
+def test_a_rescaled_and_a_blended_prediction_stay_explained():
+    """A vendor model on 1-5 serving a 0-10 item: the value is rescaled linearly and the SHAP
+    contributions with it, so base + contributions still add up to the value; a blend's too."""
+    from core.model_training import ItemSpec, blended, build, linear_rescale, load_model, predict
+
+    features, labels = synthetic_interviews(40, noise_features=0, seed=12)
+    five = ItemSpec("warmth", "Warmth", 1, 5)
+    result = build(features, labels[["warmth"]], [five], folds=2, iterations=40)
+    model = load_model(result.items["warmth"].model_bytes)
+    middle = labels.index[labels["warmth"] == 3]  # mid-scale interviews: no clipping hides a sum
+    row = features.loc[middle[0]].to_dict()
+    plain = predict(model, five, result.feature_names, row, top=None)
+    ten = ItemSpec("warmth", "Warmth", 0, 10)
+    scale, shift = linear_rescale(1, 5, 0, 10)
+    assert (scale, shift) == (2.5, -2.5)
+    rescaled = predict(model, ten, result.feature_names, row, scale=scale, shift=shift, top=None)
+    assert rescaled.value == pytest.approx(scale * plain.value + shift)
+    assert rescaled.base_value + sum(v for _n, v in rescaled.contributions) == pytest.approx(rescaled.value)
+    other = predict(model, ten, result.feature_names, features.loc[middle[1]].to_dict(), scale=scale, shift=shift, top=None)
+    mixed = blended(rescaled, other, 0.3, ten, top=len(result.feature_names))
+    assert mixed.value == pytest.approx(0.3 * other.value + 0.7 * rescaled.value)
+    assert mixed.base_value + sum(v for _n, v in mixed.contributions) == pytest.approx(mixed.value)
+    with pytest.raises(ValueError):
+        linear_rescale(5, 5, 1, 5)
+
+
+async def test_the_demo_ships_a_generated_vendor_model_mapped_for_the_demo_tenant(host, app, make_tenant):
+    """Last in this file: it publishes a newer version (on the face features) than the tests' one."""
+    from tests.test_ai_model_flow import graduates
+
+    tenant = await make_tenant()
+    await host.set_enabled(tenant.id, "pretrained_model", True)
+    await graduates(TenantScope(tenant.id))  # the demo's items: warmth and composure
+    await pretrained_plugin.mendan_demo_data_ready(tenant_id=tenant.id)  # what `mendan demo` calls at its end
+    version = await service.published_version()
+    card = json_value(version.card)
+    assert version.generated and "generated" in card["limits_en"] and "生成" in card["limits_ja"]
+    assert version.n_material == 120 and json_value(version.origins) == {"generated": 120}
+    offered = await service.base_model(tenant.id)
+    assert set(offered.items) == {"warmth", "composure"} and offered.name == f"vendor-v{version.number}"
+    assert all(name.startswith("face_features.") for name in offered.feature_names)

@@ -94,13 +94,14 @@ class InterviewController(Controller):
                                tenant_row: NamedDependency[Tenant], data: Form) -> Any:
         try:
             starts_at = tokyo_to_utc(text(data, "starts_at"))
+            ends_at = tokyo_to_utc(text(data, "ends_at")) if text(data, "ends_at") else None
             interview = await schedule_interview(
                 tenant_scope, kind=text(data, "kind"), starts_at=starts_at,
                 interviewee_id=text(data, "interviewee"), interviewer_id=text(data, "interviewer") or None,
                 expert_ids=many(data, "experts"), version_id=text(data, "version"), title=text(data, "title"),
                 duration_minutes=int(text(data, "duration_minutes") or 60),
                 service=await _service_state(request, tenant_row, starts_at),
-                allow_overlap=text(data, "allow_overlap") == "1")
+                allow_overlap=text(data, "allow_overlap") == "1", ends_at=ends_at)
         except InterviewOverlap as exc:
             return await _setup_page(request, tenant_scope, status_code=409, error=str(exc), form=data, overlap=True)
         except (InterviewProblem, ValueError) as exc:

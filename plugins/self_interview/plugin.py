@@ -52,7 +52,7 @@ def mendan_route_handlers() -> list[Any]:
 
 @hookimpl
 def mendan_piccolo_apps() -> list[str]:
-    return ["plugins.self_interview.piccolo_app"]
+    return ["plugins.self_interview.piccolo_app", "plugins.self_interview.voice_piccolo_app"]
 
 
 @hookimpl

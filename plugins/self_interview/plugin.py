@@ -18,6 +18,7 @@ from typing import Any
 from core.hookspecs import hookimpl
 from core.plugins import Meter, NavItem, PluginMeta
 from plugins.self_interview.meters import COMPLETED, FOLLOW_UPS
+from plugins.self_interview.settings import SelfInterviewSettings
 
 # Every `mendan` command loads this module: routes, speech synthesis and follow-ups wait for use.
 
@@ -35,6 +36,7 @@ META = PluginMeta(
     description_ja="アバターが質問を読み上げ、被面談者の回答を質問ごとに録画し、回答から追加質問を生成します。",
     description_en="An avatar reads the questions aloud, each answer is recorded on its own, and follow-up "
                    "questions are generated from the answers.",
+    settings=SelfInterviewSettings,
 )
 
 

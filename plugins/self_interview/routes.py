@@ -174,8 +174,7 @@ async def make_follow_ups(request: Request, tenant_scope: NamedDependency[Tenant
     if stored is None and waited < TRANSCRIPT_WAIT_S:
         return Response({"pending": True}, status_code=202)
     person = await tenant_scope.get(User, interview.interviewee)
-    transcript = " ".join(s.text for s in stored.segments) if stored else ""
-    made = await follow_ups(tenant_id=tenant_scope.tenant_id, question=step.text, transcript=transcript,
+    made = await follow_ups(tenant_id=tenant_scope.tenant_id, question=step.text, transcript=stored or "",
                             language=language_of(person), limit=step.follow_ups)
     if any(g.source_key == key for g in await generated_of(tenant_scope, interview.id)):
         return Response((await flow_state(tenant_scope, interview)).as_json())  # a concurrent request stored them

@@ -250,3 +250,42 @@ async def test_only_the_interviewee_takes_it_and_staff_are_led_to_the_review(sel
     stranger = await make_user(tenant, "interviewee")
     await login(client, tenant, stranger)
     assert (await client.get(base, headers=HTML)).status_code == 404
+
+
+async def test_follow_ups_wait_for_the_transcript_are_made_once_and_billed(selfi, client, make_tenant, make_user,
+                                                                          tmp_path: Path):
+    from core.interviews.api import store_transcript
+    from core.interviews.tables import Recording
+    from core.transcripts import Segment, Transcript
+    from plugins.self_interview.tables import GeneratedQuestion
+
+    tenant = await make_tenant()
+    setup = await self_interview_of(tenant, make_user)
+    interview, scope = setup["interview"], setup["scope"]
+    base = f"/t/{tenant.slug}/self_interview/{interview.id}"
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], interview)
+    video = make_video(tmp_path / "answer.webm", seconds=1).read_bytes()
+
+    assert (await client.post(f"{base}/follow-ups/q2", headers=api(client))).status_code == 409  # no answer yet
+    await send_answer(client, tenant, interview, "q2", video)
+    pending = await client.post(f"{base}/follow-ups/q2", headers=api(client))
+    assert pending.status_code == 202 and pending.json() == {"pending": True}
+
+    rec = await scope.objects(Recording).where(Recording.question_key == "q2").first()
+    await store_transcript(scope, rec.id, Transcript(language="ja", source="test", segments=(Segment(
+        0.0, 4.0, "大学ではサッカー部のキャプテンを務めました。練習メニューを見直して、部員と毎週話し合いました。", 0.9),)))
+    made = await client.post(f"{base}/follow-ups/q2", headers=api(client))
+    assert made.status_code == 200, made.text
+    keys = [s["key"] for s in made.json()["steps"]]
+    assert keys == ["q1", "q2", "q2.f1", "q3"]
+    follow_up = made.json()["steps"][2]
+    assert follow_up["generated"] and follow_up["reason"] and follow_up["provider"]
+    again = await client.post(f"{base}/follow-ups/q2", headers=api(client))
+    assert [s["key"] for s in again.json()["steps"]] == keys
+    [row] = await scope.objects(GeneratedQuestion).where(GeneratedQuestion.interview == interview.id)
+    assert row.source_recording == rec.id and row.source_key == "q2"
+    usage = {r.meter: r.quantity for r in await UsageRow.objects().where(UsageRow.tenant == tenant.id)}
+    assert usage == {"self_interview.follow_ups": 1}
+    # A question that allows none generates none.
+    assert [s["key"] for s in (await client.post(f"{base}/follow-ups/q1", headers=api(client))).json()["steps"]] == keys

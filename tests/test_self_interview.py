@@ -140,6 +140,8 @@ async def test_the_admin_sets_up_a_self_interview_window_in_the_form(client, mak
     assert made.status_code in (302, 303), made.text
     row = await setup["scope"].objects(Interview).where(Interview.title == "窓の面談").first()
     assert row.kind == "self" and row.duration_minutes == 3 * 24 * 60 and row.interviewer is None
+    shown = await client.get(f"/t/{tenant.slug}/interviews/{row.id}", headers=HTML)
+    assert "受付期間（日本時間）" in shown.text
 
 
 async def test_accommodations_are_set_by_an_admin_audited_and_stretch_the_times(selfi, client, make_tenant,
@@ -289,3 +291,23 @@ async def test_follow_ups_wait_for_the_transcript_are_made_once_and_billed(selfi
     assert usage == {"self_interview.follow_ups": 1}
     # A question that allows none generates none.
     assert [s["key"] for s in (await client.post(f"{base}/follow-ups/q1", headers=api(client))).json()["steps"]] == keys
+
+
+async def test_the_avatar_voices_a_question_and_says_why_when_it_cannot(selfi, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await self_interview_of(tenant, make_user, questions=[
+        Question("自己紹介をお願いします。"), Question("長い質問です。" * 80)])
+    base = f"/t/{tenant.slug}/self_interview/{setup['interview'].id}"
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+
+    line = await client.get(f"{base}/speech/q1", headers=api(client))
+    assert line.status_code == 200, line.text
+    body = line.json()
+    assert body["text"] == "自己紹介をお願いします。" and body["duration_s"] > 0.5 and body["mouth"]
+    assert all(0 <= start < end and 0 <= openness <= 1 for start, end, openness in body["mouth"])
+    audio = await client.get(body["audio"])
+    assert audio.headers["content-type"].startswith("audio/") and audio.content[:4] == b"RIFF"
+    too_long = await client.get(f"{base}/speech/q2", headers=api(client))
+    assert too_long.status_code == 422 and "500" in too_long.json()["detail"]
+    assert (await client.get(f"{base}/speech/q9", headers=api(client))).status_code == 404

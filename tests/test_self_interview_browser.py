@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from billing.tables import UsageRow
 from core.interviews.api import Recording, store_transcript
 from core.interviews.people import issue_join_link
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
@@ -191,6 +192,8 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
 
     [generated] = await scope.objects(GeneratedQuestion).where(GeneratedQuestion.interview == interview.id)
     assert generated.key == "q2.f1" and generated.reason and generated.provider
+    usage = {r.meter: r.quantity for r in await UsageRow.objects().where(UsageRow.tenant == tenant.id)}
+    assert usage["self_interview.completed"] == 1 and usage["self_interview.follow_ups"] == 1
 
     # The interviewer reviews question by question; the follow-up is marked generated, with its reason.
     _c2, staff = await phone_page(browser, "interviewer")

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from litestar import MediaType, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -95,9 +96,24 @@ async def interviewee_page(request: Request, tenant_scope: NamedDependency[Tenan
     state = await flow_state(tenant_scope, interview)
     open_uploads = [str(r.id) for takes in (await takes_by_key(tenant_scope, interview.id)).values()
                     for r in takes if r.state == "uploading"]
-    return await page(request, "self_interview/flow.html", interview=interview, here=here, state=state,
-                      language=language_of(request.user), open_uploads=open_uploads,
-                      closes=interview.starts_at)
+    rendered = await page(request, "self_interview/flow.html", interview=interview, here=here, state=state,
+                          language=language_of(request.user), open_uploads=open_uploads)
+    lines = [s.text for s in state.steps[state.current:]] + [_(text) for text in SPOKEN_LINES.values()]
+    rendered.background = BackgroundTask(_voice_ahead, tenant_scope.tenant_id, lines, language_of(request.user))
+    return rendered
+
+
+async def _voice_ahead(tenant_id: Any, lines: list[str], language: str) -> None:
+    """Render the lines still to come into the voice cache while the interviewee checks the camera,
+    so each question's audio is ready when it is asked. A line that cannot be spoken is skipped:
+    asked for, it answers with the reason."""
+    from plugins.self_interview.speech_synthesis import SpeechSynthesisError, spoken_text
+
+    for line in lines:
+        try:
+            await spoken_text(tenant_id, line, language)
+        except SpeechSynthesisError:
+            continue
 
 
 @get("/{interview_id:uuid}/state", name="self_interview_state")
@@ -127,16 +143,27 @@ async def _line(request: Request, scope: TenantScope, interview: Interview, key:
     return _step(await flow_state(scope, interview), key).text, language
 
 
+async def _spoken(scope: TenantScope, line: str, language: str) -> Any:
+    """The line as the avatar speaks it, or a 422 problem saying why it cannot (the page then shows
+    the subtitles without a voice)."""
+    from plugins.self_interview.speech_synthesis import SpeechSynthesisError, spoken_text
+
+    try:
+        return await spoken_text(scope.tenant_id, line, language)
+    except SpeechSynthesisError as exc:
+        return problem(422, str(exc))
+
+
 @get("/{interview_id:uuid}/speech/{key:str}", name="self_interview_speech")
 async def speech(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
-                 interview_id: FromPath[UUID], key: FromPath[str]) -> dict[str, Any]:
+                 interview_id: FromPath[UUID], key: FromPath[str]) -> Any:
     """What the avatar says for `key`: its text (the subtitles), the audio's address, its length in
     seconds and the mouth's openness over time ([start_s, end_s, openness 0-1], ...)."""
-    from plugins.self_interview.speech_synthesis import spoken_text
-
     interview = await _as_interviewee(request, tenant_scope, interview_id)
     line, language = await _line(request, tenant_scope, interview, key)
-    spoken = await spoken_text(tenant_scope.tenant_id, line, language)
+    spoken = await _spoken(tenant_scope, line, language)
+    if isinstance(spoken, Response):
+        return spoken
     return {"key": key, "text": line, "audio": f"/t/{tenant_row.slug}/self_interview/{interview.id}/speech/{key}/audio",
             "duration_s": spoken.duration_s, "mouth": [list(m) for m in spoken.mouth], "voice": spoken.voice}
 
@@ -144,11 +171,11 @@ async def speech(request: Request, tenant_scope: NamedDependency[TenantScope], t
 @get("/{interview_id:uuid}/speech/{key:str}/audio", name="self_interview_speech_audio")
 async def speech_audio(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                        key: FromPath[str]) -> Response:
-    from plugins.self_interview.speech_synthesis import spoken_text
-
     interview = await _as_interviewee(request, tenant_scope, interview_id)
     line, language = await _line(request, tenant_scope, interview, key)
-    spoken = await spoken_text(tenant_scope.tenant_id, line, language)
+    spoken = await _spoken(tenant_scope, line, language)
+    if isinstance(spoken, Response):
+        return spoken
     return Response(spoken.audio, media_type=spoken.media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -342,6 +342,7 @@
     note.hidden = !step.generated;
     note.textContent = step.generated ? `${msg("Generated")}: ${step.reason}` : "";
     say("retakes-left", "");
+    say("upload-status", "");
   }
 
   async function practise() {
@@ -381,6 +382,9 @@
     si.currentKey = step.key;
     showStep(step);
     await speak(step.key, step.text);
+    // The next line is voiced on the server while this one is answered, so it is ready at once.
+    const next = si.state.steps[si.state.steps.indexOf(step) + 1];
+    fetch(`${here}/speech/${encodeURIComponent(next ? next.key : "thanks")}`).catch(() => {});
     show("replay-button", true);
     si.phase = "thinking";
     say("phase", msg("Thinking"));

@@ -174,7 +174,8 @@ async def test_accommodations_are_set_by_an_admin_audited_and_stretch_the_times(
 
     await consent(tenant, person)
     await join(client, tenant, person, setup["interview"])
-    state = (await client.get(f"/t/{tenant.slug}/self_interview/{setup['interview'].id}/state", headers=api(client))).json()
+    base = f"/t/{tenant.slug}/self_interview/{setup['interview'].id}"
+    state = (await client.get(f"{base}/state", headers=api(client))).json()
     first = state["steps"][0]
     assert (first["thinking_s"], first["answer_s"], first["retakes_left"]) == (15, 90, 2)
 
@@ -213,6 +214,9 @@ async def test_a_reload_resumes_at_the_first_unanswered_question_and_finish_wait
     await send_answer(client, tenant, interview, "q1", video)
     state = (await client.get(f"{base}/state", headers=api(client))).json()
     assert state["current"] == 1 and state["steps"][0]["complete"] and state["steps"][0]["retakes_left"] == 1
+    await send_answer(client, tenant, interview, "q1", video)  # the one retake allowed
+    state = (await client.get(f"{base}/state", headers=api(client))).json()
+    assert state["current"] == 1 and (state["steps"][0]["takes"], state["steps"][0]["retakes_left"]) == (2, 0)
 
     # The second answer's upload was cut off by a reload: it counts as sent, the finish waits for it.
     location = await send_answer(client, tenant, interview, "q2", video, whole=False)

@@ -74,7 +74,8 @@ async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant,
         else:
             lines += [_("Date: %(date)s") % {"date": date},
                       _("Length: %(minutes)s minutes") % {"minutes": interview.duration_minutes}]
-        lines += [_("Kind: %(kind)s") % {"kind": _("Live interview") if interview.kind == "live" else _("Self-interview")}]
+        kind = _("Live interview") if interview.kind == "live" else _("Self-interview")
+        lines += [_("Kind: %(kind)s") % {"kind": kind}]
         if link:
             lines += ["", _("Your personal link:"), link]
         lines += ["", tenant.name]

@@ -130,7 +130,7 @@ def _step(state: FlowState, key: str) -> Step:
     return found
 
 
-async def _line(request: Request, scope: TenantScope, interview: Interview, key: str) -> tuple[str, str]:
+async def _line(scope: TenantScope, interview: Interview, key: str) -> tuple[str, str]:
     """(text, language) the avatar says for `key`: a question of the plan, or a fixed line."""
     person = await scope.get(User, interview.interviewee)
     language = language_of(person)
@@ -160,7 +160,7 @@ async def speech(request: Request, tenant_scope: NamedDependency[TenantScope], t
     """What the avatar says for `key`: its text (the subtitles), the audio's address, its length in
     seconds and the mouth's openness over time ([start_s, end_s, openness 0-1], ...)."""
     interview = await _as_interviewee(request, tenant_scope, interview_id)
-    line, language = await _line(request, tenant_scope, interview, key)
+    line, language = await _line(tenant_scope, interview, key)
     spoken = await _spoken(tenant_scope, line, language)
     if isinstance(spoken, Response):
         return spoken
@@ -172,7 +172,7 @@ async def speech(request: Request, tenant_scope: NamedDependency[TenantScope], t
 async def speech_audio(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                        key: FromPath[str]) -> Response:
     interview = await _as_interviewee(request, tenant_scope, interview_id)
-    line, language = await _line(request, tenant_scope, interview, key)
+    line, language = await _line(tenant_scope, interview, key)
     spoken = await _spoken(tenant_scope, line, language)
     if isinstance(spoken, Response):
         return spoken
@@ -212,6 +212,9 @@ async def make_follow_ups(request: Request, tenant_scope: NamedDependency[Tenant
     if made:
         await record_usage(tenant_scope.tenant_id, FOLLOW_UPS, len(made[:step.follow_ups]),
                            act=f"{interview.id}:{key}")
+        # Voiced now, while the avatar's acknowledgement plays, so the question is asked at once.
+        await _voice_ahead(tenant_scope.tenant_id, [item.text for item in made[:step.follow_ups]],
+                           language_of(person))
     await audit.record("self_interview.follow_ups_generated", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(interview.id), detail={"question": key, "count": len(made[:step.follow_ups])},
                        ip=audit.client_ip(request))

@@ -81,6 +81,7 @@ GODAN_CONTINUATIVE = dict(zip("うくぐすつぬぶむる", "いきぎしちに
 # Verbs too general to quote (ある, いる, なる, する on their own, 思う, 言う...).
 LIGHT_VERBS = {"ある", "いる", "なる", "する", "できる", "思う", "言う", "おる", "くる", "来る", "いく", "行く",
                "くださる", "もらう", "いただく", "しまう", "みる", "おく", "考える", "感じる", "わかる", "分かる"}
+VOICE_AND_NEGATION = {"れる", "られる", "せる", "させる", "ない", "ぬ", "ん", "たい", "たがる"}
 LIGHT_NOUNS = {"こと", "もの", "ため", "よう", "方", "とき", "時", "ところ", "中", "私", "自分", "今", "皆",
                "前", "後", "上", "下", "的", "感じ", "場合", "以上", "ほう", "わけ", "はず", "みんな", "さん"}
 
@@ -153,6 +154,11 @@ def japanese_phrases(text: str) -> list[Phrase]:
                 while obj > 0 and _is_noun_part(words[obj - 1]):
                     obj -= 1
                 head = "".join(w.surface for w in words[obj:start]) + head
+            # 任されました, 書かせた, しなかった: the dictionary form would turn passive or negative
+            # into active or positive (任す), so such verbs are not quoted.
+            after = words[k + 1].feature if k + 1 < len(words) else None
+            if after is not None and after.pos1 == "助動詞" and after.orthBase in VOICE_AND_NEGATION:
+                continue
             form = continuative(f.orthBase, f.cType)
             if form is None or len(head) < 2:
                 continue

@@ -57,7 +57,9 @@ async def browser(face_video):
 
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(
-            executable_path=executable, args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={face_video}"])
+            executable_path=executable, args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={face_video}",
+                                              # as iOS Safari: no sound before the user's first tap
+                                              "--autoplay-policy=user-gesture-required"])
         yield launched
         await launched.close()
 
@@ -157,6 +159,7 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     # The mouth moved while it spoke: many distinct openings, not one.
     assert await page.evaluate("window.selfInterview.mouthValues.size") >= 3
     assert await page.evaluate("window.selfInterview.mouthOpenings") >= 5
+    assert await page.evaluate("window.selfInterview.tapsAsked") == 0  # the Start tap unlocked the audio
     await page.screenshot(path=str(ARTIFACTS / "self_interview_question.png"), full_page=True)
     await answer(page)
 
@@ -175,6 +178,7 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     await page.wait_for_selector("#start-button:not([disabled])", timeout=30000)
     await page.click("#start-button")
     await at_question(page, "q2.f1")
+    assert await page.evaluate("window.selfInterview.audioPlays.at(-1).key") == "q2.f1"  # voiced again
     assert await page.text_content("#progress") == "質問 3 / 4"
     await answer(page)
 

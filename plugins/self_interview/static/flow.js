@@ -18,7 +18,7 @@
   const SILENCE = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA=";
   const si = {
     stream: null, state: null, uploads: [], orphans: (root.dataset.openUploads || "").split(",").filter(Boolean),
-    audioPlays: [], mouthOpenings: 0, mouthValues: new Set(), phase: "check", followedUp: new Set(),
+    audioPlays: [], mouthOpenings: 0, mouthValues: new Set(), phase: "check", followedUp: new Set(), tapsAsked: 0,
   };
   window.selfInterview = si; // read by the browser tests
 
@@ -139,6 +139,13 @@
 
   // Plays the line to its end. Where the browser refuses to play without a gesture (or stops the
   // voice, as iOS Safari before 15.6 does when the page scrolls), a button asks for a tap.
+  async function askForTap() {
+    si.tapsAsked += 1;
+    show("tap-to-play", true);
+    await waitForClick("tap-to-play");
+    show("tap-to-play", false);
+  }
+
   async function playToEnd() {
     for (;;) {
       let started = false; // a pause from the line before (the unlocking silence) is not this one's
@@ -158,15 +165,11 @@
       try {
         await audio.play();
       } catch (error) {
-        show("tap-to-play", true);
-        await waitForClick("tap-to-play");
-        show("tap-to-play", false);
+        await askForTap();
         continue;
       }
       if ((await ended) === "ended" || audio.ended) return;
-      show("tap-to-play", true);
-      await waitForClick("tap-to-play");
-      show("tap-to-play", false);
+      await askForTap();
     }
   }
 

@@ -113,6 +113,10 @@ async def test_a_self_interview_has_a_window_and_its_mail_says_so(make_tenant, m
     body = next(p for p in email.message_from_string(text).walk() if p.get_content_type() == "text/plain")
     plain = body.get_payload(decode=True).decode()
     assert "までの間、ご都合のよいときに" in plain and "所要時間" not in plain
+    reminder = await interview_mail(setup["scope"], settings, tenant, interview, setup["interviewee"], "reminder",
+                                    "noreply@example.jp")
+    body = next(p for p in email.message_from_string(reminder).walk() if p.get_content_type() == "text/plain")
+    assert "受付が明日から始まる" in body.get_payload(decode=True).decode()
 
 
 @pytest.mark.parametrize("closes,message", [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from billing.tables import UsageRow
-from core.interviews.api import Recording, store_transcript
+from core.interviews.api import Interview, Recording, evaluation_of, items_of, scores_of, store_transcript
 from core.interviews.people import issue_join_link
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
 from core.interviews.schedule import schedule_interview
@@ -182,8 +182,15 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     assert await page.text_content("#progress") == "質問 3 / 4"
     await answer(page)
 
+    # The connection drops while the last answer is recorded; the chunks wait and go when it is back.
     await at_question(page, "q3")
-    await answer(page)
+    await page.click("#answer-now")
+    await page.wait_for_function("window.selfInterview.phase === 'recording'", timeout=20000)
+    await _context.set_offline(True)
+    await asyncio.sleep(2.5)  # recording on, offline
+    await _context.set_offline(False)
+    await page.wait_for_function("window.selfInterview.uploads.at(-1).base > 0", timeout=30000)
+    await page.click("#stop-button")
     await page.wait_for_selector("#finish-button:visible", timeout=60000)
     await page.click("#finish-button")
     await page.wait_for_selector("#done:visible", timeout=60000)
@@ -217,4 +224,11 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     assert await staff.locator("section.answer video").count() == 4
     assert ANSWER in await staff.locator("#answer-q2 .transcript").text_content()
     await staff.screenshot(path=str(ARTIFACTS / "self_interview_review.png"), full_page=True)
+    # The evaluation form of a live interview; the interview moves on as a live one does.
+    [item] = items_of(version)
+    await staff.fill(f"#score-{item.key}", "4")
+    await staff.click("#evaluation-form button[type=submit]")
+    await staff.wait_for_url(f"{server}/t/{tenant.slug}/interviews/{interview.id}")
+    assert scores_of(await evaluation_of(scope, interview, interviewer)) == {item.key: 4}
+    assert (await scope.get(Interview, interview.id)).state == "evaluated"
     await staff_context.close()

@@ -51,7 +51,7 @@ CONSENT_PURPOSE = "recording"
 TRANSCRIPT_WAIT_S = 20.0
 SPOKEN_LINES = {
     "practice": N_("This is a practice question and is not recorded. Please tell us your name."),
-    "thanks": N_("Thank you. Here is a question about your answer."),
+    "thanks": N_("Thank you for your answer."),
 }
 
 

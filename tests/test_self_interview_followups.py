@@ -108,7 +108,8 @@ def test_an_english_answer_without_a_result_is_asked_for_the_result_quoting_the_
 
     assert asked and asked[0].missing == "result"
     assert asked[0].source_phrase == "introduced a weekly review meeting"
-    assert asked[0].text == "You said you introduced a weekly review meeting. What was the result, in figures if you can?"
+    assert asked[0].text == ("You said you introduced a weekly review meeting. "
+                             "What was the result, in figures if you can?")
 
 
 def test_an_english_answer_with_a_result_but_no_situation_is_asked_where_and_when():

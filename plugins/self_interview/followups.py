@@ -174,7 +174,8 @@ do did done does have has had about into over after before because if while duri
 much many such own same other only again further once up down out off well thing things lot lots kind sort
 think thought know knew felt feel like get got make made said say""".split())
 ENGLISH_ACTION = re.compile(
-    r"\b(?:I|we)\s+(?:then\s+|also\s+|first\s+|personally\s+)?((?:[a-z]+ed|built|made|wrote|led|ran|met|took|began|set up|"
+    r"\b(?:I|we)\s+(?:then\s+|also\s+|first\s+|personally\s+)?"
+    r"((?:[a-z]+ed|built|made|wrote|led|ran|met|took|began|set up|"
     r"spoke|brought|sent|taught|found|chose|drew|gave|held|kept|put|sold|told|won|rewrote|redid)"
     r"(?:\s+(?!and\b|but\b|so\b|because\b|which\b|who\b|that\b)[\w'%-]+){0,6})", re.IGNORECASE)
 # The candidate's words in the interviewer's mouth: "our guide" is "your guide".

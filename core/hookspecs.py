@@ -253,3 +253,13 @@ def mendan_model_page_panels(tenant: Any) -> Any:
     rendered like interview panels (the template gets `tenant`, `user`, `csrf_input` and the
     keys of `context`). Called for a tenant, so only for plugins it enabled; a panel whose
     template raises is left out and logged (`plugin_panel_failed`)."""
+@hookspec(firstresult=True)
+def mendan_followup_questions(tenant_id: Any, question: Any, transcript: Any, language: Any) -> Any:
+    """Write follow-up questions to a self-interview answer, or return None to leave it to the next
+    plugin (and in the end to the self-interview plugin's own generator). `question` is the fixed
+    question's text, `transcript` the answer's `core.transcripts.Transcript`, `language` "ja" or "en".
+    Return a list of at most 2 follow-ups, each a dict (or object) with `text` (the question, in
+    `language`, at most 300 characters) and `reason` (why it is asked, for the interviewer), and
+    optionally `source_phrase` (the words of the answer it quotes); [] means "no follow-up". An
+    answer of another shape is logged and the default generator answers. May be async; the
+    interviewee is waiting, so answer within about a second. The first enabled plugin that answers wins."""

@@ -59,7 +59,7 @@ async def _question_set(scope: TenantScope) -> QuestionSetVersion:
             QuestionSetVersion.question_set == existing.id).order_by(QuestionSetVersion.number, ascending=False).first()
     return await create_question_set(
         scope, name=QUESTION_SET,
-        questions=[Question("自己紹介をお願いします。"), Question("学生時代に力を入れたことを教えてください。", follow_ups=True)],
+        questions=[Question("自己紹介をお願いします。"), Question("学生時代に力を入れたことを教えてください。", follow_ups=1)],
         items=[EvaluationItem(key="warmth", name="親しみやすさ", description="表情が明るく、相手に向き合っているか"),
                EvaluationItem(key="composure", name="落ち着き", description="落ち着いて話せているか")],
     )

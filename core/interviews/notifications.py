@@ -66,10 +66,19 @@ async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant,
         cancelled = event == "cancelled"
         link = "" if cancelled else await _link(scope, settings, tenant, interview, person)
         date = when(interview.starts_at, person.language)
-        lines = [f"{person.display_name or person.email}", "", _lead(event), "",
-                 _("Date: %(date)s") % {"date": date},
-                 _("Length: %(minutes)s minutes") % {"minutes": interview.duration_minutes},
-                 _("Kind: %(kind)s") % {"kind": _("Live interview") if interview.kind == "live" else _("Self-interview")}]
+        lead = _lead(event)
+        if interview.kind == "self" and event == "reminder":
+            lead = _("This is a reminder: your self-interview opens tomorrow.")
+        lines = [f"{person.display_name or person.email}", "", lead, ""]
+        if interview.kind == "self":
+            closes = interview.starts_at + timedelta(minutes=interview.duration_minutes)
+            lines += [_("Take it whenever you like from %(opens)s until %(closes)s.")
+                      % {"opens": date, "closes": when(closes, person.language)}]
+        else:
+            lines += [_("Date: %(date)s") % {"date": date},
+                      _("Length: %(minutes)s minutes") % {"minutes": interview.duration_minutes}]
+        kind = _("Live interview") if interview.kind == "live" else _("Self-interview")
+        lines += [_("Kind: %(kind)s") % {"kind": kind}]
         if link:
             lines += ["", _("Your personal link:"), link]
         lines += ["", tenant.name]

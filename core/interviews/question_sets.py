@@ -22,12 +22,27 @@ class QuestionSetProblem(ValueError):
     pass
 
 
+MAX_RETAKES = 2
+MAX_FOLLOW_UPS = 2
+MAX_THINKING_S = 600
+
+
 @dataclass(frozen=True)
 class Question:
+    """One question of a set, as stored in `QuestionSetVersion.questions`.
+
+    `time_limit_s`: the answer time in seconds. For an interview without an interviewer (kind
+    "self"): `thinking_time_s` seconds to think before recording starts (0-600), `retakes` how
+    often the answer may be recorded again (0-2), `follow_ups` how many follow-up questions may
+    be generated from the answer (0-2; versions saved before this was a count hold True = 1).
+    """
+
     text: str
-    follow_ups: bool = False  # the self-interview may generate follow-up questions from the answer
+    follow_ups: int = 0
     time_limit_s: int = 120
     recorded: bool = True
+    thinking_time_s: int = 0
+    retakes: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,12 @@ def checked(questions: list[Question], items: list[EvaluationItem],
     for q in questions:
         if not q.text.strip() or q.time_limit_s <= 0:
             raise QuestionSetProblem(_("Every question needs a text and a positive answer time."))
+        if not 0 <= q.thinking_time_s <= MAX_THINKING_S:
+            raise QuestionSetProblem(_("Thinking time is 0 to %(max)s seconds.") % {"max": MAX_THINKING_S})
+        if not 0 <= q.retakes <= MAX_RETAKES:
+            raise QuestionSetProblem(_("Retakes are 0 to %(max)s.") % {"max": MAX_RETAKES})
+        if not 0 <= int(q.follow_ups) <= MAX_FOLLOW_UPS:
+            raise QuestionSetProblem(_("Follow-up questions are 0 to %(max)s.") % {"max": MAX_FOLLOW_UPS})
     keys: set[str] = set()
     item_rows = []
     for item in items:
@@ -92,7 +113,7 @@ def checked(questions: list[Question], items: list[EvaluationItem],
             raise QuestionSetProblem(_("Two evaluation items have the same key."))
         keys.add(key)
         item_rows.append({**asdict(item), "key": key})
-    return [asdict(q) for q in questions], item_rows
+    return [{**asdict(q), "follow_ups": int(q.follow_ups)} for q in questions], item_rows
 
 
 async def create_question_set(scope: TenantScope, *, name: str, questions: list[Question],
@@ -145,5 +166,6 @@ def items_of(version: QuestionSetVersion) -> list[EvaluationItem]:
 
 
 def questions_of(version: QuestionSetVersion) -> list[Question]:
-    return [Question(**q) for q in json_value(version.questions)]
+    """The version's questions in order; fields added later take their defaults."""
+    return [Question(**{**q, "follow_ups": int(q.get("follow_ups") or 0)}) for q in json_value(version.questions)]
 

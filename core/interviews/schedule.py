@@ -37,6 +37,7 @@ def _when(moment: datetime) -> str:
 
 
 MAX_DURATION_MINUTES = 24 * 60  # one day; far larger values overflow date arithmetic
+MAX_WINDOW_DAYS = 31  # how long an interview without an interviewer may stay open
 
 
 async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minutes: int,
@@ -74,6 +75,27 @@ async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minute
                                    % {"when": _when(other.starts_at)})
 
 
+def window_minutes(starts_at: datetime, ends_at: datetime | None, *, check: bool = True) -> int:
+    """The length in whole minutes of a self-interview's window [starts_at, ends_at).
+
+    Raises InterviewProblem when `ends_at` is missing, not after `starts_at`, in the past (when
+    `check`), or more than MAX_WINDOW_DAYS after `starts_at`."""
+    if ends_at is None:
+        raise InterviewProblem(_("A self-interview needs the end of its window (until)."))
+    if ends_at <= starts_at:
+        raise InterviewProblem(_("The window must end after it opens."))
+    if check and ends_at <= hours.now():
+        raise InterviewProblem(_("The window has already closed; choose an end to come."))
+    if ends_at - starts_at > timedelta(days=MAX_WINDOW_DAYS):
+        raise InterviewProblem(_("A self-interview stays open at most %(days)s days.") % {"days": MAX_WINDOW_DAYS})
+    return max(1, int((ends_at - starts_at).total_seconds() // 60))
+
+
+def window_of(interview: Interview) -> tuple[datetime, datetime]:
+    """(opens, closes) in UTC: a self-interview's window, or a live interview's slot."""
+    return interview.starts_at, interview.starts_at + timedelta(minutes=interview.duration_minutes)
+
+
 def tokyo_to_utc(local: str) -> datetime:
     """'2026-12-01T10:30' as typed in a datetime-local field, read as Tokyo time."""
     try:
@@ -105,16 +127,23 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
                              interviewer_id: Any, expert_ids: list[Any], version_id: Any,
                              title: str = "", duration_minutes: int = 60,
                              service: hours.ServiceState | None = None, allow_overlap: bool = False,
-                             check: bool = True) -> Interview:
+                             check: bool = True, ends_at: datetime | None = None) -> Interview:
     """A new scheduled interview, after `check_slot` (past, service hours, overlaps) unless
     `check` is False (demo data and imports of interviews already held).
+
+    A self-interview has a window instead of a slot: the interviewee takes it any time from
+    `starts_at` until `ends_at` (stored as `starts_at` and the window's length in minutes, at
+    most MAX_WINDOW_DAYS); `ends_at` must lie ahead, and neither service hours (the personal link
+    says when the service opens) nor overlaps are checked.
 
     Raises InterviewProblem (InterviewOverlap for a double booking) with a message for the admin."""
     if kind not in INTERVIEW_KINDS:
         raise InterviewProblem(_("Choose live or self interview."))
+    if kind == "self":
+        duration_minutes = window_minutes(starts_at, ends_at, check=check)
     if duration_minutes <= 0:
         raise InterviewProblem(_("The duration must be positive."))
-    if duration_minutes > MAX_DURATION_MINUTES:
+    if kind != "self" and duration_minutes > MAX_DURATION_MINUTES:
         raise InterviewProblem(_("An interview lasts at most %(minutes)s minutes.") % {"minutes": MAX_DURATION_MINUTES})
     interviewee = await _person(scope, interviewee_id, ("interviewee",), _("interviewee"))
     interviewer = None
@@ -126,7 +155,7 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
         title = clean_text(title, label=_("Title"))
     except TextProblem as exc:
         raise InterviewProblem(str(exc)) from exc
-    if check:
+    if check and kind != "self":
         await check_slot(scope, starts_at=starts_at, duration_minutes=duration_minutes, service=service,
                          people=[interviewee.id, interviewer.id if interviewer else None],
                          allow_overlap=allow_overlap)
@@ -194,11 +223,17 @@ def closed_for_participants(interview: Interview, at: datetime, opens_before: ti
     """Why a participant's link cannot lead into this interview at `at`, or None when it can.
 
     ("cancelled" | "ended" | "too_early" | "too_late", the time the room opens for "too_early").
-    The room is open from `opens_before` before the slot to `closes_after` after its end."""
+    The room is open from `opens_before` before the slot to `closes_after` after its end; a
+    self-interview exactly within its window."""
     if interview.state == "cancelled":
         return ("cancelled", None)
     if interview.state in ENDED_STATES:
         return ("ended", None)
+    if interview.kind == "self":
+        opens, closes = window_of(interview)
+        if at < opens:
+            return ("too_early", opens)
+        return ("too_late", None) if at >= closes else None
     opens = interview.starts_at - opens_before
     if at < opens:
         return ("too_early", opens)

@@ -22,7 +22,7 @@ from core.interviews.notifications import notify
 from core.interviews.panels import panels_for
 from core.interviews.question_sets import items_of, questions_of
 from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
-    schedule_interview, tokyo_to_utc
+    schedule_interview, tokyo_to_utc, window_of
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
 from core.interviews.web_forms import PAGE_SIZE, Form, back_with_error, many, page_window, text
 from core.tenancy import TenantScope
@@ -94,13 +94,14 @@ class InterviewController(Controller):
                                tenant_row: NamedDependency[Tenant], data: Form) -> Any:
         try:
             starts_at = tokyo_to_utc(text(data, "starts_at"))
+            ends_at = tokyo_to_utc(text(data, "ends_at")) if text(data, "ends_at") else None
             interview = await schedule_interview(
                 tenant_scope, kind=text(data, "kind"), starts_at=starts_at,
                 interviewee_id=text(data, "interviewee"), interviewer_id=text(data, "interviewer") or None,
                 expert_ids=many(data, "experts"), version_id=text(data, "version"), title=text(data, "title"),
                 duration_minutes=int(text(data, "duration_minutes") or 60),
                 service=await _service_state(request, tenant_row, starts_at),
-                allow_overlap=text(data, "allow_overlap") == "1")
+                allow_overlap=text(data, "allow_overlap") == "1", ends_at=ends_at)
         except InterviewOverlap as exc:
             return await _setup_page(request, tenant_scope, status_code=409, error=str(exc), form=data, overlap=True)
         except (InterviewProblem, ValueError) as exc:
@@ -124,12 +125,13 @@ class InterviewController(Controller):
             Recording.created_at)
         if request.user.role == "interviewee":
             return await page(request, "interviews/interview_guest.html", interview=interview,
-                              when=in_tokyo(interview.starts_at), recordings=recordings, state_label=state_label)
+                              when=in_tokyo(interview.starts_at), until=in_tokyo(window_of(interview)[1]),
+                              recordings=recordings, state_label=state_label)
         evaluations = await tenant_scope.objects(Evaluation).where(Evaluation.interview == interview.id)
         mine = await evaluation_of(tenant_scope, interview, request.user)
         return await page(
             request, "interviews/interview.html", interview=interview, when=in_tokyo(interview.starts_at),
-            version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
+            until=in_tokyo(window_of(interview)[1]), version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
             evaluations=evaluations, scores_of=scores_of, people=await _people(tenant_scope),
             experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
             panels=await panels_for(request, tenant_row, interview), state_label=state_label,

@@ -46,9 +46,11 @@ def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem
             break
         if text(data, f"q_text_{n}"):
             questions.append(Question(text=text(data, f"q_text_{n}")[:1000],
-                                      follow_ups=bool(text(data, f"q_follow_{n}")),
+                                      follow_ups=_int(data, f"q_follow_{n}", 0),
                                       time_limit_s=_int(data, f"q_limit_{n}", 120),
-                                      recorded=bool(text(data, f"q_recorded_{n}"))))
+                                      recorded=bool(text(data, f"q_recorded_{n}")),
+                                      thinking_time_s=_int(data, f"q_thinking_{n}", 0),
+                                      retakes=_int(data, f"q_retakes_{n}", 0)))
         if text(data, f"i_name_{n}"):
             items.append(EvaluationItem(key=text(data, f"i_key_{n}"), name=_name(data, f"i_name_{n}", _("Item name")),
                                         description=text(data, f"i_desc_{n}")[:1000],

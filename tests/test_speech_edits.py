@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
 from core.db.tables import TranscriptRecord
 from core.interviews.api import store_transcript, transcript_of
@@ -84,6 +85,13 @@ async def test_a_refused_edit_keeps_every_correction_that_was_typed(speech, app,
     assert refused.status_code == 400 and "control character" in refused.text
     assert re.search(r'name="segment-0"[^>]*>前職では法人営業を七年間担当しました。</textarea>', refused.text)
     assert re.search(r'name="remove-2" value="1" checked', refused.text)
+    # The language switch of that page leads back to the page (a GET of the edit's address is 405).
+    [switch] = re.findall(r'href="/lang/ja\?next=([^"]+)"', refused.text)
+    assert unquote(switch) == base
+    # An API client gets the reason as problem JSON.
+    api = await client.post(f"{base}/edit", follow_redirects=False, data={**form, "segment-1": ""})
+    assert api.status_code == 400 and api.headers["content-type"].startswith("application/problem+json")
+    assert "left empty" in api.json()["detail"]
     assert await TranscriptRecord.count().where(TranscriptRecord.recording_id == rec.id) == 1  # nothing stored
 
 

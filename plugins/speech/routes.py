@@ -82,15 +82,32 @@ async def _newest(scope: TenantScope, recording: Recording) -> tuple[int, Transc
 async def _transcript_page(request: Request, scope: TenantScope, tenant_row: Tenant, recording: Recording,
                            interview: Interview, *, status_code: int = 200, error: str | None = None,
                            saved: int | None = None, typed: dict[str, Any] | None = None) -> Any:
-    """The transcript page. After a refused edit (`error`) its form shows what was `typed`; after a
-    conflict the form shows the newest text and what was typed is listed under it (`unsaved`), since
-    its sentences need not match the newest ones any more."""
+    """The transcript page. After a refused edit (`error`, a key of `edit_refusals()`) its form shows
+    what was `typed`; after a conflict the form shows the newest text and what was typed is listed
+    under it (`unsaved`), since its sentences need not match the newest ones any more."""
     revision, transcript = await _newest(scope, recording)
+    here = f"/t/{tenant_row.slug}/speech/recordings/{recording.id}"
     return await page(request, "speech/transcript.html", status_code=status_code, slug=tenant_row.slug,
                       recording=recording, interview=interview, transcript=transcript, revision=revision,
                       state=await transcription_state(scope, recording.id),
-                      error=error, saved=saved, typed=typed if error != "conflict" else None,
-                      unsaved=_typed_sentences(typed) if error == "conflict" else [])
+                      error=edit_refusals()[error] if error else None, saved=saved,
+                      typed=typed if error != "conflict" else None,
+                      unsaved=_typed_sentences(typed) if error == "conflict" else [],
+                      here=here)  # the language switch of a refused edit's page leads to the page, not the POST
+
+
+def edit_refusals() -> dict[str, str]:
+    """Why an edit was refused, in the request's language, by the key `edited_transcript` raises."""
+    return {
+        "long": _("A sentence can hold at most %(n)d characters.") % {"n": MAX_EDIT_CHARS},
+        "empty": _("A sentence was left empty. Write its text, or tick “Remove this sentence” to delete it. "
+                   "Nothing was saved."),
+        "control": _("A sentence contains a control character; remove it."),
+        "conflict": _("Someone else saved a correction of this transcript after you opened it. Nothing was "
+                      "saved: the current text is below; make your correction again. What you wrote is kept "
+                      "under the form."),
+        "nothing": _("This recording has no transcript yet."),
+    }
 
 
 def _typed_sentences(typed: dict[str, Any] | None) -> list[tuple[str, bool]]:

@@ -33,7 +33,7 @@ def plugins(host):
 def requests(slug: str, recording_id, interview_id) -> dict[tuple[str, str], tuple[str, str, dict]]:
     """Each speech and summary route (method, path pattern): (method, url, request options)."""
     rec = f"/t/{slug}/speech/recordings/{recording_id}"
-    unchanged = {f"segment-{i}": s.text for i, s in enumerate(SAID)}
+    unchanged = {**{f"segment-{i}": s.text for i, s in enumerate(SAID)}, "revision": "1"}
     return {
         ("GET", "/t/{tenant:str}/speech/recordings/{recording_id:uuid}"): ("GET", rec, {}),
         ("GET", "/t/{tenant:str}/speech/recordings/{recording_id:uuid}/transcript.txt"):

@@ -55,11 +55,18 @@ async def test_transcript_follows_the_video_and_summary_sentences_play_it(plugin
     await page.click("#transcript li:nth-child(2) button.seek")  # plays from 4 s
     current = await page.wait_for_selector("#transcript li.current", timeout=30000)
     assert ORDER_JA[1] in await current.inner_text()
+    # ... and it is seen to be: its background is not the other sentences'.
+    backgrounds = await page.evaluate(
+        "Array.from(document.querySelectorAll('#transcript li')).map(li => getComputedStyle(li).backgroundColor)")
+    assert backgrounds[1] != backgrounds[0] and backgrounds[1] not in ("rgba(0, 0, 0, 0)", "transparent")
     await page.evaluate(f"document.getElementById('recording-{rec_id}').pause()")
+    await page.click("a[hreflang=en]")  # the language switch: one hit reads "1 sentence matches."
+    await page.wait_for_selector("html[lang=en]")
     await page.fill("#transcript-search", FIGURES_JA[0][:6])
     await page.wait_for_selector("#transcript li.match")
     visible = await page.locator("#transcript li:not([hidden])").all_inner_texts()
     assert len(visible) == 1 and FIGURES_JA[0] in visible[0]
+    assert await page.inner_text("#transcript-hits") == "1 sentence matches."
     assert await page.evaluate("document.querySelector('video track').track.mode") in ("showing", "hidden")
 
     await page.goto(f"{live_server}/t/{tenant.slug}/interviews/{setup['interview'].id}")

@@ -24,7 +24,7 @@ from litestar.response import File, Redirect
 
 from core import audit
 from core.auth.guards import requires_login
-from core.interviews.api import Form, Interview, Recording, store_transcript, transcript_of
+from core.interviews.api import Form, Interview, Recording, store_transcript, transcript_of, transcripts_of_interview
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
 from core.transcripts import Segment, Transcript
@@ -38,6 +38,9 @@ from plugins.speech.jobs import interview_language, transcription_state
 
 SCRIPT = Path(__file__).parent / "static" / "speech.js"
 MAX_EDIT_CHARS = 5000
+# Characters that turn the text around them right to left or back (embeddings, overrides, isolates): in a
+# sentence they make it read as something else ("\u202eevil" shows as "live"). RTL text needs none of them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def may_read(user: Any, interview: Any) -> bool:
@@ -68,15 +71,60 @@ def _filename(recording: Recording, suffix: str) -> str:
     return f"{stem or f'transcript-{recording.id}'}{suffix}"
 
 
+async def _newest(scope: TenantScope, recording: Recording) -> tuple[int, Transcript | None]:
+    """(revision, transcript) of the recording's newest transcript; (0, None) when none is stored."""
+    for stored in await transcripts_of_interview(scope, recording.interview):
+        if stored.recording_id == recording.id:
+            return stored.revision, stored.transcript
+    return 0, None
+
+
+async def _transcript_page(request: Request, scope: TenantScope, tenant_row: Tenant, recording: Recording,
+                           interview: Interview, *, status_code: int = 200, error: str | None = None,
+                           saved: int | None = None, typed: dict[str, Any] | None = None) -> Any:
+    """The transcript page. After a refused edit (`error`, a key of `edit_refusals()`) its form shows
+    what was `typed`; after a conflict the form shows the newest text and what was typed is listed
+    under it (`unsaved`), since its sentences need not match the newest ones any more."""
+    revision, transcript = await _newest(scope, recording)
+    here = f"/t/{tenant_row.slug}/speech/recordings/{recording.id}"
+    return await page(request, "speech/transcript.html", status_code=status_code, slug=tenant_row.slug,
+                      recording=recording, interview=interview, transcript=transcript, revision=revision,
+                      state=await transcription_state(scope, recording.id),
+                      error=edit_refusals()[error] if error else None, saved=saved,
+                      typed=typed if error != "conflict" else None,
+                      unsaved=_typed_sentences(typed) if error == "conflict" else [],
+                      here=here)  # the language switch of a refused edit's page leads to the page, not the POST
+
+
+def edit_refusals() -> dict[str, str]:
+    """Why an edit was refused, in the request's language, by the key `edited_transcript` raises."""
+    return {
+        "long": _("A sentence can hold at most %(n)d characters.") % {"n": MAX_EDIT_CHARS},
+        "empty": _("A sentence was left empty. Write its text, or tick “Remove this sentence” to delete it. "
+                   "Nothing was saved."),
+        "control": _("A sentence contains a control character; remove it."),
+        "conflict": _("Someone else saved a correction of this transcript after you opened it. Nothing was "
+                      "saved: the current text is below; make your correction again. What you wrote is kept "
+                      "under the form."),
+        "nothing": _("This recording has no transcript yet."),
+    }
+
+
+def _typed_sentences(typed: dict[str, Any] | None) -> list[tuple[str, bool]]:
+    """(text, remove box ticked) of an edit form's sentences, in the order of the form."""
+    fields = typed or {}
+    indexes = sorted(int(key[8:]) for key in fields if key.startswith("segment-") and key[8:].isdigit())
+    return [(str(fields[f"segment-{i}"]), bool(fields.get(f"remove-{i}"))) for i in indexes]
+
+
 @get("/recordings/{recording_id:uuid}", name="speech_transcript", guards=[requires_login], media_type=MediaType.HTML)
 async def transcript_page(request: Request, tenant_scope: NamedDependency[TenantScope],
                           tenant_row: NamedDependency[Tenant], recording_id: FromPath[UUID]) -> Any:
     recording, interview = await _staff_recording(request, tenant_scope, recording_id)
-    transcript = await transcript_of(tenant_scope, recording.id)
-    return await page(request, "speech/transcript.html", slug=tenant_row.slug, recording=recording,
-                      interview=interview, transcript=transcript,
-                      state=await transcription_state(tenant_scope, recording.id),
-                      error=request.query_params.get("error"), saved=request.query_params.get("saved"))
+    # The notice after a saved edit names its revision; anything but a revision number in the address is ignored.
+    saved = request.query_params.get("saved", "")
+    return await _transcript_page(request, tenant_scope, tenant_row, recording, interview,
+                                  saved=int(saved) if saved.isdigit() and len(saved) < 10 else None)
 
 
 @get("/recordings/{recording_id:uuid}/transcript.txt", name="speech_transcript_text", guards=[requires_login])
@@ -107,19 +155,21 @@ async def captions(request: Request, tenant_scope: NamedDependency[TenantScope],
 def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
     """`current` with the texts of the form's `segment-{i}` fields; a segment whose `remove-{i}` box is
     ticked is removed, a changed one loses its word timings (they belong to the recognised words).
-    ValueError("empty") when a kept segment's text is empty (removing takes the explicit box, so a
-    cleared box never deletes a sentence unnoticed), ValueError("long") when a text is longer than
-    MAX_EDIT_CHARS, ValueError("control") when it holds a control character."""
+    ValueError("empty") when a kept segment's text is empty or only invisible characters (removing takes
+    the explicit box, so a cleared box never deletes a sentence unnoticed), ValueError("long") when a text
+    is longer than MAX_EDIT_CHARS, ValueError("control") when it holds a control character or one that
+    overrides the text's direction (BIDI_CONTROLS)."""
     segments = []
     for index, segment in enumerate(current.segments):
         if form.get(f"remove-{index}"):
             continue
         text = " ".join(str(form.get(f"segment-{index}", segment.text)).split())
-        if not text:
+        # Zero-width spaces, joiners and BOMs alone (format characters) show as an empty sentence.
+        if all(c.isspace() or unicodedata.category(c) == "Cf" for c in text):
             raise ValueError("empty")
         if len(text) > MAX_EDIT_CHARS:
             raise ValueError("long")
-        if any(unicodedata.category(c) == "Cc" for c in text):
+        if any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS for c in text):
             raise ValueError("control")
         if text == segment.text.strip():
             segments.append(segment)
@@ -132,16 +182,26 @@ def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
 @post("/recordings/{recording_id:uuid}/edit", name="speech_transcript_edit", guards=[requires_login],
       media_type=MediaType.HTML)
 async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
-               recording_id: FromPath[UUID], data: Form) -> Redirect:
-    recording, _interview = await _staff_recording(request, tenant_scope, recording_id)
+               recording_id: FromPath[UUID], data: Form) -> Any:
+    """Store the form's corrections as a new revision. The form names the revision it was made on: an
+    edit of an older one (another tab or person saved meanwhile, sentences may have moved) is refused
+    with 409, as a refused text is with 400; both show the page again with what was typed."""
+    recording, interview = await _staff_recording(request, tenant_scope, recording_id)
     here = f"/t/{tenant_row.slug}/speech/recordings/{recording.id}"
-    current = await transcript_of(tenant_scope, recording.id)
+    revision, current = await _newest(tenant_scope, recording)
+
+    async def refused(error: str, status_code: int) -> Any:
+        return await _transcript_page(request, tenant_scope, tenant_row, recording, interview,
+                                      status_code=status_code, error=error, typed=dict(data))
+
     if current is None:
-        return Redirect(f"{here}?error=nothing", status_code=303)
+        return await refused("nothing", 409)
+    if str(data.get("revision", "")) != str(revision):
+        return await refused("conflict", 409)
     try:
         edited = edited_transcript(current, data)
     except ValueError as exc:
-        return Redirect(f"{here}?error={exc}", status_code=303)
+        return await refused(str(exc), 400)
     kept = set(edited.segments)
     changed = sum(segment not in kept for segment in current.segments)  # corrected or removed
     if edited == current:

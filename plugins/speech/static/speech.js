@@ -58,7 +58,8 @@
         li.classList.toggle("match", Boolean(words) && match);
         if (match) count += 1;
       });
-      hits.textContent = !words ? "" : count ? hits.dataset.some.replace("{n}", count) : hits.dataset.none;
+      hits.textContent = !words ? "" : !count ? hits.dataset.none
+        : count === 1 ? hits.dataset.one : hits.dataset.some.replace("{n}", count);
     });
   }
 })();

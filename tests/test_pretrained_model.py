@@ -141,6 +141,10 @@ async def test_comparison_blend_and_audited_choice_on_a_tenant_with_60_interview
         assert response.status_code in (302, 303), response.text
         made = await _predict(app, tenant, fresh)
         assert made and all(p.source.startswith(kind) for p in made), [p.source for p in made]
+        if use != "own":  # the re-score job names the model that made its predictions
+            job = await wait_for_job(await app.state.tasks.enqueue("ai_model.rescore", tenant_id=tenant.id,
+                                                                   version_id=str(own.id)))
+            assert job.state == "done" and job.result_ref.endswith(f"re-scored with {made[0].source}"), job.result_ref
     entries = await AuditEntry.objects().where((AuditEntry.tenant == tenant.id)
                                                & (AuditEntry.action == "pretrained_model.chosen"))
     assert [e.target for e in entries] == ["blend", "vendor", "own"] or sorted(e.target for e in entries) == [
@@ -284,10 +288,35 @@ async def test_the_demo_ships_a_generated_vendor_model_mapped_for_the_demo_tenan
     await host.set_enabled(tenant.id, "pretrained_model", True)
     await graduates(TenantScope(tenant.id))  # the demo's items: warmth and composure
     await pretrained_plugin.mendan_demo_data_ready(tenant_id=tenant.id)  # what `mendan demo` calls at its end
-    version = await service.published_version()
+    version = await VendorVersion.objects().where(VendorVersion.id == (await service.choice_of(TenantScope(tenant.id))).version).first()
     card = json_value(version.card)
     assert version.generated and "generated" in card["limits_en"] and "生成" in card["limits_ja"]
     assert version.n_material == 120 and json_value(version.origins) == {"generated": 120}
     offered = await service.base_model(tenant.id)
     assert set(offered.items) == {"warmth", "composure"} and offered.name == f"vendor-v{version.number}"
     assert all(name.startswith("face_features.") for name in offered.feature_names)
+
+
+async def test_the_demos_generated_model_never_displaces_a_real_published_one(host, make_tenant):
+    """After the demo test: a real version is published, then `mendan demo` runs on the same database
+    and makes a newer generated version. Tenants are still offered the real one; the demo tenant
+    uses the generated one it accepted."""
+    from tests.test_ai_model_flow import graduates
+
+    rows = [{"reference": f"real-displace-{i}", "recorded_on": None, "features": {"voice.pitch_range": float(i % 7)},
+             "scores": {"warmth": float(1 + i % 5)}} for i in range(40)]
+    await service.add_material(rows, origin="imported")
+    real = await service.train_version(folds=2, iterations=30, reference_prefix="real-displace-")
+    assert not real.generated
+    await service.publish(real.id, {f: "real card" for f in service.CARD_FIELDS})
+
+    demo = await make_tenant()
+    await host.set_enabled(demo.id, "pretrained_model", True)
+    await graduates(TenantScope(demo.id))
+    generated = await service.ensure_generated_version(extractor="displace", n=40)
+    assert generated.generated and generated.number > real.number
+    await pretrained_plugin.mendan_demo_data_ready(tenant_id=demo.id)
+    assert (await service.published_version()).id == real.id
+    assert (await service.base_model(demo.id)).name.startswith("vendor-v")
+    accepted = (await service.choice_of(TenantScope(demo.id))).version
+    assert accepted != real.id and (await VendorVersion.objects().where(VendorVersion.id == accepted).first()).generated

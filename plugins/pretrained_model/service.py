@@ -192,17 +192,25 @@ async def publish(version_id: Any, card: dict[str, str]) -> VendorVersion:
 
 
 async def published_version() -> VendorVersion | None:
-    return await VendorVersion.objects().where(VendorVersion.published == True).order_by(  # noqa: E712
+    """The version tenants are offered: the newest published one trained on real material. A
+    version trained on generated material (the demo's) is offered only while none is, so
+    running `mendan demo` on a database never displaces a real published model; a tenant that
+    accepted a generated version (the demo tenant) keeps it until its admin accepts another."""
+    published = VendorVersion.published == True  # noqa: E712
+    real = await VendorVersion.objects().where(published & (VendorVersion.generated == False)).order_by(  # noqa: E712
         VendorVersion.number, ascending=False).first()
+    return real or await VendorVersion.objects().where(published).order_by(VendorVersion.number, ascending=False).first()
 
 
 async def ensure_generated_version(extractor: str = "face_features", n: int = 120) -> VendorVersion:
-    """The demo's vendor model on `extractor`'s features: the newest published version that uses
-    them if there is one, else generated items and material (references `generated-{extractor}-`),
-    trained on that material alone and published with the generated card."""
+    """The demo's vendor model on `extractor`'s features: the newest published generated version
+    that uses them if there is one, else generated items and material (references
+    `generated-{extractor}-`), trained on that material alone and published with the generated
+    card. A version trained on real material is never taken for the demo's."""
     from plugins.pretrained_model.generated import CARD, ITEMS, generated_material
 
-    for version in await VendorVersion.objects().where(VendorVersion.published == True).order_by(  # noqa: E712
+    for version in await VendorVersion.objects().where(
+            (VendorVersion.published == True) & (VendorVersion.generated == True)).order_by(  # noqa: E712
             VendorVersion.number, ascending=False):
         if any(name.startswith(extractor + ".") for name in json_value(version.feature_names)):
             return version

@@ -236,3 +236,13 @@ def mendan_demo_speech(path: Any, seconds: Any, language: Any) -> Any:
     """Give the demo recording at `path` (an MP4 written by `mendan_demo_recording`, without
     sound) an audio track of an interviewee speaking `language` for about `seconds`. Return
     True when done. Used by `mendan demo`; the first enabled plugin that answers wins."""
+
+
+@hookspec
+def mendan_model_activated(tenant_id: Any, version_id: Any) -> Any:
+    """Called for a tenant after one of its model versions became the active one (the first
+    version a build makes, an admin's activation or roll-back): from now on its predictions
+    come from this version. `version_id` (str) is the version's id as `mendan_model_versions`
+    gives it; `mendan_model_evaluation` tells what it learnt and how it did. The AI model plugin
+    fires it. Return value ignored; may be async. The pretrained-model option measures the
+    blend's weights again on the new version's cross-validated predictions."""

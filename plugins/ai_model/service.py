@@ -225,13 +225,16 @@ async def _tenant(tenant_id: UUID):
 
 
 async def activate(scope: TenantScope, version_id: Any) -> ModelVersion:
-    """Make one ready version the active one (activation and roll-back alike)."""
+    """Make one ready version the active one (activation and roll-back alike), then tell the
+    tenant's plugins (`mendan_model_activated`)."""
     version = await scope.get(ModelVersion, version_id)
     if version.state != "ready":
         raise ValueError("only a ready model version can be activated")
     await scope.update(ModelVersion, {ModelVersion.active: False}).where(ModelVersion.active == True)  # noqa: E712
     await scope.update(ModelVersion, {ModelVersion.active: True}).where(ModelVersion.id == version.id)
     version.active = True
+    await runtime().host.call_for_tenant("mendan_model_activated", tenant_id=scope.tenant_id,
+                                         version_id=str(version.id))
     return version
 
 

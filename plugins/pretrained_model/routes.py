@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import json
+from typing import Annotated, Any, AsyncIterator
 from uuid import UUID
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
 
 from core import audit
 from core.auth.guards import requires_admin
-from core.tables import Tenant, json_value
+from core.tables import Job, Tenant, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import current_language
 from core.web.i18n import gettext as _
@@ -95,18 +99,20 @@ async def save_choice(request: Request, tenant_scope: NamedDependency[TenantScop
                       tenant_row: NamedDependency[Tenant], data: Form) -> Any:
     use = str(data.get("use", ""))
     weights: dict[str, float] = {}
+    measured_on = None
     if use == "blend":
         measured = await service.comparison(tenant_scope.tenant_id)
-        if not measured or not measured["items"]:
+        weights = service.blend_weights(measured)
+        if not weights:
             return await _tenant_page(request, tenant_scope,
                                       _("A blend needs both models measured on your evaluated interviews."), 400)
-        weights = {k: round(v["weight"], 4) for k, v in measured["items"].items()}
+        measured_on = measured["own_version"]
     try:
-        await service.choose(tenant_scope, use, weights, user=request.user)
+        await service.choose(tenant_scope, use, weights, user=request.user, measured_on=measured_on)
     except VendorProblem as exc:
         return await _tenant_page(request, tenant_scope, str(exc), 400)
     await audit.record("pretrained_model.chosen", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                       target=use, detail={"weights": weights}, ip=audit.client_ip(request))
+                       target=use, detail={"weights": weights, "measured_on": measured_on}, ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant_row.slug}/pretrained_model/")
 
 
@@ -115,12 +121,19 @@ TENANT_HANDLERS = [tenant_page, save_mapping, save_choice]
 
 # -- the vendor workspace (operators) -----------------------------------------------------------
 
+TRAIN_ACTOR = "pretrained_model.train"
+
+
 async def _ops_page(request: Request, error: str = "", status_code: int = 200):
-    versions = await VendorVersion.objects().order_by(VendorVersion.number, ascending=False)
+    versions = await VendorVersion.objects().where(VendorVersion.state == "ready").order_by(
+        VendorVersion.number, ascending=False)
+    jobs = await Job.objects().where((Job.actor == TRAIN_ACTOR) & Job.tenant.is_null()).order_by(
+        Job.created_at, ascending=False).limit(5)
+    queued = str(request.query_params.get("queued", ""))
     return await page(request, "pretrained_model/ops.html", status_code=status_code, error=error,
                       items=list((await service.vendor_items()).values()), material=await service.material_summary(),
                       versions=[(v, card_view(v)) for v in versions], card_fields=card_labels(),
-                      origins=origin_labels())
+                      origins=origin_labels(), jobs=jobs, queued=next((j for j in jobs if str(j.id) == queued), None))
 
 
 def _number(value: Any) -> float:
@@ -167,13 +180,44 @@ async def ops_add_material(request: Request, data: Upload) -> Any:
 
 @post("/train")
 async def ops_train(request: Request) -> Any:
-    try:
-        version = await service.train_version(created_by=request.user)
-    except VendorProblem as exc:
-        return await _ops_page(request, str(exc), 400)
-    await audit.record("pretrained_model.trained", actor=request.user, target=f"vendor-v{version.number}",
+    """Training runs as a job (`pretrained_model.train`); the page says it was queued and links to it."""
+    job_id = await request.app.state.tasks.enqueue(TRAIN_ACTOR, tenant_id=None, requested_by=str(request.user.id))
+    await audit.record("pretrained_model.train_requested", actor=request.user, target=str(job_id),
                        ip=audit.client_ip(request))
-    return Redirect("/ops/pretrained_model/")
+    return Redirect(f"/ops/pretrained_model/?queued={job_id}")
+
+
+async def _training_job(job_id: UUID) -> Job:
+    job = await Job.objects().where((Job.id == job_id) & (Job.actor == TRAIN_ACTOR) & Job.tenant.is_null()).first()
+    if job is None:
+        raise NotFoundException(_("No such training job."))
+    return job
+
+
+@get("/jobs/{job_id:uuid}")
+async def ops_job_page(request: Request, job_id: FromPath[UUID]) -> Template:
+    """A training job's progress, live (the same page script as a tenant's job page)."""
+    return await page(request, "pretrained_model/job.html", job=await _training_job(job_id))
+
+
+@get("/jobs/{job_id:uuid}/events")
+async def ops_job_events(job_id: FromPath[UUID]) -> ServerSentEvent:
+    """Progress as server-sent events, until the job is done or failed."""
+    await _training_job(job_id)
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        last = None
+        while True:
+            job = await _training_job(job_id)
+            state = {"state": job.state, "progress": job.progress, "message": job.message, "error": job.error}
+            if state != last:
+                yield ServerSentEventMessage(data=json.dumps(state), event="progress")
+                last = state
+            if job.state in ("done", "failed"):
+                return
+            await asyncio.sleep(0.5)
+
+    return ServerSentEvent(stream())
 
 
 @post("/versions/{version_id:uuid}/publish")
@@ -187,4 +231,4 @@ async def ops_publish(request: Request, version_id: FromPath[UUID], data: Form) 
     return Redirect("/ops/pretrained_model/")
 
 
-OPS_HANDLERS = [ops_page, ops_save_item, ops_add_material, ops_train, ops_publish]
+OPS_HANDLERS = [ops_page, ops_save_item, ops_add_material, ops_train, ops_job_page, ops_job_events, ops_publish]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import plugins.ai_model.plugin as ai_model_plugin
+import plugins.ethics_prediction.plugin as ethics_prediction_plugin
 import plugins.pretrained_model.plugin as pretrained_plugin
 from core.db.tables import AuditEntry
 from core.model_training import bootstrap_interval, cross_fitted_blend
@@ -106,6 +107,18 @@ async def test_a_new_tenant_gets_explained_vendor_predictions_from_its_first_int
         assert contributions and contributions[0][0].startswith("synthetic.")
     shown = await client.get(f"/t/{tenant.slug}/interviews/{interview.id}", headers=HTML)
     assert 'data-model="vendor"' in shown.text and "Predicted by the pretrained model" in shown.text
+
+    # The card's ethics report: none can exist for vendor material; with the AI-ethics option for
+    # predictions, the card points to where this tenant's predictions are monitored.
+    assert "No fairness report: the provider's training material holds no protected attributes" in page.text
+    assert 'id="ethics-monitoring"' not in page.text
+    host.register(ethics_prediction_plugin, key="ethics_prediction")
+    await set_option(tenant.id, "ethics_prediction", True, by=operator)
+    page = await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)
+    assert f'<a href="/t/{tenant.slug}/ethics_prediction/" id="ethics-monitoring">' in page.text
+    await client.get("/lang/ja")
+    page = await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)
+    assert "公平性レポートはありません" in page.text and "AI倫理（予測）</a>" in page.text
 
 
 async def test_comparison_blend_and_audited_choice_on_a_tenant_with_60_interviews(

@@ -60,6 +60,23 @@ def card_view(version: VendorVersion) -> dict[str, Any]:
 
 # -- the tenant's page ------------------------------------------------------------------------
 
+# The AI-ethics option that monitors a tenant's predictions, met through its navigation item
+# (plugins never import each other): the card points there when the tenant has it.
+PREDICTION_MONITORING = "ethics_prediction"
+
+
+async def ethics_monitoring(request: Request, tenant: Tenant) -> dict[str, str] | None:
+    """{"href", "label"} of the prediction-fairness monitoring the reader may open, or None when the
+    tenant does not have that option (or the reader may not see protected attributes)."""
+    host = request.app.state.plugin_host
+    language = current_language.get()
+    for key, items in await host.call_for_tenant("mendan_nav_items", tenant=tenant, user=request.user):
+        if key == PREDICTION_MONITORING:
+            for item in items or []:
+                return {"href": f"/t/{tenant.slug}/{item.path}", "label": item.label(language)}
+    return None
+
+
 async def _tenant_page(request: Request, scope: TenantScope, error: str = "", status_code: int = 200):
     version = await service.published_version()
     choice = await service.choice_of(scope)
@@ -70,7 +87,8 @@ async def _tenant_page(request: Request, scope: TenantScope, error: str = "", st
         request, "pretrained_model/tenant.html", status_code=status_code, error=error,
         card=card_view(version) if version else None, version=version, accepted=accepted, choice=choice,
         own_items=list((await service.tenant_items(scope)).values()), mapping=await service.mapping_of(scope),
-        comparison=await service.comparison(scope.tenant_id))
+        comparison=await service.comparison(scope.tenant_id),
+        ethics_link=await ethics_monitoring(request, request.state["tenant"]))
 
 
 @get("/", guards=[requires_admin])

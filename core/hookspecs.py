@@ -253,6 +253,8 @@ def mendan_model_page_panels(tenant: Any) -> Any:
     rendered like interview panels (the template gets `tenant`, `user`, `csrf_input` and the
     keys of `context`). Called for a tenant, so only for plugins it enabled; a panel whose
     template raises is left out and logged (`plugin_panel_failed`)."""
+
+
 @hookspec(firstresult=True)
 def mendan_followup_questions(tenant_id: Any, question: Any, transcript: Any, language: Any) -> Any:
     """Write follow-up questions to a self-interview answer, or return None to leave it to the next
@@ -263,3 +265,13 @@ def mendan_followup_questions(tenant_id: Any, question: Any, transcript: Any, la
     optionally `source_phrase` (the words of the answer it quotes); [] means "no follow-up". An
     answer of another shape is logged and the default generator answers. May be async; the
     interviewee is waiting, so answer within about a second. The first enabled plugin that answers wins."""
+
+
+@hookspec
+def mendan_model_activated(tenant_id: Any, version_id: Any) -> Any:
+    """Called for a tenant after one of its model versions became the active one (the first
+    version a build makes, an admin's activation or roll-back): from now on its predictions
+    come from this version. `version_id` (str) is the version's id as `mendan_model_versions`
+    gives it; `mendan_model_evaluation` tells what it learnt and how it did. The AI model plugin
+    fires it. Return value ignored; may be async. The pretrained-model option measures the
+    blend's weights again on the new version's cross-validated predictions."""

@@ -6,20 +6,23 @@ and the vendor's material never reaches any tenant."""
 from __future__ import annotations
 
 import json
+from uuid import UUID, uuid4
 
 import numpy as np
 import pytest
 
 import plugins.ai_model.plugin as ai_model_plugin
+import plugins.ethics_prediction.plugin as ethics_prediction_plugin
 import plugins.pretrained_model.plugin as pretrained_plugin
 from core.db.tables import AuditEntry
 from core.model_training import bootstrap_interval, cross_fitted_blend
+from core.tasks import current_job_id
 from core.tables import json_value
 from core.tenancy import TenantScope
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import Prediction
 from plugins.pretrained_model import service
-from plugins.pretrained_model.tables import Material, VendorVersion
+from plugins.pretrained_model.tables import Artifact, Choice, Material, VendorVersion
 from tenants.options import set_option
 from tests.conftest import HTML, eventually, form_csrf, login, wait_for_job
 from tests.test_ai_model_flow import SyntheticPlugin, build_through_the_job_queue, populate
@@ -105,6 +108,18 @@ async def test_a_new_tenant_gets_explained_vendor_predictions_from_its_first_int
     shown = await client.get(f"/t/{tenant.slug}/interviews/{interview.id}", headers=HTML)
     assert 'data-model="vendor"' in shown.text and "Predicted by the pretrained model" in shown.text
 
+    # The card's ethics report: none can exist for vendor material; with the AI-ethics option for
+    # predictions, the card points to where this tenant's predictions are monitored.
+    assert "No fairness report: the provider's training material holds no protected attributes" in page.text
+    assert 'id="ethics-monitoring"' not in page.text
+    host.register(ethics_prediction_plugin, key="ethics_prediction")
+    await set_option(tenant.id, "ethics_prediction", True, by=operator)
+    page = await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)
+    assert f'<a href="/t/{tenant.slug}/ethics_prediction/" id="ethics-monitoring">' in page.text
+    await client.get("/lang/ja")
+    page = await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)
+    assert "公平性レポートはありません" in page.text and "AI倫理（予測）</a>" in page.text
+
 
 async def test_comparison_blend_and_audited_choice_on_a_tenant_with_60_interviews(
         app, host, client, make_tenant, make_user, vendor_version):
@@ -141,10 +156,40 @@ async def test_comparison_blend_and_audited_choice_on_a_tenant_with_60_interview
         assert response.status_code in (302, 303), response.text
         made = await _predict(app, tenant, fresh)
         assert made and all(p.source.startswith(kind) for p in made), [p.source for p in made]
+        if use != "own":  # the re-score job names the model that made its predictions
+            job = await wait_for_job(await app.state.tasks.enqueue("ai_model.rescore", tenant_id=tenant.id,
+                                                                   version_id=str(own.id)))
+            assert job.state == "done" and job.result_ref.endswith(f"re-scored with {made[0].source}"), job.result_ref
     entries = await AuditEntry.objects().where((AuditEntry.tenant == tenant.id)
                                                & (AuditEntry.action == "pretrained_model.chosen"))
     assert [e.target for e in entries] == ["blend", "vendor", "own"] or sorted(e.target for e in entries) == [
         "blend", "own", "vendor"]
+
+    # The blend's weights follow the tenant's own model: measured when chosen, and again whenever
+    # another version of it becomes active (`mendan_model_activated`), and the page says on which.
+    await client.post(f"/t/{tenant.slug}/pretrained_model/choice",
+                      data={"_csrf_token": form_csrf(page.text), "use": "blend"}, headers=HTML)
+    scope = TenantScope(tenant.id)
+    assert (await service.choice_of(scope)).weights_measured_on == own.number
+    assert f"measured on your model version {own.number};" in (
+        await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)).text
+    stale = {"warmth": 0.999, "composure": 0.999}
+    await scope.update(Choice, {Choice.weights: stale}).where(Choice.tenant == tenant.id)
+    rebuilt = await build_through_the_job_queue(app, tenant, admin)
+    assert rebuilt.number == own.number + 1 and not rebuilt.active
+    models = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)
+    activated = await client.post(f"/t/{tenant.slug}/ai_model/versions/{rebuilt.id}/activate",
+                                  data={"_csrf_token": form_csrf(models.text)}, headers=HTML, follow_redirects=False)
+    assert activated.status_code in (302, 303), activated.text
+    choice = await service.choice_of(scope)
+    measured = await service.comparison(tenant.id)
+    assert measured["own_version"] == rebuilt.number and choice.weights_measured_on == rebuilt.number
+    assert json_value(choice.weights) == service.blend_weights(measured) != stale
+    assert f"measured on your model version {rebuilt.number};" in (
+        await client.get(f"/t/{tenant.slug}/pretrained_model/", headers=HTML)).text
+    assert await AuditEntry.count().where((AuditEntry.tenant == tenant.id) & (AuditEntry.actor.is_null())
+                                          & (AuditEntry.action == "pretrained_model.weights_measured")
+                                          & (AuditEntry.target == f"v{rebuilt.number}")) == 1
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -229,10 +274,29 @@ async def test_operators_import_train_and_publish_in_the_vendor_workspace(client
                               files={"file": ("m.csv", csv, "text/csv")}, headers=HTML, follow_redirects=False)
     assert added.status_code in (302, 303), added.text
     before = await service.published_version()
+    count = await VendorVersion.count()
     trained = await client.post("/ops/pretrained_model/train", data={"_csrf_token": token}, headers=HTML,
                                 follow_redirects=False)
     assert trained.status_code in (302, 303), trained.text
+    # Training is a job: the page says it was queued and links to the job's page with its progress.
+    job_id = trained.headers["location"].split("queued=")[1]
+    queued = await client.get(trained.headers["location"], headers=HTML)
+    assert "Training of a new version is queued." in queued.text
+    assert f'href="/ops/pretrained_model/jobs/{job_id}"' in queued.text
+    job = await wait_for_job(UUID(job_id))
     version = await VendorVersion.objects().order_by(VendorVersion.number, ascending=False).first()
+    assert job.state == "done" and job.result_ref == f"vendor-v{version.number}", (job.state, job.error)
+    assert await VendorVersion.count() == count + 1 and version.job_id == UUID(job_id)
+    shown = await client.get(f"/ops/pretrained_model/jobs/{job_id}", headers=HTML)
+    assert shown.status_code == 200 and 'value="100"' in shown.text and f"vendor-v{version.number}" in shown.text
+    assert f'data-job="{job_id}"' in (await client.get("/ops/pretrained_model/", headers=HTML)).text
+    # Exactly once: the same job delivered again (a retry, a re-queue after a restart) trains nothing more.
+    token_job = current_job_id.set(job_id)
+    try:
+        assert await service.train_job(requested_by=str(operator.id)) == f"vendor-v{version.number}"
+    finally:
+        current_job_id.reset(token_job)
+    assert await VendorVersion.count() == count + 1
     assert not version.published and (await service.published_version()).id == before.id
     assert version.n_material == await Material.count()  # every interview: generated, donated and imported
     card = {"intended_use_ja": "参考評価", "intended_use_en": "Reference scores", "limits_ja": "国内のみ",
@@ -284,10 +348,60 @@ async def test_the_demo_ships_a_generated_vendor_model_mapped_for_the_demo_tenan
     await host.set_enabled(tenant.id, "pretrained_model", True)
     await graduates(TenantScope(tenant.id))  # the demo's items: warmth and composure
     await pretrained_plugin.mendan_demo_data_ready(tenant_id=tenant.id)  # what `mendan demo` calls at its end
-    version = await service.published_version()
+    version = await VendorVersion.objects().where(VendorVersion.id == (await service.choice_of(TenantScope(tenant.id))).version).first()
     card = json_value(version.card)
     assert version.generated and "generated" in card["limits_en"] and "生成" in card["limits_ja"]
     assert version.n_material == 120 and json_value(version.origins) == {"generated": 120}
     offered = await service.base_model(tenant.id)
     assert set(offered.items) == {"warmth", "composure"} and offered.name == f"vendor-v{version.number}"
     assert all(name.startswith("face_features.") for name in offered.feature_names)
+
+
+async def test_the_demos_generated_model_never_displaces_a_real_published_one(host, make_tenant):
+    """After the demo test: a real version is published, then `mendan demo` runs on the same database
+    and makes a newer generated version. Tenants are still offered the real one; the demo tenant
+    uses the generated one it accepted."""
+    from tests.test_ai_model_flow import graduates
+
+    rows = [{"reference": f"real-displace-{i}", "recorded_on": None, "features": {"voice.pitch_range": float(i % 7)},
+             "scores": {"warmth": float(1 + i % 5)}} for i in range(40)]
+    await service.add_material(rows, origin="imported")
+    real = await service.train_version(folds=2, iterations=30, reference_prefix="real-displace-")
+    assert not real.generated
+    await service.publish(real.id, {f: "real card" for f in service.CARD_FIELDS})
+
+    demo = await make_tenant()
+    await host.set_enabled(demo.id, "pretrained_model", True)
+    await graduates(TenantScope(demo.id))
+    generated = await service.ensure_generated_version(extractor="displace", n=40)
+    assert generated.generated and generated.number > real.number
+    await pretrained_plugin.mendan_demo_data_ready(tenant_id=demo.id)
+    assert (await service.published_version()).id == real.id
+    assert (await service.base_model(demo.id)).name.startswith("vendor-v")
+    accepted = (await service.choice_of(TenantScope(demo.id))).version
+    assert accepted != real.id and (await VendorVersion.objects().where(VendorVersion.id == accepted).first()).generated
+
+
+async def test_a_training_job_cut_off_midway_finishes_its_own_version(make_user, vendor_version):
+    """The worker died after the version row was written but before it was ready: the job sent
+    again finishes that very version (no second one, no stray models) and only then it can be published."""
+    operator = await make_user(None, "operator")
+    job_id = str(uuid4())
+    numbers = await VendorVersion.select(VendorVersion.number).order_by(VendorVersion.number, ascending=False).limit(1)
+    left = VendorVersion(number=numbers[0]["number"] + 1, state="training", job_id=job_id)
+    await left.save()
+    await Artifact.insert(Artifact(version=left.id, item_key="warmth", model=b"cut off"))
+    with pytest.raises(service.VendorProblem):
+        await service.publish(left.id, {f: "card" for f in service.CARD_FIELDS})
+    count = await VendorVersion.count()
+    token = current_job_id.set(job_id)
+    try:
+        assert await service.train_job(requested_by=str(operator.id)) == f"vendor-v{left.number}"
+    finally:
+        current_job_id.reset(token)
+    assert await VendorVersion.count() == count
+    finished = await VendorVersion.objects().where(VendorVersion.id == left.id).first()
+    assert finished.state == "ready" and json_value(finished.items)
+    assert b"cut off" not in [bytes(a.model) for a in await Artifact.objects().where(Artifact.version == left.id)]
+    assert await AuditEntry.count().where((AuditEntry.action == "pretrained_model.trained")
+                                          & (AuditEntry.target == f"vendor-v{left.number}")) == 1

@@ -238,13 +238,16 @@ async def _tenant(tenant_id: UUID):
 
 
 async def activate(scope: TenantScope, version_id: Any) -> ModelVersion:
-    """Make one ready version the active one (activation and roll-back alike)."""
+    """Make one ready version the active one (activation and roll-back alike), then tell the
+    tenant's plugins (`mendan_model_activated`)."""
     version = await scope.get(ModelVersion, version_id)
     if version.state != "ready":
         raise ValueError("only a ready model version can be activated")
     await scope.update(ModelVersion, {ModelVersion.active: False}).where(ModelVersion.active == True)  # noqa: E712
     await scope.update(ModelVersion, {ModelVersion.active: True}).where(ModelVersion.id == version.id)
     version.active = True
+    await runtime().host.call_for_tenant("mendan_model_activated", tenant_id=scope.tenant_id,
+                                         version_id=str(version.id))
     return version
 
 
@@ -399,13 +402,27 @@ async def rescore(tenant_id: str, version_id: str) -> str:
         raise JobRefused(f"model version {version.number} is no longer the active one")
     interviews = await analysed_interviews(scope)
     own, blend = await chosen_models(scope)  # the admin's choice of the pretrained-model option holds here too
+    model = await _model_name(scope, own, blend)
     changed = 0
     for done, interview_id in enumerate(interviews):
         report_progress(int(100 * done / max(1, len(interviews))), f"{done}/{len(interviews)}")
         if await predict_one(scope, interview_id, own, blend=blend):
             changed += 1
     report_progress(100, f"{len(interviews)}/{len(interviews)}")
-    return f"{changed} of {len(interviews)} interviews re-scored with v{version.number}"
+    return f"{changed} of {len(interviews)} interviews re-scored with {model}"
+
+
+async def _model_name(scope: TenantScope, own: ModelVersion | None, blend: Any) -> str:
+    """The `source` that `predict_one` gives predictions of these models: "v3", the base model's
+    name, or "blend:v3+{name}" (a blend with no weight for any item is the own model's alone)."""
+    if own is None:
+        offered = await runtime().host.first_for_tenant("mendan_base_model", tenant_id=scope.tenant_id)
+        return offered[1].name if offered else "no model"
+    items = json_value(own.items) or {}
+    weights = (getattr(blend, "weights", None) or {}) if blend is not None else {}
+    if any(k in items and k in blend.items for k in weights):
+        return f"blend:v{own.number}+{blend.name}"
+    return f"v{own.number}"
 
 
 async def analysed_interviews(scope: TenantScope) -> list[UUID]:

@@ -1,7 +1,8 @@
 """pretrained_model: the provider's pretrained model for tenants with too few interviews (option 4.1.2 (4)).
 
 What it adds: the vendor workspace in the operators' console (/ops/pretrained_model/: vendor
-items, training material, versions trained with core.model_training, publishing with a model
+items, training material, versions trained with core.model_training by the job
+`pretrained_model.train`, publishing with a model
 card), the tenant page /t/{tenant}/pretrained_model/ (model card, item mapping, comparison with
 the tenant's own model and the choice of vendor, own or blend, audited), its tables
 (`pretrained_model_*`), and a base model for ai_model through `mendan_base_model`.
@@ -47,6 +48,13 @@ def mendan_ops_route_handlers() -> list[Any]:
 
 
 @hookimpl
+def mendan_actors() -> dict[str, Any]:
+    from plugins.pretrained_model import service
+
+    return {"train": service.train_job}
+
+
+@hookimpl
 def mendan_piccolo_apps() -> list[str]:
     return ["plugins.pretrained_model.piccolo_app"]
 
@@ -68,6 +76,14 @@ async def mendan_base_model(tenant_id: Any) -> Any:
     from plugins.pretrained_model import service
 
     return await service.base_model(tenant_id)
+
+
+@hookimpl
+async def mendan_model_activated(tenant_id: Any, version_id: Any) -> None:
+    """The tenant's own model changed: a blend's weights are measured again on the new version."""
+    from plugins.pretrained_model import service
+
+    await service.remeasure_blend(tenant_id)
 
 
 @hookimpl

@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import json
+from typing import Annotated, Any, AsyncIterator
 from uuid import UUID
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
 
 from core import audit
 from core.auth.guards import requires_admin
-from core.tables import Tenant, json_value
+from core.tables import Job, Tenant, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import current_language
 from core.web.i18n import gettext as _
@@ -56,6 +60,23 @@ def card_view(version: VendorVersion) -> dict[str, Any]:
 
 # -- the tenant's page ------------------------------------------------------------------------
 
+# The AI-ethics option that monitors a tenant's predictions, met through its navigation item
+# (plugins never import each other): the card points there when the tenant has it.
+PREDICTION_MONITORING = "ethics_prediction"
+
+
+async def ethics_monitoring(request: Request, tenant: Tenant) -> dict[str, str] | None:
+    """{"href", "label"} of the prediction-fairness monitoring the reader may open, or None when the
+    tenant does not have that option (or the reader may not see protected attributes)."""
+    host = request.app.state.plugin_host
+    language = current_language.get()
+    for key, items in await host.call_for_tenant("mendan_nav_items", tenant=tenant, user=request.user):
+        if key == PREDICTION_MONITORING:
+            for item in items or []:
+                return {"href": f"/t/{tenant.slug}/{item.path}", "label": item.label(language)}
+    return None
+
+
 async def _tenant_page(request: Request, scope: TenantScope, error: str = "", status_code: int = 200):
     version = await service.published_version()
     choice = await service.choice_of(scope)
@@ -66,7 +87,8 @@ async def _tenant_page(request: Request, scope: TenantScope, error: str = "", st
         request, "pretrained_model/tenant.html", status_code=status_code, error=error,
         card=card_view(version) if version else None, version=version, accepted=accepted, choice=choice,
         own_items=list((await service.tenant_items(scope)).values()), mapping=await service.mapping_of(scope),
-        comparison=await service.comparison(scope.tenant_id))
+        comparison=await service.comparison(scope.tenant_id),
+        ethics_link=await ethics_monitoring(request, request.state["tenant"]))
 
 
 @get("/", guards=[requires_admin])
@@ -95,18 +117,20 @@ async def save_choice(request: Request, tenant_scope: NamedDependency[TenantScop
                       tenant_row: NamedDependency[Tenant], data: Form) -> Any:
     use = str(data.get("use", ""))
     weights: dict[str, float] = {}
+    measured_on = None
     if use == "blend":
         measured = await service.comparison(tenant_scope.tenant_id)
-        if not measured or not measured["items"]:
+        weights = service.blend_weights(measured)
+        if not weights:
             return await _tenant_page(request, tenant_scope,
                                       _("A blend needs both models measured on your evaluated interviews."), 400)
-        weights = {k: round(v["weight"], 4) for k, v in measured["items"].items()}
+        measured_on = measured["own_version"]
     try:
-        await service.choose(tenant_scope, use, weights, user=request.user)
+        await service.choose(tenant_scope, use, weights, user=request.user, measured_on=measured_on)
     except VendorProblem as exc:
         return await _tenant_page(request, tenant_scope, str(exc), 400)
     await audit.record("pretrained_model.chosen", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                       target=use, detail={"weights": weights}, ip=audit.client_ip(request))
+                       target=use, detail={"weights": weights, "measured_on": measured_on}, ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant_row.slug}/pretrained_model/")
 
 
@@ -115,12 +139,19 @@ TENANT_HANDLERS = [tenant_page, save_mapping, save_choice]
 
 # -- the vendor workspace (operators) -----------------------------------------------------------
 
+TRAIN_ACTOR = "pretrained_model.train"
+
+
 async def _ops_page(request: Request, error: str = "", status_code: int = 200):
-    versions = await VendorVersion.objects().order_by(VendorVersion.number, ascending=False)
+    versions = await VendorVersion.objects().where(VendorVersion.state == "ready").order_by(
+        VendorVersion.number, ascending=False)
+    jobs = await Job.objects().where((Job.actor == TRAIN_ACTOR) & Job.tenant.is_null()).order_by(
+        Job.created_at, ascending=False).limit(5)
+    queued = str(request.query_params.get("queued", ""))
     return await page(request, "pretrained_model/ops.html", status_code=status_code, error=error,
                       items=list((await service.vendor_items()).values()), material=await service.material_summary(),
                       versions=[(v, card_view(v)) for v in versions], card_fields=card_labels(),
-                      origins=origin_labels())
+                      origins=origin_labels(), jobs=jobs, queued=next((j for j in jobs if str(j.id) == queued), None))
 
 
 def _number(value: Any) -> float:
@@ -167,13 +198,44 @@ async def ops_add_material(request: Request, data: Upload) -> Any:
 
 @post("/train")
 async def ops_train(request: Request) -> Any:
-    try:
-        version = await service.train_version(created_by=request.user)
-    except VendorProblem as exc:
-        return await _ops_page(request, str(exc), 400)
-    await audit.record("pretrained_model.trained", actor=request.user, target=f"vendor-v{version.number}",
+    """Training runs as a job (`pretrained_model.train`); the page says it was queued and links to it."""
+    job_id = await request.app.state.tasks.enqueue(TRAIN_ACTOR, tenant_id=None, requested_by=str(request.user.id))
+    await audit.record("pretrained_model.train_requested", actor=request.user, target=str(job_id),
                        ip=audit.client_ip(request))
-    return Redirect("/ops/pretrained_model/")
+    return Redirect(f"/ops/pretrained_model/?queued={job_id}")
+
+
+async def _training_job(job_id: UUID) -> Job:
+    job = await Job.objects().where((Job.id == job_id) & (Job.actor == TRAIN_ACTOR) & Job.tenant.is_null()).first()
+    if job is None:
+        raise NotFoundException(_("No such training job."))
+    return job
+
+
+@get("/jobs/{job_id:uuid}")
+async def ops_job_page(request: Request, job_id: FromPath[UUID]) -> Template:
+    """A training job's progress, live (the same page script as a tenant's job page)."""
+    return await page(request, "pretrained_model/job.html", job=await _training_job(job_id))
+
+
+@get("/jobs/{job_id:uuid}/events")
+async def ops_job_events(job_id: FromPath[UUID]) -> ServerSentEvent:
+    """Progress as server-sent events, until the job is done or failed."""
+    await _training_job(job_id)
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        last = None
+        while True:
+            job = await _training_job(job_id)
+            state = {"state": job.state, "progress": job.progress, "message": job.message, "error": job.error}
+            if state != last:
+                yield ServerSentEventMessage(data=json.dumps(state), event="progress")
+                last = state
+            if job.state in ("done", "failed"):
+                return
+            await asyncio.sleep(0.5)
+
+    return ServerSentEvent(stream())
 
 
 @post("/versions/{version_id:uuid}/publish")
@@ -187,4 +249,4 @@ async def ops_publish(request: Request, version_id: FromPath[UUID], data: Form) 
     return Redirect("/ops/pretrained_model/")
 
 
-OPS_HANDLERS = [ops_page, ops_save_item, ops_add_material, ops_train, ops_publish]
+OPS_HANDLERS = [ops_page, ops_save_item, ops_add_material, ops_train, ops_job_page, ops_job_events, ops_publish]

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import structlog
 
+from core import audit
 from core.interviews.api import QuestionSetVersion, items_of
 from core.runtime import runtime
 from core.tables import FeatureValue, json_value
@@ -129,12 +130,38 @@ def material_summary_of(material: list[Material]) -> dict[str, Any]:
             "period_to": max(days, default=None)}
 
 
+async def train_job(tenant_id: None = None, requested_by: str | None = None) -> str:
+    """The `pretrained_model.train` actor: an operator's "Train a new version", with progress on
+    its job page. Exactly one version per job: a retried or re-queued job finishes the version its
+    first attempt started, and does nothing once that version is ready. Material that cannot make
+    a model fails the job at once (JobRefused, the trainer's reason) without retries."""
+    from core.tasks import JobRefused, current_job_id, report_progress
+
+    job_id = current_job_id.get()
+    if job_id is not None:
+        earlier = await VendorVersion.objects().where(VendorVersion.job_id == UUID(job_id)).first()
+        if earlier is not None and earlier.state == "ready":
+            return f"vendor-v{earlier.number}"
+    report_progress(2, "collecting the training material")
+    try:
+        version = await train_version(created_by=UUID(requested_by) if requested_by else None, job_id=job_id,
+                                      progress=lambda p, m: report_progress(5 + int(p * 0.9), m))
+    except VendorProblem as exc:
+        raise JobRefused(str(exc)) from exc
+    await audit.record("pretrained_model.trained", actor=UUID(requested_by) if requested_by else None,
+                       target=f"vendor-v{version.number}", detail={"job": job_id or ""})
+    return f"vendor-v{version.number}"
+
+
 async def train_version(*, created_by: Any = None, folds: int = 5, iterations: int | None = None,
-                        reference_prefix: str = "") -> VendorVersion:
+                        reference_prefix: str = "", job_id: str | None = None,
+                        progress: Any = None) -> VendorVersion:
     """Train a vendor version on the material (all of it, or the interviews whose reference starts
     with `reference_prefix`) with the trainer of ai_model (core.model_training), one model per
-    vendor item, cross-validated. Unpublished until `publish`. VendorProblem when the material
-    cannot make a model (the reason from the trainer)."""
+    vendor item, cross-validated; `progress(percent 0-100, message)` is called while it trains.
+    With `job_id` the version is kept "training" under that job until its models are stored, and
+    a second call for the same job finishes that version instead of making another. Unpublished
+    until `publish`. VendorProblem when the material cannot make a model (the trainer's reason)."""
     import pandas as pd
 
     from core.model_training import ITERATIONS, ItemSpec, TrainingRefused, build
@@ -151,25 +178,34 @@ async def train_version(*, created_by: Any = None, folds: int = 5, iterations: i
     specs = [ItemSpec(k, i.name_en, i.scale_min, i.scale_max) for k, i in items.items() if k in labels.columns]
     try:
         result = await asyncio.to_thread(build, features, labels, specs, folds=folds,
-                                         iterations=iterations or ITERATIONS)
+                                         iterations=iterations or ITERATIONS, progress=progress)
     except TrainingRefused as exc:
         raise VendorProblem(str(exc)) from exc
     summary = material_summary_of(material)
-    numbers = await VendorVersion.select(VendorVersion.number).order_by(VendorVersion.number, ascending=False).limit(1)
-    version = VendorVersion(
-        number=(numbers[0]["number"] + 1) if numbers else 1,
-        generated=set(summary["origins"]) == {"generated"},
-        n_material=result.n_interviews, period_from=summary["period_from"], period_to=summary["period_to"],
-        origins=summary["origins"], feature_names=result.feature_names,
-        items={k: {"name_ja": items[k].name_ja, "name_en": items[k].name_en, "scale_min": items[k].scale_min,
-                   "scale_max": items[k].scale_max, "n": r.n, "metrics": _finite(r.metrics),
-                   "importance": dict(sorted(r.importance.items(), key=lambda kv: -kv[1])[:10])}
-               for k, r in result.items.items()},
-        created_by=getattr(created_by, "id", created_by))
-    await version.save()
+    version = await VendorVersion.objects().where(VendorVersion.job_id == UUID(job_id)).first() if job_id else None
+    if version is None:
+        numbers = await VendorVersion.select(VendorVersion.number).order_by(VendorVersion.number, ascending=False).limit(1)
+        version = VendorVersion(number=(numbers[0]["number"] + 1) if numbers else 1, job_id=job_id,
+                                state="training" if job_id else "ready")
+        await version.save()
+    else:  # an earlier attempt of this job died before its models were all stored
+        await Artifact.delete().where(Artifact.version == version.id)
     await Artifact.insert(*[Artifact(version=version.id, item_key=k, model=r.model_bytes) for k, r in result.items.items()])
+    await VendorVersion.update({
+        VendorVersion.state: "ready",
+        VendorVersion.generated: set(summary["origins"]) == {"generated"},
+        VendorVersion.n_material: result.n_interviews, VendorVersion.period_from: summary["period_from"],
+        VendorVersion.period_to: summary["period_to"], VendorVersion.origins: summary["origins"],
+        VendorVersion.feature_names: result.feature_names,
+        VendorVersion.items: {k: {"name_ja": items[k].name_ja, "name_en": items[k].name_en,
+                                  "scale_min": items[k].scale_min, "scale_max": items[k].scale_max, "n": r.n,
+                                  "metrics": _finite(r.metrics),
+                                  "importance": dict(sorted(r.importance.items(), key=lambda kv: -kv[1])[:10])}
+                              for k, r in result.items.items()},
+        VendorVersion.created_by: getattr(created_by, "id", created_by),
+    }).where(VendorVersion.id == version.id)
     log.info("pretrained_model.trained", version=version.number, interviews=result.n_interviews)
-    return version
+    return await VendorVersion.objects().where(VendorVersion.id == version.id).first()
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
@@ -183,7 +219,7 @@ async def publish(version_id: Any, card: dict[str, str]) -> VendorVersion:
     if missing:
         raise VendorProblem(_("The model card needs its intended use and limits in Japanese and English, and a licence."))
     version = await VendorVersion.objects().where(VendorVersion.id == version_id).first()
-    if version is None:
+    if version is None or version.state != "ready":
         raise VendorProblem(_("No such vendor model version."))
     await VendorVersion.update({VendorVersion.published: True, VendorVersion.published_at: datetime.now(timezone.utc),
                                 VendorVersion.card: {f: str(card[f]).strip() for f in CARD_FIELDS}}).where(
@@ -192,17 +228,25 @@ async def publish(version_id: Any, card: dict[str, str]) -> VendorVersion:
 
 
 async def published_version() -> VendorVersion | None:
-    return await VendorVersion.objects().where(VendorVersion.published == True).order_by(  # noqa: E712
+    """The version tenants are offered: the newest published one trained on real material. A
+    version trained on generated material (the demo's) is offered only while none is, so
+    running `mendan demo` on a database never displaces a real published model; a tenant that
+    accepted a generated version (the demo tenant) keeps it until its admin accepts another."""
+    published = VendorVersion.published == True  # noqa: E712
+    real = await VendorVersion.objects().where(published & (VendorVersion.generated == False)).order_by(  # noqa: E712
         VendorVersion.number, ascending=False).first()
+    return real or await VendorVersion.objects().where(published).order_by(VendorVersion.number, ascending=False).first()
 
 
 async def ensure_generated_version(extractor: str = "face_features", n: int = 120) -> VendorVersion:
-    """The demo's vendor model on `extractor`'s features: the newest published version that uses
-    them if there is one, else generated items and material (references `generated-{extractor}-`),
-    trained on that material alone and published with the generated card."""
+    """The demo's vendor model on `extractor`'s features: the newest published generated version
+    that uses them if there is one, else generated items and material (references
+    `generated-{extractor}-`), trained on that material alone and published with the generated
+    card. A version trained on real material is never taken for the demo's."""
     from plugins.pretrained_model.generated import CARD, ITEMS, generated_material
 
-    for version in await VendorVersion.objects().where(VendorVersion.published == True).order_by(  # noqa: E712
+    for version in await VendorVersion.objects().where(
+            (VendorVersion.published == True) & (VendorVersion.generated == True)).order_by(  # noqa: E712
             VendorVersion.number, ascending=False):
         if any(name.startswith(extractor + ".") for name in json_value(version.feature_names)):
             return version
@@ -255,16 +299,47 @@ async def save_mapping(scope: TenantScope, version: VendorVersion, mapping: dict
                                         Choice.chosen_at: datetime.now(timezone.utc)}).where(Choice.id == choice.id)
 
 
-async def choose(scope: TenantScope, use: str, weights: dict[str, float], *, user: Any) -> None:
-    """The admin's choice of model: "vendor", "own" or "blend" (with the vendor's share per item)."""
+async def choose(scope: TenantScope, use: str, weights: dict[str, float], *, user: Any,
+                 measured_on: int | None = None) -> None:
+    """The admin's choice of model: "vendor", "own" or "blend" (with the vendor's share per item,
+    measured on the own model's version `measured_on`)."""
     if use not in USES:
         raise VendorProblem(_("Choose the pretrained model, your own model or a blend."))
     choice = await choice_of(scope)
     if choice is None or choice.version is None:
         raise VendorProblem(_("Read the model card and map your items before choosing."))
-    await scope.update(Choice, {Choice.use: use, Choice.weights: weights if use == "blend" else {},
+    blend = use == "blend"
+    await scope.update(Choice, {Choice.use: use, Choice.weights: weights if blend else {},
+                                Choice.weights_measured_on: measured_on if blend else None,
                                 Choice.chosen_by: getattr(user, "id", user),
                                 Choice.chosen_at: datetime.now(timezone.utc)}).where(Choice.id == choice.id)
+
+
+def blend_weights(measured: dict[str, Any] | None) -> dict[str, float]:
+    """The vendor's share per item from `comparison`'s figures ({} when nothing was measured)."""
+    return {k: round(v["weight"], 4) for k, v in (measured or {}).get("items", {}).items()}
+
+
+async def remeasure_blend(tenant_id: Any) -> dict[str, float] | None:
+    """After the tenant's own model changed (`mendan_model_activated`): a tenant that chose the
+    blend gets its weights measured again on the new active version, audited as
+    `pretrained_model.weights_measured` (no actor: the system did it). Returns the new weights,
+    or None when the tenant does not blend or the new version cannot be measured (then the old
+    weights stay and the page shows the version they were measured on)."""
+    scope = TenantScope(tenant_id)
+    choice = await choice_of(scope)
+    if choice is None or choice.use != "blend":
+        return None
+    measured = await comparison(tenant_id)
+    weights = blend_weights(measured)
+    if not weights:
+        log.info("pretrained_model.blend_not_measured", tenant_id=str(tenant_id))
+        return None
+    await scope.update(Choice, {Choice.weights: weights, Choice.weights_measured_on: measured["own_version"]}).where(
+        Choice.id == choice.id)
+    await audit.record("pretrained_model.weights_measured", tenant_id=tenant_id,
+                       target=f"v{measured['own_version']}", detail={"weights": weights})
+    return weights
 
 
 @dataclass

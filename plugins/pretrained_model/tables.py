@@ -42,7 +42,8 @@ class VendorVersion(Table, tablename="pretrained_model_version"):
 
     id = UUID(primary_key=True)
     number = Integer(unique=True)
-    state = Varchar(length=16, default="ready")  # ready | failed
+    state = Varchar(length=16, default="ready")  # training | ready (a job's version is "training" until its models are stored)
+    job_id = UUID(null=True, default=None)  # the training job that made it (unique: one version per job)
     generated = Boolean(default=False)  # trained on generated material (the demo's)
     published = Boolean(default=False)
     published_at = Timestamptz(null=True, default=None)
@@ -84,5 +85,6 @@ class Choice(Table, tablename="pretrained_model_choice"):
     version = ForeignKey(references=VendorVersion, null=True)
     use = Varchar(length=16, default="fallback")  # fallback | vendor | own | blend
     weights = JSON(default={})  # tenant item key -> the vendor's share in the blend
+    weights_measured_on = Integer(null=True, default=None)  # the own model's version number they were measured on
     chosen_by = ForeignKey(references=User, null=True)
     chosen_at = Timestamptz(default=TimestamptzNow())

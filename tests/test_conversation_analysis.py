@@ -153,3 +153,19 @@ def test_explanations_name_the_conversation_features_in_plain_words():
     assert "conversation_analysis.figures_per_100_words" in by_key or "conversation_analysis.answer_text" in by_key
     figures = feature_labels([ConversationExtractor()])["conversation_analysis.figures_per_100_words"]
     assert figures.name("ja") == "具体的な数字の多さ" and "具体的な数字が多い" in figures.meaning("ja")
+
+
+def test_the_relevance_model_runs_on_the_calling_thread_alone():
+    import threading
+
+    threads = []
+
+    def measure():
+        language.relevance("売上を伸ばすために工夫した経験を教えてください。", CONCRETE)
+        threads.append(language._embedder()._lib.omp_get_max_threads())
+
+    worker = threading.Thread(target=measure)
+    worker.start()
+    worker.join()
+    assert threads == [1]
+    assert language._embedder() is language._embedder()  # one model per process

@@ -32,11 +32,14 @@ ANSWER = ("前職では法人向けの営業チームでリーダーを務め、
           "私はまず顧客三十社への聞き取りを行い、提案の時期が遅いことが課題だと分析しました。そこで"
           "提案資料の型を作り、週に一度の振り返りを導入しました。その結果、半年で売上は十五%回復し、"
           "チームの目標を達成できました。えー、この経験から、数字で課題を捉えて小さく改善を重ねる大切さを学びました。"
+          "また、新人三名の育成も担当し、毎週の面談と同行訪問の計画を立てて、全員が一年以内に一人で商談を"
+          "進められるようになりました。"
           "今後も同じように、まず現状を測り、関係者と話し合いながら、成果につながる行動を続けたいと考えています。")
 
 
 def answer_300() -> Transcript:
     text = ANSWER[:300]
+    assert len(text) == 300, "the benchmark's answer must hold 300 characters"
     step = 0.14
     words = tuple(Word(i * step, (i + 1) * step, ch) for i, ch in enumerate(text))
     return Transcript("ja", "bench", (Segment(0.0, len(text) * step, text, 0.9, "interviewee", words),))

@@ -116,7 +116,9 @@ def _pool(X: pd.DataFrame, y: Any = None, texts: list[str] | None = None):
     return Pool(X, y, text_features=texts or None)
 
 
-def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
+def fold_indices(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
+    """k test folds over rows 0..n-1: k integer arrays of n/k rows (give or take one) from a
+    permutation seeded by `seed`, each row in exactly one. The folds `build` cross-validates on."""
     order = np.random.default_rng(seed).permutation(n)
     return [order[i::k] for i in range(k)]
 
@@ -147,6 +149,34 @@ def _fit_predict(item, X_train, y_train, X_test, seed, threads, texts, iteration
     model.fit(_pool(X_train, y_train, texts))
     predicted = model.predict(_pool(X_test, None, texts))
     return np.asarray(predicted).reshape(-1)
+
+
+def out_of_fold(features: pd.DataFrame, y: np.ndarray, item: ItemSpec, test_folds: list[np.ndarray], *,
+                seed: int = 0, threads: int = 2, iterations: int = ITERATIONS,
+                progress: Progress | None = None) -> np.ndarray:
+    """Cross-validated predictions of one item on given folds: (n,) floats, row i predicted by
+    the model trained on the folds without row i (the build's parameters, `iterations` rounds).
+
+    `features`: n rows; numeric columns (NaN where not measured) and text columns (strings,
+    "" for no words; `text_columns_of`). `y`: (n,) scores (class codes for a categorical item).
+    `test_folds`: integer arrays partitioning 0..n-1 (`fold_indices`); give several feature
+    sets the same folds to compare them. Predictions are in the model's units, not clipped to
+    the item's scale. `progress(k, message)` follows each fold. Raises CatBoostError when
+    CatBoost refuses the data.
+    """
+    texts = text_columns_of(features)
+    X = features.reset_index(drop=True)
+    out = np.empty(len(y), dtype=float)
+    for k, test in enumerate(test_folds):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        if len(np.unique(y[train])) < 2:
+            # A fold whose training part holds one score: CatBoost refuses it, and that score is the fit.
+            out[test] = y[train][0]
+        else:
+            out[test] = _fit_predict(item, X.iloc[train], y[train], X.iloc[test], seed, threads, texts, iterations)
+        if progress:
+            progress(k + 1, f"{item.name}: fold {k + 1}/{len(test_folds)}")
+    return out
 
 
 def build(
@@ -233,27 +263,18 @@ def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds:
     y = y_all.to_numpy()
     if item.categorical:
         y = y.astype(int)
-    out_of_fold = np.empty(n, dtype=float)
-    k_folds = min(folds, n)
-    for k, test in enumerate(_folds(n, k_folds, seed)):
-        train = np.setdiff1d(np.arange(n), test)
-        if len(np.unique(y[train])) < 2:
-            # A fold whose training part holds one score: CatBoost refuses it, and that score is the fit.
-            out_of_fold[test] = y[train][0]
-        else:
-            out_of_fold[test] = _fit_predict(item, X.iloc[train], y[train], X.iloc[test], seed, threads, texts,
-                                             iterations)
-        report(k + 1, f"{item.name}: fold {k + 1}/{k_folds}")
+    predicted = out_of_fold(X, y, item, fold_indices(n, min(folds, n), seed), seed=seed, threads=threads,
+                            iterations=iterations, progress=report)
     if item.categorical:
-        metrics = classification_metrics(y, out_of_fold.astype(int))
+        metrics = classification_metrics(y, predicted.astype(int))
     else:
-        metrics = regression_metrics(y, np.clip(out_of_fold, item.scale_min, item.scale_max), item.integer_scale)
+        metrics = regression_metrics(y, np.clip(predicted, item.scale_min, item.scale_max), item.integer_scale)
     final = _model(item, seed, threads, bool(texts), iterations)
     final.fit(_pool(X, y, texts))
     report(folds + 1, f"{item.name}: final model")
     importance = dict(zip(features.columns, map(float, final.get_feature_importance())))
     return ItemResult(item=item, n=n, metrics=metrics, importance=importance, model_bytes=_to_bytes(final),
-                      oof=dict(zip(map(str, y_all.index), map(float, out_of_fold))))
+                      oof=dict(zip(map(str, y_all.index), map(float, predicted))))
 
 
 def _to_bytes(model) -> bytes:
@@ -353,19 +374,52 @@ def cross_fitted_blend(truth: np.ndarray, own: np.ndarray, vendor: np.ndarray, *
     Arrays of one value per interview, in the same order."""
     n = len(truth)
     out = np.empty(n, dtype=float)
-    for test in _folds(n, min(folds, n), seed):
+    for test in fold_indices(n, min(folds, n), seed):
         train = np.setdiff1d(np.arange(n), test)
         w = accuracy_weight(truth[train], own[train], vendor[train]) if len(train) else 0.5
         out[test] = w * vendor[test] + (1 - w) * own[test]
     return out
 
 
+def _spearman_rows(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row pair of two (rounds, n) arrays; NaN where a row is constant."""
+    from scipy.stats import rankdata
+
+    a = rankdata(truth, axis=1)
+    b = rankdata(predicted, axis=1)
+    a -= a.mean(axis=1, keepdims=True)
+    b -= b.mean(axis=1, keepdims=True)
+    norm = np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, (a * b).sum(axis=1) / np.where(norm > 0, norm, 1), np.nan)
+
+
 def bootstrap_interval(truth: np.ndarray, predicted: np.ndarray, *, rounds: int = 1000, seed: int = 0,
-                       level: float = 0.95) -> tuple[float, float]:
-    """The `level` percentile interval of the mean absolute error over `rounds` resamples of the interviews."""
+                       level: float = 0.95, metric: str = "mae", baseline: np.ndarray | None = None
+                       ) -> tuple[float, float]:
+    """The `level` percentile interval of a metric over `rounds` resamples of the interviews.
+
+    `truth`, `predicted` (and `baseline`): (n,) arrays, one value per interview in the same
+    order. `metric`: "mae" (mean absolute error) or "spearman" (Spearman's rho; resamples where
+    it is undefined, a constant sample, are left out). With `baseline`, the interval is of the
+    paired difference metric(predicted) - metric(baseline) on the same resamples: lower MAE is
+    better, so a negative MAE difference is an improvement. (nan, nan) when no resample has a
+    value. Raises ValueError on another metric.
+    """
+    if metric not in ("mae", "spearman"):
+        raise ValueError(f"unknown metric {metric!r}: 'mae' or 'spearman'")
     rng = np.random.default_rng(seed)
     n = len(truth)
-    errors = np.abs(predicted - truth)
-    samples = errors[rng.integers(0, n, size=(rounds, n))].mean(axis=1)
+    sample = rng.integers(0, n, size=(rounds, n))
+
+    def measured(p: np.ndarray) -> np.ndarray:
+        if metric == "mae":
+            return np.abs(p - truth)[sample].mean(axis=1)
+        return _spearman_rows(truth[sample].astype(float), p[sample].astype(float))
+
+    values = measured(predicted) if baseline is None else measured(predicted) - measured(baseline)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
     tail = (1 - level) / 2
-    return float(np.quantile(samples, tail)), float(np.quantile(samples, 1 - tail))
+    return float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail))

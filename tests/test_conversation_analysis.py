@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from core.model_training import ItemSpec
 from core.transcripts import Segment, Transcript, Word
 from plugins.conversation_analysis import language, synthetic
 from plugins.conversation_analysis.extractor import ConversationExtractor
-from plugins.conversation_analysis.lift import Item, lift_report
+from plugins.conversation_analysis.lift import lift_report
 
 CONCRETE = ("前職では営業チームで売上が前年比20%落ち込んだ状況を任されました。私は顧客30社を分析し、"
             "提案方法を見直しました。その結果、3か月で売上は15%増加し、目標を達成しました。")
@@ -96,7 +97,7 @@ def synthetic_tables(n: int, seed: int = 0):
 
 def test_the_lift_is_positive_for_the_content_item_and_not_for_the_face_item():
     features, texts, labels = synthetic_tables(90)
-    items = [Item("logic", "論理性", 1, 5), Item("impression", "表情の印象", 1, 5)]
+    items = [ItemSpec("logic", "論理性", 1, 5), ItemSpec("impression", "表情の印象", 1, 5)]
     report = lift_report(features, texts, labels, items, "conversation_analysis", iterations=60, bootstrap=400)
     by_key = {item["key"]: item for item in report["items"]}
     logic, impression = by_key["logic"], by_key["impression"]
@@ -134,7 +135,7 @@ def test_explanations_name_the_conversation_features_in_plain_words():
     from core.features import feature_labels
     from core.web.i18n import current_language
     from plugins.ai_model.routes import explained
-    from core.model_training import ItemSpec, build, load_model, predict
+    from core.model_training import build, load_model, predict
 
     features, texts, labels = synthetic_tables(40, seed=5)
     table = features.join(texts)
@@ -152,3 +153,19 @@ def test_explanations_name_the_conversation_features_in_plain_words():
     assert "conversation_analysis.figures_per_100_words" in by_key or "conversation_analysis.answer_text" in by_key
     figures = feature_labels([ConversationExtractor()])["conversation_analysis.figures_per_100_words"]
     assert figures.name("ja") == "具体的な数字の多さ" and "具体的な数字が多い" in figures.meaning("ja")
+
+
+def test_the_relevance_model_runs_on_the_calling_thread_alone():
+    import threading
+
+    threads = []
+
+    def measure():
+        language.relevance("売上を伸ばすために工夫した経験を教えてください。", CONCRETE)
+        threads.append(language._embedder()._lib.omp_get_max_threads())
+
+    worker = threading.Thread(target=measure)
+    worker.start()
+    worker.join()
+    assert threads == [1]
+    assert language._embedder() is language._embedder()  # one model per process

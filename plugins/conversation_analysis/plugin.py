@@ -11,7 +11,8 @@ Adds
   conversation features (left out, never zero) and its panel says why (./service.py);
 - the lift report (face only, conversation only, both; same folds; Spearman, MAE, bootstrap
   interval) as the job `conversation_analysis.lift`, a panel on the AI model page
-  (`mendan_model_page_panels`) and its page /t/{tenant}/conversation_analysis/ (./lift.py, ./routes.py);
+  (`mendan_model_page_panels`) and its page /t/{tenant}/conversation_analysis/ (./lift.py, ./routes.py),
+  measured again whenever another model version of the tenant's becomes active (`mendan_model_activated`);
 - a panel on the interview page with the measured values.
 No tables (the report is a blob in the tenant's store), no meters.
 """
@@ -62,6 +63,14 @@ def mendan_actors() -> dict[str, Any]:
     from plugins.conversation_analysis.service import compute_lift
 
     return {"lift": compute_lift}
+
+
+@hookimpl
+async def mendan_model_activated(tenant_id: Any, version_id: Any) -> None:
+    """Another model is in use: its lift report is measured again, so the model page shows the current one."""
+    from core.runtime import runtime
+
+    await runtime().tasks.enqueue("conversation_analysis.lift", tenant_id=tenant_id)
 
 
 @hookimpl

@@ -20,6 +20,7 @@ import uvicorn
 from core.config import Settings
 from core.db.tables import Job
 from core.storage import BlobStore
+from core.web.i18n import DEFAULT_LANGUAGE, current_language
 
 # The shared fixtures (host, app, client, make_tenant, make_user, login, the session's settings and
 # database) are mendan's pytest plugin, the same kit outside plugin authors use.
@@ -36,6 +37,15 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def settings(mendan_settings: Settings) -> Settings:
     return mendan_settings
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the default language: a sync test that sets `current_language` sets
+    it for the whole thread, and the next test must not inherit it."""
+    token = current_language.set(DEFAULT_LANGUAGE)
+    yield
+    current_language.reset(token)
 
 
 @pytest.fixture(scope="session", autouse=True)

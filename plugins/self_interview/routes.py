@@ -302,7 +302,7 @@ async def accommodation_set(request: Request, tenant_scope: NamedDependency[Tena
 
 @get("/flow.js", name="self_interview_script", include_in_schema=False)
 async def flow_script() -> File:
-    return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+    return File(path=SCRIPT, media_type="text/javascript", content_disposition_type="inline")
 
 
 HANDLERS = [interviewee_page, state_of, speech, speech_audio, make_follow_ups, finish, review, accommodations,

@@ -448,3 +448,27 @@ async def test_a_refused_model_card_keeps_what_the_operator_typed(client, host, 
     assert ">初めての面談から参考評価を得るため</textarea>" in refused.text
     assert ">Reference scores from the first interview</textarea>" in refused.text
     assert not (await VendorVersion.objects().where(VendorVersion.id == version.id).first()).published
+
+
+async def test_a_vendor_items_scale_cannot_leave_out_scores_already_in_the_material(
+        client, host, make_user, vendor_version):
+    """Narrowing warmth from 1-5 to 1-3 after material scored up to 5 was stored would train the next
+    version on scores off its card's scale; the workspace refuses it and keeps the item."""
+    operator = await make_user(None, "operator", language="ja")
+    await login(client, None, operator)
+    token = form_csrf((await client.get("/ops/pretrained_model/", headers=HTML)).text)
+    stored = [float(json_value(m["scores"])["warmth"]) for m in await Material.select(Material.scores)
+              if "warmth" in json_value(m["scores"])]
+    assert max(stored) > 3
+    refused = await client.post("/ops/pretrained_model/items", headers=HTML, data={
+        "_csrf_token": token, "key": "warmth", "name_ja": "親しみやすさ", "name_en": "Warmth",
+        "scale_min": "1", "scale_max": "3"})
+    assert refused.status_code == 400
+    assert f"学習素材データには「warmth」の点数が {min(stored):g}〜{max(stored):g} の範囲ですでにあります" in refused.text
+    assert (await service.vendor_items())["warmth"].scale_max == 5
+    widened = await client.post("/ops/pretrained_model/items", headers=HTML, follow_redirects=False, data={
+        "_csrf_token": token, "key": "warmth", "name_ja": "親しみやすさ", "name_en": "Warmth",
+        "scale_min": "0", "scale_max": "5"})
+    assert widened.status_code in (302, 303)
+    assert (await service.vendor_items())["warmth"].scale_min == 0
+    await service.save_item("warmth", "親しみやすさ", "Warmth", 1, 5)  # as the other tests know it

@@ -39,12 +39,21 @@ class VendorProblem(ValueError):
 # -- the vendor workspace -------------------------------------------------------------------
 
 async def save_item(key: str, name_ja: str, name_en: str, scale_min: float, scale_max: float) -> VendorItem:
-    """Add or change a vendor evaluation item. VendorProblem on an empty name or an empty scale."""
+    """Add or change a vendor evaluation item. VendorProblem on an empty name, an empty scale, or a
+    scale that leaves out scores of this item already in the training material."""
     key = key.strip().lower()
     if not key or not key.replace("_", "").isalnum() or not name_ja.strip() or not name_en.strip():
         raise VendorProblem(_("A vendor item needs a key (letters, digits, _) and a name in Japanese and English."))
     if not (math.isfinite(scale_min) and math.isfinite(scale_max)) or scale_max <= scale_min:
         raise VendorProblem(_("A scale needs its highest score above its lowest."))
+    # A scale that leaves out stored scores would train on scores off the card's scale and rescale
+    # tenants' predictions wrongly.
+    scores = [json_value(m["scores"]).get(key) for m in await Material.select(Material.scores)]
+    scores = [float(v) for v in scores if v is not None]
+    if scores and not scale_min <= min(scores) <= max(scores) <= scale_max:
+        raise VendorProblem(_("The training material already has scores of “%(key)s” from %(low)s to %(high)s: "
+                              "the scale must include them.")
+                            % {"key": key, "low": f"{min(scores):g}", "high": f"{max(scores):g}"})
     item = await VendorItem.objects().where(VendorItem.key == key).first()
     if item is None:
         item = VendorItem(key=key)

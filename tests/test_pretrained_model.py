@@ -405,3 +405,70 @@ async def test_a_training_job_cut_off_midway_finishes_its_own_version(make_user,
     assert b"cut off" not in [bytes(a.model) for a in await Artifact.objects().where(Artifact.version == left.id)]
     assert await AuditEntry.count().where((AuditEntry.action == "pretrained_model.trained")
                                           & (AuditEntry.target == f"vendor-v{left.number}")) == 1
+
+
+async def test_material_with_a_repeated_missing_or_scoreless_reference_is_refused_whole(
+        client, host, make_user, vendor_version):
+    """Customers' files repeat rows (a file uploaded twice, a row copied in Excel), lose the reference
+    or carry no evaluation: each refuses the whole file with its line, so nothing counts twice."""
+    operator = await make_user(None, "operator", language="ja")
+    await login(client, None, operator)
+    token = form_csrf((await client.get("/ops/pretrained_model/", headers=HTML)).text)
+    header = "reference,recorded_on,synthetic.smile_ratio,score:warmth\r\n"
+    good = header + "".join(f"重複検査-{i},2026-04-{i + 1:02d},0.{i}5,{1 + i % 5}\r\n" for i in range(6))
+
+    async def upload(text):
+        return await client.post("/ops/pretrained_model/material", headers=HTML, follow_redirects=False,
+                                 data={"_csrf_token": token, "origin": "imported"},
+                                 files={"file": ("素材.csv", text.encode("cp932"), "text/csv")})
+
+    count = await Material.count()
+    for text, message in ((good + "重複検査-2,2026-04-09,0.3,4\r\n", "8 行目: reference「重複検査-2」は 4 行目と重複しています。"),
+                          (good + ",2026-04-09,0.3,4\r\n", "8 行目: reference が空です。"),
+                          (good + "重複検査-9,2026-04-09,0.3,\r\n", "8 行目: 評価がありません")):
+        refused = await upload(text)
+        assert refused.status_code == 400 and message in refused.text, refused.text[-2000:]
+        assert await Material.count() == count
+    assert (await upload(good)).status_code in (302, 303)
+    assert await Material.count() == count + 6
+    again = await upload(good)  # the same file a second time
+    assert again.status_code == 400 and "2 行目: reference「重複検査-0」はすでに学習素材データにあります。" in again.text
+    assert await Material.count() == count + 6
+
+
+async def test_a_refused_model_card_keeps_what_the_operator_typed(client, host, make_user, vendor_version):
+    operator = await make_user(None, "operator", language="ja")
+    await login(client, None, operator)
+    version = await service.train_version(folds=2, iterations=20, reference_prefix="generated-synthetic-")
+    page = await client.get("/ops/pretrained_model/", headers=HTML)
+    typed = {"_csrf_token": form_csrf(page.text), "intended_use_ja": "初めての面談から参考評価を得るため",
+             "intended_use_en": "Reference scores from the first interview", "licence": "  "}
+    refused = await client.post(f"/ops/pretrained_model/versions/{version.id}/publish", data=typed, headers=HTML)
+    assert refused.status_code == 400
+    assert ">初めての面談から参考評価を得るため</textarea>" in refused.text
+    assert ">Reference scores from the first interview</textarea>" in refused.text
+    assert not (await VendorVersion.objects().where(VendorVersion.id == version.id).first()).published
+
+
+async def test_a_vendor_items_scale_cannot_leave_out_scores_already_in_the_material(
+        client, host, make_user, vendor_version):
+    """Narrowing warmth from 1-5 to 1-3 after material scored up to 5 was stored would train the next
+    version on scores off its card's scale; the workspace refuses it and keeps the item."""
+    operator = await make_user(None, "operator", language="ja")
+    await login(client, None, operator)
+    token = form_csrf((await client.get("/ops/pretrained_model/", headers=HTML)).text)
+    stored = [float(json_value(m["scores"])["warmth"]) for m in await Material.select(Material.scores)
+              if "warmth" in json_value(m["scores"])]
+    assert max(stored) > 3
+    refused = await client.post("/ops/pretrained_model/items", headers=HTML, data={
+        "_csrf_token": token, "key": "warmth", "name_ja": "親しみやすさ", "name_en": "Warmth",
+        "scale_min": "1", "scale_max": "3"})
+    assert refused.status_code == 400
+    assert f"学習素材データには「warmth」の点数が {min(stored):g}〜{max(stored):g} の範囲ですでにあります" in refused.text
+    assert (await service.vendor_items())["warmth"].scale_max == 5
+    widened = await client.post("/ops/pretrained_model/items", headers=HTML, follow_redirects=False, data={
+        "_csrf_token": token, "key": "warmth", "name_ja": "親しみやすさ", "name_en": "Warmth",
+        "scale_min": "0", "scale_max": "5"})
+    assert widened.status_code in (302, 303)
+    assert (await service.vendor_items())["warmth"].scale_min == 0
+    await service.save_item("warmth", "親しみやすさ", "Warmth", 1, 5)  # as the other tests know it

@@ -142,7 +142,9 @@ TENANT_HANDLERS = [tenant_page, save_mapping, save_choice]
 TRAIN_ACTOR = "pretrained_model.train"
 
 
-async def _ops_page(request: Request, error: str = "", status_code: int = 200):
+async def _ops_page(request: Request, error: str = "", status_code: int = 200, typed_version: str = "",
+                   typed_card: dict[str, str] | None = None):
+    """The workspace; a refused card re-renders with what the operator typed (`typed_card` of `typed_version`)."""
     versions = await VendorVersion.objects().where(VendorVersion.state == "ready").order_by(
         VendorVersion.number, ascending=False)
     jobs = await Job.objects().where((Job.actor == TRAIN_ACTOR) & Job.tenant.is_null()).order_by(
@@ -151,7 +153,7 @@ async def _ops_page(request: Request, error: str = "", status_code: int = 200):
     return await page(request, "pretrained_model/ops.html", status_code=status_code, error=error,
                       items=list((await service.vendor_items()).values()), material=await service.material_summary(),
                       versions=[(v, card_view(v)) for v in versions], card_fields=card_labels(),
-                      origins=origin_labels(), jobs=jobs, queued=next((j for j in jobs if str(j.id) == queued), None))
+                      origins=origin_labels(), jobs=jobs, typed_version=typed_version, typed_card=typed_card or {}, queued=next((j for j in jobs if str(j.id) == queued), None))
 
 
 def _number(value: Any) -> float:
@@ -240,10 +242,11 @@ async def ops_job_events(job_id: FromPath[UUID]) -> ServerSentEvent:
 
 @post("/versions/{version_id:uuid}/publish")
 async def ops_publish(request: Request, version_id: FromPath[UUID], data: Form) -> Any:
+    card = {f: str(data.get(f, "")) for f in service.CARD_FIELDS}
     try:
-        version = await service.publish(version_id, {f: str(data.get(f, "")) for f in service.CARD_FIELDS})
+        version = await service.publish(version_id, card)
     except VendorProblem as exc:
-        return await _ops_page(request, str(exc), 400)
+        return await _ops_page(request, str(exc), 400, typed_version=str(version_id), typed_card=card)
     await audit.record("pretrained_model.published", actor=request.user, target=f"vendor-v{version.number}",
                        ip=audit.client_ip(request))
     return Redirect("/ops/pretrained_model/")

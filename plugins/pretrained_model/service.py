@@ -39,12 +39,21 @@ class VendorProblem(ValueError):
 # -- the vendor workspace -------------------------------------------------------------------
 
 async def save_item(key: str, name_ja: str, name_en: str, scale_min: float, scale_max: float) -> VendorItem:
-    """Add or change a vendor evaluation item. VendorProblem on an empty name or an empty scale."""
+    """Add or change a vendor evaluation item. VendorProblem on an empty name, an empty scale, or a
+    scale that leaves out scores of this item already in the training material."""
     key = key.strip().lower()
     if not key or not key.replace("_", "").isalnum() or not name_ja.strip() or not name_en.strip():
         raise VendorProblem(_("A vendor item needs a key (letters, digits, _) and a name in Japanese and English."))
     if not (math.isfinite(scale_min) and math.isfinite(scale_max)) or scale_max <= scale_min:
         raise VendorProblem(_("A scale needs its highest score above its lowest."))
+    # A scale that leaves out stored scores would train on scores off the card's scale and rescale
+    # tenants' predictions wrongly.
+    scores = [json_value(m["scores"]).get(key) for m in await Material.select(Material.scores)]
+    scores = [float(v) for v in scores if v is not None]
+    if scores and not scale_min <= min(scores) <= max(scores) <= scale_max:
+        raise VendorProblem(_("The training material already has scores of “%(key)s” from %(low)s to %(high)s: "
+                              "the scale must include them.")
+                            % {"key": key, "low": f"{min(scores):g}", "high": f"{max(scores):g}"})
     item = await VendorItem.objects().where(VendorItem.key == key).first()
     if item is None:
         item = VendorItem(key=key)
@@ -59,13 +68,35 @@ async def vendor_items() -> dict[str, VendorItem]:
 
 async def add_material(rows: list[dict[str, Any]], *, origin: str, donor: str = "", consent_record: str = "") -> int:
     """Store interviews of training material: rows of {"reference", "recorded_on" (date or None),
-    "features" {name: value}, "scores" {vendor item key: score}}. Donated material needs the donor
-    and its consent record; a score must be on its item's scale. All or nothing; returns the count."""
+    "features" {name: value}, "scores" {vendor item key: score}, optional "line" (the CSV line, for
+    messages)}. Donated material needs the donor and its consent record; every row needs a reference
+    not already in the file or the material and at least one score, each on its item's scale.
+    All or nothing (VendorProblem naming the line); returns the count."""
     if origin not in ORIGINS:
         raise VendorProblem(_("Unknown origin of training material."))
     if origin == "donated" and not (donor.strip() and consent_record.strip()):
         raise VendorProblem(_("Donated interviews need the donor and the reference of its consent record."))
     items = await vendor_items()
+    # The same interview twice would count twice in training and in the card's data size.
+    seen: dict[str, Any] = {}
+    for number, row in enumerate(rows, start=2):
+        line = row.get("line", number)
+        reference = str(row.get("reference", "")).strip()
+        if not reference:
+            raise VendorProblem(_("Line %(line)s: the reference is empty.") % {"line": line})
+        if reference in seen:
+            raise VendorProblem(_("Line %(line)s: the reference “%(reference)s” is already on line %(first)s.")
+                                % {"line": line, "reference": reference, "first": seen[reference]})
+        seen[reference] = line
+        if not row["scores"]:
+            raise VendorProblem(_("Line %(line)s: the interview has no score (columns score:{item key}).")
+                                % {"line": line})
+    known = {m["reference"] for m in await Material.select(Material.reference).where(
+        Material.reference.is_in(list(seen)))} if seen else set()
+    if known:
+        reference = next(r for r in seen if r in known)
+        raise VendorProblem(_("Line %(line)s: the reference “%(reference)s” is already in the training material.")
+                            % {"line": seen[reference], "reference": reference})
     for row in rows:
         for key, score in row["scores"].items():
             item = items.get(key)
@@ -75,7 +106,7 @@ async def add_material(rows: list[dict[str, Any]], *, origin: str, donor: str = 
                 name = item.name_ja if current_language.get() == "ja" else item.name_en
                 raise VendorProblem(_("“%(item)s” takes a score from %(low)s to %(high)s.")
                                     % {"item": name, "low": f"{item.scale_min:g}", "high": f"{item.scale_max:g}"})
-    await Material.insert(*[Material(origin=origin, reference=str(r.get("reference", ""))[:200],
+    await Material.insert(*[Material(origin=origin, reference=str(r.get("reference", "")).strip()[:200],
                                      recorded_on=r.get("recorded_on"), features=r["features"], scores=r["scores"],
                                      donor=donor.strip()[:200], consent_record=consent_record.strip())
                             for r in rows]) if rows else None
@@ -94,7 +125,8 @@ def parse_material_csv(data: bytes) -> list[dict[str, Any]]:
         raise VendorProblem(str(exc)) from exc
     rows = []
     for line, values in table.rows:
-        row: dict[str, Any] = {"reference": values.get("reference", ""), "recorded_on": None, "features": {}, "scores": {}}
+        row: dict[str, Any] = {"reference": values.get("reference", ""), "recorded_on": None, "features": {},
+                               "scores": {}, "line": line}
         try:
             if values.get("recorded_on"):
                 row["recorded_on"] = date.fromisoformat(values["recorded_on"])

@@ -148,8 +148,9 @@ def mendan_base_model(tenant_id: Any) -> Any:
 
 @hookspec(firstresult=True)
 def mendan_demo_recording(path: Any, seconds: Any, presence: Any, head_movement: Any, smile: Any) -> Any:
-    """Write a demo interview video to `path` (MP4) that shows the given behaviour, each 0-1:
-    the share of time a face is in view, how much the head moves, how much the person smiles.
+    """Write a demo interview video to `path` (MP4, H.264 in yuv420p so browsers play it) that
+    shows the given behaviour, each 0-1: the share of time a face is in view, how much the head
+    moves, how much the person smiles.
     Return True when written. Used by `mendan demo`; the first enabled plugin that answers wins."""
 
 

@@ -77,3 +77,26 @@ async def test_demo_recordings_speak_and_are_transcribed(speech, app, client, ma
     jobs = await Job.objects().where(Job.tenant == tenant.id)
     assert sum(j.actor == "speech.transcribe" for j in jobs) == 2
     assert [(j.actor, j.error) for j in jobs if j.state != "done"] == []
+
+
+def test_demo_clips_are_h264_with_an_aac_answer_so_browsers_play_them(tmp_path):
+    """Chromium shows no picture of MPEG-4 Part 2: the demo's clips are H.264 (yuv420p) and, once
+    the speech plugin has given them an answer, AAC, in MP4."""
+    import av
+
+    from core.interviews.probe import browser_plays
+    from core.media import probe
+    from plugins.speech.demo import add_speech
+
+    path = tmp_path / "interview-01.mp4"
+    assert face_features_plugin.mendan_demo_recording(path=path, seconds=4.0, presence=0.8, head_movement=0.5,
+                                                      smile=0.5) is True
+    silent = probe(path)
+    assert (silent.codec, silent.audio, silent.width, silent.height) == ("h264", (), 640, 480)
+    assert add_speech(path, 4.0)
+    spoken = probe(path)
+    assert spoken.codec == "h264" and browser_plays(spoken.codec)
+    assert [a.codec for a in spoken.audio] == ["aac"]
+    assert spoken.duration_s == pytest.approx(4.0, abs=0.2) and spoken.frames == 100
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"  # not 4:4:4, which browsers refuse

@@ -269,3 +269,40 @@ async def test_a_portrait_phone_video_is_stored_with_its_displayed_size_and_true
     rec = await TenantScope(tenant.id).get(Recording, created.json()["id"])
     assert (rec.width, rec.height) == (480, 640)  # coded 640x480, turned 90 degrees
     assert rec.duration_s == pytest.approx(made.seconds, abs=0.2)
+
+
+async def test_a_video_browsers_cannot_play_is_analysed_and_staff_are_offered_the_download(
+        client, make_tenant, make_user, tmp_path):
+    """An MPEG-4 Part 2 (`mp4v`) MP4, as old cameras and OpenCV write: Chromium shows no picture, so
+    the page says so (in the interviewer's language) next to a download link; nothing is refused."""
+    from tests.conftest import login
+
+    old_camera = make_video(tmp_path / "古いカメラ.mp4", seconds=1)
+    iphone = make_iphone_mov(tmp_path / "IMG_0002.MOV")
+    for language in ("ja", "en"):
+        tenant = await make_tenant()
+        setup = await make_interview(tenant, make_user)
+        await consent(tenant, setup["interviewee"])
+        await join(client, tenant, setup["interviewee"], setup["interview"])
+        ids = {}
+        for path in (old_camera, iphone):
+            data = path.read_bytes()
+            created = await create(client, tenant, setup["interview"], data, filename=path.name)
+            assert created.status_code == 201, created.text
+            assert (await upload_all(client, created.headers["location"], data, size=8192)).status_code == 204
+            ids[path.name] = created.json()["id"]
+        recordings = {r.id: r for r in await TenantScope(tenant.id).objects(Recording).where(
+            Recording.interview == setup["interview"].id)}
+        assert {str(k): (r.state, r.video_codec) for k, r in recordings.items()} == {
+            ids[old_camera.name]: ("complete", "mpeg4"), ids[iphone.name]: ("complete", "h264")}
+        await login(client, tenant, setup["interviewer"])
+        await client.get(f"/lang/{language}?next=/")  # the language switch
+        page = (await client.get(f"/t/{tenant.slug}/interviews/{setup['interview'].id}",
+                                 headers={"accept": "text/html"})).text
+        media = f"/t/{tenant.slug}/interviews/{setup['interview'].id}/recordings/{{}}/media"
+        assert f'id="unplayable-{ids[old_camera.name]}"' in page
+        assert f'href="{media.format(ids[old_camera.name])}" download="{old_camera.name}"' in page
+        assert f'id="unplayable-{ids[iphone.name]}"' not in page
+        notice = {"ja": "ブラウザーはこの動画のコーデック（mpeg4）を再生できない",
+                  "en": "Browsers cannot play this video's codec (mpeg4)"}[language]
+        assert notice in page, page

@@ -78,3 +78,49 @@ async def test_transcript_follows_the_video_and_summary_sentences_play_it(plugin
     assert await page.evaluate(f"document.querySelectorAll('#recording-{rec_id} track').length") == 1
     assert errors == []
     await context.close()
+
+
+async def test_the_demo_recording_shows_its_picture_and_an_unplayable_codec_is_explained(
+        live_server, browser, make_tenant, make_user, storage, tmp_path):
+    """The demo's clip (H.264 + AAC, as `mendan demo` makes it) has a picture in chromium; an
+    MPEG-4 Part 2 file has none there, and the page says why and offers the download."""
+    from core.media import probe
+    from plugins.face_features import plugin as face_features_plugin
+    from plugins.speech.demo import add_speech
+    from tests.video_files import make_video
+
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    demo = tmp_path / "interview-01.mp4"
+    face_features_plugin.mendan_demo_recording(path=demo, seconds=4.0, presence=0.8, head_movement=0.5, smile=0.5)
+    add_speech(demo, 4.0)
+    old_camera = make_video(tmp_path / "古いカメラ.mp4", seconds=2, size=(320, 240))
+    ids = {}
+    for path in (demo, old_camera):
+        rec_id = ids[path.name] = uuid4()
+        key = f"recordings/{setup['interview'].id}/{rec_id}.mp4"
+        storage.write_file(storage.tenant_key(tenant), key, path)
+        await setup["scope"].add(Recording(
+            id=rec_id, interview=setup["interview"].id, container="mp4", size=path.stat().st_size,
+            sha256="0" * 64, state="complete", blob_key=key, filename=path.name, video_codec=probe(path).codec,
+            completed_at=datetime.now(timezone.utc)))
+
+    context = await browser.new_context(locale="ja-JP")
+    page = await context.new_page()
+    await page.goto(f"{live_server}/t/{tenant.slug}/login")
+    await page.fill("#email", setup["admin"].email)
+    await page.fill("#password", PASSWORD)
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_load_state()
+    await page.goto(f"{live_server}/t/{tenant.slug}/interviews/{setup['interview'].id}")
+    shown = f"document.getElementById('recording-{ids[demo.name]}')"
+    await page.wait_for_function(f"{shown}.readyState >= 1 || {shown}.error", timeout=30000)
+    assert await page.evaluate(f"[{shown}.videoWidth, {shown}.videoHeight]") == [640, 480]
+    assert await page.locator(f"#unplayable-{ids[demo.name]}").count() == 0
+    old = f"document.getElementById('recording-{ids[old_camera.name]}')"
+    await page.wait_for_function(f"{old}.readyState >= 1 || {old}.error", timeout=30000)
+    assert await page.evaluate(f"{old}.videoWidth") == 0
+    notice = page.locator(f"#unplayable-{ids[old_camera.name]}")
+    assert "コーデック（mpeg4）を再生できない" in await notice.inner_text()
+    assert await notice.locator("a[download]").get_attribute("download") == old_camera.name
+    await context.close()

@@ -5,7 +5,9 @@ phone's rotation.
 
 Decided by content, never by the file's name: an iPhone's .MOV (QuickTime, H.264 + AAC) is the
 MP4 family, a WebM named .mp4 is WebM. Accepted: a Matroska/WebM or QuickTime/MP4 container
-holding a video stream of a codec browsers play (VIDEO_CODECS) whose first frame decodes."""
+holding a video stream whose first frame decodes, whatever its codec: one that browsers cannot
+play (MPEG-4 Part 2 from an old camera, say) is still analysed, and the interview page says so
+(`browser_plays`) and offers the download instead."""
 
 from __future__ import annotations
 
@@ -17,7 +19,15 @@ from core.media import MediaUnreadable, probe as probe_media
 from core.storage import BlobStore, TenantKey
 
 CONTAINERS = {"webm": ("matroska", "webm"), "mp4": ("mov", "mp4", "m4a", "3gp", "3g2", "mj2")}
-VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
+# Video codecs that browsers play in <video>: H.264, VP8, VP9 and AV1 everywhere; HEVC in Safari
+# (and where the hardware decodes it). FFmpeg's names.
+BROWSER_CODECS = frozenset({"h264", "vp8", "vp9", "av1", "hevc"})
+
+
+def browser_plays(codec: str) -> bool:
+    """Whether browsers play video of `codec` (FFmpeg's name, e.g. "h264", "mpeg4"); an unknown
+    codec ("", recordings stored before codecs were kept) is given the benefit of the doubt."""
+    return not codec or codec in BROWSER_CODECS
 
 
 class NotAVideo(ValueError):
@@ -30,6 +40,7 @@ class VideoInfo:
     duration_s: float | None
     width: int
     height: int
+    codec: str  # FFmpeg's name of the video codec ("h264", "vp8", "mpeg4", ...)
 
 
 class BlobFile(io.RawIOBase):
@@ -75,7 +86,8 @@ def probe(store: BlobStore, tk: TenantKey, key: str, container: str | None = Non
 
     `container` is what the upload's name or type suggested; the content decides (VideoInfo's
     `container` is the family found). `duration_s` in seconds from the timestamps,
-    `width`/`height` as displayed (after rotation). Raises NotAVideo with the reason."""
+    `width`/`height` as displayed (after rotation), `codec` the video codec, which browsers may
+    not play (`browser_plays`). Raises NotAVideo with the reason."""
     try:
         info = probe_media(BlobFile(store, tk, key))
     except MediaUnreadable as exc:
@@ -83,6 +95,4 @@ def probe(store: BlobStore, tk: TenantKey, key: str, container: str | None = Non
     family = container_family(info.container)
     if family is None:
         raise NotAVideo(f"container {info.container!r} is neither WebM nor MP4/QuickTime")
-    if info.codec not in VIDEO_CODECS:
-        raise NotAVideo(f"video codec {info.codec!r} is not one browsers play")
-    return VideoInfo(family, info.duration_s, info.width, info.height)
+    return VideoInfo(family, info.duration_s, info.width, info.height, info.codec)

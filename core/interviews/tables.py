@@ -89,6 +89,7 @@ class Recording(Table, tablename="mendan_recording"):
     duration_s = Real(null=True, default=None)
     width = Integer(null=True, default=None)
     height = Integer(null=True, default=None)
+    video_codec = Varchar(length=32, default="")  # FFmpeg's name ("h264", "vp8", "mpeg4"); "" if unknown
     created_at = Timestamptz(default=TimestamptzNow())
     completed_at = Timestamptz(null=True, default=None)
 

@@ -239,8 +239,9 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
         Recording.state: "complete", Recording.completed_at: now, Recording.parts: [], Recording.sha256: actual,
         Recording.container: info.container,
         Recording.duration_s: info.duration_s, Recording.width: info.width, Recording.height: info.height,
+        Recording.video_codec: info.codec,
     }).where(Recording.id == rec.id)
-    rec.state, rec.completed_at, rec.sha256 = "complete", now, actual
+    rec.state, rec.completed_at, rec.sha256, rec.video_codec = "complete", now, actual, info.codec
     return rec
 
 

@@ -20,6 +20,7 @@ from core.interviews.evaluations import EvaluationProblem, evaluation_of, evalua
     save_evaluation, scores_of
 from core.interviews.notifications import notify
 from core.interviews.panels import panels_for
+from core.interviews.probe import browser_plays
 from core.interviews.question_sets import items_of, questions_of
 from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
     schedule_interview, tokyo_to_utc, window_of
@@ -132,6 +133,7 @@ class InterviewController(Controller):
         return await page(
             request, "interviews/interview.html", interview=interview, when=in_tokyo(interview.starts_at),
             until=in_tokyo(window_of(interview)[1]), version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
+            browser_plays=browser_plays,
             evaluations=evaluations, scores_of=scores_of, people=await _people(tenant_scope),
             experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
             panels=await panels_for(request, tenant_row, interview), state_label=state_label,

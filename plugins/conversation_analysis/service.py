@@ -13,6 +13,7 @@ from core.storage import BlobNotFound
 from core.tables import Tenant
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
+from core.web.i18n import N_
 from core.web.i18n import gettext as _
 from plugins.conversation_analysis import language
 from plugins.conversation_analysis.extractor import MIN_INTERVIEW_CHARS, ConversationExtractor
@@ -103,7 +104,8 @@ async def compute_lift(tenant_id: str) -> str:
     from plugins.conversation_analysis.lift import lift_report
 
     scope = TenantScope(UUID(tenant_id))
-    report_progress(5, "collecting the training material")
+    # N_: the job page translates it into the viewer's language.
+    report_progress(5, N_("collecting the training material"))
     features, texts, labels, items = await _training_tables(scope)
     report = await asyncio.to_thread(lift_report, features, texts, labels, items, ConversationExtractor.name, threads=2)
     report["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -111,7 +113,7 @@ async def compute_lift(tenant_id: str) -> str:
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
     with rt.storage.writer(rt.storage.tenant_key(tenant), REPORT_KEY) as out:
         out.write(json.dumps(report, allow_nan=True).encode())
-    report_progress(100, "lift report ready")
+    report_progress(100, N_("lift report ready"))
     return f"lift report over {report['n_interviews']} interviews"
 
 

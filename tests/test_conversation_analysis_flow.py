@@ -197,3 +197,17 @@ async def test_a_report_without_measured_items_shows_no_empty_table_and_the_page
     assert f'href="/t/{tenant.slug}/conversation_analysis/"' not in page.text
     models = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)
     assert f'href="/t/{tenant.slug}/conversation_analysis/"' in models.text
+
+
+def test_the_gate_says_no_speech_was_found_rather_than_zero_characters():
+    # A recording in which the recogniser found no speech (or every sentence was removed) read
+    # "the answers hold only 0 characters; at least 100 are needed".
+    from core.transcripts import StoredTranscript, Transcript
+
+    silent = StoredTranscript(uuid4(), "q1", 0, 1, None, Transcript("ja", "t", ()))
+    reason = gate([silent])
+    assert reason == {"code": "no_speech"}
+    current_language.set("ja")
+    assert gate_text(reason) == "会話の特徴量は使っていません：この面談の録画には発話が見つかりませんでした。"
+    current_language.set("en")
+    assert gate_text(reason) == "The conversation features are left out: no speech was found in this interview's recordings."

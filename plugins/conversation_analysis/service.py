@@ -24,11 +24,15 @@ REPORT_KEY = "conversation_analysis/lift.json"
 
 def gate(transcripts: list[Any]) -> dict[str, Any] | None:
     """Why an interview's conversation features are left out, or None when they are used:
-    `{"code": "missing"}` without any transcript, `{"code": "too_short", "chars", "minimum"}` when
-    its answers hold fewer than MIN_INTERVIEW_CHARS characters."""
+    `{"code": "missing"}` without any transcript, `{"code": "no_speech"}` when its transcripts hold
+    no words at all (the recogniser found no speech, or staff removed every sentence),
+    `{"code": "too_short", "chars", "minimum"}` when its answers hold fewer than MIN_INTERVIEW_CHARS
+    characters."""
     if not transcripts:
         return {"code": "missing"}
     chars = sum(len("".join(s.transcript.text().split())) for s in transcripts)
+    if chars == 0:
+        return {"code": "no_speech"}
     if chars < MIN_INTERVIEW_CHARS:
         return {"code": "too_short", "chars": chars, "minimum": MIN_INTERVIEW_CHARS}
     return None
@@ -38,6 +42,8 @@ def gate_text(reason: dict[str, Any]) -> str:
     """The gate's reason in the request's language."""
     if reason["code"] == "missing":
         return _("The conversation features are left out: this interview has no transcript yet.")
+    if reason["code"] == "no_speech":
+        return _("The conversation features are left out: no speech was found in this interview's recordings.")
     return _("The conversation features are left out: the answers hold only %(chars)s characters; at least "
              "%(minimum)s are needed.") % reason
 

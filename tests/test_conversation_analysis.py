@@ -169,3 +169,20 @@ def test_the_relevance_model_runs_on_the_calling_thread_alone():
     worker.join()
     assert threads == [1]
     assert language._embedder() is language._embedder()  # one model per process
+
+
+def test_the_panel_shows_units_that_read_in_both_languages_and_counts_as_whole_numbers():
+    # The English panel read "336.00 字" and "Answers 1.00": a unit is shown in both languages.
+    import re
+    from pathlib import Path
+
+    import jinja2
+
+    from plugins.conversation_analysis.extractor import LABELS
+
+    assert all(not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", label.unit) for label in LABELS.values())
+    folder = Path(__file__).parents[1] / "plugins/conversation_analysis/templates"
+    template = jinja2.Environment(loader=jinja2.FileSystemLoader(folder)).get_template("conversation_analysis/panel.html")
+    html = template.render(gate="", rows=[("Answers", 1.0, "", ""), ("Pauses", 0.125, "", ""),
+                                          ("Answer duration", 8.0, "s", "")])
+    assert ">1 </td>" in html and ">0.12 </td>" in html and ">8 s</td>" in html

@@ -179,3 +179,39 @@ async def test_an_operator_switches_the_option_per_contract(host, app, make_tena
         e.name for e in await host.extractors_for(tenant.id)}
     await set_option(tenant.id, "conversation_analysis", False, by=operator)
     assert not await host.call_for_tenant("mendan_text_features", tenant_id=tenant.id, interview_ids=[])
+
+
+async def test_a_report_without_measured_items_shows_no_empty_table_and_the_page_no_link_to_itself(
+        host, app, client, make_tenant, make_user):
+    # With too few interviews the page drew the table's header with no rows, and linked to itself.
+    from core.runtime import runtime
+    from plugins.conversation_analysis.service import REPORT_KEY
+
+    tenant = await make_tenant()
+    await host.set_enabled(tenant.id, "conversation_analysis", True)
+    report = {"n_interviews": 5, "with_conversation": 0, "items": [], "skipped": [{"name": "協調性", "n": 5}],
+              "created_at": "2026-11-29T22:40:00+00:00"}
+    rt = runtime()
+    with rt.storage.writer(rt.storage.tenant_key(tenant), REPORT_KEY) as out:
+        out.write(json.dumps(report).encode())
+    await login(client, tenant, await make_user(tenant, "admin"))
+    page = await client.get(f"/t/{tenant.slug}/conversation_analysis/", headers=HTML)
+    assert page.status_code == 200 and "協調性" in page.text
+    assert "Δ Spearman" not in page.text and "<table>" not in page.text
+    assert f'href="/t/{tenant.slug}/conversation_analysis/"' not in page.text
+    models = await client.get(f"/t/{tenant.slug}/ai_model/", headers=HTML)
+    assert f'href="/t/{tenant.slug}/conversation_analysis/"' in models.text
+
+
+def test_the_gate_says_no_speech_was_found_rather_than_zero_characters():
+    # A recording in which the recogniser found no speech (or every sentence was removed) read
+    # "the answers hold only 0 characters; at least 100 are needed".
+    from core.transcripts import StoredTranscript, Transcript
+
+    silent = StoredTranscript(uuid4(), "q1", 0, 1, None, Transcript("ja", "t", ()))
+    reason = gate([silent])
+    assert reason == {"code": "no_speech"}
+    current_language.set("ja")
+    assert gate_text(reason) == "会話の特徴量は使っていません：この面談の録画には発話が見つかりませんでした。"
+    current_language.set("en")
+    assert gate_text(reason) == "The conversation features are left out: no speech was found in this interview's recordings."

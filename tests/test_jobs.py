@@ -217,3 +217,22 @@ async def test_jobs_survive_a_restart_of_the_embedded_process(fast, host, make_t
     assert gave_up.state == "failed" and "stopped during all 3 attempts" in gave_up.error
     gone = await Job.objects().where(Job.id == removed.id).first()
     assert (gone.state, gone.error) == ("failed", "actor no longer installed")
+
+
+async def test_progress_message_is_shown_in_the_viewers_language(app, client, make_tenant, make_user):
+    # An actor reports an English msgid; a Japanese admin used to read it untranslated.
+    tenant = await make_tenant()
+    job = Job(id=uuid.uuid4(), tenant=tenant.id, actor="conversation_analysis.lift", args={}, state="running",
+              progress=5, message="collecting the training material", attempts=1)
+    await Job.insert(job)
+    await login(client, tenant, await make_user(tenant, "admin"))
+    url = f"/t/{tenant.slug}/jobs/{job.id}"
+    for language, shown in (("ja", "学習素材を集めています"), ("en", "collecting the training material")):
+        await client.get(f"/lang/{language}?next=/")
+        page = await client.get(url, headers={"accept": "text/html"})
+        assert f'<span id="job-message">{shown}</span>' in page.text
+        await Job.update({Job.state: "done"}).where(Job.id == job.id)
+        events = await client.get(f"{url}/events")
+        states = [json.loads(line[len("data: "):]) for line in events.text.splitlines() if line.startswith("data: ")]
+        assert states[0]["message"] == shown
+        await Job.update({Job.state: "running"}).where(Job.id == job.id)

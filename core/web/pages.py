@@ -19,7 +19,7 @@ from core.auth.routes import _safe_next
 from core.db.tables import Job, Tenant
 from core.hours import service_guard
 from core.tenancy import TenantScope, tenant_guard
-from core.web.i18n import LANGUAGES
+from core.web.i18n import LANGUAGES, current_language, translations
 from core.web.middleware import LANGUAGE_COOKIE
 from core.web.rendering import page
 
@@ -64,23 +64,32 @@ async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope],
 @get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard, service_guard("batch")])
 async def job_page(request: Request, tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> Template:
     job = await tenant_scope.get(Job, job_id)
-    return await page(request, "job.html", job=job)
+    return await page(request, "job.html", job=job, message=job_message(job.message, current_language.get()))
 
 
-def _job_state(job: Job) -> dict[str, Any]:
-    return {"state": job.state, "progress": job.progress, "message": job.message, "error": job.error}
+def job_message(message: str, language: str) -> str:
+    """A job's progress message in the viewer's language: actors report an English msgid (the
+    job runs for no one in particular), translated when shown; anything the catalogue lacks
+    (counts like "3/10") is shown as it is."""
+    return translations(language).gettext(message) if message else ""
+
+
+def _job_state(job: Job, language: str) -> dict[str, Any]:
+    return {"state": job.state, "progress": job.progress, "message": job_message(job.message, language),
+            "error": job.error}
 
 
 @get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard])
 async def job_events(tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> ServerSentEvent:
     """Progress as server-sent events, until the job is done or failed."""
     await tenant_scope.get(Job, job_id)
+    language = current_language.get()
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         last = None
         while True:
             job = await tenant_scope.get(Job, job_id)
-            state = _job_state(job)
+            state = _job_state(job, language)
             if state != last:
                 yield ServerSentEventMessage(data=json.dumps(state), event="progress")
                 last = state

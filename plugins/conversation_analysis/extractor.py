@@ -19,9 +19,9 @@ def _label(name_ja, name_en, meaning_ja, meaning_en, unit=""):
 LABELS = {
     "answer_count": _label("回答の数", "Answers", "文字起こしのある回答の数です。", "How many answers have a transcript."),
     "answer_chars": _label("回答の長さ（文字）", "Answer length (characters)",
-                           "1回答あたりの文字数の平均です。", "Mean characters per answer.", "字"),
+                           "1回答あたりの文字数の平均です。", "Mean characters per answer."),
     "answer_words": _label("回答の長さ（語）", "Answer length (words)",
-                           "1回答あたりの語数の平均です。", "Mean words per answer.", "語"),
+                           "1回答あたりの語数の平均です。", "Mean words per answer."),
     "answer_span_s": _label("回答の時間", "Answer duration", "最初の語から最後の語までの1回答あたりの平均秒数です。",
                             "Mean seconds from the first to the last word of an answer.", "s"),
     "speech_rate": _label("話す速さ", "Speaking rate",

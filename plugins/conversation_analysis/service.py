@@ -13,6 +13,7 @@ from core.storage import BlobNotFound
 from core.tables import Tenant
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
+from core.web.i18n import N_
 from core.web.i18n import gettext as _
 from plugins.conversation_analysis import language
 from plugins.conversation_analysis.extractor import MIN_INTERVIEW_CHARS, ConversationExtractor
@@ -23,11 +24,15 @@ REPORT_KEY = "conversation_analysis/lift.json"
 
 def gate(transcripts: list[Any]) -> dict[str, Any] | None:
     """Why an interview's conversation features are left out, or None when they are used:
-    `{"code": "missing"}` without any transcript, `{"code": "too_short", "chars", "minimum"}` when
-    its answers hold fewer than MIN_INTERVIEW_CHARS characters."""
+    `{"code": "missing"}` without any transcript, `{"code": "no_speech"}` when its transcripts hold
+    no words at all (the recogniser found no speech, or staff removed every sentence),
+    `{"code": "too_short", "chars", "minimum"}` when its answers hold fewer than MIN_INTERVIEW_CHARS
+    characters."""
     if not transcripts:
         return {"code": "missing"}
     chars = sum(len("".join(s.transcript.text().split())) for s in transcripts)
+    if chars == 0:
+        return {"code": "no_speech"}
     if chars < MIN_INTERVIEW_CHARS:
         return {"code": "too_short", "chars": chars, "minimum": MIN_INTERVIEW_CHARS}
     return None
@@ -37,6 +42,8 @@ def gate_text(reason: dict[str, Any]) -> str:
     """The gate's reason in the request's language."""
     if reason["code"] == "missing":
         return _("The conversation features are left out: this interview has no transcript yet.")
+    if reason["code"] == "no_speech":
+        return _("The conversation features are left out: no speech was found in this interview's recordings.")
     return _("The conversation features are left out: the answers hold only %(chars)s characters; at least "
              "%(minimum)s are needed.") % reason
 
@@ -103,7 +110,8 @@ async def compute_lift(tenant_id: str) -> str:
     from plugins.conversation_analysis.lift import lift_report
 
     scope = TenantScope(UUID(tenant_id))
-    report_progress(5, "collecting the training material")
+    # N_: the job page translates it into the viewer's language.
+    report_progress(5, N_("collecting the training material"))
     features, texts, labels, items = await _training_tables(scope)
     report = await asyncio.to_thread(lift_report, features, texts, labels, items, ConversationExtractor.name, threads=2)
     report["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -111,7 +119,7 @@ async def compute_lift(tenant_id: str) -> str:
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
     with rt.storage.writer(rt.storage.tenant_key(tenant), REPORT_KEY) as out:
         out.write(json.dumps(report, allow_nan=True).encode())
-    report_progress(100, "lift report ready")
+    report_progress(100, N_("lift report ready"))
     return f"lift report over {report['n_interviews']} interviews"
 
 

@@ -87,3 +87,25 @@ async def test_two_finishes_at_once_both_answer_done_and_bill_once(selfi, client
     audited = await AuditEntry.objects().where((AuditEntry.tenant == tenant.id)
                                                & (AuditEntry.action == "self_interview.finished"))
     assert len(audited) == 1
+
+
+async def test_after_the_finish_the_upload_api_refuses_new_recordings(selfi, client, make_tenant, make_user,
+                                                                      tmp_path: Path):
+    from core.interviews.api import Interview, Recording
+    from core.interviews.question_sets import Question
+
+    tenant = await make_tenant()
+    setup = await self_interview_of(tenant, make_user, questions=[Question("自己紹介をお願いします。", retakes=2)])
+    interview, scope = setup["interview"], setup["scope"]
+    base = f"/t/{tenant.slug}/self_interview/{interview.id}"
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], interview)
+    await send_answer(client, tenant, interview, "q1", make_video(tmp_path / "a.webm", seconds=1).read_bytes())
+    assert (await client.post(f"{base}/finish", headers=api(client))).status_code == 200
+    assert (await scope.get(Interview, interview.id)).finished_at is not None
+
+    # A retake is still allowed by the question, but the interview is over: the window is still open.
+    refused = await client.post(f"/t/{tenant.slug}/interviews/{interview.id}/uploads", headers=api(client), json={
+        "defer_length": True, "filename": "q1.webm", "content_type": "video/webm", "question_key": "q1"})
+    assert refused.status_code == 409 and refused.json()["detail"] == "この面談は終了しました。", refused.text
+    assert await scope.count(Recording).where(Recording.interview == interview.id) == 1

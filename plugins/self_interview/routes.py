@@ -31,6 +31,7 @@ from core.auth.guards import requires_admin, requires_staff
 from core.consent import has_consented
 from core.db.constraints import is_unique_violation, write_transaction
 from core.interviews.api import (Form, Interview, QuestionSetVersion, evaluation_of, items_of, link_closed_page,
+                                 mark_finished,
                                  participant_block, scores_of, text, transcript_of)
 from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
@@ -240,6 +241,7 @@ async def finish(request: Request, tenant_scope: NamedDependency[TenantScope], t
     if not state.uploads_complete:
         return problem(409, _("Your answers are still being sent; the interview can be finished once every "
                               "answer has arrived."), done=False)
+    await mark_finished(tenant_scope, interview)  # no new recordings after this, retakes included
     if not state.finished and await _claim_finish(tenant_scope, interview.id):
         await record_usage(tenant_scope.tenant_id, COMPLETED, 1, act=str(interview.id))
         await audit.record("self_interview.finished", tenant_id=tenant_scope.tenant_id, actor=request.user,

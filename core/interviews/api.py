@@ -11,7 +11,7 @@ from core.interviews.evaluations import EvaluationProblem, evaluation_of, expert
 from core.interviews.panels import Panel
 from core.interviews.probe import BlobFile
 from core.interviews.question_sets import EvaluationItem, Question, items_of, questions_of
-from core.interviews.schedule import advance, in_tokyo
+from core.interviews.schedule import advance, in_tokyo, mark_finished
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
 from core.interviews.transcripts import store_transcript, transcript_of, transcripts_of_interview
 from core.interviews.web_forms import Form, text
@@ -20,7 +20,7 @@ from core.interviews.web_recordings import link_closed_page, participant_block
 __all__ = [
     "BlobFile", "Evaluation", "EvaluationItem", "EvaluationProblem", "Form", "Interview", "Panel", "Question",
     "QuestionSet", "QuestionSetVersion", "Recording", "advance", "evaluation_of", "expert_labels", "in_tokyo",
-    "items_of", "questions_of", "save_evaluation", "scores_of", "text",
+    "items_of", "mark_finished", "questions_of", "save_evaluation", "scores_of", "text",
     "link_closed_page", "participant_block",
     "store_transcript", "transcript_of", "transcripts_of_interview",
     "can_see_attributes", "definitions", "groups_for_interviews", "requires_attribute_access", "uuid_or_404",

@@ -204,6 +204,18 @@ async def advance(scope: TenantScope, interview: Interview, to: str) -> bool:
     return True
 
 
+async def mark_finished(scope: TenantScope, interview: Interview) -> bool:
+    """The interviewee is done with `interview` (a self-interview's finish): from now on the
+    upload API refuses new recordings (409, "This interview has ended."); uploads already started
+    may complete. Returns False when it was already marked (a concurrent finish, say)."""
+    now = datetime.now(timezone.utc)
+    moved = await scope.update(Interview, {Interview.finished_at: now}).where(
+        (Interview.id == interview.id) & Interview.finished_at.is_null()).returning(Interview.id)
+    if moved:
+        interview.finished_at = now
+    return bool(moved)
+
+
 def may_see(user: User, interview: Interview) -> bool:
     """Admins see all; others see the interviews they take part in."""
     if user.role == "admin":

@@ -60,6 +60,8 @@ class Interview(Table, tablename="mendan_interview"):
     state = Varchar(length=16, default="scheduled", index=True)
     sequence = Integer(default=0)  # iCalendar SEQUENCE: bumped on every change mailed out
     reminder_sent_at = Timestamptz(null=True, default=None)
+    # The interviewee said they were done (a self-interview's finish): no new recordings after it.
+    finished_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -85,6 +85,8 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
     """
     if interview.state == "cancelled":
         raise UploadProblem(409, _("This interview was cancelled."))
+    if interview.finished_at is not None:
+        raise UploadProblem(409, _("This interview has ended."))
     if size is not None and size <= 0:
         raise UploadProblem(400, _("The file is empty."))
     if size is not None and size > max_bytes:

@@ -29,7 +29,9 @@ from litestar.response import File, Redirect
 from core import audit
 from core.auth.guards import requires_admin, requires_staff
 from core.consent import has_consented
+from core.db.constraints import is_unique_violation, write_transaction
 from core.interviews.api import (Form, Interview, QuestionSetVersion, evaluation_of, items_of, link_closed_page,
+                                 mark_finished,
                                  participant_block, scores_of, text, transcript_of)
 from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
@@ -203,12 +205,19 @@ async def make_follow_ups(request: Request, tenant_scope: NamedDependency[Tenant
     person = await tenant_scope.get(User, interview.interviewee)
     made = await follow_ups(tenant_id=tenant_scope.tenant_id, question=step.text, transcript=stored or "",
                             language=language_of(person), limit=step.follow_ups)
-    if any(g.source_key == key for g in await generated_of(tenant_scope, interview.id)):
-        return Response((await flow_state(tenant_scope, interview)).as_json())  # a concurrent request stored them
-    for n, item in enumerate(made[:step.follow_ups], start=1):
-        await tenant_scope.add(GeneratedQuestion(
-            interview=interview.id, key=f"{key}.f{n}", source_key=key, source_recording=answer.id, text=item.text,
-            reason=item.reason, provider=item.provider, source_phrase=item.source_phrase or ""))
+    try:
+        # All or none, under the unique (interview, key): a concurrent request that stored its
+        # follow-ups first wins, and this one answers with those.
+        async with write_transaction():
+            for n, item in enumerate(made[:step.follow_ups], start=1):
+                await tenant_scope.add(GeneratedQuestion(
+                    interview=interview.id, key=f"{key}.f{n}", source_key=key, source_recording=answer.id,
+                    text=item.text, reason=item.reason, provider=item.provider,
+                    source_phrase=item.source_phrase or ""))
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        return Response((await flow_state(tenant_scope, interview)).as_json())
     if made:
         await record_usage(tenant_scope.tenant_id, FOLLOW_UPS, len(made[:step.follow_ups]),
                            act=f"{interview.id}:{key}")
@@ -232,13 +241,25 @@ async def finish(request: Request, tenant_scope: NamedDependency[TenantScope], t
     if not state.uploads_complete:
         return problem(409, _("Your answers are still being sent; the interview can be finished once every "
                               "answer has arrived."), done=False)
-    if not state.finished:
-        await tenant_scope.add(Finished(interview=interview.id))
+    await mark_finished(tenant_scope, interview)  # no new recordings after this, retakes included
+    if not state.finished and await _claim_finish(tenant_scope, interview.id):
         await record_usage(tenant_scope.tenant_id, COMPLETED, 1, act=str(interview.id))
         await audit.record("self_interview.finished", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), detail={"answers": len(state.steps)},
                            ip=audit.client_ip(request))
     return Response({"done": True})
+
+
+async def _claim_finish(scope: TenantScope, interview_id: UUID) -> bool:
+    """Store the interview's Finished row; False when a concurrent finish stored it first (the
+    unique index on its interview), so only one request bills and audits."""
+    try:
+        await scope.add(Finished(interview=interview_id))
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        return False
+    return True
 
 
 @get("/{interview_id:uuid}/review", name="self_interview_review", media_type=MediaType.HTML,

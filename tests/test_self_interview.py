@@ -341,3 +341,14 @@ async def test_the_first_answer_analysed_does_not_close_the_self_interview_on_th
     state = (await client.get(f"{base}/state", headers=api(client))).json()
     assert state["current"] == 2 and state["uploads_complete"]
     assert (await client.post(f"{base}/finish", headers=api(client))).status_code == 200
+
+
+async def test_the_retakes_left_are_said_in_words_not_as_a_bare_number(selfi, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await self_interview_of(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    page = await client.get(f"/t/{tenant.slug}/self_interview/{setup['interview'].id}", headers=HTML)
+    assert 'data-msg-retakes-left="残りの撮り直し: {n}回"' in page.text
+    flow_js = (Path(self_interview.__file__).parent / "static" / "flow.js").read_text()
+    assert 'say("retakes-left", msg("RetakesLeft").replace("{n}", String(retakes)))' in flow_js

@@ -139,3 +139,27 @@ async def test_every_interviews_page_renders_in_both_languages(client, make_tena
     interviews = await client.get(f"/t/{tenant.slug}/interviews", headers=headers)
     assert ("面談を設定" if language == "ja" else "Set up an interview") in interviews.text
     assert f'href="/t/{tenant.slug}/people"' in interviews.text  # the admin's navigation
+
+
+async def test_a_refused_question_set_shows_what_was_typed_again_and_long_text_is_refused_not_cut(
+        client, make_tenant, make_user):
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    await login(client, tenant, admin)
+    editor = await client.get(f"/t/{tenant.slug}/question-sets/new", headers=HTML)
+    form = {"_csrf_token": form_csrf(editor.text), "name": "中途採用 セルフ面談 😀",
+            "q_text_0": "あなたの強みを教えてください。", "q_limit_0": "90", "q_recorded_0": "1",
+            "q_thinking_0": "30", "q_retakes_0": "5", "q_follow_0": "1",
+            "i_name_0": "主体性", "i_desc_0": "自ら動けるか", "i_min_0": "1", "i_max_0": "5"}
+
+    refused = await client.post(f"/t/{tenant.slug}/question-sets", data=form, headers=HTML)
+    assert refused.status_code == 400 and "撮り直し" in refused.text
+    for typed in ("中途採用 セルフ面談 😀", "あなたの強みを教えてください。", 'value="90"', 'value="30"', 'value="5"',
+                  "主体性", "自ら動けるか"):
+        assert typed in refused.text, typed
+
+    long_question = "志望動機" * 250 + "👨‍👩‍👧"  # 1005 code points: cutting at 1000 would split the emoji
+    too_long = await client.post(f"/t/{tenant.slug}/question-sets",
+                                 data={**form, "q_retakes_0": "1", "q_text_0": long_question}, headers=HTML)
+    assert too_long.status_code == 400 and "1005" in too_long.text
+    assert await TenantScope(tenant.id).count(QuestionSetVersion) == 0

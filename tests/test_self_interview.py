@@ -319,3 +319,36 @@ async def test_the_avatar_voices_a_question_and_says_why_when_it_cannot(selfi, c
     too_long = await client.get(f"{base}/speech/q2", headers=api(client))
     assert too_long.status_code == 422 and "500" in too_long.json()["detail"]
     assert (await client.get(f"{base}/speech/q9", headers=api(client))).status_code == 404
+
+
+async def test_the_first_answer_analysed_does_not_close_the_self_interview_on_the_rest(
+        selfi, client, make_tenant, make_user, tmp_path: Path):
+    # The analysis of the first answer moves the interview to "analysed" while the interviewee is
+    # still answering; that must not end it for them (the window and the finish do).
+    tenant = await make_tenant()
+    setup = await self_interview_of(tenant, make_user, questions=QUESTIONS[:1] + QUESTIONS[2:])
+    interview = setup["interview"]
+    base = f"/t/{tenant.slug}/self_interview/{interview.id}"
+    video = make_video(tmp_path / "answer.webm", seconds=1).read_bytes()
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], interview)
+    await send_answer(client, tenant, interview, "q1", video)
+    await setup["scope"].update(Interview, {Interview.state: "analysed"}).where(Interview.id == interview.id)
+
+    page = await client.get(base, headers=HTML)
+    assert page.status_code == 200 and 'id="avatar"' in page.text, page.text
+    await send_answer(client, tenant, interview, "q2", video)
+    state = (await client.get(f"{base}/state", headers=api(client))).json()
+    assert state["current"] == 2 and state["uploads_complete"]
+    assert (await client.post(f"{base}/finish", headers=api(client))).status_code == 200
+
+
+async def test_the_retakes_left_are_said_in_words_not_as_a_bare_number(selfi, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await self_interview_of(tenant, make_user)
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], setup["interview"])
+    page = await client.get(f"/t/{tenant.slug}/self_interview/{setup['interview'].id}", headers=HTML)
+    assert 'data-msg-retakes-left="残りの撮り直し: {n}回"' in page.text
+    flow_js = (Path(self_interview.__file__).parent / "static" / "flow.js").read_text()
+    assert 'say("retakes-left", msg("RetakesLeft").replace("{n}", String(retakes)))' in flow_js

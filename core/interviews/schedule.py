@@ -226,7 +226,8 @@ def may_see(user: User, interview: Interview) -> bool:
 
 # Evaluated or analysed: over for the participants. A "recorded" interview may still be going on
 # (a live room records in segments, a self-interview may be recorded again), so the room window
-# decides for it.
+# decides for it. Not for a self-interview: its first answers are analysed (and may be evaluated)
+# while the rest are still to come; its window and its own finish end it.
 ENDED_STATES = ("evaluated", "analysed")
 
 
@@ -236,10 +237,11 @@ def closed_for_participants(interview: Interview, at: datetime, opens_before: ti
 
     ("cancelled" | "ended" | "too_early" | "too_late", the time the room opens for "too_early").
     The room is open from `opens_before` before the slot to `closes_after` after its end; a
-    self-interview exactly within its window."""
+    self-interview exactly within its window, whatever its state (its answers are analysed one
+    by one while it goes on; the self_interview plugin ends it at its finish)."""
     if interview.state == "cancelled":
         return ("cancelled", None)
-    if interview.state in ENDED_STATES:
+    if interview.state in ENDED_STATES and interview.kind != "self":
         return ("ended", None)
     if interview.kind == "self":
         opens, closes = window_of(interview)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -17,11 +18,12 @@ from core.interviews.question_sets import EvaluationItem, Question, QuestionSetP
 from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope
-from core.text_input import TextProblem, clean_text
+from core.text_input import NAME_LENGTH, TextProblem, clean_text
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 
 BLANK_ROWS = 3
+TEXT_LENGTH = 1000  # a question's text and an item's description, in code points; longer ones are refused, never cut
 
 
 def _int(data: dict[str, Any], name: str, default: int) -> int:
@@ -31,9 +33,9 @@ def _int(data: dict[str, Any], name: str, default: int) -> int:
         raise QuestionSetProblem(_("Numbers must be whole numbers.")) from exc
 
 
-def _name(data: dict[str, Any], field: str, label: str) -> str:
+def _name(data: dict[str, Any], field: str, label: str, max_length: int = NAME_LENGTH) -> str:
     try:
-        return clean_text(text(data, field), label=label)
+        return clean_text(text(data, field), label=label, max_length=max_length)
     except TextProblem as exc:
         raise QuestionSetProblem(str(exc)) from exc
 
@@ -45,7 +47,7 @@ def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem
         if f"q_text_{n}" not in data and f"i_name_{n}" not in data:
             break
         if text(data, f"q_text_{n}"):
-            questions.append(Question(text=text(data, f"q_text_{n}")[:1000],
+            questions.append(Question(text=_name(data, f"q_text_{n}", _("Question"), max_length=TEXT_LENGTH),
                                       follow_ups=_int(data, f"q_follow_{n}", 0),
                                       time_limit_s=_int(data, f"q_limit_{n}", 120),
                                       recorded=bool(text(data, f"q_recorded_{n}")),
@@ -53,19 +55,48 @@ def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem
                                       retakes=_int(data, f"q_retakes_{n}", 0)))
         if text(data, f"i_name_{n}"):
             items.append(EvaluationItem(key=text(data, f"i_key_{n}"), name=_name(data, f"i_name_{n}", _("Item name")),
-                                        description=text(data, f"i_desc_{n}")[:1000],
+                                        description=_name(data, f"i_desc_{n}", _("Description"),
+                                                          max_length=TEXT_LENGTH),
                                         scale_min=_int(data, f"i_min_{n}", 1), scale_max=_int(data, f"i_max_{n}", 5),
                                         required=bool(text(data, f"i_required_{n}"))))
     return questions, items
 
 
+def posted_rows(data: dict[str, Any]) -> tuple[list[SimpleNamespace], list[SimpleNamespace]]:
+    """The refused form's rows as typed (raw strings), so the editor shows them again and nothing is lost.
+
+    Returns (questions, items) with the attributes the editor reads from `Question` and
+    `EvaluationItem`; rows left wholly empty are dropped.
+    """
+    questions, items = [], []
+    for n in range(200):
+        if f"q_text_{n}" not in data and f"i_name_{n}" not in data:
+            break
+        if text(data, f"q_text_{n}"):
+            questions.append(SimpleNamespace(
+                text=text(data, f"q_text_{n}"), follow_ups=text(data, f"q_follow_{n}"),
+                time_limit_s=text(data, f"q_limit_{n}"), recorded=bool(text(data, f"q_recorded_{n}")),
+                thinking_time_s=text(data, f"q_thinking_{n}"), retakes=text(data, f"q_retakes_{n}")))
+        if text(data, f"i_name_{n}"):
+            items.append(SimpleNamespace(
+                key=text(data, f"i_key_{n}"), name=text(data, f"i_name_{n}"), description=text(data, f"i_desc_{n}"),
+                scale_min=text(data, f"i_min_{n}"), scale_max=text(data, f"i_max_{n}"),
+                required=bool(text(data, f"i_required_{n}"))))
+    return questions, items
+
+
 async def _editor(request: Request, qs: QuestionSet | None, version: QuestionSetVersion | None,
-                  status_code: int = 200, error: str | None = None) -> Template:
-    questions = questions_of(version) if version else []
-    items = items_of(version) if version else []
+                  status_code: int = 200, error: str | None = None,
+                  posted: dict[str, Any] | None = None) -> Template:
+    if posted is not None:
+        questions, items = posted_rows(posted)
+    else:
+        questions = questions_of(version) if version else []
+        items = items_of(version) if version else []
     rows = max(len(questions), len(items)) + BLANK_ROWS
     return await page(request, "interviews/question_set.html", status_code=status_code, qs=qs, version=version,
-                      questions=questions, items=items, rows=rows, error=error)
+                      questions=questions, items=items, rows=rows, error=error,
+                      name=text(posted, "name") if posted else "")
 
 
 class QuestionSetController(Controller):
@@ -92,7 +123,7 @@ class QuestionSetController(Controller):
             version = await create_question_set(tenant_scope, name=_name(data, "name", _("Name")), questions=questions,
                                                 items=items, author=request.user)
         except QuestionSetProblem as exc:
-            return await _editor(request, None, None, status_code=400, error=str(exc))
+            return await _editor(request, None, None, status_code=400, error=str(exc), posted=data)
         await audit.record("question_set.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(version.question_set), ip=audit.client_ip(request))
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{version.question_set}")
@@ -112,7 +143,7 @@ class QuestionSetController(Controller):
             version = await add_version(tenant_scope, qs.id, questions=questions, items=items, author=request.user)
         except QuestionSetProblem as exc:
             return await _editor(request, qs, await latest_version(tenant_scope, qs.id), status_code=400,
-                                 error=str(exc))
+                                 error=str(exc), posted=data)
         await audit.record("question_set.versioned", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(qs.id), detail={"version": version.number}, ip=audit.client_ip(request))
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{qs.id}")

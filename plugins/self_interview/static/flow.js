@@ -398,7 +398,7 @@
       const sent = await record(step);
       if (!sent) { await sleep(1000); continue; }
       if (retakes <= 0) break;
-      say("retakes-left", String(retakes));
+      say("retakes-left", msg("RetakesLeft").replace("{n}", String(retakes)));
       show("retake-button", true);
       show("next-button", true);
       const chosen = await Promise.race([waitForClick("retake-button"), waitForClick("next-button")]);

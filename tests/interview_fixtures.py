@@ -25,11 +25,11 @@ async def make_interview(tenant, make_user, *, kind: str = "live", starts_in: ti
     expert_users = [await make_user(tenant, "expert") for _ in range(experts)]
     version = await create_question_set(scope, name="Basics", author=admin, items=ITEMS,
                                         questions=[Question(text="Tell us about yourself.")])
-    starts_at = datetime.now(timezone.utc) + starts_in
+    # A self-interview has a window, not a slot: open from now for a week.
+    starts_at = datetime.now(timezone.utc) + (starts_in if kind != "self" else timedelta(0))
     interview = await schedule_interview(
         scope, kind=kind, starts_at=starts_at, interviewee_id=interviewee.id,
         interviewer_id=interviewer.id, expert_ids=[e.id for e in expert_users], version_id=version.id,
-        # A self-interview has a window, not a slot: a week from `starts_at`.
         ends_at=starts_at + timedelta(days=7) if kind == "self" else None)
     return {"scope": scope, "admin": admin, "interviewer": interviewer, "interviewee": interviewee,
             "experts": expert_users, "version": version, "interview": interview}

@@ -29,74 +29,10 @@
 
   // -- camera and microphone check ------------------------------------------------------
 
-  const PROBLEMS = { NotAllowedError: "NoPermission", SecurityError: "NoPermission", NotFoundError: "NoDevice",
-                     OverconstrainedError: "NoDevice", NotReadableError: "DeviceBusy", AbortError: "DeviceBusy" };
-  let levelTimer = null;
+  const openDevices = window.mendanDeviceCheck({
+    holder: room, proceed: "join-button", supported: () => Boolean(window.RTCPeerConnection), say, msg,
+  });
 
-  async function listDevices() {
-    const devices = await navigator.mediaDevices.enumerateDevices();
-    const current = (kind) => {
-      const track = room.stream && (kind === "videoinput" ? room.stream.getVideoTracks() : room.stream.getAudioTracks())[0];
-      return track ? track.getSettings().deviceId : "";
-    };
-    for (const [kind, id] of [["videoinput", "camera-select"], ["audioinput", "microphone-select"]]) {
-      const select = $(id);
-      const chosen = current(kind) || select.value;
-      select.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
-        const option = new Option(d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}`, d.deviceId);
-        option.selected = d.deviceId === chosen;
-        return option;
-      }));
-    }
-  }
-
-  function showLevel(stream) {
-    clearInterval(levelTimer);
-    const Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context || !stream.getAudioTracks().length) return;
-    const context = room.audioContext || (room.audioContext = new Context());
-    context.resume().catch(() => {});
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 1024;
-    context.createMediaStreamSource(stream).connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    levelTimer = setInterval(() => {
-      analyser.getFloatTimeDomainData(samples);
-      let sum = 0;
-      for (const s of samples) sum += s * s;
-      $("level").value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
-    }, 100);
-  }
-
-  async function openDevices() {
-    $("join-button").disabled = true;
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.RTCPeerConnection) {
-      say("check-status", msg("Unsupported"));
-      return;
-    }
-    const camera = $("camera-select").value;
-    const microphone = $("microphone-select").value;
-    if (room.stream) room.stream.getTracks().forEach((t) => t.stop());
-    room.stream = null;
-    try {
-      room.stream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 320 }, height: { ideal: 240 }, ...(camera ? { deviceId: { exact: camera } } : {}) },
-        audio: microphone ? { deviceId: { exact: microphone } } : true,
-      });
-    } catch (error) {
-      say("check-status", msg(PROBLEMS[error.name] || "NoDevice"));
-      return;
-    }
-    $("preview").srcObject = room.stream;
-    await listDevices();
-    showLevel(room.stream);
-    say("check-status", msg("Ready"));
-    $("join-button").disabled = false;
-  }
-
-  $("check-button").addEventListener("click", openDevices);
-  $("camera-select").addEventListener("change", openDevices);
-  $("microphone-select").addEventListener("change", openDevices);
   $("join-button").addEventListener("click", () => {
     // The check's card style would show it through `hidden`.
     $("check").style.display = "none";

@@ -39,70 +39,9 @@
 
   // -- camera and microphone check (as in the live room) --------------------------------------
 
-  const PROBLEMS = { NotAllowedError: "NoPermission", SecurityError: "NoPermission", NotFoundError: "NoDevice",
-                     OverconstrainedError: "NoDevice", NotReadableError: "DeviceBusy", AbortError: "DeviceBusy" };
-  let levelTimer = null;
-
-  async function listDevices() {
-    const devices = await navigator.mediaDevices.enumerateDevices();
-    const current = (kind) => {
-      const track = si.stream && (kind === "videoinput" ? si.stream.getVideoTracks() : si.stream.getAudioTracks())[0];
-      return track ? track.getSettings().deviceId : "";
-    };
-    for (const [kind, id] of [["videoinput", "camera-select"], ["audioinput", "microphone-select"]]) {
-      const select = $(id);
-      const chosen = current(kind) || select.value;
-      select.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
-        const option = new Option(d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}`, d.deviceId);
-        option.selected = d.deviceId === chosen;
-        return option;
-      }));
-    }
-  }
-
-  function showLevel(stream) {
-    clearInterval(levelTimer);
-    const Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context || !stream.getAudioTracks().length) return;
-    const context = si.audioContext || (si.audioContext = new Context());
-    context.resume().catch(() => {});
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 1024;
-    context.createMediaStreamSource(stream).connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    levelTimer = setInterval(() => {
-      analyser.getFloatTimeDomainData(samples);
-      let sum = 0;
-      for (const s of samples) sum += s * s;
-      $("level").value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
-    }, 100);
-  }
-
-  async function openDevices() {
-    $("start-button").disabled = true;
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) {
-      say("check-status", msg("Unsupported"));
-      return;
-    }
-    const camera = $("camera-select").value;
-    const microphone = $("microphone-select").value;
-    if (si.stream) si.stream.getTracks().forEach((t) => t.stop());
-    si.stream = null;
-    try {
-      si.stream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 320 }, height: { ideal: 240 }, ...(camera ? { deviceId: { exact: camera } } : {}) },
-        audio: microphone ? { deviceId: { exact: microphone } } : true,
-      });
-    } catch (error) {
-      say("check-status", msg(PROBLEMS[error.name] || "NoDevice"));
-      return;
-    }
-    $("preview").srcObject = si.stream;
-    await listDevices();
-    showLevel(si.stream);
-    say("check-status", msg("Ready"));
-    $("start-button").disabled = false;
-  }
+  const openDevices = window.mendanDeviceCheck({
+    holder: si, proceed: "start-button", supported: () => Boolean(window.MediaRecorder), say, msg,
+  });
 
   // -- the avatar ------------------------------------------------------------------------------
 
@@ -451,9 +390,6 @@
 
   $("replay-button").addEventListener("click", () => { audio.currentTime = 0; audio.play().catch(() => {}); });
   $("tap-to-play").textContent = msg("Tap");
-  $("check-button").addEventListener("click", openDevices);
-  $("camera-select").addEventListener("change", openDevices);
-  $("microphone-select").addEventListener("change", openDevices);
   $("start-button").addEventListener("click", async () => {
     audio.src = SILENCE; // inside the tap: unlocks this element's audio where the browser asks for a gesture
     audio.play().catch(() => {});

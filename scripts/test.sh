@@ -22,6 +22,16 @@ if ! command -v pdftoppm >/dev/null || ! fc-list 2>/dev/null | grep -q "Noto San
   fi
 fi
 
+# The pipeline tests make phone-style media (variable frame rate, rotated, fragmented MP4, QuickTime)
+# with Debian's ffmpeg; without it they skip.
+if ! command -v ffmpeg >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y --no-install-recommends ffmpeg
+  else
+    echo "warning: ffmpeg is missing; the phone-style media tests will be skipped" >&2
+  fi
+fi
+
 # The model files of the installed plugins (face analysis, Whisper), fetched once into a cache the tests share (verified by SHA-256).
 export MENDAN_MODELS_DIR="${MENDAN_MODELS_DIR:-$PWD/.models}"
 .venv/bin/mendan models fetch

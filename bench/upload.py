@@ -63,7 +63,8 @@ async def prepare(settings) -> tuple[str, str]:
     guest = await scope.add(User(email="guest@bench.test", role="interviewee", display_name="Guest"))
     version = await create_question_set(scope, name="Bench", questions=[Question(text="Hello?")],
                                         items=[EvaluationItem(key="", name="Clarity")])
-    interview = await schedule_interview(scope, kind="self", starts_at=datetime.now(timezone.utc) + timedelta(days=1),
+    now = datetime.now(timezone.utc)
+    interview = await schedule_interview(scope, kind="self", starts_at=now, ends_at=now + timedelta(days=7),
                                          interviewee_id=guest.id, interviewer_id=None, expert_ids=[],
                                          version_id=version.id)
     text = await current_consent(tenant.id, "recording")

@@ -57,7 +57,7 @@ async def predictions_over_two_months(tenant, make_user, admin):
             await set_attributes(scope, interviewee.id, {"gender": "female" if i % 2 else "male"}, actor=admin)
             interview = await schedule_interview(
                 scope, kind="self", starts_at=datetime(2026, month, 10, 1, tzinfo=timezone.utc),
-                interviewee_id=interviewee.id, interviewer_id=None, expert_ids=[], version_id=version.id,
+                ends_at=datetime(2026, month, 17, 1, tzinfo=timezone.utc), interviewee_id=interviewee.id, interviewer_id=None, expert_ids=[], version_id=version.id,
                 check=False)  # predictions of interviews already held
             value = float(np.clip(rng.normal(2.8 + shift, 0.5), 1, 5))
             await Prediction.insert(Prediction(tenant=tenant.id, interview_id=interview.id, item_key="overall",

@@ -31,7 +31,7 @@ import structlog
 from core.db.tables import AnalysisRun, AnalysisStep, Tenant
 from core.features import ExtractionInput, FeatureExtractor, store_features
 from core.interviews.schedule import advance
-from core.interviews.tables import Interview
+from core.interviews.tables import Interview, Recording
 from core.runtime import runtime
 from core.tasks import JobRefused, on_final_failure, report_progress
 from core.tenancy import TenantScope
@@ -143,6 +143,12 @@ async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtra
     are re-aggregated) and fire `mendan_features_extracted`. Returns how many were stored."""
     rt = runtime()
     scope = TenantScope(tenant.id)
+    if target.recording_id is not None:
+        # A job queued before a retake replaced its recording: the old take no longer counts.
+        state = await scope.select(Recording, Recording.state).where(Recording.id == target.recording_id).first()
+        if state is not None and state["state"] == "superseded":
+            log.info("extraction_skipped_superseded", recording_id=str(target.recording_id), extractor=chosen.name)
+            return 0
     owner = rt.host.extractor_owner(chosen.name)
     common = dict(tenant_id=tenant.id, interview_id=interview_id, emotion_allowed=emotion_allowed(tenant),
                   recording_id=target.recording_id, question_key=target.question_key,

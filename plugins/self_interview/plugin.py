@@ -84,3 +84,17 @@ def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
     if interview.kind != "self" or interview.state == "cancelled":
         return []
     return [Panel(title_ja="セルフ面談", title_en="Self-interview", template="self_interview/panel.html", order=10)]
+
+
+@hookimpl
+async def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: Any) -> None:
+    """A retake replaces the earlier takes of its question: only the newest feeds analysis,
+    transcripts and models (the earlier stay stored, and the review page counts them)."""
+    from core.interviews.api import Interview, Recording, supersede_earlier_takes
+    from core.tenancy import TenantScope
+
+    scope = TenantScope(tenant_id)
+    interview = await scope.get(Interview, interview_id)
+    recording = await scope.get(Recording, recording_id)
+    if interview.kind == "self" and recording.question_key is not None:
+        await supersede_earlier_takes(scope, recording_id)

@@ -211,7 +211,8 @@ async def aggregate_interview(scope: TenantScope, interview_id: UUID, extractor:
 async def _per_recording(scope: TenantScope, interview_id: UUID, extractor: str | None = None,
                          version: str | None = None) -> dict[UUID, RecordingFeatures]:
     query = scope.select(FeatureValue).where(
-        (FeatureValue.interview_id == interview_id) & FeatureValue.recording_id.is_not_null())
+        (FeatureValue.interview_id == interview_id) & FeatureValue.recording_id.is_not_null()
+        & (FeatureValue.superseded == False))  # noqa: E712 (a column comparison, not a bool)
     if extractor is not None:
         query = query.where(FeatureValue.extractor == extractor)
     if version is not None:
@@ -222,6 +223,20 @@ async def _per_recording(scope: TenantScope, interview_id: UUID, extractor: str 
         key = row["name"] if extractor is not None else f"{row['extractor']}.{row['name']}"
         entry["features"][key] = row["value"]
     return {rid: RecordingFeatures(rid, e["question_key"], e["features"]) for rid, e in found.items()}
+
+
+async def supersede_recordings(scope: TenantScope, interview_id: UUID, recording_ids: Iterable[UUID],
+                               extractors: Iterable[FeatureExtractor]) -> None:
+    """Leave the features of `recording_ids` (takes a retake replaced) out of every reading and
+    aggregate from now on, keeping the rows, and re-aggregate the interview for `extractors`
+    (those enabled for the tenant; the others are re-aggregated when they next run)."""
+    ids = list(recording_ids)
+    if not ids:
+        return
+    await scope.update(FeatureValue, {FeatureValue.superseded: True}).where(
+        (FeatureValue.interview_id == interview_id) & FeatureValue.recording_id.is_in(ids))
+    for extractor in extractors:
+        await aggregate_interview(scope, interview_id, extractor)
 
 
 async def features_of(scope: TenantScope, interview_id: UUID) -> dict[str, Any]:

@@ -276,3 +276,13 @@ def mendan_model_activated(tenant_id: Any, version_id: Any) -> Any:
     gives it; `mendan_model_evaluation` tells what it learnt and how it did. The AI model plugin
     fires it. Return value ignored; may be async. The pretrained-model option measures the
     blend's weights again on the new version's cross-validated predictions."""
+
+
+@hookspec
+def mendan_question_set_saved(tenant_id: Any, version_id: Any) -> Any:
+    """Called for a tenant after an admin saved a question set: a new set or a new version of
+    one (versions never change afterwards). `version_id` (str) is the new
+    `QuestionSetVersion`'s id; read its questions with `core.interviews.api.questions_of`.
+    Fired by the interviews domain once the version is stored, on the tenant's enabled plugins
+    only. Return value ignored; may be async; answer quickly (the admin's save waits), so
+    queue slow work as a job. The self-interview renders the avatar's voice of each question."""

@@ -127,6 +127,8 @@ class FeatureValue(Table, tablename="mendan_feature_value"):
     extractor_version = Varchar(length=32)
     name = Varchar(length=120)
     value = Real()
+    # A retake replaced the recording: the row is kept but left out of every aggregate and reading.
+    superseded = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -29,9 +29,9 @@ from uuid import UUID, uuid4
 import structlog
 
 from core.db.tables import AnalysisRun, AnalysisStep, Tenant
-from core.features import ExtractionInput, FeatureExtractor, store_features
+from core.features import ExtractionInput, FeatureExtractor, store_features, supersede_recordings
 from core.interviews.schedule import advance
-from core.interviews.tables import Interview
+from core.interviews.tables import Interview, Recording
 from core.runtime import runtime
 from core.tasks import JobRefused, on_final_failure, report_progress
 from core.tenancy import TenantScope
@@ -137,12 +137,23 @@ async def question_text(scope: TenantScope, interview_id: UUID, question_key: st
     return questions[index].text if index < len(questions) else None
 
 
+async def _superseded(scope: TenantScope, recording_id: UUID | None) -> bool:
+    if recording_id is None:
+        return False
+    row = await scope.select(Recording, Recording.state).where(Recording.id == recording_id).first()
+    return row is not None and row["state"] == "superseded"
+
+
 async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtractor, target: Target,
                         progress: Any = report_progress) -> int:
     """Run one extractor over one target now, store the recording's features (the interview's
     are re-aggregated) and fire `mendan_features_extracted`. Returns how many were stored."""
     rt = runtime()
     scope = TenantScope(tenant.id)
+    if await _superseded(scope, target.recording_id):
+        # A job queued before a retake replaced its recording: the old take no longer counts.
+        log.info("extraction_skipped_superseded", recording_id=str(target.recording_id), extractor=chosen.name)
+        return 0
     owner = rt.host.extractor_owner(chosen.name)
     common = dict(tenant_id=tenant.id, interview_id=interview_id, emotion_allowed=emotion_allowed(tenant),
                   recording_id=target.recording_id, question_key=target.question_key,
@@ -167,6 +178,8 @@ async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtra
             features = chosen.extract(ExtractionInput(**common, path=path), progress)
     count = await store_features(scope, interview_id, chosen, features, recording_id=target.recording_id,
                                  question_key=target.question_key)
+    if await _superseded(scope, target.recording_id):  # a retake replaced it while the extractor ran
+        await supersede_recordings(scope, interview_id, [target.recording_id], [chosen])
     interview = await scope.objects(Interview).where(Interview.id == interview_id).first()
     if interview is not None:
         await advance(scope, interview, "analysed")

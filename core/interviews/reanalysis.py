@@ -43,7 +43,8 @@ class StaleExtractor:
 
 
 async def _targets(scope: TenantScope, kind: str) -> dict[UUID, list[Target]]:
-    """What an extractor of `kind` reads, per interview: complete recordings, or those with a transcript."""
+    """What an extractor of `kind` reads, per interview: complete recordings, or those with a
+    transcript; superseded takes (an answer taken again) are left out."""
     out: dict[UUID, list[Target]] = {}
     if kind in MEDIA_KINDS:
         rows = await scope.select(Recording, Recording.id, Recording.interview, Recording.blob_key,
@@ -54,7 +55,10 @@ async def _targets(scope: TenantScope, kind: str) -> dict[UUID, list[Target]]:
         return out
     rows = await scope.select(TranscriptRecord, TranscriptRecord.interview_id, TranscriptRecord.recording_id,
                               TranscriptRecord.question_key).distinct()
+    superseded = {r["id"] for r in await scope.select(Recording, Recording.id).where(Recording.state == "superseded")}
     for r in rows:
+        if r["recording_id"] in superseded:  # a retake replaced it
+            continue
         targets = out.setdefault(r["interview_id"], [])
         if all(t.recording_id != r["recording_id"] for t in targets):
             targets.append(Target(r["recording_id"], None, r["question_key"]))

@@ -85,7 +85,7 @@ class Recording(Table, tablename="mendan_recording"):
     upload_offset = BigInt(default=0)
     parts = JSON(default=[])  # blob keys of the chunks received so far, in order
     sha256 = Varchar(length=64)
-    state = Varchar(length=16, default="uploading", index=True)  # uploading | complete | refused
+    state = Varchar(length=16, default="uploading", index=True)  # uploading | complete | refused | superseded (by a retake)
     error = Text(default="")
     blob_key = Varchar(length=255, default="")
     duration_s = Real(null=True, default=None)

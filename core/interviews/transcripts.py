@@ -51,6 +51,8 @@ async def store_transcript(scope: Any, recording_id: UUID, transcript: Transcrip
         revision=revision, language=transcript.language[:8], source=transcript.source[:120], blob_key=key,
         edited_by=edited_by,
     ))
+    if recording.state == "superseded":  # kept, but a retake replaced it: nothing to analyse
+        return TranscriptStored(revision, [])
     jobs = await queue_analysis(scope.tenant_id, interview_id,
                                 [Target(recording.id, None, recording.question_key)], reason="transcript")
     return TranscriptStored(revision, jobs)
@@ -87,14 +89,17 @@ async def transcript_of(scope: Any, recording_id: UUID) -> Transcript | None:
 
 async def transcripts_of_interview(scope: Any, interview_id: UUID) -> list[StoredTranscript]:
     """The newest transcript of each of the interview's recordings that has one, in recording
-    order (`Recording.sequence`), each with its question key."""
+    order (`Recording.sequence`), each with its question key; superseded takes (an answer
+    taken again) are left out."""
     from core.db.tables import TranscriptRecord
 
     latest = await _latest_rows(scope, TranscriptRecord.interview_id == interview_id)
     if not latest:
         return []
-    order = {r["id"]: r["sequence"] for r in await scope.select(Recording, Recording.id, Recording.sequence).where(
-        Recording.interview == interview_id)}
+    recordings = await scope.select(Recording, Recording.id, Recording.sequence, Recording.state).where(
+        Recording.interview == interview_id)
+    order = {r["id"]: r["sequence"] for r in recordings}
+    superseded = {r["id"] for r in recordings if r["state"] == "superseded"}
     out = [StoredTranscript(rid, row.question_key, order.get(rid, 0), row.revision, row.edited_by,
-                            await _load(scope, row.blob_key)) for rid, row in latest.items()]
+                            await _load(scope, row.blob_key)) for rid, row in latest.items() if rid not in superseded]
     return sorted(out, key=lambda s: (s.sequence, str(s.recording_id)))

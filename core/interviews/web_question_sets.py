@@ -26,6 +26,14 @@ BLANK_ROWS = 3
 TEXT_LENGTH = 1000  # a question's text and an item's description, in code points; longer ones are refused, never cut
 
 
+async def _announce_saved(scope: TenantScope, version: QuestionSetVersion) -> None:
+    """Tell the tenant's enabled plugins a question set version was saved (`mendan_question_set_saved`)."""
+    from core.runtime import runtime
+
+    await runtime().host.call_for_tenant("mendan_question_set_saved", tenant_id=scope.tenant_id,
+                                         version_id=str(version.id))
+
+
 def _int(data: dict[str, Any], name: str, default: int) -> int:
     try:
         return int(text(data, name) or default)
@@ -126,6 +134,7 @@ class QuestionSetController(Controller):
             return await _editor(request, None, None, status_code=400, error=str(exc), posted=data)
         await audit.record("question_set.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(version.question_set), ip=audit.client_ip(request))
+        await _announce_saved(tenant_scope, version)
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{version.question_set}")
 
     @get("/{set_id:uuid}")
@@ -146,4 +155,5 @@ class QuestionSetController(Controller):
                                  error=str(exc), posted=data)
         await audit.record("question_set.versioned", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(qs.id), detail={"version": version.number}, ip=audit.client_ip(request))
+        await _announce_saved(tenant_scope, version)
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{qs.id}")

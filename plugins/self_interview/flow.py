@@ -102,12 +102,13 @@ async def set_accommodation(scope: TenantScope, interviewee: User, admin: User, 
 
 
 async def takes_by_key(scope: TenantScope, interview_id: UUID) -> dict[str, list[Recording]]:
-    """The interview's recordings that hold an answer (not refused, bytes received), by question key."""
+    """The interview's recordings that hold an answer (not refused, bytes received), by question
+    key, in the order taken: the earlier takes of a retaken question are "superseded"."""
     rows = await scope.objects(Recording).where(
         (Recording.interview == interview_id) & (Recording.state != "refused")).order_by(Recording.sequence)
     found: dict[str, list[Recording]] = {}
     for r in rows:
-        if r.question_key and (r.state == "complete" or r.upload_offset > 0):
+        if r.question_key and (r.state in ("complete", "superseded") or r.upload_offset > 0):
             found.setdefault(r.question_key, []).append(r)
     return found
 

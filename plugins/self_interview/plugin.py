@@ -20,7 +20,7 @@ from core.plugins import Meter, NavItem, PluginMeta
 from plugins.self_interview.meters import COMPLETED, FOLLOW_UPS
 from plugins.self_interview.settings import SelfInterviewSettings
 
-# Every `mendan` command loads this module: routes, speech synthesis and follow-ups wait for use.
+# Every `mendan` command loads this module: routes, speech synthesis, voices and follow-ups wait for use.
 
 META = PluginMeta(
     key="self_interview",
@@ -84,3 +84,32 @@ def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
     if interview.kind != "self" or interview.state == "cancelled":
         return []
     return [Panel(title_ja="セルフ面談", title_en="Self-interview", template="self_interview/panel.html", order=10)]
+
+
+@hookimpl
+async def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: Any) -> None:
+    """A retake replaces the earlier takes of its question: only the newest feeds analysis,
+    transcripts and models (the earlier stay stored, and the review page counts them)."""
+    from core.interviews.api import Interview, Recording, supersede_earlier_takes
+    from core.tenancy import TenantScope
+
+    scope = TenantScope(tenant_id)
+    interview = await scope.get(Interview, interview_id)
+    recording = await scope.get(Recording, recording_id)
+    if interview.kind == "self" and recording.question_key is not None:
+        await supersede_earlier_takes(scope, recording_id)
+
+
+@hookimpl
+def mendan_actors() -> dict[str, Any]:
+    from plugins.self_interview.voices import render_voices
+
+    return {"render_voices": render_voices}
+
+
+@hookimpl
+async def mendan_question_set_saved(tenant_id: Any, version_id: Any) -> None:
+    """Render the avatar's voice of each question when the set is saved, in a job."""
+    from plugins.self_interview.voices import queue_voices
+
+    await queue_voices(tenant_id, version_id)

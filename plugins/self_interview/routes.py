@@ -275,10 +275,11 @@ async def review(request: Request, tenant_scope: NamedDependency[TenantScope], t
     takes = await takes_by_key(tenant_scope, interview.id)
     answers = []
     for step in state.steps:
-        complete = [r for r in takes.get(step.key, []) if r.state == "complete"]
-        answer = complete[-1] if complete else None
+        # Earlier takes are superseded by the last one (kept, but out of analysis): counted here.
+        uploaded = [r for r in takes.get(step.key, []) if r.state in ("complete", "superseded")]
+        answer = next((r for r in reversed(uploaded) if r.state == "complete"), None)
         stored = await transcript_of(tenant_scope, answer.id) if answer else None
-        answers.append({"step": step, "recording": answer, "earlier_takes": max(0, len(complete) - 1),
+        answers.append({"step": step, "recording": answer, "earlier_takes": max(0, len(uploaded) - 1),
                         "transcript": " ".join(s.text for s in stored.segments) if stored else None})
     version = await tenant_scope.get(QuestionSetVersion, interview.question_set_version)
     mine = await evaluation_of(tenant_scope, interview, request.user)

@@ -68,6 +68,8 @@ async def transcribe(tenant_id: str, recording_id: str) -> str:
     rt = runtime()
     scope = TenantScope(UUID(tenant_id))
     recording = await scope.objects(Recording).where(Recording.id == UUID(recording_id)).first()
+    if recording is not None and recording.state == "superseded":
+        return "superseded by a retake: not transcribed"
     if recording is None or recording.state != "complete" or not recording.blob_key:
         raise JobRefused(_("The recording is not complete, so there is nothing to transcribe."))
     interview = await scope.get(Interview, recording.interview)

@@ -141,10 +141,12 @@ def analyse_evaluation(evaluation: dict[str, Any], groups: pd.DataFrame, attribu
 
 
 async def feature_matrix(scope: TenantScope, interview_ids: list[str], columns: list[str]) -> pd.DataFrame:
-    """The model's feature columns for these interviews, read from the core's stored features."""
+    """The model's feature columns for these interviews, read from the core's stored features:
+    each interview's own (aggregated) values, as the model learnt them, never one recording's."""
     rows = await scope.select(FeatureValue, FeatureValue.interview_id, FeatureValue.extractor, FeatureValue.name,
                               FeatureValue.value).where(
-        FeatureValue.interview_id.is_in([UUID(i) for i in interview_ids] or [UUID(int=0)]))
+        FeatureValue.interview_id.is_in([UUID(i) for i in interview_ids] or [UUID(int=0)])
+        & FeatureValue.recording_id.is_null())
     if not rows:
         return pd.DataFrame(index=interview_ids)
     frame = pd.DataFrame(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -162,6 +163,15 @@ async def test_accommodations_are_set_by_an_admin_audited_and_stretch_the_times(
     await login(client, tenant, setup["admin"])
     listing = await client.get(url, headers=HTML)
     assert listing.status_code == 200 and (person.display_name or person.email) in listing.text
+    # Each field sits in its own cell under its heading, tied to its row's form.
+    table = listing.text[listing.text.index("<table"):listing.text.index("</table>")]
+    head, body = table.split("<tbody>")
+    rows = re.findall(r"<tr>.*?</tr>", body, flags=re.S)
+    assert rows
+    for row in rows:
+        assert len(re.findall(r"<td[\s>]", row)) == len(re.findall(r"<th[\s>]", head))
+        form_id = re.search(r'<form id="([^"]+)"', row).group(1)
+        assert re.findall(r'<(?:input|button)[^>]*\bform="([^"]+)"', row) == [form_id] * 3
     refused = await client.post(f"{url}/{person.id}", headers=HTML, data={
         "_csrf_token": form_csrf(listing.text), "extra_time_factor": "5", "extra_retakes": "1"})
     assert refused.status_code == 400 and "1.0" in refused.text

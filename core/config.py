@@ -43,6 +43,12 @@ class Settings:
     allowed_emotion_regions: tuple[str, ...] = ("JP",)
     job_max_retries: int = 3  # runs after the first, before a job is marked failed
     job_min_backoff_ms: int = 500  # the first retry's delay; it doubles each time
+    blob_backend: str = "local"  # local (data folder) | s3 (S3-compatible object storage)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # unset: AWS itself; else MinIO, Ceph, Wasabi, ...
+    s3_region: str | None = None
+    s3_prefix: str = ""  # key prefix inside the bucket, so deployments can share one
+    s3_part_size: int = 8 * 1024**2  # multipart upload part size (S3's minimum is 5 MiB)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -65,6 +71,12 @@ class Settings:
             login_rate_per_minute=int(_env("MENDAN_LOGIN_RATE_PER_MINUTE", "10")),
             job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
             job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),
+            blob_backend=_env("MENDAN_BLOB_BACKEND", "local").lower(),
+            s3_bucket=_env("MENDAN_S3_BUCKET"),
+            s3_endpoint_url=_env("MENDAN_S3_ENDPOINT_URL"),
+            s3_region=_env("MENDAN_S3_REGION"),
+            s3_prefix=_env("MENDAN_S3_PREFIX", ""),
+            s3_part_size=int(_env("MENDAN_S3_PART_SIZE", str(8 * 1024**2))),
             allowed_emotion_regions=tuple(
                 r.strip().upper()
                 for r in _env("MENDAN_EMOTION_REGIONS", "JP").split(",")

@@ -1,4 +1,4 @@
-"""Encrypted blob store: a local folder by default.
+"""Encrypted blob store: a local folder by default, S3-compatible object storage by choice.
 
 Every blob is encrypted with AES-256-GCM. Each tenant has a random data key,
 kept in the tenant row wrapped (AES-GCM) by the master key, which comes from
@@ -21,10 +21,12 @@ import secrets
 import shutil
 import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import structlog
 from cryptography.exceptions import InvalidTag
@@ -128,17 +130,45 @@ def open_value(tk: TenantKey, sealed: str, context: str) -> str:
         raise BlobCorrupt(f"sealed value for {context} does not open") from exc
 
 
-class BlobWriter:
-    """Streams plaintext in, writes sealed segments to a temporary file, renames on close."""
+class BlobSink(Protocol):
+    """Where a writer's sealed bytes go: appended in order, then committed whole or aborted."""
 
-    def __init__(self, path: Path, data_key: bytes) -> None:
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class FileSink:
+    """A temporary file beside the target, fsynced and renamed into place on commit."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.tmp, "wb")
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+
+    def commit(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.fh.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class BlobWriter:
+    """Streams plaintext in and sealed segments out to a sink, which commits them on close."""
+
+    def __init__(self, sink: BlobSink, data_key: bytes) -> None:
+        self.sink = sink
         salt = secrets.token_bytes(SALT)
         self.cipher = _blob_cipher(data_key, salt)
-        self.fh = open(self.tmp, "wb")
-        self.fh.write(HEADER.pack(MAGIC, VERSION, salt, SEGMENT))
+        self.sink.write(HEADER.pack(MAGIC, VERSION, salt, SEGMENT))
         self.buffer = bytearray()
         self.index = 0
         self.size = 0
@@ -152,21 +182,17 @@ class BlobWriter:
             del self.buffer[:SEGMENT]
 
     def _seal(self, plain: bytes, last: bool) -> None:
-        self.fh.write(self.cipher.encrypt(_nonce(self.index, last), plain, None))
+        self.sink.write(self.cipher.encrypt(_nonce(self.index, last), plain, None))
         self.index += 1
 
     def close(self) -> int:
         self._seal(bytes(self.buffer), last=True)
         self.buffer.clear()
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.path)
+        self.sink.commit()
         return self.size
 
     def abort(self) -> None:
-        self.fh.close()
-        self.tmp.unlink(missing_ok=True)
+        self.sink.abort()
 
     def __enter__(self) -> BlobWriter:
         return self
@@ -178,7 +204,23 @@ class BlobWriter:
             self.abort()
 
 
+@dataclass(frozen=True)
+class StoredBlob:
+    """One sealed blob as the backend keeps it: for backups (sizes are of the sealed bytes)."""
+
+    tenant_id: str
+    key: str
+    sealed_size: int
+    modified: datetime
+
+
 class BlobStore:
+    """The encrypted blob store on a local folder (`root/<tenant id>/<key>`).
+
+    Subclasses keep the same envelope and tenant keys and replace only the raw byte methods
+    (`_sink`, `_sealed_size`, `_open_sealed`, ...): core.s3_storage.S3BlobStore is one.
+    """
+
     def __init__(self, root: Path, master_key: bytes) -> None:
         self.root = root
         self.master_key = master_key
@@ -186,7 +228,17 @@ class BlobStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlobStore:
+        """The store MENDAN_BLOB_BACKEND names: `local` (the data folder) or `s3` (MENDAN_S3_*)."""
+        if settings.blob_backend == "s3":
+            from core.s3_storage import S3BlobStore
+
+            return S3BlobStore.from_settings(settings)
         return cls(settings.storage_dir, load_master_key(settings))
+
+    @property
+    def location(self) -> str:
+        """Where the blobs live, for messages and backup manifests."""
+        return str(self.root)
 
     def tenant_key(self, tenant: Any) -> TenantKey:
         """From a tenant row (id and wrapped_data_key)."""
@@ -197,13 +249,67 @@ class BlobStore:
     def new_wrapped_key(self, tenant_id: Any) -> str:
         return wrap_data_key(self.master_key, tenant_id)
 
-    def _path(self, tenant_id: Any, key: str) -> Path:
+    @staticmethod
+    def _checked(key: str) -> str:
         if not _KEY_RE.fullmatch(key) or ".." in key.split("/"):
             raise BlobError(f"invalid blob key {key!r}")
-        return self.root / str(tenant_id) / key
+        return key
+
+    def _path(self, tenant_id: Any, key: str) -> Path:
+        return self.root / str(tenant_id) / self._checked(key)
+
+    # The raw, sealed bytes: what a backend stores. Everything above and below works on these.
+
+    def _sink(self, tenant_id: Any, key: str) -> BlobSink:
+        return FileSink(self._path(tenant_id, key))
+
+    def _sealed_size(self, tenant_id: Any, key: str) -> int:
+        """The stored size; BlobNotFound when there is no such blob."""
+        try:
+            return self._path(tenant_id, key).stat().st_size
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+
+    def _open_sealed(self, tenant_id: Any, key: str, start: int, end: int) -> BinaryIO:
+        """A readable of stored bytes [start, end); BlobNotFound when there is no such blob."""
+        try:
+            fh = self._path(tenant_id, key).open("rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        fh.seek(start)
+        return fh
+
+    def _delete_sealed(self, tenant_id: Any, key: str) -> None:
+        self._path(tenant_id, key).unlink(missing_ok=True)
+
+    def stored(self) -> Iterator[StoredBlob]:
+        """Every blob of every tenant, as stored (for backups)."""
+        for path in sorted(self.root.glob("*/**/*")):
+            if path.is_file() and not path.name.startswith("."):
+                tenant_id, key = path.relative_to(self.root).as_posix().split("/", 1)
+                stat = path.stat()
+                yield StoredBlob(tenant_id, key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def read_sealed(self, tenant_id: Any, key: str, chunk: int = 1024 * 1024) -> Iterator[bytes]:
+        """The stored (still encrypted) bytes of a blob, as a stream: what a backup copies."""
+        total = self._sealed_size(tenant_id, key)
+        with closing(self._open_sealed(tenant_id, key, 0, total)) as fh:
+            while block := fh.read(chunk):
+                yield block
+
+    def write_sealed(self, tenant_id: Any, key: str, blocks: Iterable[bytes]) -> None:
+        """Store already sealed bytes as they are: what a restore writes back."""
+        sink = self._sink(tenant_id, key)
+        try:
+            for block in blocks:
+                sink.write(block)
+        except BaseException:
+            sink.abort()
+            raise
+        sink.commit()
 
     def writer(self, tk: TenantKey, key: str) -> BlobWriter:
-        return BlobWriter(self._path(tk.tenant_id, key), tk.data_key)
+        return BlobWriter(self._sink(tk.tenant_id, self._checked(key)), tk.data_key)
 
     def write_file(self, tk: TenantKey, key: str, source: Path, chunk: int = 1024 * 1024) -> int:
         with source.open("rb") as fh, self.writer(tk, key) as out:
@@ -212,47 +318,47 @@ class BlobStore:
         return out.size
 
     def exists(self, tk: TenantKey, key: str) -> bool:
-        return self._path(tk.tenant_id, key).exists()
+        try:
+            self._sealed_size(tk.tenant_id, self._checked(key))
+        except BlobNotFound:
+            return False
+        return True
 
     def size(self, tk: TenantKey, key: str) -> int:
-        """The plaintext size, from the file size alone."""
-        path = self._path(tk.tenant_id, key)
-        if not path.exists():
-            raise BlobNotFound(key)
-        body = path.stat().st_size - HEADER.size
+        """The plaintext size, from the stored size alone."""
+        body = self._sealed_size(tk.tenant_id, self._checked(key)) - HEADER.size
         # Every blob has at least one sealed segment, and only the last may be short (but never under a tag).
         if body < TAG or 0 < body % (SEGMENT + TAG) < TAG:
-            raise BlobCorrupt(f"{path.name}: truncated")
+            raise BlobCorrupt(f"{key}: truncated")
         segments = -(-body // (SEGMENT + TAG))
         return body - segments * TAG
 
     def read(self, tk: TenantKey, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Plaintext bytes [start, end) as a stream, decrypting only the segments needed."""
-        path = self._path(tk.tenant_id, key)
-        if not path.exists():
-            raise BlobNotFound(key)
         total = self.size(tk, key)
         end = total if end is None else min(end, total)
         if start < 0 or start > end:
             raise BlobError(f"bad range {start}-{end} for a blob of {total} bytes")
         last_index = max(0, -(-total // SEGMENT) - 1)
-        return self._segments(path, tk.data_key, start, end, last_index)
+        return self._segments(tk, key, start, end, last_index)
 
-    def _segments(self, path: Path, data_key: bytes, start: int, end: int, last_index: int) -> Iterator[bytes]:
-        with path.open("rb") as fh:
+    def _segments(self, tk: TenantKey, key: str, start: int, end: int, last_index: int) -> Iterator[bytes]:
+        with closing(self._open_sealed(tk.tenant_id, key, 0, HEADER.size)) as fh:
             magic, version, salt, segment = HEADER.unpack(fh.read(HEADER.size))
-            if magic != MAGIC or version != VERSION or segment != SEGMENT:
-                raise BlobCorrupt(f"{path.name}: not a mendan blob")
-            cipher = _blob_cipher(data_key, salt)
-            index = start // SEGMENT
-            fh.seek(HEADER.size + index * (SEGMENT + TAG))
-            position = index * SEGMENT
+        if magic != MAGIC or version != VERSION or segment != SEGMENT:
+            raise BlobCorrupt(f"{key}: not a mendan blob")
+        cipher = _blob_cipher(tk.data_key, salt)
+        index = start // SEGMENT
+        position = index * SEGMENT
+        first = HEADER.size + index * (SEGMENT + TAG)
+        stop = HEADER.size + (-(-end // SEGMENT)) * (SEGMENT + TAG)
+        with closing(self._open_sealed(tk.tenant_id, key, first, stop)) as fh:
             while position < end:
                 sealed = fh.read(SEGMENT + TAG)
                 try:
                     plain = cipher.decrypt(_nonce(index, index == last_index), sealed, None)
                 except InvalidTag as exc:
-                    raise BlobCorrupt(f"{path.name}: segment {index} does not authenticate") from exc
+                    raise BlobCorrupt(f"{key}: segment {index} does not authenticate") from exc
                 lo, hi = max(start - position, 0), min(end - position, len(plain))
                 if hi > lo:
                     yield plain[lo:hi]
@@ -260,7 +366,7 @@ class BlobStore:
                 index += 1
 
     def delete(self, tk: TenantKey, key: str) -> None:
-        self._path(tk.tenant_id, key).unlink(missing_ok=True)
+        self._delete_sealed(tk.tenant_id, self._checked(key))
 
     def delete_tenant(self, tenant_id: Any) -> int:
         """Remove every blob of a tenant; returns how many files went."""

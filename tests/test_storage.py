@@ -1,4 +1,5 @@
-"""The encrypted blob store (core/storage.py): round trips, ranges, tampering, keys, memory."""
+"""The encrypted blob store (core/storage.py), on the local folder and on S3 (core/s3_storage.py,
+against moto's S3 server): round trips, ranges, tampering, keys, memory, multipart uploads."""
 
 from __future__ import annotations
 
@@ -24,13 +25,35 @@ from core.storage import (
     TenantKey,
     load_master_key,
 )
+from core.s3_storage import S3BlobStore
 from tests.conftest import make_settings
+from tests.s3_server import new_bucket, s3_client, s3_endpoint, s3_store  # noqa: F401 (fixture)
 
 MB = 1024 * 1024
 
 
-def fresh_store(tmp_path: Path, master_key: bytes | None = None) -> BlobStore:
-    return BlobStore(tmp_path / "blobs", master_key or secrets.token_bytes(32))
+@pytest.fixture(params=["local", "s3"])
+def fresh_store(request, tmp_path: Path):
+    """Makes stores of one backend; the same folder or bucket each time, a new master key unless given."""
+    bucket = new_bucket(request.getfixturevalue("s3_endpoint")) if request.param == "s3" else None
+
+    def make(master_key: bytes | None = None) -> BlobStore:
+        key = master_key or secrets.token_bytes(32)
+        if bucket:
+            return s3_store(request.getfixturevalue("s3_endpoint"), key, bucket=bucket)
+        return BlobStore(tmp_path / "blobs", key)
+
+    return make
+
+
+def sealed_bytes(store: BlobStore, tk: TenantKey, key: str) -> bytes:
+    """What the backend keeps for a blob (a file's bytes, an object's body)."""
+    return b"".join(store.read_sealed(tk.tenant_id, key))
+
+
+def replace_sealed(store: BlobStore, tenant_id, key: str, raw: bytes) -> None:
+    """Overwrite what the backend keeps, as an attacker with access to the folder or bucket would."""
+    store.write_sealed(tenant_id, key, [raw])
 
 
 def tenant_key(store: BlobStore, tenant_id: str | None = None) -> TenantKey:
@@ -55,21 +78,21 @@ def read_all(store: BlobStore, tk: TenantKey, key: str, start: int = 0, end: int
 
 
 @pytest.mark.parametrize("size", [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 2 * SEGMENT, 5 * MB + 17])
-def test_round_trip(tmp_path, size):
-    store = fresh_store(tmp_path)
+def test_round_trip(fresh_store, size):
+    store = fresh_store()
     tk = tenant_key(store)
     data = os.urandom(size)
     write(store, tk, "a/b.bin", data)
     assert store.size(tk, "a/b.bin") == size
     assert read_all(store, tk, "a/b.bin") == data
-    # The file on disk is not the plaintext. A byte or a few would be found in any file by
+    # What is stored is not the plaintext. A byte or a few would be found in any file by
     # chance (the header alone spells "MDNB"), so only runs of 16 or more bytes say anything.
-    raw = (store.root / str(tk.tenant_id) / "a" / "b.bin").read_bytes()
+    raw = sealed_bytes(store, tk, "a/b.bin")
     assert size < 16 or data[:64] not in raw
 
 
-def test_ranges_across_segment_boundaries(tmp_path):
-    store = fresh_store(tmp_path)
+def test_ranges_across_segment_boundaries(fresh_store, tmp_path):
+    store = fresh_store()
     tk = tenant_key(store)
     data = os.urandom(4 * SEGMENT + 333)
     write(store, tk, "rec", data, chunk=7777)
@@ -85,8 +108,8 @@ def test_ranges_across_segment_boundaries(tmp_path):
         read_all(store, tk, "rec", -1, 10)
 
 
-def test_write_file_and_delete(tmp_path):
-    store = fresh_store(tmp_path)
+def test_write_file_and_delete(fresh_store, tmp_path):
+    store = fresh_store()
     tk = tenant_key(store)
     source = tmp_path / "source.bin"
     source.write_bytes(os.urandom(3 * SEGMENT + 5))
@@ -99,19 +122,23 @@ def test_write_file_and_delete(tmp_path):
         store.read(tk, "f")
 
 
-def test_a_failed_write_leaves_nothing(tmp_path):
-    store = fresh_store(tmp_path)
+def test_a_failed_write_leaves_nothing(fresh_store, tmp_path):
+    store = fresh_store()
     tk = tenant_key(store)
     with pytest.raises(RuntimeError):
         with store.writer(tk, "half") as out:
             out.write(os.urandom(3 * SEGMENT))
             raise RuntimeError("upload broke off")
     assert not store.exists(tk, "half")
-    assert list((store.root / str(tk.tenant_id)).iterdir()) == []
+    assert list(store.stored()) == []
+    if isinstance(store, S3BlobStore):  # no parts left behind in the bucket either
+        assert store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
+    else:
+        assert list((store.root / str(tk.tenant_id)).iterdir()) == []
 
 
-def test_delete_tenant(tmp_path):
-    store = fresh_store(tmp_path)
+def test_delete_tenant(fresh_store, tmp_path):
+    store = fresh_store()
     a, b = tenant_key(store), tenant_key(store)
     write(store, a, "x/1", b"one")
     write(store, a, "x/2", b"two")
@@ -122,21 +149,21 @@ def test_delete_tenant(tmp_path):
 
 
 @pytest.fixture
-def sealed(tmp_path):
-    """A three-and-a-bit segment blob and its file."""
-    store = fresh_store(tmp_path)
+def sealed(fresh_store):
+    """A three-and-a-bit segment blob and its stored bytes."""
+    store = fresh_store()
     tk = tenant_key(store)
     data = os.urandom(3 * SEGMENT + 100)
     write(store, tk, "rec", data)
-    return store, tk, store.root / str(tk.tenant_id) / "rec", data
+    return store, tk, sealed_bytes(store, tk, "rec"), data
 
 
 @pytest.mark.parametrize("offset", [0, 5, HEADER.size, HEADER.size + SEGMENT + TAG + 7, -1])
 def test_one_flipped_byte_fails(sealed, offset):
-    store, tk, path, _ = sealed
-    raw = bytearray(path.read_bytes())
+    store, tk, stored, _ = sealed
+    raw = bytearray(stored)
     raw[offset] ^= 0x01
-    path.write_bytes(bytes(raw))
+    replace_sealed(store, tk.tenant_id, "rec", bytes(raw))
     with pytest.raises(BlobCorrupt):
         read_all(store, tk, "rec")
 
@@ -153,32 +180,31 @@ def test_one_flipped_byte_fails(sealed, offset):
     ],
 )
 def test_truncated_file_fails(sealed, keep):
-    store, tk, path, _ = sealed
-    path.write_bytes(path.read_bytes()[:keep])
+    store, tk, stored, _ = sealed
+    replace_sealed(store, tk.tenant_id, "rec", stored[:keep])
     with pytest.raises(BlobCorrupt):
         read_all(store, tk, "rec")
 
 
 def test_swapped_segments_fail(sealed):
-    store, tk, path, data = sealed
-    raw = path.read_bytes()
+    store, tk, raw, data = sealed
     seg = SEGMENT + TAG
     first, second = raw[HEADER.size : HEADER.size + seg], raw[HEADER.size + seg : HEADER.size + 2 * seg]
-    path.write_bytes(raw[: HEADER.size] + second + first + raw[HEADER.size + 2 * seg :])
+    replace_sealed(store, tk.tenant_id, "rec", raw[: HEADER.size] + second + first + raw[HEADER.size + 2 * seg :])
     with pytest.raises(BlobCorrupt):
         read_all(store, tk, "rec")
     # A range that touches only an untouched segment still reads.
     assert read_all(store, tk, "rec", 2 * SEGMENT, 2 * SEGMENT + 10) == data[2 * SEGMENT : 2 * SEGMENT + 10]
 
 
-def test_wrong_master_key_cannot_open_a_tenant_key(tmp_path):
-    store = fresh_store(tmp_path)
+def test_wrong_master_key_cannot_open_a_tenant_key(fresh_store, tmp_path):
+    store = fresh_store()
 
     class Row:
         id = "tenant-a"
         wrapped_data_key = store.new_wrapped_key("tenant-a")
 
-    other = fresh_store(tmp_path)  # same folder, another master key
+    other = fresh_store()  # same folder or bucket, another master key
     with pytest.raises(BlobError, match="master key"):
         other.tenant_key(Row)
 
@@ -190,17 +216,15 @@ def test_wrong_master_key_cannot_open_a_tenant_key(tmp_path):
         store.tenant_key(Moved)
 
 
-def test_tenant_b_cannot_open_tenant_a_blobs(tmp_path):
-    store = fresh_store(tmp_path)
+def test_tenant_b_cannot_open_tenant_a_blobs(fresh_store, tmp_path):
+    store = fresh_store()
     a, b = tenant_key(store, "tenant-a"), tenant_key(store, "tenant-b")
     write(store, a, "secret", b"A's interview")
     # B's own folder has no such blob ...
     with pytest.raises(BlobNotFound):
         store.read(b, "secret")
-    # ... and A's file copied into B's folder does not open with B's key.
-    target = store.root / "tenant-b" / "secret"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes((store.root / "tenant-a" / "secret").read_bytes())
+    # ... and A's stored bytes copied into B's place do not open with B's key.
+    replace_sealed(store, "tenant-b", "secret", sealed_bytes(store, a, "secret"))
     with pytest.raises(BlobCorrupt):
         read_all(store, b, "secret")
     with pytest.raises(BlobCorrupt):
@@ -210,8 +234,8 @@ def test_tenant_b_cannot_open_tenant_a_blobs(tmp_path):
 @pytest.mark.parametrize(
     "key", ["", "../escape", "a/../../b", "/abs", "a//b", ".hidden", "a/.", "a b", "a\\b", "a/", "ü"]
 )
-def test_invalid_keys_are_refused(tmp_path, key):
-    store = fresh_store(tmp_path)
+def test_invalid_keys_are_refused(fresh_store, key):
+    store = fresh_store()
     tk = tenant_key(store)
     with pytest.raises(BlobError, match="invalid blob key"):
         store.writer(tk, key)
@@ -220,7 +244,7 @@ def test_invalid_keys_are_refused(tmp_path, key):
 
 
 def test_memory_stays_flat_for_a_large_blob(tmp_path):
-    store = fresh_store(tmp_path)
+    store = BlobStore(tmp_path / "blobs", secrets.token_bytes(32))
     tk = tenant_key(store)
     chunk = os.urandom(MB)
     total = 50
@@ -284,3 +308,35 @@ def test_bad_or_missing_master_key_in_production(tmp_path):
     with pytest.raises(RuntimeError, match="MENDAN_MASTER_KEY"):
         load_master_key(production)
     assert not (tmp_path / "master.key").exists()
+
+
+def test_s3_blob_larger_than_a_part_goes_up_in_parts_and_reads_in_ranges(s3_endpoint):
+    store = s3_store(s3_endpoint, secrets.token_bytes(32), part_size=5 * MB)
+    tk = tenant_key(store)
+    data = os.urandom(11 * MB + 123)
+    write(store, tk, "rec/big.webm", data, chunk=MB)
+    head = s3_client(s3_endpoint).head_object(Bucket=store.bucket, Key=f"blobs/{tk.tenant_id}/rec/big.webm")
+    # A multipart object's ETag ends in "-<number of parts>": 11 MB in 5 MiB parts is three.
+    assert head["ETag"].strip('"').endswith("-3"), head["ETag"]
+    assert store.size(tk, "rec/big.webm") == len(data)
+    assert read_all(store, tk, "rec/big.webm") == data
+    assert read_all(store, tk, "rec/big.webm", 5 * MB - 7, 5 * MB + 70_000) == data[5 * MB - 7 : 5 * MB + 70_000]
+    store.delete(tk, "rec/big.webm")
+    with pytest.raises(BlobNotFound):
+        store.read(tk, "rec/big.webm")
+
+
+def test_s3_backend_is_chosen_by_environment(s3_endpoint, tmp_path, monkeypatch):
+    bucket = new_bucket(s3_endpoint)
+    for name, value in {"MENDAN_DATA_DIR": str(tmp_path), "MENDAN_BLOB_BACKEND": "s3", "MENDAN_S3_BUCKET": bucket,
+                        "MENDAN_S3_ENDPOINT_URL": s3_endpoint, "MENDAN_S3_REGION": "us-east-1",
+                        "MENDAN_S3_PREFIX": "prod/", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
+        monkeypatch.setenv(name, value)
+    store = BlobStore.from_settings(Settings.from_env())
+    assert isinstance(store, S3BlobStore) and store.location == f"s3://{bucket}/prod/"
+    store.check()
+    tk = tenant_key(store, "t1")
+    write(store, tk, "k", b"in the bucket")
+    keys = [o["Key"] for o in s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["prod/t1/k"]
+    assert not (tmp_path / "blobs").exists()

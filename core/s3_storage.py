@@ -131,7 +131,7 @@ class S3BlobStore(BlobStore):
             relative = item["Key"][len(self.prefix):]
             if "/" in relative:
                 tenant_id, key = relative.split("/", 1)
-                yield StoredBlob(tenant_id, key, item["Size"], item["LastModified"])
+                yield StoredBlob(tenant_id, key, item["Size"], item["LastModified"], item["ETag"])
 
     def delete_tenant(self, tenant_id: Any) -> int:
         keys = [item["Key"] for item in self._listed(f"{self.prefix}{tenant_id}/")]

@@ -206,12 +206,15 @@ class BlobWriter:
 
 @dataclass(frozen=True)
 class StoredBlob:
-    """One sealed blob as the backend keeps it: for backups (sizes are of the sealed bytes)."""
+    """One sealed blob as the backend keeps it: for backups (sizes are of the sealed bytes).
+
+    `version` changes whenever the blob is written again (a file's mtime in ns, an object's ETag)."""
 
     tenant_id: str
     key: str
     sealed_size: int
     modified: datetime
+    version: str
 
 
 class BlobStore:
@@ -288,7 +291,8 @@ class BlobStore:
             if path.is_file() and not path.name.startswith("."):
                 tenant_id, key = path.relative_to(self.root).as_posix().split("/", 1)
                 stat = path.stat()
-                yield StoredBlob(tenant_id, key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+                yield StoredBlob(tenant_id, key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC),
+                                 f"{stat.st_mtime_ns}:{stat.st_ino}")
 
     def read_sealed(self, tenant_id: Any, key: str, chunk: int = 1024 * 1024) -> Iterator[bytes]:
         """The stored (still encrypted) bytes of a blob, as a stream: what a backup copies."""

@@ -1,4 +1,5 @@
-"""`mendan serve | worker | migrate | createoperator | demo | purge-expired` and the installed plugins' commands."""
+"""`mendan serve | worker | migrate | createoperator | demo | backup | restore | purge-expired` and the installed
+plugins' commands."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import getpass
 import os
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import click
 
@@ -232,6 +234,50 @@ async def _grow_demo(settings: Settings, slug: str, interviews: int) -> str:
         finally:
             os.dup2(saved_stderr, 2)
             os.close(saved_stderr)
+
+
+def _bound_storage(settings: Settings):
+    """The configured database bound for this process, and the configured blob store."""
+    from core.db.engine import bind_engine, make_engine
+    from core.storage import BlobStore
+
+    bind_engine(make_engine(settings))
+    return BlobStore.from_settings(settings)
+
+
+@main.command()
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="folder that keeps the backups; each run adds a folder of its own")
+@click.option("--kind", type=click.Choice(["full", "differential"]), default="full", show_default=True,
+              help="differential: the database and the blobs changed since the last full backup in --to")
+def backup(dest: Path, kind: str) -> None:
+    """Back up the database and the (still encrypted) blobs; schedule: docs/backups.md."""
+    from core.backup import BackupError, take_backup
+
+    settings = _settings()
+    try:
+        result = asyncio.run(take_backup(settings, _bound_storage(settings), dest, kind))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts = result.manifest["counts"]
+    click.echo(f"{kind} backup in {result.folder}: {counts['tenants']} tenants, {counts['blobs']} blobs "
+               f"({counts['blobs_copied']} copied, {counts['bytes_copied']} bytes)")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    """Restore a backup folder into the configured, empty database and blob store (the master key
+    in the environment must be the one the backup was taken under)."""
+    from core.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        manifest = asyncio.run(restore_backup(settings, _bound_storage(settings), source))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored the {manifest['kind']} backup of {manifest['started_at']}: "
+               f"{manifest['counts']['tenants']} tenants, {manifest['counts']['blobs']} blobs")
 
 
 main.add_command(purge_expired_command)

@@ -8,13 +8,22 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from core import ops_metrics
 from core.db.tables import Tenant
 
 prometheus_config = PrometheusConfig(app_name="mendan", group_path=True, exclude=["/metrics", "/healthz", "/static"])
 
 
 class MetricsController(PrometheusController):
+    """The request metrics, process metrics and the job and disk gauges of core.ops_metrics."""
+
     path = "/metrics"
+
+    @get()
+    async def get(self, request: Request) -> Response:
+        settings = request.app.state.settings
+        await ops_metrics.refresh(settings.queue_name, settings.data_dir)
+        return await super().get.fn(self)
 
 
 @get("/healthz", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True)

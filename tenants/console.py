@@ -31,6 +31,7 @@ from tenants.contracts import ContractProblem, change_contract, create_contract,
 from tenants.hours import active_stop, current_contract
 from tenants.options import set_option
 from tenants.services import save_settings_form, settings_form
+from tenants.stop_mail import mail_admins
 from tenants.stops import (
     WindowProblem,
     cancel_maintenance,
@@ -40,7 +41,7 @@ from tenants.stops import (
     stop_service,
     upcoming_windows,
 )
-from tenants.tables import COURSES, CONTRACT_STATES, ContractChange, DeletionReport, TenantProfile
+from tenants.tables import COURSES, CONTRACT_STATES, ContractChange, DeletionReport, MaintenanceWindow, TenantProfile
 
 TEMPLATES = Path(__file__).parent / "templates"
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -269,7 +270,9 @@ async def save_plugin_settings(request: Request, slug: FromPath[str], key: FromP
 @post("/tenants/{slug:str}/stop")
 async def stop_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
     tenant = await _tenant(slug)
-    await stop_service(tenant.id, str(data.get("message", "")).strip(), by=request.user, ip=audit.client_ip(request))
+    message = str(data.get("message", "")).strip()
+    await stop_service(tenant.id, message, by=request.user, ip=audit.client_ip(request))
+    await mail_admins(request.app.state.settings, request.app.state.tasks, "stopped", tenant.id, message=message)
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -277,6 +280,7 @@ async def stop_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
 async def resume_tenant(request: Request, slug: FromPath[str]) -> Any:
     tenant = await _tenant(slug)
     await resume_service(tenant.id, by=request.user, ip=audit.client_ip(request))
+    await mail_admins(request.app.state.settings, request.app.state.tasks, "resumed", tenant.id)
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -297,29 +301,39 @@ async def delete_tenant(request: Request, slug: FromPath[str], data: Form) -> An
 @post("/maintenance")
 async def add_maintenance(request: Request, data: Form) -> Any:
     try:
-        await plan_maintenance(_tokyo(data.get("starts_at")), _tokyo(data.get("ends_at")),
-                               str(data.get("message", "")).strip(), by=request.user, ip=audit.client_ip(request))
+        window = await plan_maintenance(_tokyo(data.get("starts_at")), _tokyo(data.get("ends_at")),
+                                        str(data.get("message", "")).strip(), by=request.user,
+                                        ip=audit.client_ip(request))
     except WindowProblem as exc:
         return await _home_page(request, error=_(str(exc)))
+    await mail_admins(request.app.state.settings, request.app.state.tasks, "maintenance_planned",
+                      message=window.message, starts_at=window.starts_at, ends_at=window.ends_at)
     return _back("/ops/")
 
 
 @post("/maintenance/{window_id:int}/cancel")
 async def remove_maintenance(request: Request, window_id: FromPath[int]) -> Any:
-    if not await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request)):
+    window = await MaintenanceWindow.objects().where(MaintenanceWindow.id == window_id).first()
+    if window is None or not await cancel_maintenance(window_id, by=request.user, ip=audit.client_ip(request)):
         raise NotFoundException(_("No such maintenance window."))
+    if window.ends_at > now():  # a window already over affects no one
+        await mail_admins(request.app.state.settings, request.app.state.tasks, "maintenance_cancelled",
+                          starts_at=window.starts_at, ends_at=window.ends_at)
     return _back("/ops/")
 
 
 @post("/stop")
 async def stop_everything(request: Request, data: Form) -> Any:
-    await stop_service(None, str(data.get("message", "")).strip(), by=request.user, ip=audit.client_ip(request))
+    message = str(data.get("message", "")).strip()
+    await stop_service(None, message, by=request.user, ip=audit.client_ip(request))
+    await mail_admins(request.app.state.settings, request.app.state.tasks, "stopped", message=message)
     return _back("/ops/")
 
 
 @post("/resume")
 async def resume_everything(request: Request) -> Any:
     await resume_service(None, by=request.user, ip=audit.client_ip(request))
+    await mail_admins(request.app.state.settings, request.app.state.tasks, "resumed")
     return _back("/ops/")
 
 

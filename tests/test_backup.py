@@ -24,6 +24,7 @@ from core.tenancy import create_tenant
 from mendan.assembly import migrate
 from tests.conftest import make_settings
 from tests.interview_fixtures import make_interview
+from tests.s3_server import new_bucket, s3_endpoint  # noqa: F401 (fixture)
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -68,7 +69,10 @@ async def postgres_databases():
 def mendan(settings: Settings, *args: str) -> subprocess.CompletedProcess:
     """The CLI in a process of its own, configured by the environment as in production."""
     env = {**os.environ, "MENDAN_DATA_DIR": str(settings.data_dir), "DATABASE_URL": settings.database_url,
-           "MENDAN_MASTER_KEY": settings.master_key or "", "MENDAN_SECRET_KEY": settings.secret_key or ""}
+           "MENDAN_MASTER_KEY": settings.master_key or "", "MENDAN_SECRET_KEY": settings.secret_key or "",
+           "MENDAN_BLOB_BACKEND": settings.blob_backend, "MENDAN_S3_BUCKET": settings.s3_bucket or "",
+           "MENDAN_S3_ENDPOINT_URL": settings.s3_endpoint_url or "", "MENDAN_S3_REGION": settings.s3_region or "",
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
     return subprocess.run([sys.executable, "-c", "from mendan.cli import main; main()", *args], env=env, capture_output=True, text=True,
                           timeout=600)
 
@@ -135,6 +139,17 @@ async def test_restore_drill_on_postgres(tmp_path, make_user, rebinds, postgres_
     source = make_settings(tmp_path / "source", master_key=key, database_url=await postgres_databases())
     target = make_settings(tmp_path / "target", master_key=key, database_url=await postgres_databases())
     await drill(source, target, make_user, tmp_path)
+
+
+async def test_restore_drill_with_blobs_in_s3_buckets(tmp_path, make_user, rebinds, s3_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    key = new_master_key()
+    s3 = {"blob_backend": "s3", "s3_endpoint_url": s3_endpoint, "s3_region": "us-east-1", "master_key": key}
+    source = make_settings(tmp_path / "source", s3_bucket=new_bucket(s3_endpoint), **s3)
+    target = make_settings(tmp_path / "target", s3_bucket=new_bucket(s3_endpoint), **s3)
+    await drill(source, target, make_user, tmp_path)
+    assert not (tmp_path / "target" / "blobs").exists()  # the blobs went to the bucket
 
 
 async def test_differential_holds_what_changed_and_restores_with_its_full(tmp_path, make_user, rebinds):

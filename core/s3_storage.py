@@ -42,8 +42,10 @@ class MultipartSink:
     def write(self, data: bytes) -> None:
         self.buffer += data
         while len(self.buffer) >= self.part_size:
-            self._upload_part(bytes(self.buffer[: self.part_size]))
+            with memoryview(self.buffer) as view:
+                part = bytes(view[: self.part_size])  # the one copy of the part that goes up
             del self.buffer[: self.part_size]
+            self._upload_part(part)
 
     def _upload_part(self, body: bytes) -> None:
         if self.upload_id is None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import secrets
+import subprocess
+import sys
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
@@ -340,3 +343,48 @@ def test_s3_backend_is_chosen_by_environment(s3_endpoint, tmp_path, monkeypatch)
     keys = [o["Key"] for o in s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == ["prod/t1/k"]
     assert not (tmp_path / "blobs").exists()
+
+
+S3_MEMORY_CLIENT = """
+import hashlib, json, os, secrets, sys, tracemalloc
+from tests.s3_server import s3_store
+
+store = s3_store(sys.argv[1], secrets.token_bytes(32), part_size=5 * 1024 * 1024)
+class Row:
+    id = "t"
+    wrapped_data_key = store.new_wrapped_key("t")
+tk = store.tenant_key(Row)
+with store.writer(tk, "warm") as out:  # boto3's first call loads its service model: not the blob's cost
+    out.write(b"x")
+b"".join(store.read(tk, "warm"))
+block, total = os.urandom(1024 * 1024), int(sys.argv[2])
+tracemalloc.start()
+digest = hashlib.sha256()
+with store.writer(tk, "big") as out:
+    for i in range(total):
+        piece = i.to_bytes(4, "big") + block[4:]
+        digest.update(piece)
+        out.write(piece)
+_, write_peak = tracemalloc.get_traced_memory()
+tracemalloc.reset_peak()
+check, size = hashlib.sha256(), 0
+for piece in store.read(tk, "big"):
+    check.update(piece)
+    size += len(piece)
+_, read_peak = tracemalloc.get_traced_memory()
+print(json.dumps({"same": check.digest() == digest.digest(), "size": size, "write_peak": write_peak,
+                  "read_peak": read_peak}))
+"""
+
+
+def test_s3_memory_stays_flat_for_a_large_blob(s3_endpoint):
+    # The client runs in a process of its own: moto's server, in this one, holds every object in memory.
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    ran = subprocess.run([sys.executable, "-c", S3_MEMORY_CLIENT, s3_endpoint, "40"], capture_output=True, text=True,
+                         env=env, cwd=Path(__file__).resolve().parent.parent, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert result["same"] and result["size"] == 40 * MB
+    # 40 MB went up in 5 MiB parts: about two parts' worth in memory at most (the buffer and the part sent).
+    assert result["write_peak"] < 3 * 5 * MB, result
+    assert result["read_peak"] < 2 * MB, result

@@ -23,7 +23,7 @@ class MetricsController(PrometheusController):
     async def get(self, request: Request) -> Response:
         settings = request.app.state.settings
         await ops_metrics.refresh(settings.queue_name, settings.data_dir)
-        return await super().get.fn(self)
+        return await super().get.fn(self)  # the parent handler's function: it writes out the registry
 
 
 @get("/healthz", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True)

@@ -21,11 +21,12 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from core.config import Settings
 
 
-def storage_uri(settings: Settings) -> str:
-    """Where the counters live: the broker's Redis, else memory (one process)."""
+def limits_storage(settings: Settings) -> Storage:
+    """Where `limits` counters live: the broker's Redis (through redis-py, which dramatiq already
+    brings), else this process's memory. Nothing connects until the first count."""
     if settings.broker_kind == "redis":
-        return "async+" + settings.broker_url
-    return "async+memory://"
+        return storage_from_string("async+" + settings.broker_url, implementation="redispy")
+    return storage_from_string("async+memory://")
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Throttles:
     """The process's throttles, made from the settings (`MENDAN_SIGNIN_*`, `MENDAN_RESET_*`)."""
 
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
-        limiter = MovingWindowRateLimiter(storage or storage_from_string(storage_uri(settings)))
+        limiter = MovingWindowRateLimiter(storage or limits_storage(settings))
         self.sign_in = Throttle(limiter, {"account": parse(settings.signin_account_limit),
                                           "address": parse(settings.signin_address_limit)})
         self.reset = Throttle(limiter, {"account": parse(settings.reset_account_limit),

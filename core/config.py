@@ -22,6 +22,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -38,8 +42,18 @@ class Settings:
     upload_max_bytes: int = 4 * 1024**3
     room_opens_before_minutes: int = 30  # a personal link leads in from this long before the slot
     room_closes_after_minutes: int = 120  # ... until this long after the slot's end
-    login_rate_per_minute: int = 10
+    # Failed sign-ins allowed per account and per client address, and password-reset requests per
+    # e-mail address and per client address, in a moving window (`limits` notation).
+    signin_account_limit: str = "5/15minutes"
+    signin_address_limit: str = "50/15minutes"
+    reset_account_limit: str = "3/hour"
+    reset_address_limit: str = "10/hour"
     session_days: int = 14
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs; none by default): uvicorn's
+    # forwarded_allow_ips, so client addresses (audit, sign-in limits) cannot be forged.
+    trusted_proxies: tuple[str, ...] = ()
+    # Who may read /metrics, /readyz and /schema in production besides signed-in operators.
+    internal_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     allowed_emotion_regions: tuple[str, ...] = ("JP",)
     job_max_retries: int = 3  # runs after the first, before a job is marked failed
     job_min_backoff_ms: int = 500  # the first retry's delay; it doubles each time
@@ -68,7 +82,12 @@ class Settings:
             upload_max_bytes=int(_env("MENDAN_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
             room_opens_before_minutes=int(_env("MENDAN_ROOM_OPENS_BEFORE_MINUTES", "30")),
             room_closes_after_minutes=int(_env("MENDAN_ROOM_CLOSES_AFTER_MINUTES", "120")),
-            login_rate_per_minute=int(_env("MENDAN_LOGIN_RATE_PER_MINUTE", "10")),
+            signin_account_limit=_env("MENDAN_SIGNIN_ACCOUNT_LIMIT", "5/15minutes"),
+            signin_address_limit=_env("MENDAN_SIGNIN_ADDRESS_LIMIT", "50/15minutes"),
+            reset_account_limit=_env("MENDAN_RESET_ACCOUNT_LIMIT", "3/hour"),
+            reset_address_limit=_env("MENDAN_RESET_ADDRESS_LIMIT", "10/hour"),
+            trusted_proxies=_csv(_env("MENDAN_TRUSTED_PROXIES", "")),
+            internal_networks=_csv(_env("MENDAN_INTERNAL_NETWORKS", "127.0.0.0/8,::1/128")),
             job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
             job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),
             blob_backend=_env("MENDAN_BLOB_BACKEND", "local").lower(),

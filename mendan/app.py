@@ -20,6 +20,7 @@ from core.auth.middleware import TokenAwareCSRFMiddleware, UserAuthenticationMid
 from core.auth.routes import auth_router
 from core.auth.session_store import DatabaseStore
 from core.auth.sessions import RenewingSessionConfig
+from core.auth.throttle import Throttles
 from core.config import Settings, use_settings
 from billing.routes import TEMPLATES as BILLING_TEMPLATES, billing_routers
 from billing.shipping import start_billing_clock, stop_billing_clock
@@ -38,9 +39,11 @@ from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_g
 from core.web.errors import EXCEPTION_HANDLERS, NotInContract
 from core.web.i18n import current_language
 from core.web.idempotency import IdempotencyMiddleware
+from core.web.internal_endpoints import InternalEndpointsMiddleware
 from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
+from core.web.security_headers import security_headers
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
 from tenants.services import services_router
 from tenants.hours import ContractCalendar
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             session_config.middleware,
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf_config),
             DefineMiddleware(UserAuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
+            DefineMiddleware(InternalEndpointsMiddleware, settings=settings),
             RequestContextMiddleware,
             IdempotencyMiddleware,
         ],
@@ -137,10 +141,12 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                                          str(ATTRIBUTE_TEMPLATES), *host.template_dirs()]),
         exception_handlers={**EXCEPTION_HANDLERS, ServiceClosed: service_closed_answer},
         state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
+                     "throttles": Throttles(settings),
                      "service_calendar": ContractCalendar()}),
         on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock,
                     start_scheduled_jobs],
         on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs],
+        before_send=[security_headers(settings)],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         debug=False,
     )

@@ -106,7 +106,13 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and (settings.broker_kind == "embedded" or settings.database_kind == "sqlite"):
         raise click.UsageError("several web processes need BROKER_URL and a PostgreSQL DATABASE_URL")
     uvicorn.run("mendan.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+                **uvicorn_options(settings))
+
+
+def uvicorn_options(settings) -> dict:
+    """uvicorn's options that depend on the settings: X-Forwarded-For and -Proto are believed
+    only from `settings.trusted_proxies` (none by default), so nobody can forge a client address."""
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies), "log_level": "info"}
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

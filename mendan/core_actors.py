@@ -6,6 +6,7 @@ from __future__ import annotations
 from email import message_from_string, policy
 from email.utils import parseaddr
 
+from core.auth.password_reset_mail import send_password_reset
 from core.dkim import domain_of
 from core.interviews.senders import signer_for
 from core.mail import deliver
@@ -28,4 +29,4 @@ async def send_mail(tenant_id: str | None, message: str) -> str:
     return deliver(rt.settings, msg, raw)
 
 
-CORE_ACTORS = {"core.send_mail": send_mail}
+CORE_ACTORS = {"core.send_mail": send_mail, "core.send_password_reset": send_password_reset}

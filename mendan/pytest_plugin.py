@@ -43,12 +43,11 @@ BASE_URL = "http://testserver.local"
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for tests: data under `data_dir`, SQLite there unless `database_url` is given,
-    a sign-in rate high enough for many sign-ins, a queue of its own."""
+    a queue of its own."""
     values: dict[str, Any] = dict(
         data_dir=data_dir,
         database_url=f"sqlite:///{data_dir / 'mendan.sqlite'}",
         secret_key="test-secret-" + "x" * 40,
-        login_rate_per_minute=1000,
         queue_name=f"mendan_test_{secrets.token_hex(4)}",
     )
     values.update(overrides)

@@ -86,8 +86,38 @@ async def browser():
 
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        violations = _watch_content_security_policy(launched)
         yield launched
         await launched.close()
+    # Every browser test doubles as a check of the Content-Security-Policy: a page that needs an
+    # inline script or a foreign source is caught even where the test did not look.
+    assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
+def _watch_content_security_policy(browser) -> list[str]:
+    """Collects chromium's console reports of Content-Security-Policy violations on every page
+    the test opens (through `browser.new_page` or `browser.new_context`). `wait_for_function`
+    takes a function (`"() => ..."`): an expression string is run with eval, which the policy refuses."""
+    violations: list[str] = []
+
+    def watch(page) -> None:
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+
+    new_context, new_page = browser.new_context, browser.new_page
+
+    async def context_watched(*args, **kwargs):
+        context = await new_context(*args, **kwargs)
+        context.on("page", watch)
+        return context
+
+    async def page_watched(*args, **kwargs):
+        page = await new_page(*args, **kwargs)
+        watch(page)
+        return page
+
+    browser.new_context, browser.new_page = context_watched, page_watched
+    browser.csp_violations = violations  # a test that provokes one on purpose clears it
+    return violations
 
 
 @pytest.fixture

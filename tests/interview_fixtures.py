@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import re
 from datetime import datetime, timedelta, timezone
 
 from core.interviews.people import issue_join_link
@@ -40,11 +42,23 @@ async def consent(tenant, user):
     await record_consent(tenant.id, user.id, "recording", text.version)
 
 
+async def open_link(client, url: str, accept: dict | None = None):
+    """Open a personal link as the interviewee does: its page, then the page's sign-in button (the
+    form's hidden fields as the page rendered them). Returns the button's answer (a redirect on
+    the way in); where the link cannot lead in, the link's own answer (a page saying why)."""
+    headers = accept or {"accept": "text/html"}
+    shown = await client.get(url, headers=headers, follow_redirects=False)
+    if shown.status_code != 200:
+        return shown
+    fields = {name: html.unescape(value)
+              for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', shown.text)}
+    return await client.post(url.split("?")[0], data=fields, headers=headers, follow_redirects=False)
+
+
 async def join(client, tenant, user, interview):
     """Sign the interviewee in through a personal link, as the mailed link does."""
     token = await issue_join_link(TenantScope(tenant.id), user)
-    response = await client.get(f"/t/{tenant.slug}/join/{token}?interview={interview.id}",
-                                headers={"accept": "text/html"}, follow_redirects=False)
+    response = await open_link(client, f"/t/{tenant.slug}/join/{token}?interview={interview.id}")
     assert response.status_code in (302, 303), response.text
     await client.get(f"/t/{tenant.slug}/interviews/{interview.id}/consent", headers={"accept": "text/html"})
     return response

@@ -130,9 +130,11 @@ async def test_operators_sign_in_at_login_not_at_a_tenant(client, make_tenant, m
 async def test_sign_in_issues_a_new_session_id_and_drops_the_old_one(app, client, make_tenant, make_user):
     tenant = await make_tenant()
     user = await make_user(tenant, "admin")
-    before = _session_cookie(await client.get(f"/t/{tenant.slug}/login", headers=HTML))
+    before = "planted-" + tenant.slug  # an id someone put into this browser beforehand
+    client.cookies.set("session", before, domain="testserver.local")
+    await client.get(f"/t/{tenant.slug}/login", headers=HTML)
     store = app.stores.get("sessions")
-    assert before and await store.exists(before)
+    assert await store.exists(before)
     response = await login(client, tenant, user)
     after = _session_cookie(response)
     assert after and after != before
@@ -202,32 +204,105 @@ async def test_api_token_works_without_csrf_until_revoked(guarded, app, make_ten
 # -- rate limit -------------------------------------------------------------------
 
 
-async def test_login_is_rate_limited(settings, host, make_tenant, make_user):
+async def _sign_in_answer(client, tenant, email: str, password: str):
+    answer = await client.post(f"/t/{tenant.slug}/login", data={"email": email, "password": password,
+                               "_csrf_token": client.cookies["csrftoken"]}, headers=HTML, follow_redirects=False)
+    return answer
+
+
+def _strict_app(settings, host, **limits):
     from mendan.app import create_app
+
+    return create_app(dataclasses.replace(settings, **limits), host=host)
+
+
+async def test_failed_sign_ins_are_limited_per_account_and_say_how_long_to_wait(settings, host, make_tenant,
+                                                                                make_user):
+    tenant = await make_tenant()
+    user, colleague = await make_user(tenant, "admin"), await make_user(tenant, "interviewer")
+    strict = _strict_app(settings, host, signin_account_limit="3/15minutes", signin_address_limit="50/15minutes")
+    try:
+        async with AsyncTestClient(strict, base_url="http://testserver.local") as client:
+            await client.get(f"/t/{tenant.slug}/login", headers=HTML)
+            answers = [await _sign_in_answer(client, tenant, user.email, "wrong-password!") for _ in range(4)]
+            assert [a.status_code for a in answers] == [400, 400, 400, 429]
+            locked = answers[-1]
+            assert locked.headers["content-type"].startswith("text/html")
+            assert "分ほど待ってから" in locked.text and "Too Many Requests" not in locked.text
+            assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+            # Even the right password waits: the account is locked for the window, not the address.
+            assert (await _sign_in_answer(client, tenant, user.email, PASSWORD)).status_code == 429
+            assert (await _sign_in_answer(client, tenant, colleague.email, PASSWORD)).status_code == 302
+    finally:
+        use_settings(settings)
+
+
+async def test_successful_sign_ins_behind_one_office_address_are_never_limited(settings, host, make_tenant,
+                                                                               make_user):
+    tenant = await make_tenant()
+    staff = [await make_user(tenant, "interviewer") for _ in range(12)]
+    strict = _strict_app(settings, host, signin_account_limit="3/15minutes", signin_address_limit="10/15minutes")
+    try:
+        for person in staff:  # twelve colleagues at 9:00, one address
+            async with AsyncTestClient(strict, base_url="http://testserver.local") as client:
+                await client.get(f"/t/{tenant.slug}/login", headers=HTML)
+                assert (await _sign_in_answer(client, tenant, person.email, PASSWORD)).status_code == 302
+    finally:
+        use_settings(settings)
+
+
+async def test_failures_from_one_address_are_limited_across_accounts(settings, host, make_tenant):
+    tenant = await make_tenant()
+    strict = _strict_app(settings, host, signin_account_limit="3/15minutes", signin_address_limit="5/15minutes")
+    try:
+        async with AsyncTestClient(strict, base_url="http://testserver.local") as client:
+            await client.get(f"/t/{tenant.slug}/login", headers=HTML)
+            answers = [await _sign_in_answer(client, tenant, f"guess{i}@example.jp", "x") for i in range(6)]
+            assert [a.status_code for a in answers] == [400] * 5 + [429]
+    finally:
+        use_settings(settings)
+
+
+async def test_reset_requests_answer_alike_for_any_address_and_are_limited(settings, host, make_tenant, make_user):
+    from core.db.tables import Job
+    from core.tables import json_value
 
     tenant = await make_tenant()
     user = await make_user(tenant, "admin")
-    strict = create_app(dataclasses.replace(settings, login_rate_per_minute=3), host=host)
+    unknown = f"nobody-{tenant.slug}@example.jp"
+    strict = _strict_app(settings, host, reset_account_limit="2/hour", reset_address_limit="10/hour")
     try:
-        # Attempts of earlier tests from the same test address would count against this one.
-        await strict.stores.get("rate_limit").delete_all()
         async with AsyncTestClient(strict, base_url="http://testserver.local") as client:
-            await client.get(f"/t/{tenant.slug}/login", headers=HTML)
-            answers = []
-            for _ in range(4):
-                response = await client.post(
-                    f"/t/{tenant.slug}/login",
-                    data={"email": user.email, "password": "wrong-password!",
-                          "_csrf_token": client.cookies["csrftoken"]},
-                    headers=HTML, follow_redirects=False,
-                )
-                answers.append(response.status_code)
-            assert answers == [400, 400, 400, 429]
-            assert "ratelimit-reset" in {k.lower() for k in response.headers}
-            assert 0 < int(response.headers["retry-after"]) <= 60
+            form = await client.get(f"/t/{tenant.slug}/password-reset", headers=HTML)
+            token = form_csrf(form.text)
+
+            async def ask(email):
+                return await client.post(f"/t/{tenant.slug}/password-reset", data={"email": email, "_csrf_token": token},
+                                         headers=HTML)
+
+            known_answer, unknown_answer = await ask(user.email), await ask(unknown)
+            assert known_answer.status_code == unknown_answer.status_code == 200
+            assert known_answer.text.replace(token, "") == unknown_answer.text.replace(token, "")
+            # The same work for both: one job each, no tenant's jobs list shows them.
+            jobs = await Job.objects().where(Job.actor == "core.send_password_reset")
+            asked = [j for j in jobs if json_value(j.args).get("email") in (user.email, unknown)]
+            assert len(asked) == 2 and all(j.tenant is None for j in asked)
+            assert (await ask(unknown)).status_code == 200
+            limited = await ask(unknown)
+            assert limited.status_code == 429 and "分ほど待ってから" in limited.text and limited.headers["retry-after"]
     finally:
-        await strict.stores.get("rate_limit").delete_all()
         use_settings(settings)
+
+
+async def test_a_visitor_without_a_cookie_leaves_no_session_row(client):
+    from core.db.tables import WebSession
+
+    before = await WebSession.count()
+    for _ in range(3):
+        client.cookies.clear()
+        assert (await client.get("/login", headers=HTML)).status_code == 200
+    assert "session" not in client.cookies
+    assert await WebSession.count() == before
 
 
 # -- password reset --------------------------------------------------------------------

@@ -14,15 +14,14 @@ from core.interviews.senders import set_sender
 from core.interviews.tables import Interview
 from core.tenancy import TenantScope
 from tests.conftest import HTML
-from tests.interview_fixtures import consent, make_interview
+from tests.interview_fixtures import consent, make_interview, open_link
 
 UTC = timezone.utc
 
 
 async def _open(client, tenant, setup, accept=HTML):
     token = await issue_join_link(setup["scope"], setup["interviewee"])
-    return await client.get(f"/t/{tenant.slug}/join/{token}?interview={setup['interview'].id}",
-                            headers=accept, follow_redirects=False)
+    return await open_link(client, f"/t/{tenant.slug}/join/{token}?interview={setup['interview'].id}", accept)
 
 
 async def _signed_in(client, tenant) -> bool:
@@ -116,3 +115,27 @@ async def test_the_live_room_of_a_cancelled_interview_is_closed_to_the_interview
     await cancel(setup["scope"], setup["interview"])
     closed = await client.get(room, headers=HTML)
     assert closed.status_code == 410 and "中止" in closed.text
+
+
+async def test_opening_a_link_signs_nobody_in_until_its_page_is_sent_and_then_under_a_new_session(
+        client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    token = await issue_join_link(setup["scope"], setup["interviewee"])
+    url = f"/t/{tenant.slug}/join/{token}?interview={setup['interview'].id}"
+    shown = await client.get(url, headers=HTML, follow_redirects=False)
+    assert shown.status_code == 200 and 'id="join-button"' in shown.text and tenant.name in shown.text
+    assert not await _signed_in(client, tenant)  # a GET (any site can send one) changes nothing
+    # No sign-in by a form posted from elsewhere: it lacks the page's CSRF token.
+    forged = await client.post(url.split("?")[0], data={"interview": str(setup["interview"].id)},
+                               headers=HTML, follow_redirects=False)
+    assert forged.status_code == 403 and not await _signed_in(client, tenant)
+    # A session id planted in the browser beforehand does not survive the sign-in.
+    client.cookies.delete("session")
+    client.cookies.set("session", "planted-by-someone-else", domain="testserver.local")
+    planted = client.cookies.get("session")
+    answer = await open_link(client, url)
+    assert answer.status_code == 302 and answer.headers["location"].startswith(
+        f"/t/{tenant.slug}/interviews/{setup['interview'].id}/consent")
+    assert client.cookies.get("session") not in (None, planted)
+    assert await _signed_in(client, tenant)

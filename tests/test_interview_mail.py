@@ -32,7 +32,7 @@ from core.interviews.reminders import send_due_reminders
 from core.interviews.senders import set_sender
 from core.mail import MailError, build_message, deliver
 from tests.conftest import HTML, login
-from tests.interview_fixtures import make_interview
+from tests.interview_fixtures import make_interview, open_link
 
 
 def free_port() -> int:
@@ -155,7 +155,7 @@ async def test_scheduling_mail_reaches_a_starttls_server_signed_with_the_tenants
 
         # The personal link from the mail signs the interviewee in, at the interview's time.
         monkeypatch.setattr("core.hours.now", lambda: interview.starts_at - dt.timedelta(minutes=5))
-        joined = await client.get(link.replace(smtp_settings.base_url, ""), headers=HTML, follow_redirects=False)
+        joined = await open_link(client, link.replace(smtp_settings.base_url, ""))
         assert joined.status_code in (302, 303) and joined.headers["location"].endswith("/consent")
 
 

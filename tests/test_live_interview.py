@@ -19,7 +19,7 @@ from core.tenancy import TenantScope
 from plugins.live_interview import plugin as live_interview
 from plugins.live_interview.tables import RoomEvent
 from tests.conftest import HTML, login
-from tests.interview_fixtures import chunk_checksum, consent, join, make_interview
+from tests.interview_fixtures import chunk_checksum, consent, join, make_interview, open_link
 from tests.video_files import make_video
 
 
@@ -82,7 +82,7 @@ async def test_the_interviewee_consents_first_and_then_continues_to_the_room(liv
     room = f"/t/{tenant.slug}/live_interview/{interview.id}"
     token = await issue_join_link(TenantScope(tenant.id), setup["interviewee"])
 
-    arrived = await client.get(f"/t/{tenant.slug}/join/{token}?next_page={room}", headers=HTML, follow_redirects=False)
+    arrived = await open_link(client, f"/t/{tenant.slug}/join/{token}?next_page={room}")
     assert arrived.headers["location"] == room
     to_consent = await client.get(room, headers=HTML, follow_redirects=False)
     assert to_consent.status_code in (302, 303)
@@ -97,8 +97,7 @@ async def test_the_interviewee_consents_first_and_then_continues_to_the_room(liv
     assert page.status_code == 200 and 'data-role="interviewee"' in page.text
 
     # A link to another site is never followed.
-    elsewhere = await client.get(f"/t/{tenant.slug}/join/{token}?next_page=//evil.example/", headers=HTML,
-                                 follow_redirects=False)
+    elsewhere = await open_link(client, f"/t/{tenant.slug}/join/{token}?next_page=//evil.example/")
     assert elsewhere.headers["location"] == f"/t/{tenant.slug}/interviews/"
 
 
@@ -109,8 +108,7 @@ async def test_the_mailed_personal_link_leads_through_consent_into_the_room(live
     room = f"/t/{tenant.slug}/live_interview/{interview.id}"
     token = await issue_join_link(TenantScope(tenant.id), setup["interviewee"])
     # The form of the link in the scheduling mail (core/interviews/notifications.py).
-    arrived = await client.get(f"/t/{tenant.slug}/join/{token}?interview={interview.id}", headers=HTML,
-                               follow_redirects=False)
+    arrived = await open_link(client, f"/t/{tenant.slug}/join/{token}?interview={interview.id}")
     consent_url = arrived.headers["location"]
     assert consent_url.startswith(f"/t/{tenant.slug}/interviews/{interview.id}/consent?next_page=")
     consent_page = await client.get(consent_url, headers=HTML)

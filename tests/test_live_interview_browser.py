@@ -108,6 +108,8 @@ async def interviewee_joins(browser, base: str, tenant, user, room: str):
     context, page = await new_page(browser, "interviewee")
     token = await issue_join_link(TenantScope(tenant.id), user)
     await page.goto(f"{base}/t/{tenant.slug}/join/{token}?next_page={room}")
+    async with page.expect_navigation():
+        await page.click("#join-button")
     if "/consent" in page.url:
         await page.check("input[name=agree]")
         await page.click("form[action$='/consent'] button[type=submit]")
@@ -128,7 +130,7 @@ async def enter(page) -> None:
 
 
 async def sees_video(page) -> None:
-    await page.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30000)
+    await page.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=30000)
 
 
 def decoded_seconds(store: BlobStore, tenant, rec: Recording) -> float:
@@ -152,7 +154,7 @@ async def segments(tenant, interview) -> list[Recording]:
 async def record_for(interviewer_page, interviewee_page, seconds: float) -> None:
     await interviewer_page.wait_for_selector("#start-recording:not([disabled])", timeout=20000)
     await interviewer_page.click("#start-recording")
-    await interviewee_page.wait_for_function("window.liveRoom.recorder !== null", timeout=20000)
+    await interviewee_page.wait_for_function("() => window.liveRoom.recorder !== null", timeout=20000)
     await asyncio.sleep(seconds)
 
 
@@ -183,11 +185,11 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
     await host_page.evaluate("window.callBeforeBlip = window.liveRoom.pc")
     await guest_page.evaluate("window.liveRoom.socket.close()")
     await host_page.wait_for_function(
-        "window.liveRoom.pc && window.liveRoom.pc !== window.callBeforeBlip"
+        "() => window.liveRoom.pc && window.liveRoom.pc !== window.callBeforeBlip"
         " && window.liveRoom.pc.connectionState === 'connected'", timeout=30000)
     await sees_video(host_page)
     # Chunks go on after the blip: wait until one is acknowledged, not for a fixed time.
-    await guest_page.wait_for_function("window.liveRoom.segments[0].base > 0", timeout=30000)
+    await guest_page.wait_for_function("() => window.liveRoom.segments[0].base > 0", timeout=30000)
     await host_page.click("#questions li:first-child .question-timer")
     assert await host_page.locator("#end-interview").is_disabled()
     await host_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewer.png"), full_page=True)
@@ -249,7 +251,7 @@ async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(serve
     guest_context, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
     await sees_video(host_page)
     await record_for(host_page, guest_page, 4)
-    await guest_page.wait_for_function("window.liveRoom.segments[0].base > 0", timeout=20000)
+    await guest_page.wait_for_function("() => window.liveRoom.segments[0].base > 0", timeout=20000)
     acknowledged = await guest_page.evaluate("window.liveRoom.segments[0].base")
     await guest_context.close()  # the interviewee's browser dies
 
@@ -265,7 +267,7 @@ async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(serve
     await sees_video(host_page)
     await sees_video(guest_page)
     # Recording was on when the page died: the rejoined page records again by itself.
-    await guest_page.wait_for_function("window.liveRoom.recorder !== null", timeout=20000)
+    await guest_page.wait_for_function("() => window.liveRoom.recorder !== null", timeout=20000)
     await asyncio.sleep(3)
     await stop_and_end(host_page, base, tenant, interview)
     second_seconds = await guest_page.evaluate("window.liveRoom.segments[0].seconds")

@@ -32,7 +32,8 @@ async def test_interviewee_consents_and_uploads_a_video_while_the_progress_bar_m
 
     await page.route("**/uploads/*", slow_chunks)
     await page.goto(f"{live_server}/t/{tenant.slug}/join/{token}?interview={setup['interview'].id}")
-    assert page.url.endswith("/consent")
+    await page.click("#join-button")
+    await page.wait_for_url("**/consent")
     assert "カメラとマイク" in await page.inner_text("#consent-text")
     assert await page.locator("#upload-form").count() == 0  # nothing to record with before consent
     await page.check("input[name=agree]")

@@ -86,14 +86,14 @@ async def phone_page(browser, who: str):
 
 async def at_question(page, key: str) -> None:
     await page.wait_for_function(
-        f"window.selfInterview.currentKey === '{key}' && window.selfInterview.phase === 'thinking'", timeout=90000)
+        f"() => window.selfInterview.currentKey === '{key}' && window.selfInterview.phase === 'thinking'", timeout=90000)
 
 
 async def answer(page, seconds: float = 2.5) -> None:
     """Start answering before the thinking time runs out, speak for a while, stop, wait for the upload."""
     await page.click("#answer-now")
-    await page.wait_for_function("window.selfInterview.phase === 'recording'", timeout=20000)
-    await page.wait_for_function("window.selfInterview.uploads.at(-1).base > 0", timeout=20000)
+    await page.wait_for_function("() => window.selfInterview.phase === 'recording'", timeout=20000)
+    await page.wait_for_function("() => window.selfInterview.uploads.at(-1).base > 0", timeout=20000)
     await asyncio.sleep(seconds)  # the interviewee talks; the countdown runs
     await page.click("#stop-button")
 
@@ -130,6 +130,8 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     _context, page = await phone_page(browser, "interviewee")
     token = await issue_join_link(scope, interviewee)
     await page.goto(f"{server}/t/{tenant.slug}/join/{token}?interview={interview.id}")
+    await page.click("#join-button")
+    await page.wait_for_url(lambda url: "/consent" in url)
     await page.check("input[name=agree]")
     await page.click("form[action$='/consent'] button[type=submit]")
     here = f"{server}/t/{tenant.slug}/self_interview/{interview.id}"
@@ -139,7 +141,7 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     await page.click("#start-button")
 
     # The practice question: voiced and timed, never recorded.
-    await page.wait_for_function("window.selfInterview.audioPlays.length >= 1", timeout=60000)
+    await page.wait_for_function("() => window.selfInterview.audioPlays.length >= 1", timeout=60000)
     played = await page.evaluate("window.selfInterview.audioPlays[0]")
     assert played["key"] == "practice" and played["src"].endswith("/speech/practice/audio") and played["duration"] > 1
     await page.click("#answer-now")
@@ -185,11 +187,11 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     # The connection drops while the last answer is recorded; the chunks wait and go when it is back.
     await at_question(page, "q3")
     await page.click("#answer-now")
-    await page.wait_for_function("window.selfInterview.phase === 'recording'", timeout=20000)
+    await page.wait_for_function("() => window.selfInterview.phase === 'recording'", timeout=20000)
     await _context.set_offline(True)
     await asyncio.sleep(2.5)  # recording on, offline
     await _context.set_offline(False)
-    await page.wait_for_function("window.selfInterview.uploads.at(-1).base > 0", timeout=30000)
+    await page.wait_for_function("() => window.selfInterview.uploads.at(-1).base > 0", timeout=30000)
     await page.click("#stop-button")
     await page.wait_for_selector("#finish-button:visible", timeout=60000)
     await page.click("#finish-button")

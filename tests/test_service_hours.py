@@ -14,6 +14,7 @@ from tenants.contracts import create_contract
 from tenants.stops import plan_maintenance, resume_service, stop_service
 from tenants.tables import MaintenanceWindow
 from tests.conftest import HTML, login
+from tests.interview_fixtures import open_link
 
 WEEKDAY, ALWAYS = ServiceState(course="weekday"), ServiceState(course="always")
 
@@ -274,5 +275,5 @@ async def test_a_personal_link_opened_outside_hours_says_when_service_opens(
     assert closed.status_code == 503 and "2026-12-07 09:00" in closed.text
     assert int(closed.headers["retry-after"]) == int((jst(2026, 12, 7, 9, 0) - saturday).total_seconds())
     clock(jst(2026, 12, 7, 9, 0))
-    opened = await client.get(f"/t/{tenant.slug}/join/{token}", headers=HTML, follow_redirects=False)
+    opened = await open_link(client, f"/t/{tenant.slug}/join/{token}")
     assert opened.status_code in (302, 303)  # signed in and on the way to the interview

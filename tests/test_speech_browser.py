@@ -74,7 +74,7 @@ async def test_transcript_follows_the_video_and_summary_sentences_play_it(plugin
     button = page.locator(".summary button.summary-play", has_text="00:08").first
     await button.click()
     await page.wait_for_function(
-        f"document.getElementById('recording-{rec_id}').currentTime >= 8", timeout=30000)
+        f"() => document.getElementById('recording-{rec_id}').currentTime >= 8", timeout=30000)
     assert await page.evaluate(f"document.querySelectorAll('#recording-{rec_id} track').length") == 1
     assert errors == []
     await context.close()
@@ -114,11 +114,11 @@ async def test_the_demo_recording_shows_its_picture_and_an_unplayable_codec_is_e
     await page.wait_for_load_state()
     await page.goto(f"{live_server}/t/{tenant.slug}/interviews/{setup['interview'].id}")
     shown = f"document.getElementById('recording-{ids[demo.name]}')"
-    await page.wait_for_function(f"{shown}.readyState >= 1 || {shown}.error", timeout=30000)
+    await page.wait_for_function(f"() => {shown}.readyState >= 1 || {shown}.error", timeout=30000)
     assert await page.evaluate(f"[{shown}.videoWidth, {shown}.videoHeight]") == [640, 480]
     assert await page.locator(f"#unplayable-{ids[demo.name]}").count() == 0
     old = f"document.getElementById('recording-{ids[old_camera.name]}')"
-    await page.wait_for_function(f"{old}.readyState >= 1 || {old}.error", timeout=30000)
+    await page.wait_for_function(f"() => {old}.readyState >= 1 || {old}.error", timeout=30000)
     assert await page.evaluate(f"{old}.videoWidth") == 0
     notice = page.locator(f"#unplayable-{ids[old_camera.name]}")
     assert "コーデック（mpeg4）を再生できない" in await notice.inner_text()

@@ -14,19 +14,18 @@ import anyio
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from core import audit, mail
+from core import audit
 from core.auth.guards import requires_login
 from core.auth.middleware import SESSION_USER_KEY
 from core.auth.session_store import end_sessions_of
 from core.auth.passwords import hash_password, password_problem, verify_password
 from core.auth.sessions import start_session
+from core.auth.throttle import keys as throttle_keys
 from core.auth.tokens import (
     create_api_token,
-    create_password_reset,
     use_password_reset,
     valid_password_reset,
 )
@@ -34,6 +33,7 @@ from core.config import Settings
 from core.db.tables import ApiToken, PasswordReset, Tenant, User
 from core.tenancy import tenant_by_slug, tenant_guard
 from core.text_input import TextProblem, clean_text
+from core.web.i18n import current_language
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 
@@ -74,22 +74,37 @@ async def _login_page(request: Request, tenant: Tenant | None, error: str | None
                       next=request.query_params.get("next", ""))
 
 
+def _wait_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return _("Too many attempts. Please wait %(minutes)s minutes and try again.") % {"minutes": minutes}
+
+
+async def _too_many(request: Request, template: str, seconds: int, **context: Any) -> Any:
+    """A 429 page (or problem JSON) saying how long to wait, with `Retry-After`."""
+    answer = await page(request, template, status_code=429, error=_wait_message(seconds), **context)
+    answer.headers["Retry-After"] = str(seconds)
+    return answer
+
+
 async def _login(request: Request, tenant: Tenant | None, data: dict[str, Any]):
-    user = await _find_user(tenant, str(data.get("email", "")))
+    email = str(data.get("email", ""))
     ip = audit.client_ip(request)
+    throttle = request.app.state.throttles.sign_in
+    counted = throttle_keys("signin", tenant.id if tenant else None, email, ip)
+    if wait := await throttle.wait_seconds(counted):
+        request.state["login_tenant"] = tenant
+        return await _too_many(request, "login.html", wait, login_tenant=tenant, next=data.get("next", ""))
+    user = await _find_user(tenant, email)
     hash_to_check = user.password_hash if user is not None and user.active else None
     # argon2 is slow on purpose: keep it off the event loop.
     if not await anyio.to_thread.run_sync(verify_password, hash_to_check, str(data.get("password", ""))):
-        await audit.record("auth.login_failed", tenant_id=tenant.id if tenant else None,
-                           target=str(data.get("email", ""))[:200], ip=ip)
+        await throttle.count(counted)
+        await audit.record("auth.login_failed", tenant_id=tenant.id if tenant else None, target=email[:200], ip=ip)
         return await _login_page(request, tenant, error=_("The e-mail address or password is wrong."), status=400)
+    await throttle.clear("account", counted["account"])  # the owner is back: earlier failures are forgiven
     start_session(request, {SESSION_USER_KEY: str(user.id)})
     await audit.record("auth.login", tenant_id=user.tenant, actor=user, ip=ip)
     return Redirect(_safe_next(data.get("next"), _home(tenant)))
-
-
-def login_rate_limit(settings: Settings) -> RateLimitConfig:
-    return RateLimitConfig(rate_limit=("minute", settings.login_rate_per_minute))
 
 
 @get("/login", name="operator_login_page")
@@ -131,23 +146,21 @@ async def _reset_request_page(request: Request, slug: str | None) -> Template:
     return await page(request, "password_reset_request.html", login_tenant=tenant, sent=False)
 
 
-async def _reset_request(request: Request, slug: str | None, data: dict[str, Any]) -> Template:
+async def _reset_request(request: Request, slug: str | None, data: dict[str, Any]) -> Any:
+    """Enqueues the reset mail job whatever the address: the answer and its timing are the same
+    for known and unknown addresses, so neither tells whether an account exists."""
     tenant = await _tenant_or_none(slug)
-    settings: Settings = request.app.state.settings
-    user = await _find_user(tenant, str(data.get("email", "")))
-    if user is not None and user.active:
-        token = await create_password_reset(user)
-        link = f"{settings.base_url}{_reset_base(tenant)}/{token}"
-        msg = mail.build_message(
-            sender=settings.mail_from,
-            to=user.email,
-            subject=_("Reset your mendan password"),
-            text=_("Open this link within one hour to choose a new password:") + f"\n\n{link}\n",
-        )
-        await request.app.state.tasks.enqueue("core.send_mail", tenant_id=user.tenant, message=msg.as_string())
-        await audit.record("auth.password_reset_requested", tenant_id=user.tenant, actor=user,
-                           ip=audit.client_ip(request))
-    # The same answer whether or not the address exists, so it cannot be probed.
+    email = str(data.get("email", ""))[:320]
+    ip = audit.client_ip(request)
+    throttle = request.app.state.throttles.reset
+    counted = throttle_keys("reset", tenant.id if tenant else None, email, ip)
+    if wait := await throttle.wait_seconds(counted):
+        return await _too_many(request, "password_reset_request.html", wait, login_tenant=tenant, sent=False)
+    await throttle.count(counted)
+    # A platform job (no tenant): the tenant's jobs list must not show addresses someone typed.
+    await request.app.state.tasks.enqueue("core.send_password_reset", tenant_id=None,
+                                          for_tenant=str(tenant.id) if tenant else None, email=email,
+                                          language=current_language.get(), ip=ip)
     return await page(request, "password_reset_request.html", login_tenant=tenant, sent=True)
 
 
@@ -263,14 +276,13 @@ async def token_revoke(request: Request, tenant: FromPath[str], token_id: FromPa
 
 
 def auth_router(settings: Settings) -> Router:
-    limited = [login_rate_limit(settings).middleware]
     return Router(
         path="/",
         route_handlers=[
             operator_login_page,
             tenant_login_page,
-            post("/login", middleware=limited, name="operator_login")(operator_login),
-            post("/t/{tenant:str}/login", middleware=limited, name="tenant_login")(tenant_login),
+            post("/login", name="operator_login")(operator_login),
+            post("/t/{tenant:str}/login", name="tenant_login")(tenant_login),
             logout,
             operator_reset_request_page, operator_reset_request, operator_reset_form, operator_reset_apply,
             tenant_reset_request_page, tenant_reset_request, tenant_reset_form, tenant_reset_apply,

@@ -4,6 +4,9 @@ Litestar keeps the id from the request's cookie for as long as the browser sends
 it, so an id planted in a browser before sign-in would stay valid after it
 (session fixation). `start_session` marks the request; the backend then drops the
 old id from the store and sets the cookie to a fresh one.
+
+A visitor without a session cookie whose session stayed empty gets no cookie and no stored row:
+otherwise every anonymous request (a crawler, a health probe) would leave a 14-day row behind.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class RenewingSessionBackend(ServerSideSessionBackend):
 
     async def store_in_message(self, scope_session: Any, message: Message, connection: ASGIConnection) -> None:
         scope = connection.scope
+        if message["type"] == "http.response.start" and scope_session == {} and not scope.get(_RENEW) \
+                and self.config.key not in connection.cookies:
+            return
         if scope.pop(_RENEW, False):  # type: ignore[misc]
             old_id = connection.cookies.get(self.config.key)
             if old_id and old_id != "null":

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
+from core.auth.sessions import start_session
 from core.consent import current_consent, has_consented, record_consent
 from core.db.tables import Tenant
 from core import hours
@@ -86,14 +87,9 @@ async def link_closed_page(request: Request, tenant: Tenant, reason: str, opens_
                       contact_email=sender.address if sender else "", contact_name=tenant.name)
 
 
-@get("/t/{tenant:str}/join/{token:str}", name="interviews_join", media_type=MediaType.HTML)
-async def join(request: Request, tenant: FromPath[str], token: FromPath[str],
-               interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Any:
-    """A personal link signs the interviewee in (no password) and leads, through the consent
-    screen, to where the interview takes place. Outside service hours it says when it opens.
-
-    An expired link, or one for a cancelled or ended interview, or used outside the room's window
-    around the slot, shows a page with the tenant's contact and signs nobody in."""
+async def _join_target(request: Request, tenant: FromPath[str], token: str, interview: str | None) -> Any:
+    """(tenant row, interviewee, interview or None) for a usable personal link, or the page that
+    says why it cannot lead in."""
     row = await tenant_by_slug(tenant)
     await ensure_open(request, row, "interactive")
     scope = TenantScope(row.id)
@@ -110,14 +106,43 @@ async def join(request: Request, tenant: FromPath[str], token: FromPath[str],
         blocked = participant_block(request, found)
         if blocked is not None:
             return await link_closed_page(request, row, *blocked)
-    request.clear_session()
-    request.set_session({SESSION_USER_KEY: str(user.id)})
+    return row, user, found
+
+
+@get("/t/{tenant:str}/join/{token:str}", name="interviews_join", media_type=MediaType.HTML)
+async def join_page(request: Request, tenant: FromPath[str], token: FromPath[str],
+                    interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Any:
+    """The page a personal link opens: who invites, for which interview, and one button that signs
+    the interviewee in. Opening a link never signs anyone in by itself (a GET can be sent by any
+    site: that would let it sign a visitor in as someone else, or out). Outside service hours it
+    says when it opens; an expired link, or one for a cancelled or ended interview, or used
+    outside the room's window around the slot, shows a page with the tenant's contact."""
+    target = await _join_target(request, tenant, token, interview)
+    if not isinstance(target, tuple):
+        return target
+    row, user, found = target
+    return await page(request, "interviews/join.html", login_tenant=row, interviewee=user, interview=found,
+                      when=in_tokyo(found.starts_at) if found is not None and found.starts_at else None,
+                      interview_id=interview or "", next_page=next_page or "", action=request.url.path)
+
+
+@post("/t/{tenant:str}/join/{token:str}", name="interviews_join_sign_in", media_type=MediaType.HTML)
+async def join(request: Request, tenant: FromPath[str], token: FromPath[str], data: Form) -> Any:
+    """The join page's button: signs the interviewee in under a new session id (whatever id the
+    browser brought is dropped) and leads, through the consent screen, to where the interview
+    takes place. The link is checked again: it may have expired since the page opened."""
+    interview = str(data.get("interview") or "") or None
+    target = await _join_target(request, tenant, token, interview)
+    if not isinstance(target, tuple):
+        return target
+    row, user, found = target
+    start_session(request, {SESSION_USER_KEY: str(user.id)})
     await audit.record("auth.join_link_used", tenant_id=row.id, actor=user, ip=audit.client_ip(request))
-    target = f"/t/{row.slug}/interviews/"
+    destination = f"/t/{row.slug}/interviews/"
     if found is not None:
         entry = await interview_entry(request, row, found)
-        target = f"/t/{row.slug}/interviews/{found.id}/consent" + (f"?next_page={quote(entry)}" if entry else "")
-    return Redirect(local_next(row.slug, next_page) or target)
+        destination = f"/t/{row.slug}/interviews/{found.id}/consent" + (f"?next_page={quote(entry)}" if entry else "")
+    return Redirect(local_next(row.slug, data.get("next_page")) or destination)
 
 
 async def interview_entry(request: Request, tenant: Tenant, interview: Interview) -> str | None:
@@ -271,4 +296,4 @@ class RecordingController(Controller):
 
 
 def join_router() -> Router:
-    return Router(path="/", route_handlers=[join], include_in_schema=False)
+    return Router(path="/", route_handlers=[join_page, join], include_in_schema=False)

@@ -2,7 +2,7 @@
 (function () {
   const box = document.getElementById("job");
   if (!box || !window.EventSource) return;
-  const states = window.MENDAN_STATES || {};
+  const states = JSON.parse(box.dataset.states || "{}");
   const source = new EventSource(box.dataset.events);
   source.addEventListener("progress", function (event) {
     const job = JSON.parse(event.data);

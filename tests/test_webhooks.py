@@ -14,6 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from core.db.tables import AuditEntry
 from core.runtime import runtime, set_runtime
+from core.tasks import current_job_id
 from core.tenancy import TenantScope
 from core.web.i18n import current_language
 from core.webhooks.addresses import AddressRefused, checked_target
@@ -263,7 +264,8 @@ async def test_the_address_is_checked_again_when_sending(app, client, make_tenan
     """An endpoint accepted in development (loopback) is refused by a production process at sending time."""
     state = receiver()
     tenant, _admin_user = await _admin(client, make_tenant, make_user)
-    endpoint_id, _secret = await _register(client, tenant, state.url.replace("127.0.0.1", "localhost"))
+    url = state.url.replace("http://127.0.0.1", "https://localhost")  # https: refused for its address, not its scheme
+    endpoint_id, _secret = await _register(client, tenant, url)
     scope = TenantScope(tenant.id)
     endpoint = await scope.get(WebhookEndpoint, uuid.UUID(endpoint_id))
     delivery = await scope.add(WebhookDelivery(endpoint=endpoint.id, message_id="msg_direct", event_type="model.built",
@@ -279,3 +281,23 @@ async def test_the_address_is_checked_again_when_sending(app, client, make_tenan
     attempt = await scope.objects(WebhookAttempt).where(WebhookAttempt.delivery == delivery.id).first()
     assert attempt.status_code is None and "localhost" in attempt.error
     assert state.received == []
+
+
+async def test_a_job_run_again_after_its_success_sends_nothing_more(app, client, make_tenant, make_user, receiver):
+    """What the job table's re-queue does after a worker died past a successful attempt: the same job
+    runs again and finds its own success; only a replay (another job) sends once more."""
+    state = receiver()
+    tenant, _admin_user = await _admin(client, make_tenant, make_user)
+    endpoint_id, secret = await _register(client, tenant, state.url)
+    scope = TenantScope(tenant.id)
+    delivery = await scope.add(WebhookDelivery(endpoint=uuid.UUID(endpoint_id), message_id="msg_once",
+                                               event_type="model.built", body=json.dumps({"type": "model.built"})))
+    for job_id, replay in (("job-1", False), ("job-1", False), ("job-1", True), ("job-2", True), ("job-2", True)):
+        token = current_job_id.set(job_id)
+        try:
+            await deliver(str(tenant.id), str(delivery.id), replay=replay)
+        finally:
+            current_job_id.reset(token)
+    assert [r.headers["webhook-id"] for r in state.received] == ["msg_once", "msg_once"]
+    assert all(_verified(secret, r) == {"type": "model.built"} for r in state.received)
+    assert (await scope.get(WebhookDelivery, delivery.id)).attempts == 2

@@ -104,7 +104,7 @@ async def deliver(tenant_id: str, delivery_id: str, replay: bool = False) -> str
     if ok:
         values[WebhookDelivery.delivered_at] = datetime.now(timezone.utc)
     await scope.update(WebhookDelivery, values).where(WebhookDelivery.id == delivery.id)
-    log.info("webhook_attempt", event=delivery.event_type, status=status, error=error, replay=replay)
+    log.info("webhook_attempt", event_type=delivery.event_type, status=status, error=error, replay=replay)
     if ok:
         return f"delivered ({status})"
     if refused:

@@ -81,5 +81,5 @@ async def publish(tenant_id: Any, event_type: str, data: dict[str, Any]) -> list
                                                    event_type=event_type, body=body))
         await runtime().tasks.enqueue(DELIVER_ACTOR, tenant_id=scope.tenant_id, delivery_id=str(delivery.id))
         ids.append(delivery.id)
-    log.info("webhook_event_published", event=event_type, deliveries=len(ids))
+    log.info("webhook_event_published", event_type=event_type, deliveries=len(ids))
     return ids

@@ -302,3 +302,22 @@ async def test_a_job_run_again_after_its_success_sends_nothing_more(app, client,
     assert [r.headers["webhook-id"] for r in state.received] == ["msg_once", "msg_once"]
     assert all(_verified(secret, r) == {"type": "model.built"} for r in state.received)
     assert (await scope.get(WebhookDelivery, delivery.id)).attempts == 2
+
+
+async def test_purging_the_tenant_removes_its_endpoints_deliveries_and_attempts(app, client, make_tenant, make_user,
+                                                                                receiver):
+    from tenants.retention import purge_tenant
+
+    state = receiver()
+    tenant, _admin_user = await _admin(client, make_tenant, make_user)
+    await _register(client, tenant, state.url)
+    await app.state.plugin_host.call_for_tenant("mendan_model_built", tenant_id=tenant.id, version_id="v1")
+    scope = TenantScope(tenant.id)
+
+    async def attempted():
+        return await scope.count(WebhookAttempt)
+
+    await eventually(attempted, what="an attempt to purge")
+    await purge_tenant(tenant.id, reason="test")
+    for table in (WebhookEndpoint, WebhookDelivery, WebhookAttempt):
+        assert await table.count().where(table.tenant == tenant.id) == 0

@@ -49,7 +49,10 @@ async def prepare(settings) -> tuple[str, str]:
     from core.interviews.question_sets import EvaluationItem, Question, create_question_set
     from core.interviews.schedule import schedule_interview
     from core.plugins import get_plugin_host
+    from core.runtime import Runtime, set_runtime
     from core.storage import BlobStore
+    from core.tasks import TaskQueue
+    from mendan.actor_table import actor_table
     from core.tenancy import TenantScope, create_tenant
     from tenants.consent import current_consent, record_consent
 
@@ -57,6 +60,9 @@ async def prepare(settings) -> tuple[str, str]:
     bind_engine(make_engine(settings))
     tenant = await create_tenant(BlobStore.from_settings(settings), slug="bench", name="Bench")
     host = get_plugin_host()
+    # Scheduling tells the tenant's plugins and domains (mendan_interview_scheduled), as in any process.
+    set_runtime(Runtime(settings=settings, host=host, storage=BlobStore.from_settings(settings),
+                        tasks=TaskQueue(settings, actor_table(host))))
     for key in host.metas:
         await host.set_enabled(tenant.id, key, False)
     scope = TenantScope(tenant.id)

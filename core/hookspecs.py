@@ -286,3 +286,30 @@ def mendan_question_set_saved(tenant_id: Any, version_id: Any) -> Any:
     Fired by the interviews domain once the version is stored, on the tenant's enabled plugins
     only. Return value ignored; may be async; answer quickly (the admin's save waits), so
     queue slow work as a job. The self-interview renders the avatar's voice of each question."""
+
+
+@hookspec
+def mendan_interview_scheduled(tenant_id: Any, interview_id: Any) -> Any:
+    """Called for a tenant after a new interview was scheduled with its time (an admin's form, an
+    import): `interview_id` is the stored `Interview`'s id (UUID); read its slot or window with
+    `core.interviews.api`. Fired by the interviews domain once the row is stored. Return value
+    ignored; may be async; answer quickly (the admin's save waits), queue slow work as a job.
+    The webhooks domain sends `interview.scheduled`."""
+
+
+@hookspec
+def mendan_prediction_confirmed(tenant_id: Any, prediction: Any) -> Any:
+    """Called for a tenant after a person reviewed an AI score: confirmed it (`prediction.status`
+    "confirmed") or replaced it with their own (`"overridden"`, `override_value`). `prediction` is
+    the stored row as `mendan_prediction_made` gives it, with `reviewed_by` and `reviewed_at`. The
+    AI model plugin fires it. Return value ignored; may be async. The webhooks domain sends
+    `prediction.confirmed`."""
+
+
+@hookspec
+def mendan_model_built(tenant_id: Any, version_id: Any) -> Any:
+    """Called for a tenant after a model build finished with a ready version (a failed build is
+    not announced). `version_id` (str) is the version's id as `mendan_model_versions` gives it; a
+    first version is activated (`mendan_model_activated`) before this call. The AI model plugin
+    fires it, once per version. Return value ignored; may be async. The webhooks domain sends
+    `model.built`."""

@@ -12,8 +12,10 @@ from billing.actors import BILLING_ACTORS
 from core.interviews.analysis import ANALYSIS_ACTORS
 from mendan.core_actors import CORE_ACTORS
 from core.plugins import PluginHost
+from core.webhooks.delivery import WEBHOOK_ACTORS
 from tenants.retention import TENANT_ACTORS
 
 
 def actor_table(host: PluginHost) -> dict[str, Callable[..., Any]]:
-    return {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()}
+    return {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **WEBHOOK_ACTORS,
+            **host.actors()}

@@ -44,6 +44,7 @@ from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
 from core.web.security_headers import security_headers
+from core.webhooks.routes import WEBHOOK_TEMPLATES, webhooks_router
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
 from tenants.services import services_router
 from tenants.hours import ContractCalendar
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             pages_router(),
             *interviews_routers(),
             attributes_router(),
+            webhooks_router(),
             ops_router(),
             services_router(),
             *billing_routers(),
@@ -138,7 +140,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         dependencies={"tenant_scope": Provide(provide_scope), "tenant_row": Provide(provide_tenant)},
         # The domains' folders come before the plugins', so no plugin can shadow a domain's page.
         template_config=template_config([str(TENANT_TEMPLATES), str(INTERVIEW_TEMPLATES), str(BILLING_TEMPLATES),
-                                         str(ATTRIBUTE_TEMPLATES), *host.template_dirs()]),
+                                         str(ATTRIBUTE_TEMPLATES), str(WEBHOOK_TEMPLATES), *host.template_dirs()]),
         exception_handlers={**EXCEPTION_HANDLERS, ServiceClosed: service_closed_answer},
         state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
                      "throttles": Throttles(settings),

@@ -2,7 +2,7 @@
 migrations share.
 
 The core defines doors (the usage sink, the consent check, the hooks); the domains
-(interviews, tenants, billing) stand behind them. Only this package knows both sides,
+(interviews, webhooks, tenants, billing) stand behind them. Only this package knows both sides,
 so the core never imports a domain and a plugin reaches a domain only through the core.
 """
 
@@ -12,12 +12,14 @@ from core import consent, usage
 from core.config import Settings
 from core.db import migrate as db_migrate
 from core.interviews import hooks as interview_hooks
+from core.webhooks import hooks as webhook_hooks
 from core.plugins import PluginHost, get_plugin_host
 from billing import hooks as billing_hooks
 from billing.ledger import record_usage
 from tenants import consent as tenant_consent, hooks as tenant_hooks
 
-DOMAINS = {"core.interviews": interview_hooks, "tenants": tenant_hooks, "billing": billing_hooks}
+DOMAINS = {"core.interviews": interview_hooks, "core.webhooks": webhook_hooks, "tenants": tenant_hooks,
+           "billing": billing_hooks}
 
 
 def assemble(host: PluginHost | None = None) -> PluginHost:

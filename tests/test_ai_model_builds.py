@@ -178,7 +178,7 @@ async def test_japanese_item_names_get_keys_of_their_own_set_and_builds_count_re
     assert items[second_keys[0]]["n"] == 10 and items[second_keys[0]]["name"] == "親しみやすさ"
 
 
-async def test_the_migration_gives_shared_keys_of_later_sets_keys_of_their_own(make_tenant, make_user):
+async def test_the_migration_gives_shared_keys_of_later_sets_keys_of_their_own(app, make_tenant, make_user):
     from importlib import import_module
 
     migration = import_module("core.interviews.migrations.mendan_interviews_2026_11_29t18_50_00_000000")

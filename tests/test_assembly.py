@@ -32,7 +32,8 @@ async def test_the_interviews_navigation_comes_through_the_hook_for_any_tenant()
 def test_assembling_twice_registers_each_domain_once():
     host = assemble(assemble(PluginHost()))
     assert sorted(host.piccolo_apps()) == ["billing.piccolo_app", "core.interviews.attributes.piccolo_app",
-                                           "core.interviews.piccolo_app", "tenants.piccolo_app"]
+                                           "core.interviews.piccolo_app", "core.webhooks.piccolo_app",
+                                           "tenants.piccolo_app"]
 
 
 async def test_without_the_assembly_the_doors_say_so(monkeypatch):
@@ -48,7 +49,7 @@ def test_importing_the_piccolo_configuration_loads_no_plugin_and_no_domain():
     probe = ("import json, sys; from core.db import piccolo_conf; "
              "print(json.dumps({'apps': [a.app_name for a in piccolo_conf.APP_REGISTRY.app_configs.values()], "
              "'loaded': sorted(m for m in sys.modules if m.split('.')[0] in ('plugins', 'tenants', 'billing', 'mendan') "
-             "or m.startswith('core.interviews'))}))")
+             "or m.startswith(('core.interviews', 'core.webhooks')))}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"apps": ["mendan_core"], "loaded": []}
 

@@ -36,7 +36,7 @@ async def test_six_simultaneous_saves_of_a_question_set_get_six_distinct_numbers
     assert sorted(r["number"] for r in stored) == [1, 2, 3, 4, 5, 6, 7]
 
 
-async def test_a_double_click_on_save_evaluation_stores_one_evaluation(make_tenant, make_user):
+async def test_a_double_click_on_save_evaluation_stores_one_evaluation(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)
     await advance(setup["scope"], setup["interview"], "recorded")
@@ -76,7 +76,7 @@ async def test_switching_a_plugin_twice_at_once_leaves_one_setting(host, make_te
     assert len(rows) == 1
 
 
-async def test_two_moves_at_once_give_two_icalendar_sequence_numbers(make_tenant, make_user):
+async def test_two_moves_at_once_give_two_icalendar_sequence_numbers(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)
     interview = setup["interview"]
@@ -86,7 +86,7 @@ async def test_two_moves_at_once_give_two_icalendar_sequence_numbers(make_tenant
     assert sorted(m.sequence for m in moved) == [1, 2]
 
 
-async def test_the_migration_resolves_duplicates_made_before_the_constraints(make_tenant, make_user):
+async def test_the_migration_resolves_duplicates_made_before_the_constraints(app, make_tenant, make_user):
     """Versions numbered alike are renumbered in the order they were made, duplicate evaluations
     leave one row (the removed ones' scores go to the audit log), then the indexes hold."""
     migration = importlib.import_module("core.interviews.migrations.mendan_interviews_2026_11_29t19_00_00_000000")

@@ -14,7 +14,7 @@ from tests.interview_fixtures import make_interview
 PROBE = SimpleNamespace(name="probe", version="1")
 
 
-async def test_the_feature_matrix_holds_the_interviews_values_not_a_recordings(make_tenant, make_user):
+async def test_the_feature_matrix_holds_the_interviews_values_not_a_recordings(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)
     scope, interview = setup["scope"], setup["interview"]

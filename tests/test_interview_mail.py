@@ -104,7 +104,7 @@ def parts(raw: bytes):
     return msg, body, calendar.get_content()
 
 
-async def test_scheduling_mail_reaches_a_starttls_server_signed_with_the_tenants_dkim_key(
+async def test_scheduling_mail_reaches_a_starttls_server_signed_with_the_tenants_dkim_key(app, 
         settings, host, make_tenant, make_user, smtp_server, monkeypatch):
     inbox, port, cert = smtp_server
     smtp_settings = replace(settings, smtp_url=f"smtp://mendan:s3cret@127.0.0.1:{port}", smtp_ca_file=str(cert))
@@ -174,7 +174,7 @@ async def test_credentials_are_never_sent_to_a_server_without_starttls(settings)
         controller.stop()
 
 
-async def test_a_mail_that_finally_fails_is_shown_to_the_admin(settings, host, make_tenant, make_user):
+async def test_a_mail_that_finally_fails_is_shown_to_the_admin(app, settings, host, make_tenant, make_user):
     broken = replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}")
     app = create_app(broken, host=host)
     async with AsyncTestClient(app, base_url="http://testserver.local") as client:
@@ -196,7 +196,7 @@ async def test_a_mail_that_finally_fails_is_shown_to_the_admin(settings, host, m
         assert setup["interviewee"].email in page and "ConnectionRefusedError" in page
 
 
-async def test_the_reminder_goes_out_once_the_day_before(settings, host, make_tenant, make_user):
+async def test_the_reminder_goes_out_once_the_day_before(app, settings, host, make_tenant, make_user):
     app = create_app(settings, host=host)
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, starts_in=dt.timedelta(days=1))
@@ -212,7 +212,7 @@ async def test_the_reminder_goes_out_once_the_day_before(settings, host, make_te
     assert subjects[1].startswith("リマインダー")
 
 
-async def test_the_invitation_is_an_inline_calendar_alternative_and_an_attachment_with_crlf(
+async def test_the_invitation_is_an_inline_calendar_alternative_and_an_attachment_with_crlf(app, 
         settings, make_tenant, make_user):
     """RFC 5545 wants CRLF; Outlook wants a text/calendar; method=REQUEST alternative part. A
     title with a bare CR (typed before titles refused control characters) adds no property."""

@@ -33,7 +33,7 @@ class WordCount:
                 Panel(title_ja="要約", title_en="Summary", html=f"<p>{escape('<b>ok</b>')}</p>", order=1)]
 
 
-async def test_enabled_plugins_fill_the_result_page_and_others_do_not(settings, host, make_tenant, make_user,
+async def test_enabled_plugins_fill_the_result_page_and_others_do_not(app, settings, host, make_tenant, make_user,
                                                                        tmp_path):
     (tmp_path / "word_count").mkdir()
     (tmp_path / "word_count" / "panel.html").write_text("<p class='wc'>{{ words }} / {{ interview.kind }}</p>")

@@ -21,7 +21,7 @@ def test_dates_are_entered_in_tokyo_and_stored_in_utc():
     assert tokyo_to_utc("2027-01-01 00:15") == datetime(2026, 12, 31, 15, 15, tzinfo=timezone.utc)
 
 
-async def test_a_new_version_keeps_earlier_evaluations_tied_to_theirs(make_tenant, make_user):
+async def test_a_new_version_keeps_earlier_evaluations_tied_to_theirs(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user)
     scope, interview = setup["scope"], setup["interview"]
@@ -39,7 +39,7 @@ async def test_a_new_version_keeps_earlier_evaluations_tied_to_theirs(make_tenan
     assert [i.scale_max for i in items_of(old)] == [5, 7]
 
 
-async def test_evaluations_check_scales_stay_one_per_evaluator_and_lock(make_tenant, make_user):
+async def test_evaluations_check_scales_stay_one_per_evaluator_and_lock(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, experts=2)
     scope, interview = setup["scope"], setup["interview"]
@@ -64,7 +64,7 @@ async def test_evaluations_check_scales_stay_one_per_evaluator_and_lock(make_ten
         await save_evaluation(scope, interview, setup["interviewer"], {"clarity": "1"}, "")
 
 
-async def test_expert_labels_are_the_mean_expert_score_per_item(make_tenant, make_user):
+async def test_expert_labels_are_the_mean_expert_score_per_item(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, experts=2)
     scope, interview = setup["scope"], setup["interview"]

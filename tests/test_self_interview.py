@@ -86,7 +86,7 @@ async def test_out_of_range_self_interview_fields_are_refused(make_tenant, field
                                   items=[EvaluationItem(key="", name="論理性")])
 
 
-async def test_a_version_saved_with_follow_ups_true_reads_as_one_follow_up(make_tenant, make_user):
+async def test_a_version_saved_with_follow_ups_true_reads_as_one_follow_up(app, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await self_interview_of(tenant, make_user)
     scope = setup["scope"]
@@ -97,7 +97,7 @@ async def test_a_version_saved_with_follow_ups_true_reads_as_one_follow_up(make_
     assert (question.follow_ups, question.retakes, question.thinking_time_s) == (1, 0, 0)
 
 
-async def test_a_self_interview_has_a_window_and_its_mail_says_so(make_tenant, make_user, settings):
+async def test_a_self_interview_has_a_window_and_its_mail_says_so(app, make_tenant, make_user, settings):
     tenant = await make_tenant()
     opens, closes = NOW + timedelta(days=1), NOW + timedelta(days=8)
     setup = await self_interview_of(tenant, make_user, opens=opens, closes=closes)
@@ -123,7 +123,7 @@ async def test_a_self_interview_has_a_window_and_its_mail_says_so(make_tenant, m
 @pytest.mark.parametrize("closes,message", [
     (None, "終了日時"), (NOW - timedelta(hours=1), "終了"), (NOW + timedelta(days=40), "31"),
 ])
-async def test_a_self_interview_window_must_end_ahead_and_within_a_month(make_tenant, make_user, closes, message):
+async def test_a_self_interview_window_must_end_ahead_and_within_a_month(app, make_tenant, make_user, closes, message):
     tenant = await make_tenant()
     setup = await self_interview_of(tenant, make_user)
     with pytest.raises(InterviewProblem, match=message):

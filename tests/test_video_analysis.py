@@ -99,7 +99,7 @@ def test_expert_labels_become_one_row_per_interview():
     assert np.isnan(table.loc[str(b), "logic"])  # not evaluated stays missing
 
 
-async def test_the_report_reads_the_experts_mean_scores_from_the_interviews_domain(make_tenant, make_user):
+async def test_the_report_reads_the_experts_mean_scores_from_the_interviews_domain(app, make_tenant, make_user):
     from core.interviews.evaluations import save_evaluation
     from core.interviews.question_sets import items_of
     from core.interviews.schedule import advance

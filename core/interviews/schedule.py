@@ -13,6 +13,7 @@ from core import hours
 from core.db.json_columns import json_value
 from core.db.tables import User
 from core.interviews.tables import INTERVIEW_KINDS, Interview, QuestionSetVersion
+from core.runtime import runtime
 from core.tenancy import TenantScope
 from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
@@ -136,6 +137,7 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
     most MAX_WINDOW_DAYS); `ends_at` must lie ahead, and neither service hours (the personal link
     says when the service opens) nor overlaps are checked.
 
+    Tells the tenant's plugins and domains (`mendan_interview_scheduled`) once it is stored.
     Raises InterviewProblem (InterviewOverlap for a double booking) with a message for the admin."""
     if kind not in INTERVIEW_KINDS:
         raise InterviewProblem(_("Choose live or self interview."))
@@ -159,11 +161,14 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
         await check_slot(scope, starts_at=starts_at, duration_minutes=duration_minutes, service=service,
                          people=[interviewee.id, interviewer.id if interviewer else None],
                          allow_overlap=allow_overlap)
-    return await scope.add(Interview(
+    interview = await scope.add(Interview(
         title=title, kind=kind, starts_at=starts_at, duration_minutes=duration_minutes,
         interviewer=interviewer.id if interviewer else None, interviewee=interviewee.id,
         experts=[str(e.id) for e in experts], question_set_version=version.id,
     ))
+    await runtime().host.call_for_tenant("mendan_interview_scheduled", tenant_id=scope.tenant_id,
+                                         interview_id=interview.id)
+    return interview
 
 
 async def reschedule(scope: TenantScope, interview: Interview, starts_at: datetime,

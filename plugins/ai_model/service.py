@@ -226,6 +226,7 @@ async def _build(scope: TenantScope, version: ModelVersion) -> str:
     await record_usage(scope.tenant_id, BUILDS, 1, act=str(version.id))
     if await scope.count(ModelVersion).where(ModelVersion.active == True) == 0:  # noqa: E712
         await activate(scope, version.id)
+    await runtime().host.call_for_tenant("mendan_model_built", tenant_id=scope.tenant_id, version_id=str(version.id))
     log.info("ai_model.built", version=version.number, interviews=result.n_interviews,
              items=len(result.items), skipped=len(result.skipped))
     return f"model version {version.number}"
@@ -463,7 +464,8 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
     """A person confirms the AI's score, or replaces it with their own; recorded either way.
 
     `override` (a number, or the text typed in the form) must be a finite number on the
-    item's scale; ReviewProblem says otherwise and nothing is stored.
+    item's scale; ReviewProblem says otherwise and nothing is stored. The tenant's plugins hear of
+    the stored review (`mendan_prediction_confirmed`).
     """
     prediction = await scope.get(Prediction, prediction_id)
     if override is not None:
@@ -486,7 +488,9 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
         Prediction.comment: comment[:2000],
     }
     await scope.update(Prediction, values).where(Prediction.id == prediction.id)
-    return await scope.get(Prediction, prediction_id)
+    reviewed = await scope.get(Prediction, prediction_id)
+    await runtime().host.call_for_tenant("mendan_prediction_confirmed", tenant_id=scope.tenant_id, prediction=reviewed)
+    return reviewed
 
 
 async def unevaluated_analysed_interviews(scope: TenantScope) -> list[UUID]:

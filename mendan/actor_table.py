@@ -10,10 +10,11 @@ from typing import Any, Callable
 
 from billing.actors import BILLING_ACTORS
 from core.interviews.analysis import ANALYSIS_ACTORS
+from core.interviews.import_run import IMPORT_ACTORS
 from mendan.core_actors import CORE_ACTORS
 from core.plugins import PluginHost
 from tenants.retention import TENANT_ACTORS
 
 
 def actor_table(host: PluginHost) -> dict[str, Callable[..., Any]]:
-    return {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()}
+    return {**CORE_ACTORS, **ANALYSIS_ACTORS, **IMPORT_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **host.actors()}

@@ -17,7 +17,7 @@ from core.interviews.question_sets import EvaluationItem, Question, create_quest
 from core.interviews.tables import Evaluation, Interview, InterviewImport, Recording
 from core.tenancy import TenantScope
 from tenants.tables import ConsentRecord
-from tests.conftest import wait_for_job
+from tests.conftest import HTML, form_csrf, login, wait_for_job
 from tests.video_files import make_video
 
 ITEMS = [EvaluationItem(key="warmth", name="Warmth"), EvaluationItem(key="composure", name="Composure")]
@@ -175,3 +175,55 @@ async def test_an_import_run_twice_imports_once_and_keeps_the_declared_consent(c
     # Staged videos and the CSV are gone once imported; the recordings stay.
     assert await _blobs_under(storage, tenant, f"imports/{imp.id}") == []
     assert await Job.count().where((Job.tenant == tenant.id) & (Job.actor == "core.send_mail")) == 0
+
+
+async def test_an_admin_imports_through_the_pages_with_the_consent_declaration(client, make_tenant, make_user,
+                                                                              tmp_path):
+    tenant, scope, admin, experts = await prepared(make_tenant, make_user)
+    await login(client, tenant, admin)
+    base = f"/t/{tenant.slug}/imports"
+    page = await client.get(f"{base}/", headers=HTML)
+    assert page.status_code == 200 and "過去の面談の取り込み" in page.text
+    for n in range(2):
+        make_video(tmp_path / f"v{n}.mp4", seconds=0.5, size=(64, 48))
+    data = csv_of(experts, [[f"候補者 {n}", "", f"2025-05-0{n + 1}", "一次面接", f"v{n}.mp4", "3", "4", "2", "5"]
+                            for n in range(2)]).encode("cp932")
+    form = {"_csrf_token": form_csrf(page.text), "consent_source": "紙の同意書"}
+
+    refused = await client.post(f"{base}/", data=form, files={"file": ("past.csv", data, "text/csv")}, headers=HTML)
+    assert refused.status_code == 400 and "同意を得たことを宣言" in refused.text
+    assert await scope.count(InterviewImport) == 0
+
+    kept = await client.post(f"{base}/", data={**form, "consent_declared": "1"},
+                             files={"file": ("past.csv", data, "text/csv")}, headers=HTML, follow_redirects=False)
+    assert kept.status_code in (302, 303), kept.text
+    report = await client.get(kept.headers["location"], headers=HTML)
+    assert "動画をアップロードしてから" in report.text  # the confirmation that the file was kept
+    assert "動画「v0.mp4」がありません。" in report.text and "The video “v1.mp4” is missing." in report.text
+    imp = await scope.objects(InterviewImport).first()
+    confirm_url = f"{base}/{imp.id}/confirm"
+    early = await client.post(confirm_url, data={"_csrf_token": form_csrf(report.text)}, headers=HTML)
+    assert early.status_code == 400 and await scope.count(Interview) == 0
+
+    for n in range(2):
+        staged = await client.post(f"{base}/{imp.id}/videos?name=v{n}.mp4", content=(tmp_path / f"v{n}.mp4").read_bytes(),
+                                   headers={"X-CSRFToken": client.cookies["csrftoken"],
+                                            "Content-Type": "application/octet-stream"})
+        assert staged.status_code == 201, staged.text
+    report = await client.get(f"{base}/{imp.id}", headers=HTML)
+    assert "がありません" not in report.text and "disabled" not in report.text.split("/confirm")[1][:200]
+    done = await client.post(confirm_url, data={"_csrf_token": form_csrf(report.text)}, headers=HTML,
+                             follow_redirects=False)
+    assert done.status_code in (302, 303), done.text
+    imp = await scope.get(InterviewImport, imp.id)
+    job = await wait_for_job(imp.job)
+    assert job.state == "done", job.error
+    assert await scope.count(Interview).where(Interview.imported_from == imp.id) == 2
+    listing = await client.get(f"{base}/", headers=HTML)
+    assert "取り込み済み" in listing.text, listing.text[-3000:]
+    assert "past.csv" in listing.text
+    again = await client.post(confirm_url, data={"_csrf_token": form_csrf(listing.text)}, headers=HTML)
+    assert again.status_code == 409 and await scope.count(Interview) == 2
+    actions = {e.action for e in await AuditEntry.objects().where(AuditEntry.tenant == tenant.id)}
+    assert {"interviews.import_created", "interviews.import_video_staged", "interviews.import_confirmed",
+            "interviews.imported"} <= actions

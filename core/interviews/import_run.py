@@ -13,7 +13,9 @@ job that runs twice (a worker died after the commit) finds it done and imports n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -94,22 +96,31 @@ def videos_of(imp: InterviewImport) -> dict[str, str]:
     return dict(json_value(imp.videos) or {})
 
 
-async def stage_video(scope: TenantScope, imp: InterviewImport, name: str, source: Any) -> InterviewImport:
-    """Keep one video of the import (`source`: a path, or an iterable of byte blocks). A video of
-    the same name replaces the one staged before."""
+async def stage_video(scope: TenantScope, imp: InterviewImport, name: str, source: Path | AsyncIterator[bytes],
+                      max_bytes: int | None = None) -> InterviewImport:
+    """Keep one video of the import: `source` is a file, or the blocks of an upload (at most
+    `max_bytes`, else ImportProblem and nothing kept). A video of the same name replaces the one
+    staged before."""
     if imp.state != "checked":
         raise ImportProblem(_("This import has already been confirmed."))
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise ImportProblem(_("Give the video file's name."))
     store, tk, key = runtime().storage, await _tenant_key(scope), staged_key(imp.id, name)
-
-    def write() -> None:
-        if hasattr(source, "open"):
-            store.write_file(tk, key, source)
-            return
-        with store.writer(tk, key) as out:
-            for block in source:
-                out.write(block)
-
-    await anyio.to_thread.run_sync(write)
+    if isinstance(source, Path):
+        await anyio.to_thread.run_sync(store.write_file, tk, key, source)
+    else:
+        writer = store.writer(tk, key)
+        try:
+            async for block in source:
+                if max_bytes is not None and writer.size + len(block) > max_bytes:
+                    raise ImportProblem(_("The file is larger than the limit of %(mb)s MB.")
+                                        % {"mb": max_bytes // 1024**2})
+                await anyio.to_thread.run_sync(writer.write, block)
+            await anyio.to_thread.run_sync(writer.close)
+        except BaseException:
+            writer.abort()
+            raise
     videos = {**videos_of(imp), name: key}
     await scope.update(InterviewImport, {InterviewImport.videos: videos}).where(InterviewImport.id == imp.id)
     imp.videos = videos

@@ -219,6 +219,9 @@ async def test_an_admin_imports_through_the_pages_with_the_consent_declaration(c
     job = await wait_for_job(imp.job)
     assert job.state == "done", job.error
     assert await scope.count(Interview).where(Interview.imported_from == imp.id) == 2
+    interview = await scope.objects(Interview).where(Interview.imported_from == imp.id).first()
+    shown = await client.get(f"/t/{tenant.slug}/interviews/{interview.id}", headers=HTML)
+    assert shown.status_code == 200 and "取り込んだ過去の面談" in shown.text
     listing = await client.get(f"{base}/", headers=HTML)
     assert "取り込み済み" in listing.text, listing.text[-3000:]
     assert "past.csv" in listing.text

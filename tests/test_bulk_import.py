@@ -54,6 +54,7 @@ async def test_the_check_reports_every_kind_of_bad_row_in_japanese_and_english(c
     tenant, scope, _admin, experts = await prepared(make_tenant, make_user)
     outsider = await make_user(tenant, "interviewer")
     make_video(tmp_path / "good.mp4")
+    make_video(tmp_path / "good2.mp4")
     (tmp_path / "broken.mp4").write_bytes(b"this is no video")
     text = csv_of(experts, [
         ["佐藤 花子", "hanako@example.jp", "2025-04-01", "一次面接", "good.mp4", "4", "3", "5", "2"],  # 2: clean
@@ -61,6 +62,7 @@ async def test_the_check_reports_every_kind_of_bad_row_in_japanese_and_english(c
         ["田中 次郎", "", "2025-13-40", "一次面接", "missing.mp4", "9", "3", "", ""],  # 4: bad date, missing, range
         ["高橋 三郎", "", "2099-01-01", "一次面接", "broken.mp4", "4", "", "", ""],  # 5: future, unreadable, required
         ["佐藤 花子", "hanako@example.jp", "2025/4/1", "一次面接", "other.mp4", "4", "3", "", ""],  # 6: duplicate of 2
+        ["山田 四郎", outsider.email, "2025-04-03", "一次面接", "good2.mp4", "4", "3", "", ""],  # 7: staff address
     ]).replace(f"score:composure:{experts[1].email}", f"score:composure:{outsider.email}").replace(
         f"score:warmth:{experts[1].email}", f"score:charm:{experts[1].email}")
     check = await check_import(scope, text.encode(), folder_probe(tmp_path))
@@ -79,9 +81,10 @@ async def test_the_check_reports_every_kind_of_bad_row_in_japanese_and_english(c
     assert "broken.mp4" in said(5, "video") and "not a video" in said(5, "video")
     assert "required" in said(5, "score:composure")
     assert "line 2" in said(6, "") and "The same interview" in said(6, "")  # interviewee, date and set of line 2
+    assert said(7, "") == "This e-mail address belongs to a user who is not an active interviewee."
     for problem in check.problems:
         assert problem.message_ja and problem.message_en and problem.message_ja != problem.message_en
-    assert [r.line for r in check.rows] == [2, 3, 5, 6]  # what would be imported (a row without a date is not)
+    assert [r.line for r in check.rows] == [2, 3, 5, 6, 7]  # what would be imported (a row without a date is not)
 
 
 @pytest.mark.parametrize("encoding,delimiter", [("cp932", ","), ("utf-16", "\t")])

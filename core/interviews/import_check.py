@@ -219,9 +219,10 @@ async def _check_row(tenant: _Tenant, line: int, values: dict[str, str], score_c
     email = normalise_email(values.get("interviewee_email", ""))
     if email and not EMAIL_RE.fullmatch(email):
         found.append(_problem(line, "interviewee_email", N_("Not a valid e-mail address.")))
-    elif email and email in tenant.users and tenant.users[email].role != "interviewee":
+    elif email and email in tenant.users and (tenant.users[email].role != "interviewee"
+                                              or not tenant.users[email].active):
         found.append(_problem(line, "interviewee_email",
-                              N_("This e-mail address belongs to a user who is not an interviewee.")))
+                              N_("This e-mail address belongs to a user who is not an active interviewee.")))
     starts_at = parse_date(values.get("interview_date", ""))
     if starts_at is None:
         found.append(_problem(line, "interview_date",

@@ -12,8 +12,9 @@ job that runs twice (a worker died after the commit) finds it done and imports n
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,10 @@ async def confirm_import(scope: TenantScope, imp: InterviewImport, actor: Any, i
     return job_id
 
 
-def _copy_video(store: BlobStore, tk: TenantKey, staged: str, key_of: Any) -> tuple[str, VideoInfo, int, str]:
-    """Copy a staged video to its recording's key; (key, probe, size in bytes, SHA-256 hex)."""
+def _copy_video(store: BlobStore, tk: TenantKey, staged: str,
+                key_of: Callable[[str], str]) -> tuple[str, VideoInfo, int, str]:
+    """Copy a staged video to its recording's key (`key_of(container)`); (key, probe, size in
+    bytes, SHA-256 hex)."""
     try:
         info = probe(store, tk, staged)
     except NotAVideo as exc:
@@ -200,7 +203,7 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
         prepared = []
         for n, row in enumerate(rows, start=1):
             recording_id = uuid5(imp.id, f"recording:{row.line}")
-            key_of = lambda container, rid=recording_id: recording_key(f"imports-{imp.id}", rid, container)  # noqa: E731
+            key_of = functools.partial(recording_key, f"imports-{imp.id}", recording_id)
             copied = await anyio.to_thread.run_sync(_copy_video, store, tk, videos[row.video], key_of)
             written.append(copied[0])
             prepared.append((row, recording_id, *copied))

@@ -17,7 +17,7 @@ from core.interviews.question_sets import EvaluationItem, Question, create_quest
 from core.interviews.tables import Evaluation, Interview, InterviewImport, Recording
 from core.tenancy import TenantScope
 from tenants.tables import ConsentRecord
-from tests.conftest import HTML, form_csrf, login, wait_for_job
+from tests.conftest import HTML, eventually, form_csrf, login, wait_for_job
 from tests.video_files import make_video
 
 ITEMS = [EvaluationItem(key="warmth", name="Warmth"), EvaluationItem(key="composure", name="Composure")]
@@ -144,6 +144,10 @@ async def test_a_failure_mid_import_leaves_nothing_and_the_same_file_imports_aft
     assert await _blobs_under(storage, tenant, "recordings") == []
     failed = await scope.get(InterviewImport, imp.id)
     assert failed.state == "failed" and "disk full" in failed.error
+
+    async def staged_files_removed():
+        return await _blobs_under(storage, tenant, f"imports/{imp.id}") == []
+    await eventually(staged_files_removed, what="the failed import's staged CSV and videos removed")
 
     monkeypatch.setattr(import_run, "save_evaluation", real_save)
     again = await _staged_import(scope, admin, experts, tmp_path, 3)

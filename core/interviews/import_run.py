@@ -37,7 +37,7 @@ from core.interviews.tables import Interview, InterviewImport, Recording
 from core.interviews.uploads import add_stored_recording, announce_completion, recording_key
 from core.runtime import runtime
 from core.storage import BlobStore, TenantKey
-from core.tasks import JobRefused, report_progress
+from core.tasks import JobRefused, on_final_failure, report_progress
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 
@@ -275,4 +275,19 @@ async def _import_row(scope: TenantScope, imp: InterviewImport, people: dict[str
     return interview, recording
 
 
+async def _import_failed(kwargs: dict[str, Any]) -> None:
+    """The job failed for good (its retries spent): the staged CSV and videos go too, since no
+    one can confirm the import again; the admin imports the file anew."""
+    scope = TenantScope(kwargs["tenant_id"])
+    imp = await scope.objects(InterviewImport).where(InterviewImport.id == kwargs["import_id"]).first()
+    if imp is None or imp.state == "done":
+        return
+    store, tk = runtime().storage, await _tenant_key(scope)
+    for key in [*videos_of(imp).values(), _source_key(imp.id)]:
+        store.delete(tk, key)
+    await scope.update(InterviewImport, {InterviewImport.state: "failed", InterviewImport.videos: {}}).where(
+        InterviewImport.id == imp.id)
+
+
+on_final_failure("core.import_interviews", _import_failed)
 IMPORT_ACTORS = {"core.import_interviews": import_interviews}

@@ -17,7 +17,8 @@ class ConsentRegister(Protocol):
 
     async def current_consent(self, tenant_id: Any, purpose: str) -> Any: ...
 
-    async def record_consent(self, tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> Any: ...
+    async def record_consent(self, tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "",
+                             source: str = "") -> Any: ...
 
     async def has_consented(self, tenant_id: Any, user_id: Any, purpose: str) -> bool: ...
 
@@ -42,10 +43,14 @@ async def current_consent(tenant_id: Any, purpose: str) -> Any:
     return await _kept().current_consent(tenant_id, purpose)
 
 
-async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> Any:
-    """Keep that the user accepted this version of the purpose's text (with the client's address);
+async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "",
+                         source: str = "") -> Any:
+    """Keep that the user accepted this version of the purpose's text (with the client's address).
+
+    `source` is "" when the user accepted it here; otherwise how it was obtained elsewhere, as an
+    admin declared it (a bulk import of past interviews: "signed forms, HR dept., 2024").
     `LookupError` when no such version exists."""
-    return await _kept().record_consent(tenant_id, user_id, purpose, version, ip)
+    return await _kept().record_consent(tenant_id, user_id, purpose, version, ip, source)
 
 
 async def has_consented(tenant_id: Any, user_id: Any, purpose: str) -> bool:

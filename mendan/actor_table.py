@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from billing.actors import BILLING_ACTORS
 from core.interviews.analysis import ANALYSIS_ACTORS
+from core.interviews.import_run import IMPORT_ACTORS
 from mendan.core_actors import CORE_ACTORS
 from core.plugins import PluginHost
 from core.webhooks.delivery import WEBHOOK_ACTORS
@@ -17,5 +18,5 @@ from tenants.retention import TENANT_ACTORS
 
 
 def actor_table(host: PluginHost) -> dict[str, Callable[..., Any]]:
-    return {**CORE_ACTORS, **ANALYSIS_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **WEBHOOK_ACTORS,
+    return {**CORE_ACTORS, **ANALYSIS_ACTORS, **IMPORT_ACTORS, **TENANT_ACTORS, **BILLING_ACTORS, **WEBHOOK_ACTORS,
             **host.actors()}

@@ -1,5 +1,5 @@
-"""`mendan serve | worker | migrate | createoperator | demo | backup | restore | purge-expired` and the installed
-plugins' commands."""
+"""`mendan serve | worker | migrate | createoperator | demo | backup | restore | purge-expired | analyse |
+import-interviews` and the installed plugins' commands."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import click
 from core.config import Settings, use_settings
 from core.model_files import models_command
 from mendan.analysis_cli import analyse_command
+from mendan.import_cli import import_interviews_command
 from tenants.cli import purge_expired_command
 
 DEMO_PASSWORD = "mendan-demo-2026"
@@ -288,4 +289,5 @@ def restore(source: Path) -> None:
 
 main.add_command(purge_expired_command)
 main.add_command(analyse_command)
+main.add_command(import_interviews_command)
 main.add_command(models_command)

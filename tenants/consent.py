@@ -76,8 +76,10 @@ async def publish_consent(tenant_id: Any, purpose: str, text_ja: str, text_en: s
     return await retry_on_conflict(insert_next)
 
 
-async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "") -> ConsentRecord:
-    """Keep that the user accepted this version of the purpose's text."""
+async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: int, ip: str = "",
+                         source: str = "") -> ConsentRecord:
+    """Keep that the user accepted this version of the purpose's text; `source`: how it was
+    obtained when not on the consent page (an admin's declaration in a bulk import)."""
     scope = TenantScope(tenant_id)
     text = await scope.objects(ConsentText).where(
         (ConsentText.purpose == purpose) & (ConsentText.version == version)
@@ -91,7 +93,8 @@ async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: in
         return existing
     try:
         return await scope.add(
-            ConsentRecord(user=user_id, consent_text=text.id, purpose=purpose, version=version, ip=ip)
+            ConsentRecord(user=user_id, consent_text=text.id, purpose=purpose, version=version, ip=ip,
+                          source=source[:1000])
         )
     except Exception as exc:
         if not is_unique_violation(exc):

@@ -99,6 +99,9 @@ class ConsentRecord(Table, tablename="tenants_consent_record"):
     version = Integer()
     accepted_at = Timestamptz(default=TimestamptzNow())
     ip = Varchar(length=64, default="")
+    # "": accepted on the consent page; else who obtained it and how, as an admin declared it
+    # (a bulk import of past interviews).
+    source = Text(default="")
 
 
 class DeletionReport(Table, tablename="tenants_deletion_report"):

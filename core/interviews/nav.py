@@ -10,6 +10,7 @@ INTERVIEWS = NavItem(path="interviews", label_ja="面談", label_en="Interviews"
 ADMIN_ITEMS = (
     NavItem(path="people", label_ja="利用者", label_en="People", order=20),
     NavItem(path="question-sets", label_ja="質問セット", label_en="Question sets", order=30),
+    NavItem(path="imports/", label_ja="過去の面談の取り込み", label_en="Import past interviews", order=40),
     NavItem(path="mail", label_ja="メール設定", label_en="Mail settings", order=850),
     NavItem(path="attributes/", label_ja="保護属性", label_en="Protected attributes", order=860),
 )

@@ -17,6 +17,7 @@ APP_CONFIG = AppConfig(
         tables.Recording,
         tables.Evaluation,
         tables.MailSender,
+        tables.InterviewImport,
     ],
     migration_dependencies=["core.db.piccolo_app"],
     commands=[],

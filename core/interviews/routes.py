@@ -12,6 +12,7 @@ from litestar import Router
 from core.hours import service_guard
 from core.interviews.reminders import reminder_clock
 from core.interviews.web_analysis import ANALYSIS_HANDLERS
+from core.interviews.web_imports import ImportController
 from core.interviews.web_interviews import InterviewController
 from core.interviews.web_mail import MailController
 from core.interviews.web_people import PeopleController
@@ -27,7 +28,7 @@ def interviews_routers() -> list[Router]:
     tenant_pages = Router(
         path="/t/{tenant:str}",
         route_handlers=[PeopleController, QuestionSetController, InterviewController, RecordingController,
-                        MailController],
+                        MailController, ImportController],
         guards=[tenant_guard, service_guard("interactive")],
         tags=["interviews"],
     )

@@ -62,6 +62,8 @@ class Interview(Table, tablename="mendan_interview"):
     reminder_sent_at = Timestamptz(null=True, default=None)
     # The interviewee said they were done (a self-interview's finish): no new recordings after it.
     finished_at = Timestamptz(null=True, default=None)
+    # The bulk import (InterviewImport.id) that brought this past interview in; None: held here.
+    imported_from = UUID(null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -120,3 +122,23 @@ class MailSender(Table, tablename="mendan_mail_sender"):
     selector = Varchar(length=63)
     public_key = Text()  # base64 DER SubjectPublicKeyInfo, as published in the DKIM TXT record
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class InterviewImport(Table, tablename="mendan_interview_import"):
+    """One bulk import of past interviews (core.interviews.bulk_import): a checked CSV, its videos
+    staged in the blob store, then the job `core.import_interviews` that makes the interviews."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    created_by = ForeignKey(references=User, null=True)
+    filename = Varchar(length=255, default="")
+    # Where the admin says consent to recording and training was obtained (kept on each consent record).
+    consent_source = Text(default="")
+    state = Varchar(length=16, default="checked", index=True)  # checked | queued | running | done | failed
+    rows = JSON(default=[])  # the checked rows, as ImportRow.as_json gives them
+    videos = JSON(default={})  # video file name -> staged blob key
+    job = UUID(null=True, default=None)
+    interviews = Integer(default=0)  # how many the job made
+    error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)

@@ -33,7 +33,7 @@ import structlog
 
 from core.db.json_columns import json_value
 from core.interviews.analysis import start_analysis
-from core.interviews.probe import NotAVideo, probe
+from core.interviews.probe import NotAVideo, VideoInfo, probe
 from core.interviews.schedule import advance
 from core.interviews.tables import Interview, Recording
 from core.storage import BlobStore, TenantKey
@@ -102,8 +102,35 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
         id=rec_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader),
         question_key=question_key, sequence=sequence,
         filename=_plain_name(filename), container=container, size=DEFERRED if size is None else size, sha256=sha256,
-        blob_key=f"recordings/{interview.id}/{rec_id}.{container}",
+        blob_key=recording_key(interview.id, rec_id, container),
     ))
+
+
+def recording_key(interview_id: Any, recording_id: Any, container: str) -> str:
+    """Where a recording's video lies in the tenant's blob store."""
+    return f"recordings/{interview_id}/{recording_id}.{container}"
+
+
+async def add_stored_recording(scope: TenantScope, interview: Interview, uploader: Any, *, recording_id: Any,
+                               blob_key: str, filename: str, size: int, sha256: str, info: VideoInfo) -> Recording:
+    """The row of a recording whose video is already at `blob_key`, checked by `probe` (a bulk
+    import's videos, written before its transaction): the same complete row a finished upload
+    leaves. `size` in bytes, `sha256` hex."""
+    sequence = await scope.count(Recording).where(Recording.interview == interview.id)
+    now = datetime.now(timezone.utc)
+    return await scope.add(Recording(
+        id=recording_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader), sequence=sequence,
+        filename=_plain_name(filename), size=size, upload_offset=size,
+        blob_key=blob_key,
+        **{column._meta.name: value for column, value in _completed(info, sha256, now).items()},
+    ))
+
+
+def _completed(info: VideoInfo, sha256: str, now: datetime) -> dict[Any, Any]:
+    """The columns of a recording whose checked video is in place."""
+    return {Recording.state: "complete", Recording.completed_at: now, Recording.parts: [], Recording.sha256: sha256,
+            Recording.container: info.container, Recording.duration_s: info.duration_s,
+            Recording.width: info.width, Recording.height: info.height, Recording.video_codec: info.codec}
 
 
 def parse_checksum(header: str | None) -> bytes | None:
@@ -237,12 +264,7 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
         rec.state, rec.error = "refused", problem
         raise UploadProblem(422, problem)
     now = datetime.now(timezone.utc)
-    await scope.update(Recording, {
-        Recording.state: "complete", Recording.completed_at: now, Recording.parts: [], Recording.sha256: actual,
-        Recording.container: info.container,
-        Recording.duration_s: info.duration_s, Recording.width: info.width, Recording.height: info.height,
-        Recording.video_codec: info.codec,
-    }).where(Recording.id == rec.id)
+    await scope.update(Recording, _completed(info, actual, now)).where(Recording.id == rec.id)
     rec.state, rec.completed_at, rec.sha256, rec.video_codec = "complete", now, actual, info.codec
     return rec
 

@@ -1,0 +1,293 @@
+"""A bulk import of past interviews from start to end (issue 18): the CSV and its videos are kept
+(staged) in the tenant's encrypted blob store under `imports/<import id>/`, checked again at
+confirmation (core.interviews.import_check), then the job `core.import_interviews` makes the
+interviewees (no mail, no password, no link), their consent records with the admin's declared
+source, the interviews (held on the CSV's date, finished, marked imported), their recordings and
+the experts' evaluations, and starts the analysis as after an upload.
+
+Nothing is half-imported: the recordings' videos are written first (removed again on any
+failure), then every row in one write transaction, which also moves the import to `done`, so a
+job that runs twice (a worker died after the commit) finds it done and imports nothing again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4, uuid5
+
+import anyio.to_thread
+import structlog
+
+from core import audit
+from core.consent import current_consent, record_consent
+from core.db.constraints import write_transaction
+from core.db.json_columns import json_value
+from core.db.tables import Tenant, User
+from core.interviews.evaluations import save_evaluation
+from core.interviews.import_check import ImportCheck, ImportRow, check_import
+from core.interviews.people import create_person
+from core.interviews.probe import NotAVideo, VideoInfo, probe
+from core.interviews.schedule import advance, schedule_interview
+from core.interviews.tables import Interview, InterviewImport, Recording
+from core.interviews.uploads import add_stored_recording, announce_completion, recording_key
+from core.runtime import runtime
+from core.storage import BlobStore, TenantKey
+from core.tasks import JobRefused, on_final_failure, report_progress
+from core.tenancy import TenantScope
+from core.web.i18n import gettext as _
+
+log = structlog.get_logger("mendan.imports")
+
+CONSENT_PURPOSES = ("recording", "training")
+DURATION_MINUTES = 60  # an imported interview's slot: the CSV gives its date, not its length
+PLACEHOLDER_DOMAIN = "import.invalid"  # .invalid is never delivered (RFC 2606): no mail can leave
+
+
+class ImportProblem(ValueError):
+    """The import cannot go on like this; the message is for the admin."""
+
+
+def _source_key(import_id: Any) -> str:
+    return f"imports/{import_id}/source.csv"
+
+
+def staged_key(import_id: Any, name: str) -> str:
+    """Where a staged video lies: named by a digest, since file names may hold any character."""
+    return f"imports/{import_id}/videos/{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+
+
+async def _tenant_key(scope: TenantScope) -> TenantKey:
+    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+    return runtime().storage.tenant_key(tenant)
+
+
+async def create_import(scope: TenantScope, *, data: bytes, filename: str, consent_source: str,
+                        created_by: Any) -> InterviewImport:
+    """Keep a CSV (its bytes, encrypted) as a new import waiting for its videos and confirmation.
+
+    `consent_source` says how consent to recording and training was obtained (required: the
+    admin declares it); raises ImportProblem without one."""
+    consent_source = " ".join(consent_source.split())[:1000]
+    if not consent_source:
+        raise ImportProblem(_("Declare that consent to recording and to training the AI model was obtained, "
+                              "and say how (the consent source)."))
+    imp = InterviewImport(id=uuid4(), created_by=getattr(created_by, "id", created_by), filename=filename[-255:],
+                          consent_source=consent_source)
+    tk = await _tenant_key(scope)
+    await anyio.to_thread.run_sync(_write, runtime().storage, tk, _source_key(imp.id), data)
+    return await scope.add(imp)
+
+
+def _write(store: BlobStore, tk: TenantKey, key: str, data: bytes) -> None:
+    with store.writer(tk, key) as out:
+        out.write(data)
+
+
+def _read(store: BlobStore, tk: TenantKey, key: str) -> bytes:
+    return b"".join(store.read(tk, key))
+
+
+def videos_of(imp: InterviewImport) -> dict[str, str]:
+    """Staged videos: file name -> blob key."""
+    return dict(json_value(imp.videos) or {})
+
+
+async def stage_video(scope: TenantScope, imp: InterviewImport, name: str, source: Path | AsyncIterator[bytes],
+                      max_bytes: int | None = None) -> InterviewImport:
+    """Keep one video of the import: `source` is a file, or the blocks of an upload (at most
+    `max_bytes`, else ImportProblem and nothing kept). A video of the same name replaces the one
+    staged before."""
+    if imp.state != "checked":
+        raise ImportProblem(_("This import has already been confirmed."))
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise ImportProblem(_("Give the video file's name."))
+    store, tk, key = runtime().storage, await _tenant_key(scope), staged_key(imp.id, name)
+    if isinstance(source, Path):
+        await anyio.to_thread.run_sync(store.write_file, tk, key, source)
+    else:
+        writer = store.writer(tk, key)
+        try:
+            async for block in source:
+                if max_bytes is not None and writer.size + len(block) > max_bytes:
+                    raise ImportProblem(_("The file is larger than the limit of %(mb)s MB.")
+                                        % {"mb": max_bytes // 1024**2})
+                await anyio.to_thread.run_sync(writer.write, block)
+            await anyio.to_thread.run_sync(writer.close)
+        except BaseException:
+            writer.abort()
+            raise
+    videos = {**videos_of(imp), name: key}
+    await scope.update(InterviewImport, {InterviewImport.videos: videos}).where(InterviewImport.id == imp.id)
+    imp.videos = videos
+    return imp
+
+
+async def check_staged(scope: TenantScope, imp: InterviewImport) -> ImportCheck:
+    """The import's CSV checked against the videos staged so far."""
+    store, tk = runtime().storage, await _tenant_key(scope)
+    data = await anyio.to_thread.run_sync(_read, store, tk, _source_key(imp.id))
+    videos = videos_of(imp)
+
+    async def probe_staged(name: str) -> VideoInfo | None:
+        key = videos.get(name)
+        if key is None or not store.exists(tk, key):
+            return None
+        return await anyio.to_thread.run_sync(probe, store, tk, key)
+
+    return await check_import(scope, data, probe_staged)
+
+
+async def confirm_import(scope: TenantScope, imp: InterviewImport, actor: Any, ip: str = "") -> UUID:
+    """Check again; when clean, keep the rows and queue the job. Returns the job id; raises
+    ImportProblem when the import was confirmed before or the check finds problems."""
+    if imp.state != "checked":
+        raise ImportProblem(_("This import has already been confirmed."))
+    check = await check_staged(scope, imp)
+    if not check.ok:
+        raise ImportProblem(_("The check found problems; correct them before importing."))
+    claimed = await scope.update(InterviewImport, {
+        InterviewImport.state: "queued", InterviewImport.rows: [row.as_json() for row in check.rows],
+    }).where((InterviewImport.id == imp.id) & (InterviewImport.state == "checked")).returning(InterviewImport.id)
+    if not claimed:
+        raise ImportProblem(_("This import has already been confirmed."))
+    job_id = await runtime().tasks.enqueue("core.import_interviews", tenant_id=scope.tenant_id, import_id=str(imp.id))
+    await scope.update(InterviewImport, {InterviewImport.job: job_id}).where(InterviewImport.id == imp.id)
+    imp.state, imp.job = "queued", job_id
+    await audit.record("interviews.import_confirmed", tenant_id=scope.tenant_id, actor=actor, target=str(imp.id),
+                       detail={"rows": len(check.rows), "consent_source": imp.consent_source}, ip=ip)
+    return job_id
+
+
+def _copy_video(store: BlobStore, tk: TenantKey, staged: str,
+                key_of: Callable[[str], str]) -> tuple[str, VideoInfo, int, str]:
+    """Copy a staged video to its recording's key (`key_of(container)`); (key, probe, size in
+    bytes, SHA-256 hex)."""
+    try:
+        info = probe(store, tk, staged)
+    except NotAVideo as exc:
+        raise JobRefused(str(exc)) from exc
+    key = key_of(info.container)
+    digest = hashlib.sha256()
+    with store.writer(tk, key) as out:
+        for block in store.read(tk, staged):
+            digest.update(block)
+            out.write(block)
+    return key, info, out.size, digest.hexdigest()
+
+
+class _AlreadyImported(Exception):
+    """Another run of the job committed this import: this one rolls back and keeps its blobs."""
+
+
+async def import_interviews(*, tenant_id: str, import_id: str) -> str:
+    """The `core.import_interviews` actor: import a confirmed InterviewImport (see the module)."""
+    scope = TenantScope(tenant_id)
+    imp = await scope.objects(InterviewImport).where(InterviewImport.id == import_id).first()
+    if imp is None:
+        raise JobRefused("no such import")
+    if imp.state == "done":
+        return _("%(n)s interviews imported.") % {"n": imp.interviews}
+    await scope.update(InterviewImport, {InterviewImport.state: "running", InterviewImport.error: ""}).where(
+        InterviewImport.id == imp.id)
+    rows = [ImportRow.from_json(r) for r in json_value(imp.rows) or []]
+    store, tk = runtime().storage, await _tenant_key(scope)
+    videos = videos_of(imp)
+    written: list[str] = []
+    try:
+        prepared = []
+        for n, row in enumerate(rows, start=1):
+            recording_id = uuid5(imp.id, f"recording:{row.line}")
+            key_of = functools.partial(recording_key, f"imports-{imp.id}", recording_id)
+            copied = await anyio.to_thread.run_sync(_copy_video, store, tk, videos[row.video], key_of)
+            written.append(copied[0])
+            prepared.append((row, recording_id, *copied))
+            report_progress(int(80 * n / len(rows)), _("videos stored: %(n)s of %(total)s") % {"n": n, "total": len(rows)})
+        async with write_transaction():
+            claimed = await scope.update(InterviewImport, {
+                InterviewImport.state: "done", InterviewImport.interviews: len(rows),
+                InterviewImport.finished_at: datetime.now(timezone.utc),
+            }).where((InterviewImport.id == imp.id) & (InterviewImport.state != "done")).returning(InterviewImport.id)
+            if not claimed:
+                raise _AlreadyImported
+            people: dict[str, User] = {}
+            made = [await _import_row(scope, imp, people, *item) for item in prepared]
+            await audit.record("interviews.imported", tenant_id=scope.tenant_id, actor=imp.created_by,
+                               target=str(imp.id), detail={"interviews": len(made)})
+    except _AlreadyImported:
+        return _("%(n)s interviews imported.") % {"n": len(rows)}
+    except BaseException as exc:
+        for key in written:
+            store.delete(tk, key)
+        await scope.update(InterviewImport, {InterviewImport.state: "failed", InterviewImport.error: str(exc)[:2000],
+                                             InterviewImport.finished_at: datetime.now(timezone.utc)}).where(
+            InterviewImport.id == imp.id)
+        await audit.record("interviews.import_failed", tenant_id=scope.tenant_id, actor=imp.created_by,
+                           target=str(imp.id), detail={"error": str(exc)[:500]})
+        raise
+    report_progress(90, _("starting the analysis"))
+    for interview, recording in made:
+        await announce_completion(scope, runtime().host, interview, recording)
+    for key in [*videos.values(), _source_key(imp.id)]:
+        store.delete(tk, key)
+    return _("%(n)s interviews imported.") % {"n": len(made)}
+
+
+async def _interviewee(scope: TenantScope, imp: InterviewImport, people: dict[str, User], row: ImportRow) -> User:
+    """The row's interviewee: the tenant's user of that address, else a new one without password
+    (no mail, no link); a row without an address gets a person of its own."""
+    email = row.interviewee_email or f"imported-{uuid5(imp.id, f'person:{row.line}').hex}@{PLACEHOLDER_DOMAIN}"
+    if email in people:
+        return people[email]
+    user = await scope.objects(User).where(User.email == email).first()
+    if user is None:
+        user = await create_person(scope, email=email, display_name=row.interviewee_name, role="interviewee")
+    for purpose in CONSENT_PURPOSES:
+        text = await current_consent(scope.tenant_id, purpose)
+        await record_consent(scope.tenant_id, user.id, purpose, text.version, source=imp.consent_source)
+    people[email] = user
+    return user
+
+
+async def _import_row(scope: TenantScope, imp: InterviewImport, people: dict[str, User], row: ImportRow,
+                      recording_id: UUID, key: str, info: VideoInfo, size: int, sha256: str) -> tuple[Interview, Recording]:
+    interviewee = await _interviewee(scope, imp, people, row)
+    interview = await schedule_interview(
+        scope, kind="live", starts_at=row.starts_at, duration_minutes=DURATION_MINUTES, interviewee_id=interviewee.id,
+        interviewer_id=row.interviewer_id, expert_ids=list(row.scores), version_id=row.version_id,
+        check=False)  # held in the past
+    # Held and over on the CSV's date (mark_finished would stamp the import's time).
+    finished_at = row.starts_at + timedelta(minutes=DURATION_MINUTES)
+    await scope.update(Interview, {Interview.imported_from: imp.id, Interview.finished_at: finished_at}).where(
+        Interview.id == interview.id)
+    interview.imported_from, interview.finished_at = imp.id, finished_at
+    await advance(scope, interview, "recorded")
+    recording = await add_stored_recording(scope, interview, interviewee, recording_id=recording_id, blob_key=key,
+                                           filename=row.video, size=size, sha256=sha256, info=info)
+    for expert_id, scores in row.scores.items():
+        expert = await scope.get(User, expert_id)
+        await save_evaluation(scope, interview, expert, {k: str(v) for k, v in scores.items()}, "")
+    return interview, recording
+
+
+async def _import_failed(kwargs: dict[str, Any]) -> None:
+    """The job failed for good (its retries spent): the staged CSV and videos go too, since no
+    one can confirm the import again; the admin imports the file anew."""
+    scope = TenantScope(kwargs["tenant_id"])
+    imp = await scope.objects(InterviewImport).where(InterviewImport.id == kwargs["import_id"]).first()
+    if imp is None or imp.state == "done":
+        return
+    store, tk = runtime().storage, await _tenant_key(scope)
+    for key in [*videos_of(imp).values(), _source_key(imp.id)]:
+        store.delete(tk, key)
+    await scope.update(InterviewImport, {InterviewImport.state: "failed", InterviewImport.videos: {}}).where(
+        InterviewImport.id == imp.id)
+
+
+on_final_failure("core.import_interviews", _import_failed)
+IMPORT_ACTORS = {"core.import_interviews": import_interviews}

@@ -32,13 +32,13 @@ Role = Annotated[str, msgspec.Meta(description="admin, interviewer, expert or in
 class Person(msgspec.Struct):
     """A user of the tenant."""
 
-    id: UUID
-    email: str
-    display_name: str
+    id: Annotated[UUID, msgspec.Meta(examples=["5f0c7c1e-8a53-4d3c-9d1a-0b6f1c2d3e4f"])]
+    email: Annotated[str, msgspec.Meta(examples=["hanako@example.jp"])]
+    display_name: Annotated[str, msgspec.Meta(examples=["山田 花子"])]
     role: Role
-    language: str
+    language: Annotated[str, msgspec.Meta(description="ja or en", examples=["ja"])]
     active: bool
-    created_at: datetime
+    created_at: Annotated[datetime, msgspec.Meta(examples=["2026-04-01T09:00:00+09:00"])]
 
 
 class PersonPage(msgspec.Struct):
@@ -66,11 +66,6 @@ class PersonChange(msgspec.Struct, forbid_unknown_fields=True):
     language: Annotated[str, msgspec.Meta(description="ja or en", examples=["en"])] | None = None
     role: Role | None = None
     active: bool | None = None
-
-
-PERSON_EXAMPLE = {"id": "5f0c7c1e-8a53-4d3c-9d1a-0b6f1c2d3e4f", "email": "hanako@example.jp",
-                  "display_name": "山田 花子", "role": "interviewee", "language": "ja", "active": True,
-                  "created_at": "2026-04-01T09:00:00+09:00"}
 
 
 def person_of(user: User) -> Person:
@@ -171,7 +166,8 @@ CSV_EXAMPLE = "email,display_name,role,language\nhanako@example.jp,山田 花子
 class CsvBodyOperation(Operation):
     """The import's body is a CSV file, read raw; the schema says so."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.request_body = RequestBody(required=True, description="A CSV file with a header line.", content={
             "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING), example=CSV_EXAMPLE)})
 

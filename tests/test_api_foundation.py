@@ -224,6 +224,9 @@ async def test_a_create_repeated_with_its_idempotency_key_is_answered_the_same_w
     assert again.json() == first.json() and again.headers["location"] == first.headers["location"]
     assert again.headers["idempotent-replayed"] == "true"
     assert await User.count().where((User.tenant == tenant.id) & (User.email == "hanako@example.jp")) == 1
+    other = await client.post(path, json={"email": "taro@example.jp", "role": "interviewee"}, headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert await User.count().where((User.tenant == tenant.id) & (User.email == "taro@example.jp")) == 0
     # Without the key the handler runs again and finds the address taken.
     plain = await client.post(path, json={"email": "hanako@example.jp", "role": "interviewee"}, headers=bearer(token))
     assert plain.status_code == 422

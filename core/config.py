@@ -48,6 +48,7 @@ class Settings:
     signin_address_limit: str = "50/15minutes"
     reset_account_limit: str = "3/hour"
     reset_address_limit: str = "10/hour"
+    api_rate_limit: str = "600/minute"  # per API token, in the `limits` notation ("100/second", "5000/hour")
     session_days: int = 14
     # Proxies whose X-Forwarded-For is believed (addresses or CIDRs; none by default): uvicorn's
     # forwarded_allow_ips, so client addresses (audit, sign-in limits) cannot be forged.
@@ -88,6 +89,7 @@ class Settings:
             reset_address_limit=_env("MENDAN_RESET_ADDRESS_LIMIT", "10/hour"),
             trusted_proxies=_csv(_env("MENDAN_TRUSTED_PROXIES", "")),
             internal_networks=_csv(_env("MENDAN_INTERNAL_NETWORKS", "127.0.0.0/8,::1/128")),
+            api_rate_limit=_env("MENDAN_API_RATE_LIMIT", "600/minute"),
             job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
             job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),
             blob_backend=_env("MENDAN_BLOB_BACKEND", "local").lower(),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from core.auth.passwords import hash_password, password_problem
+from core.auth.tokens import revoke_user_credentials
 from core.csv_input import CsvUnreadable, normalise_email, read_csv
 from core.db.engine import current_engine
 from core.db.tables import User
@@ -27,7 +28,11 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class PersonProblem(ValueError):
-    """A user could not be registered; the message is for the admin."""
+    """A user could not be registered; the message is for the admin, `field` names the value."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -75,15 +80,15 @@ async def create_person(scope: TenantScope, *, email: str, display_name: str, ro
     email = normalise_email(email)
     problems = _check(email, role, language)
     if problems:
-        raise PersonProblem(problems[0][1])
+        raise PersonProblem(problems[0][1], problems[0][0])
     try:
         display_name = clean_text(display_name, label=_("Display name"))
     except TextProblem as exc:
-        raise PersonProblem(str(exc)) from exc
+        raise PersonProblem(str(exc), "display_name") from exc
     if await _taken(scope, [email]):
-        raise PersonProblem(_("A user with this e-mail address already exists."))
+        raise PersonProblem(_("A user with this e-mail address already exists."), "email")
     if password and password_problem(password):
-        raise PersonProblem(_("The password must be at least 10 characters long."))
+        raise PersonProblem(_("The password must be at least 10 characters long."), "password")
     user = User(email=email, display_name=display_name, role=role, language=language,
                 password_hash=hash_password(password) if password else None)
     return await scope.add(user)
@@ -139,9 +144,26 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
 
 
 async def set_active(scope: TenantScope, user_id: Any, active: bool) -> User:
+    """(De)activate a user of the tenant. Deactivating revokes their API tokens and reset links,
+    which reactivating does not bring back."""
     user = await scope.get(User, user_id)
     await scope.update(User, {User.active: active}).where(User.id == user.id)
+    if not active:
+        await revoke_user_credentials(user.id)
     user.active = active
+    return user
+
+
+async def change_role(scope: TenantScope, user_id: Any, role: str) -> User:
+    """Give a user of the tenant another role; their API tokens and reset links are revoked (a
+    token must never carry a role its user no longer has). Raises PersonProblem (field `role`)."""
+    if role not in TENANT_ROLES:
+        raise PersonProblem(_("Unknown role; use admin, interviewer, expert or interviewee."), "role")
+    user = await scope.get(User, user_id)
+    if user.role != role:
+        await scope.update(User, {User.role: role}).where(User.id == user.id)
+        await revoke_user_credentials(user.id)
+        user.role = role
     return user
 
 

@@ -19,7 +19,12 @@ from core.web.i18n import gettext as _
 
 
 class QuestionSetProblem(ValueError):
-    pass
+    """The question set cannot be saved like this; the message is for the admin. `field` is the
+    input it is about for API clients ("name", "questions[0].text", "items[1].key"), or None."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 MAX_RETAKES = 2
@@ -84,33 +89,39 @@ def checked(questions: list[Question], items: list[EvaluationItem],
     """Rows to store; new items get keys (`_item_key`), and a key another set of the tenant
     uses is refused, since scores under one key are pooled as the same item's (model labels)."""
     if not questions:
-        raise QuestionSetProblem(_("Add at least one question."))
+        raise QuestionSetProblem(_("Add at least one question."), field="questions")
     if not items:
-        raise QuestionSetProblem(_("Add at least one evaluation item."))
-    for q in questions:
+        raise QuestionSetProblem(_("Add at least one evaluation item."), field="items")
+    for n, q in enumerate(questions):
         if not q.text.strip() or q.time_limit_s <= 0:
-            raise QuestionSetProblem(_("Every question needs a text and a positive answer time."))
+            raise QuestionSetProblem(_("Every question needs a text and a positive answer time."),
+                                     field=f"questions[{n}].{'text' if not q.text.strip() else 'time_limit_s'}")
         if not 0 <= q.thinking_time_s <= MAX_THINKING_S:
-            raise QuestionSetProblem(_("Thinking time is 0 to %(max)s seconds.") % {"max": MAX_THINKING_S})
+            raise QuestionSetProblem(_("Thinking time is 0 to %(max)s seconds.") % {"max": MAX_THINKING_S},
+                                     field=f"questions[{n}].thinking_time_s")
         if not 0 <= q.retakes <= MAX_RETAKES:
-            raise QuestionSetProblem(_("Retakes are 0 to %(max)s.") % {"max": MAX_RETAKES})
+            raise QuestionSetProblem(_("Retakes are 0 to %(max)s.") % {"max": MAX_RETAKES},
+                                     field=f"questions[{n}].retakes")
         if not 0 <= int(q.follow_ups) <= MAX_FOLLOW_UPS:
-            raise QuestionSetProblem(_("Follow-up questions are 0 to %(max)s.") % {"max": MAX_FOLLOW_UPS})
+            raise QuestionSetProblem(_("Follow-up questions are 0 to %(max)s.") % {"max": MAX_FOLLOW_UPS},
+                                     field=f"questions[{n}].follow_ups")
     keys: set[str] = set()
     item_rows = []
-    for item in items:
+    for n, item in enumerate(items):
         if not item.name.strip():
-            raise QuestionSetProblem(_("Every evaluation item needs a name."))
+            raise QuestionSetProblem(_("Every evaluation item needs a name."), field=f"items[{n}].name")
         if item.scale_min >= item.scale_max:
-            raise QuestionSetProblem(_("A scale's lowest score must be below its highest."))
+            raise QuestionSetProblem(_("A scale's lowest score must be below its highest."),
+                                     field=f"items[{n}].scale_min")
         key = item.key or _item_key(item.name, keys | set(other_sets) | {i.key for i in items})
         if not KEY_PATTERN.match(key):
-            raise QuestionSetProblem(_("An evaluation item's key is lowercase letters, digits and _."))
+            raise QuestionSetProblem(_("An evaluation item's key is lowercase letters, digits and _."),
+                                     field=f"items[{n}].key")
         if key in other_sets:
             raise QuestionSetProblem(_("The key “%(key)s” belongs to an evaluation item of another question set.")
-                                     % {"key": key})
+                                     % {"key": key}, field=f"items[{n}].key")
         if key in keys:
-            raise QuestionSetProblem(_("Two evaluation items have the same key."))
+            raise QuestionSetProblem(_("Two evaluation items have the same key."), field=f"items[{n}].key")
         keys.add(key)
         item_rows.append({**asdict(item), "key": key})
     return [{**asdict(q), "follow_ups": int(q.follow_ups)} for q in questions], item_rows
@@ -119,7 +130,7 @@ def checked(questions: list[Question], items: list[EvaluationItem],
 async def create_question_set(scope: TenantScope, *, name: str, questions: list[Question],
                               items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
     if not name.strip():
-        raise QuestionSetProblem(_("The question set needs a name."))
+        raise QuestionSetProblem(_("The question set needs a name."), field="name")
     q_rows, item_rows = checked(questions, items, await keys_of_other_sets(scope))
     async with write_transaction():
         qs = await scope.add(QuestionSet(name=name.strip()[:200], latest_number=1))
@@ -169,3 +180,11 @@ def questions_of(version: QuestionSetVersion) -> list[Question]:
     """The version's questions in order; fields added later take their defaults."""
     return [Question(**{**q, "follow_ups": int(q.get("follow_ups") or 0)}) for q in json_value(version.questions)]
 
+
+
+async def announce_saved(scope: TenantScope, version: QuestionSetVersion) -> None:
+    """Tell the tenant's enabled plugins a question set version was saved (`mendan_question_set_saved`)."""
+    from core.runtime import runtime
+
+    await runtime().host.call_for_tenant("mendan_question_set_saved", tenant_id=scope.tenant_id,
+                                         version_id=str(version.id))

@@ -138,12 +138,19 @@ async def create_question_set(scope: TenantScope, *, name: str, questions: list[
                                                   items=item_rows, created_by=getattr(author, "id", author)))
 
 
+class StaleVersion(QuestionSetProblem):
+    """Someone saved a newer version than the one the change was made from."""
+
+
 async def add_version(scope: TenantScope, question_set_id: Any, *, questions: list[Question],
-                      items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
+                      items: list[EvaluationItem], author: Any = None,
+                      made_from: int | None = None) -> QuestionSetVersion:
     """A new version numbered one above the newest (distinct under concurrent saves). An item
     keeps its key (the editor sends it back, so a renamed item stays the same item); an item
     without one takes the key of the same name in the previous version, else a new key. Keys
-    never move between question sets. Raises ConflictError when concurrent saves keep winning."""
+    never move between question sets. With `made_from` (the number of the version the change
+    was made from), a newer version saved meanwhile raises StaleVersion instead of being
+    replaced. Raises ConflictError when concurrent saves keep winning."""
     qs = await scope.get(QuestionSet, question_set_id)
     previous = await latest_version(scope, qs.id)
     known = {i["name"]: i["key"] for i in json_value(previous.items)} if previous else {}
@@ -157,6 +164,8 @@ async def add_version(scope: TenantScope, question_set_id: Any, *, questions: li
             rows = await scope.select(QuestionSetVersion, QuestionSetVersion.number).where(
                 QuestionSetVersion.question_set == qs.id).order_by(QuestionSetVersion.number, ascending=False).limit(1)
             number = (rows[0]["number"] if rows else 0) + 1
+            if made_from is not None and number - 1 != made_from:
+                raise StaleVersion(_("Someone saved this question set meanwhile; load it again."))
             version = await scope.add(QuestionSetVersion(question_set=qs.id, number=number, questions=q_rows,
                                                          items=item_rows, created_by=getattr(author, "id", author)))
             await scope.update(QuestionSet, {QuestionSet.latest_number: number}).where(

@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from core import audit
 from core.auth.guards import requires_staff
@@ -97,7 +97,7 @@ async def get_evaluation(request: Request, tenant_scope: NamedDependency[TenantS
                   "`invalid_score` naming `scores.<key>`. Scope `write`.",
       guards=[requires_scope("write"), requires_staff], responses=problem_responses(403, 409, 422))
 async def create_evaluation(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            interview_id: FromPath[UUID], data: EvaluationIn) -> Response[EvaluationOut]:
+                            interview_id: FromPath[UUID], data: JSONBody[EvaluationIn]) -> Response[EvaluationOut]:
     interview = await visible_interview(tenant_scope, request.user, interview_id)
     if evaluator_role(request.user, interview) is None:
         raise ApiError(403, "not_an_evaluator", _("You are not an evaluator of this interview."))

@@ -17,7 +17,7 @@ import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from core import audit
 from core.auth.guards import requires_admin, requires_staff
@@ -184,13 +184,13 @@ async def _version_for(scope: TenantScope, data: InterviewIn) -> Any:
     raise ApiError(422, "invalid_question_set", message, errors=[FieldError(field, message)])
 
 
-StateFilter = Annotated[str | None, Parameter(query="state", default=None, max_length=16,
+StateFilter = Annotated[str | None, QueryParameter(name="state", max_length=16,
                                               description="Only this state: " + ", ".join(INTERVIEW_STATES))]
-KindFilter = Annotated[str | None, Parameter(query="kind", default=None, max_length=8,
+KindFilter = Annotated[str | None, QueryParameter(name="kind", max_length=8,
                                              description="Only this kind: live or self")]
-StartsFrom = Annotated[str | None, Parameter(query="starts_from", default=None, max_length=40,
+StartsFrom = Annotated[str | None, QueryParameter(name="starts_from", max_length=40,
                                              description="ISO 8601 time; only interviews starting at or after it.")]
-StartsBefore = Annotated[str | None, Parameter(query="starts_before", default=None, max_length=40,
+StartsBefore = Annotated[str | None, QueryParameter(name="starts_before", max_length=40,
                                                description="ISO 8601 time; only interviews starting before it.")]
 
 
@@ -199,9 +199,9 @@ StartsBefore = Annotated[str | None, Parameter(query="starts_before", default=No
                  "every interview, interviewers and experts those they take part in. Scope `read`.",
      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403, 422))
 async def list_interviews(request: Request, tenant_scope: NamedDependency[TenantScope], limit: Limit = 20,
-                          cursor: CursorParam = None, state: StateFilter = None, kind: KindFilter = None,
+                          cursor: CursorParam = None, state_filter: StateFilter = None, kind: KindFilter = None,
                           starts_from: StartsFrom = None, starts_before: StartsBefore = None) -> InterviewPage:
-    query = in_states(visible_interviews(tenant_scope, request.user), Interview.state, state, INTERVIEW_STATES)
+    query = in_states(visible_interviews(tenant_scope, request.user), Interview.state, state_filter, INTERVIEW_STATES)
     query = in_states(query, Interview.kind, kind, INTERVIEW_KINDS)
     after, before = parse_time(starts_from, "starts_from"), parse_time(starts_before, "starts_before")
     if after is not None:
@@ -232,7 +232,7 @@ async def get_interview(request: Request, tenant_scope: NamedDependency[TenantSc
                   "scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 422))
 async def create_interview(request: Request, tenant_scope: NamedDependency[TenantScope],
-                           tenant_row: NamedDependency[Tenant], data: InterviewIn) -> Response[InterviewOut]:
+                           tenant_row: NamedDependency[Tenant], data: JSONBody[InterviewIn]) -> Response[InterviewOut]:
     version_id = await _version_for(tenant_scope, data)
     starts_at = data.starts_at.astimezone(timezone.utc)
     try:
@@ -259,7 +259,7 @@ async def create_interview(request: Request, tenant_scope: NamedDependency[Tenan
        guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 412, 422, 428))
 async def move_interview(request: Request, tenant_scope: NamedDependency[TenantScope],
                          tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
-                         data: MoveIn) -> Response[InterviewOut]:
+                         data: JSONBody[MoveIn]) -> Response[InterviewOut]:
     interview = await tenant_scope.get(Interview, interview_id)
     require_if_match(request, await interview_out(request, tenant_scope, interview))
     starts_at = data.starts_at.astimezone(timezone.utc)

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from core import audit
 from core.auth.guards import requires_admin
@@ -213,7 +213,7 @@ async def get_question_set_version(request: Request, tenant_scope: NamedDependen
                   "Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 422))
 async def create_set(request: Request, tenant_scope: NamedDependency[TenantScope],
-                     data: QuestionSetIn) -> Response[QuestionSetOut]:
+                     data: JSONBody[QuestionSetIn]) -> Response[QuestionSetOut]:
     questions, items = _read(data.questions, data.items)
     problems: list[FieldError] = []
     name = _clean(data.name, "name", _("Name"), NAME_LENGTH, problems)
@@ -239,7 +239,7 @@ async def create_set(request: Request, tenant_scope: NamedDependency[TenantScope
                  "saved meanwhile. An item keeps its key when sent with it. Admins; scope `write`.",
      guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 412, 422, 428))
 async def replace_set(request: Request, tenant_scope: NamedDependency[TenantScope], set_id: FromPath[UUID],
-                      data: VersionIn) -> Response[QuestionSetOut]:
+                      data: JSONBody[VersionIn]) -> Response[QuestionSetOut]:
     qs = await tenant_scope.get(QuestionSet, set_id)
     current = await _set_of(tenant_scope, qs)
     require_if_match(request, current)

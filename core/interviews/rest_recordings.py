@@ -18,7 +18,7 @@ import msgspec
 from litestar import Request, Response, get, head, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from core.auth.guards import requires_staff
 from core.db.tables import Tenant
@@ -156,7 +156,7 @@ async def get_recording(request: Request, tenant_scope: NamedDependency[TenantSc
                   "limit (413). Staff who take part (admins: any); scope `write`.",
       guards=[requires_scope("write"), requires_staff], responses=problem_responses(400, 403, 409, 413, 422))
 async def create_upload(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
-                        data: UploadIn) -> Response[RecordingOut]:
+                        data: JSONBody[UploadIn]) -> Response[RecordingOut]:
     interview = await visible_interview(tenant_scope, request.user, interview_id)
     try:
         rec = await start_upload(request, tenant_scope, interview, msgspec.structs.asdict(data))

@@ -41,7 +41,8 @@ async def staff(make_tenant, make_user):
 
 
 def live(staff, starts_at: datetime, interviewee: int = 0, **more) -> dict:
-    return {"kind": "live", "starts_at": starts_at.isoformat(), "interviewee": str(staff["interviewees"][interviewee].id),
+    return {"kind": "live", "starts_at": starts_at.isoformat(),
+            "interviewee": str(staff["interviewees"][interviewee].id),
             "interviewer": str(staff["interviewer"].id), "question_set": str(staff["version"].question_set),
             "duration_minutes": 60, "title": "一次面接", **more}
 
@@ -152,7 +153,8 @@ async def test_an_interview_is_set_up_read_listed_moved_and_cancelled(client, st
     etag = (await client.get(url, headers=bearer(token))).headers["etag"]
     moved_to = soon + timedelta(days=1)
     assert (await client.patch(url, headers=bearer(token), json={"starts_at": moved_to.isoformat()})).status_code == 428
-    moved = await client.patch(url, headers=bearer(token, **{"If-Match": etag}), json={"starts_at": moved_to.isoformat()})
+    moved = await client.patch(url, headers=bearer(token, **{"If-Match": etag}),
+                               json={"starts_at": moved_to.isoformat()})
     assert moved.status_code == 200, moved.text
     assert datetime.fromisoformat(moved.json()["starts_at"]) == moved_to
     stale = await client.post(f"{url}/cancel", headers=bearer(token, **{"If-Match": etag}))
@@ -205,7 +207,8 @@ async def test_interview_changes_need_an_admin_with_write_scope(client, staff, m
     created = await client.post(f"{base}/interviews", headers=bearer(staff["admin_token"]), json=live(staff, soon))
     other = await make_tenant()
     foreign = await create_api_token(await make_user(other, "admin", password=None), "x", scope="write")
-    for path in (f"{base}/interviews/{created.json()['id']}", f"/api/v1/t/{other.slug}/interviews/{created.json()['id']}"):
+    interview_id = created.json()["id"]
+    for path in (f"{base}/interviews/{interview_id}", f"/api/v1/t/{other.slug}/interviews/{interview_id}"):
         assert (await client.get(path, headers=bearer(foreign))).status_code == 404, path
 
 
@@ -220,7 +223,8 @@ async def test_personal_links_are_issued_to_admins_and_sign_the_interviewee_in(c
     links = {link["role"]: link for link in issued.json()["items"]}
     assert set(links) == {"interviewee", "interviewer"} and links["interviewer"]["expires_at"] is None
     join = links["interviewee"]["url"]
-    assert f"/t/{staff['tenant'].slug}/join/" in join and datetime.fromisoformat(links["interviewee"]["expires_at"]) > soon
+    assert f"/t/{staff['tenant'].slug}/join/" in join
+    assert datetime.fromisoformat(links["interviewee"]["expires_at"]) > soon
     path = join[join.index("/t/"):]
     entered = await client.get(path, headers={"accept": "text/html"}, follow_redirects=False)
     assert entered.status_code in (302, 303) and f"/interviews/{interview['id']}/consent" in entered.headers["location"]

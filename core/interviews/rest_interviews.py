@@ -264,8 +264,8 @@ async def move_interview(request: Request, tenant_scope: NamedDependency[TenantS
     require_if_match(request, await interview_out(request, tenant_scope, interview))
     starts_at = data.starts_at.astimezone(timezone.utc)
     try:
-        await reschedule(tenant_scope, interview, starts_at, service=await service_state(request, tenant_row, starts_at),
-                         allow_overlap=data.allow_overlap)
+        await reschedule(tenant_scope, interview, starts_at,
+                         service=await service_state(request, tenant_row, starts_at), allow_overlap=data.allow_overlap)
     except InterviewProblem as exc:
         raise refused(exc) from None
     await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,

@@ -49,9 +49,12 @@ def live(staff, starts_at: datetime, interviewee: int = 0, **more) -> dict:
 
 async def test_a_question_set_is_created_read_and_versioned_under_if_match(client, staff):
     base, token = staff["base"], staff["admin_token"]
-    created = await client.post(f"{base}/question-sets", headers=bearer(token), json=SET)
+    key = {"Idempotency-Key": "qs-1"}
+    created = await client.post(f"{base}/question-sets", headers=bearer(token, **key), json=SET)
     assert created.status_code == 201, created.text
     body = created.json()
+    repeated = await client.post(f"{base}/question-sets", headers=bearer(token, **key), json=SET)
+    assert repeated.json() == body and repeated.headers["idempotent-replayed"] == "true"
     assert created.headers["location"] == f"{base}/question-sets/{body['id']}"
     first = body["latest_version"]
     assert first["number"] == 1 and [q["time_limit_s"] for q in first["questions"]] == [90]

@@ -103,6 +103,10 @@ async def test_recordings_stay_with_their_tenant_and_participants(client, setup,
     foreign = await create_api_token(await make_user(other, "admin", password=None), "x", scope="write")
     assert (await client.get(rec, headers=bearer(foreign))).status_code == 404
     assert (await client.head(f"{rec}/upload", headers=bearer(foreign))).status_code == 404
+    for part in ("recordings", "evaluations", "features"):
+        assert (await client.get(f"{setup['url']}/{part}", headers=bearer(foreign))).status_code == 404, part
+        assert (await client.get(f"/api/v1/t/{other.slug}/interviews/{setup['interview'].id}/{part}",
+                                 headers=bearer(foreign))).status_code == 404, part
     assert await setup["scope"].count(Recording) == 1
 
 

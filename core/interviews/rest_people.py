@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from core import audit
 from core.auth.guards import requires_admin
@@ -100,7 +100,7 @@ async def get_person(request: Request, tenant_scope: NamedDependency[TenantScope
                   "`Idempotency-Key` so a retry does not register twice. Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 422))
 async def create_person_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            data: PersonCreate) -> Response[Person]:
+                            data: JSONBody[PersonCreate]) -> Response[Person]:
     try:
         user = await create_person(tenant_scope, email=data.email, display_name=data.display_name, role=data.role,
                                    language=data.language, password=data.password)
@@ -117,7 +117,7 @@ async def create_person_api(request: Request, tenant_scope: NamedDependency[Tena
                    "(428 without it, 412 when someone changed the person meanwhile). Admins; scope `write`.",
        guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 412, 422, 428))
 async def change_person(request: Request, tenant_scope: NamedDependency[TenantScope], person_id: FromPath[UUID],
-                        data: PersonChange) -> Response[Person]:
+                        data: JSONBody[PersonChange]) -> Response[Person]:
     user = await tenant_scope.get(User, person_id)
     require_if_match(request, person_of(user))
     changes: dict = {}

@@ -190,6 +190,9 @@ async def test_setting_up_refuses_the_past_service_hours_and_overlaps_with_codes
     naive = await client.post(f"{base}/interviews", headers=bearer(token),
                               json={**live(staff, slot), "starts_at": "2026-05-07T15:00:00"})
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "starts_at"
+    far = await client.post(f"{base}/interviews", headers=bearer(token),
+                            json={**live(staff, slot), "starts_at": "9999-12-31T23:30:00+00:00"})
+    assert far.status_code == 422 and far.json()["code"] == "invalid_date"
     nobody = await client.post(f"{base}/interviews", headers=bearer(token),
                                json={**live(staff, slot + timedelta(days=1)), "interviewee": str(staff["admin"].id)})
     assert nobody.status_code == 422 and nobody.json()["errors"][0]["field"] == "interviewee"

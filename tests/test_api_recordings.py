@@ -4,6 +4,7 @@ the extracted feature values."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -140,6 +141,17 @@ async def test_evaluations_are_one_per_evaluator_with_scores_on_the_items_scales
     assert {e["evaluator_role"]: e["scores"][clarity] for e in listed} == {"expert": 4, "interviewer": 3}
     one = await client.get(created.headers["location"], headers=bearer(reader))
     assert one.status_code == 200 and one.json()["comment"] == "落ち着いている"
+
+
+async def test_two_evaluations_sent_at_once_make_one_and_a_conflict(client, setup):
+    expert = await create_api_token(setup["experts"][0], "expert", scope="write")
+    await advance(setup["scope"], setup["interview"], "recorded")
+    key = items_of(setup["version"])[0].key
+    answers = await asyncio.gather(*[client.post(f"{setup['url']}/evaluations", headers=bearer(expert),
+                                                 json={"scores": {key: score}}) for score in (2, 5)])
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    listed = (await client.get(f"{setup['url']}/evaluations", headers=bearer(expert))).json()["items"]
+    assert len(listed) == 1
 
 
 class Loudness:

@@ -160,6 +160,16 @@ async def interview_out(request: Request, scope: TenantScope, interview: Intervi
     return (await interviews_out(request, scope, [interview]))[0]
 
 
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    """`value` in UTC; a year the calendar arithmetic cannot reach (far past or future) is a 422."""
+    if value is None:
+        return None
+    if not 1970 <= value.year <= 9000:
+        message = _("Enter the date and time as YYYY-MM-DD HH:MM.")
+        raise ApiError(422, "invalid_date", message, errors=[FieldError(field, message)])
+    return value.astimezone(timezone.utc)
+
+
 def refused(exc: InterviewProblem) -> ApiError:
     """A rule of the pages as a problem: an overlap or a change of a state that allows none is a
     409, any other (past, service hours, people, window) a 422 naming the field."""
@@ -234,13 +244,13 @@ async def get_interview(request: Request, tenant_scope: NamedDependency[TenantSc
 async def create_interview(request: Request, tenant_scope: NamedDependency[TenantScope],
                            tenant_row: NamedDependency[Tenant], data: JSONBody[InterviewIn]) -> Response[InterviewOut]:
     version_id = await _version_for(tenant_scope, data)
-    starts_at = data.starts_at.astimezone(timezone.utc)
+    starts_at, ends_at = _utc(data.starts_at, "starts_at"), _utc(data.ends_at, "ends_at")
     try:
         interview = await schedule_interview(
             tenant_scope, kind=data.kind, starts_at=starts_at, interviewee_id=data.interviewee,
             interviewer_id=data.interviewer, expert_ids=list(data.experts), version_id=version_id, title=data.title,
             duration_minutes=data.duration_minutes, service=await service_state(request, tenant_row, starts_at),
-            allow_overlap=data.allow_overlap, ends_at=data.ends_at.astimezone(timezone.utc) if data.ends_at else None)
+            allow_overlap=data.allow_overlap, ends_at=ends_at)
     except InterviewProblem as exc:
         raise refused(exc) from None
     await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
@@ -262,7 +272,7 @@ async def move_interview(request: Request, tenant_scope: NamedDependency[TenantS
                          data: JSONBody[MoveIn]) -> Response[InterviewOut]:
     interview = await tenant_scope.get(Interview, interview_id)
     require_if_match(request, await interview_out(request, tenant_scope, interview))
-    starts_at = data.starts_at.astimezone(timezone.utc)
+    starts_at = _utc(data.starts_at, "starts_at")
     try:
         await reschedule(tenant_scope, interview, starts_at,
                          service=await service_state(request, tenant_row, starts_at), allow_overlap=data.allow_overlap)

@@ -60,7 +60,7 @@ async def test_a_video_is_uploaded_through_tus_with_a_bearer_token_alone(client,
     damaged = await _patch(client, token, location, half, video[half:], checksum=chunk_checksum(b"other bytes"))
     assert damaged.status_code == 460 and damaged.json()["code"] == "checksum_mismatch"
     wrong_offset = await _patch(client, token, location, 1, video[1:])
-    assert wrong_offset.status_code == 409 and wrong_offset.json()["code"] == "upload_conflict"
+    assert wrong_offset.status_code == 409 and wrong_offset.json()["code"] == "offset_mismatch"
     reader = await create_api_token(setup["interviewer"], "reader", scope="read")
     assert (await _patch(client, reader, location, half, video[half:])).status_code == 403
     offset = await client.head(location, headers=bearer(token))

@@ -32,7 +32,7 @@ from core.rest.etags import tagged
 from core.rest.problems import ApiError, problem_responses
 from core.tenancy import TenantScope
 
-# An upload refusal's status as a stable code (the detail says which case it is).
+# The code of an upload refusal whose status covers one case (the 409s name theirs).
 UPLOAD_CODES = {400: "bad_upload", 403: "consent_missing", 409: "upload_conflict", 413: "payload_too_large",
                 415: "unsupported_media_type", 422: "not_a_video", 460: "checksum_mismatch"}
 
@@ -112,7 +112,7 @@ def recording_out(request: Request, rec: Recording) -> RecordingOut:
 
 
 def _refused(exc: UploadProblem) -> ApiError:
-    return ApiError(exc.status, UPLOAD_CODES.get(exc.status), exc.message, headers=TUS)
+    return ApiError(exc.status, exc.code or UPLOAD_CODES.get(exc.status), exc.message, headers=TUS)
 
 
 async def _recording(request: Request, scope: TenantScope, interview_id: UUID,
@@ -152,8 +152,8 @@ async def get_recording(request: Request, tenant_scope: NamedDependency[TenantSc
       operation_id="createRecordingUpload",
       description="Creates a resumable upload (tus creation) and answers 201 with its `Location`; send the bytes "
                   "there with PATCH. Refused until the interviewee consented to recording (403 "
-                  "`consent_missing`), for a cancelled or ended interview (409 `upload_conflict`), over the size "
-                  "limit (413). Staff who take part (admins: any); scope `write`.",
+                  "`consent_missing`), for a cancelled or ended interview (409 `interview_cancelled`, "
+                  "`interview_ended`), over the size limit (413). Staff who take part (admins: any); scope `write`.",
       guards=[requires_scope("write"), requires_staff], responses=problem_responses(400, 403, 409, 413, 422))
 async def create_upload(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                         data: JSONBody[UploadIn]) -> Response[RecordingOut]:
@@ -184,8 +184,8 @@ async def upload_offset(request: Request, tenant_scope: NamedDependency[TenantSc
 @patch("/interviews/{interview_id:uuid}/recordings/{recording_id:uuid}/upload", summary="Send a chunk",
        operation_id="appendRecordingChunk", request_max_body_size=None, status_code=204,
        description="tus PATCH with `Content-Type: application/offset+octet-stream`, `Upload-Offset` (the server's "
-                   "offset, else 409) and `Upload-Checksum: sha256 <base64 of the chunk's digest>` (460 "
-                   "`checksum_mismatch` when damaged: send it again). The last chunk finishes the file: a wrong "
+                   "offset, else 409 `offset_mismatch`) and `Upload-Checksum: sha256 <base64 of the chunk's "
+                   "digest>` (460 `checksum_mismatch` when damaged: send it again). The last chunk finishes the file: a wrong "
                    "whole-file SHA-256 or a file that is not a playable video is refused (422 `not_a_video`, the "
                    "recording kept as refused with its reason). Scope `write`.",
        guards=[requires_scope("write"), requires_staff], responses=problem_responses(400, 403, 409, 413, 415, 422))

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, RawBody
 
 from core import audit
 from core.auth.guards import requires_admin
@@ -180,7 +180,7 @@ class CsvBodyOperation(Operation):
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 422),
       operation_class=CsvBodyOperation)
 async def import_people_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            body: bytes) -> Response[ImportResult]:
+                            body: RawBody) -> Response[ImportResult]:
     report = await import_people(tenant_scope, body)
     if not report.ok:
         raise ApiError(422, errors=[FieldError(e.column or "file", e.message, "row", e.line) for e in report.errors])

@@ -19,7 +19,16 @@ from core.web.i18n import gettext as _
 
 
 class EvaluationProblem(ValueError):
-    pass
+    """The evaluation cannot be saved like this; the message is for the evaluator. `code` names the
+    rule for API clients, `field` the input it is about (`scores.<item key>`) or None."""
+
+    def __init__(self, message: str, *, code: str = "invalid_evaluation", field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.field = code, field
+
+
+class EvaluationExists(EvaluationProblem):
+    """The evaluator already has an evaluation of this interview (a create-only save)."""
 
 
 def scores_of(evaluation: Evaluation) -> dict[str, int]:
@@ -44,22 +53,24 @@ async def evaluation_of(scope: TenantScope, interview: Interview, user: User) ->
 
 
 async def save_evaluation(scope: TenantScope, interview: Interview, user: User, raw_scores: dict[str, Any],
-                          comment: str) -> Evaluation:
-    """Create or update `user`'s one evaluation of `interview` (scores by item key, a comment).
+                          comment: str, *, create_only: bool = False) -> Evaluation:
+    """Create or update `user`'s one evaluation of `interview` (scores by item key, a comment);
+    with `create_only`, an evaluation already there is not changed (EvaluationExists).
 
-    Raises EvaluationProblem (message for the evaluator) for a non-evaluator, an interview not
-    held yet, a locked evaluation or a score off the item's scale."""
+    Raises EvaluationProblem (message for the evaluator) for a non-evaluator (code
+    "not_an_evaluator"), an interview not held yet ("not_held_yet"), a locked evaluation
+    ("evaluation_locked") or a missing or off-scale score ("invalid_score", field `scores.<key>`)."""
     role = evaluator_role(user, interview)
     if role is None:
-        raise EvaluationProblem(_("You are not an evaluator of this interview."))
+        raise EvaluationProblem(_("You are not an evaluator of this interview."), code="not_an_evaluator")
     if interview.state in ("scheduled", "cancelled"):
-        raise EvaluationProblem(_("The interview has not taken place yet."))
+        raise EvaluationProblem(_("The interview has not taken place yet."), code="not_held_yet")
 
     async def write() -> Evaluation:
         # One row per (interview, evaluator), by a unique index: a double click's second insert
         # fails, is retried, and then finds and updates the first one's row.
         async with write_transaction():
-            return await _write_evaluation(scope, interview, user, role, raw_scores, comment)
+            return await _write_evaluation(scope, interview, user, role, raw_scores, comment, create_only)
 
     row = await retry_on_conflict(write)
     await advance(scope, interview, "evaluated")
@@ -67,10 +78,12 @@ async def save_evaluation(scope: TenantScope, interview: Interview, user: User, 
 
 
 async def _write_evaluation(scope: TenantScope, interview: Interview, user: User, role: str,
-                            raw_scores: dict[str, Any], comment: str) -> Evaluation:
+                            raw_scores: dict[str, Any], comment: str, create_only: bool) -> Evaluation:
     existing = await evaluation_of(scope, interview, user)
+    if existing is not None and create_only:
+        raise EvaluationExists(_("You have already evaluated this interview."), code="evaluation_exists")
     if existing is not None and existing.locked:
-        raise EvaluationProblem(_("This evaluation is locked and can no longer be changed."))
+        raise EvaluationProblem(_("This evaluation is locked and can no longer be changed."), code="evaluation_locked")
     version_id = existing.question_set_version if existing else interview.question_set_version
     version = await scope.get(QuestionSetVersion, version_id)
     scores: dict[str, int] = {}
@@ -78,15 +91,18 @@ async def _write_evaluation(scope: TenantScope, interview: Interview, user: User
         value = str(raw_scores.get(item.key, "")).strip()
         if not value:
             if item.required:
-                raise EvaluationProblem(_("Give a score for “%(item)s”.") % {"item": item.name})
+                raise EvaluationProblem(_("Give a score for “%(item)s”.") % {"item": item.name}, code="invalid_score",
+                                        field=f"scores.{item.key}")
             continue
         try:
             score = int(value)
         except ValueError as exc:
-            raise EvaluationProblem(_("Scores are whole numbers.")) from exc
+            raise EvaluationProblem(_("Scores are whole numbers."), code="invalid_score",
+                                    field=f"scores.{item.key}") from exc
         if not item.scale_min <= score <= item.scale_max:
             raise EvaluationProblem(_("“%(item)s” takes a score from %(low)s to %(high)s.")
-                                    % {"item": item.name, "low": item.scale_min, "high": item.scale_max})
+                                    % {"item": item.name, "low": item.scale_min, "high": item.scale_max},
+                                    code="invalid_score", field=f"scores.{item.key}")
         scores[item.key] = score
     now = datetime.now(timezone.utc)
     if existing is None:

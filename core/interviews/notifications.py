@@ -49,11 +49,20 @@ def _lead(event: str) -> str:
     }[event]
 
 
-async def _link(scope: TenantScope, settings: Settings, tenant: Tenant, interview: Interview, person: User) -> str:
+def join_link_lifetime(interview: Interview) -> timedelta:
+    """How long an interviewee's personal link for `interview` stays valid from now: until a day
+    after its end, at least an hour."""
+    ends = interview.starts_at + timedelta(minutes=interview.duration_minutes, days=1)
+    return max(ends - datetime.now(timezone.utc), timedelta(hours=1))
+
+
+async def personal_link(scope: TenantScope, settings: Settings, tenant: Tenant, interview: Interview,
+                        person: User) -> str:
+    """The address `person` takes part in `interview` by, as mailed: for the interviewee a new
+    personal join link (valid for `join_link_lifetime`), for staff the interview's page."""
     base = f"{settings.base_url}/t/{tenant.slug}"
     if person.role == "interviewee":
-        lifetime = interview.starts_at + timedelta(minutes=interview.duration_minutes, days=1) - datetime.now(timezone.utc)
-        token = await issue_join_link(scope, person, max(lifetime, timedelta(hours=1)))
+        token = await issue_join_link(scope, person, join_link_lifetime(interview))
         return f"{base}/join/{token}?interview={interview.id}"
     return f"{base}/interviews/{interview.id}"
 
@@ -64,7 +73,7 @@ async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant,
     token = i18n.current_language.set(person.language if person.language in i18n.LANGUAGES else "ja")
     try:
         cancelled = event == "cancelled"
-        link = "" if cancelled else await _link(scope, settings, tenant, interview, person)
+        link = "" if cancelled else await personal_link(scope, settings, tenant, interview, person)
         date = when(interview.starts_at, person.language)
         lead = _lead(event)
         if interview.kind == "self" and event == "reminder":

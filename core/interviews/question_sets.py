@@ -19,7 +19,12 @@ from core.web.i18n import gettext as _
 
 
 class QuestionSetProblem(ValueError):
-    pass
+    """The question set cannot be saved like this; the message is for the admin. `field` is the
+    input it is about for API clients ("name", "questions[0].text", "items[1].key"), or None."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 MAX_RETAKES = 2
@@ -84,33 +89,39 @@ def checked(questions: list[Question], items: list[EvaluationItem],
     """Rows to store; new items get keys (`_item_key`), and a key another set of the tenant
     uses is refused, since scores under one key are pooled as the same item's (model labels)."""
     if not questions:
-        raise QuestionSetProblem(_("Add at least one question."))
+        raise QuestionSetProblem(_("Add at least one question."), field="questions")
     if not items:
-        raise QuestionSetProblem(_("Add at least one evaluation item."))
-    for q in questions:
+        raise QuestionSetProblem(_("Add at least one evaluation item."), field="items")
+    for n, q in enumerate(questions):
         if not q.text.strip() or q.time_limit_s <= 0:
-            raise QuestionSetProblem(_("Every question needs a text and a positive answer time."))
+            raise QuestionSetProblem(_("Every question needs a text and a positive answer time."),
+                                     field=f"questions[{n}].{'text' if not q.text.strip() else 'time_limit_s'}")
         if not 0 <= q.thinking_time_s <= MAX_THINKING_S:
-            raise QuestionSetProblem(_("Thinking time is 0 to %(max)s seconds.") % {"max": MAX_THINKING_S})
+            raise QuestionSetProblem(_("Thinking time is 0 to %(max)s seconds.") % {"max": MAX_THINKING_S},
+                                     field=f"questions[{n}].thinking_time_s")
         if not 0 <= q.retakes <= MAX_RETAKES:
-            raise QuestionSetProblem(_("Retakes are 0 to %(max)s.") % {"max": MAX_RETAKES})
+            raise QuestionSetProblem(_("Retakes are 0 to %(max)s.") % {"max": MAX_RETAKES},
+                                     field=f"questions[{n}].retakes")
         if not 0 <= int(q.follow_ups) <= MAX_FOLLOW_UPS:
-            raise QuestionSetProblem(_("Follow-up questions are 0 to %(max)s.") % {"max": MAX_FOLLOW_UPS})
+            raise QuestionSetProblem(_("Follow-up questions are 0 to %(max)s.") % {"max": MAX_FOLLOW_UPS},
+                                     field=f"questions[{n}].follow_ups")
     keys: set[str] = set()
     item_rows = []
-    for item in items:
+    for n, item in enumerate(items):
         if not item.name.strip():
-            raise QuestionSetProblem(_("Every evaluation item needs a name."))
+            raise QuestionSetProblem(_("Every evaluation item needs a name."), field=f"items[{n}].name")
         if item.scale_min >= item.scale_max:
-            raise QuestionSetProblem(_("A scale's lowest score must be below its highest."))
+            raise QuestionSetProblem(_("A scale's lowest score must be below its highest."),
+                                     field=f"items[{n}].scale_min")
         key = item.key or _item_key(item.name, keys | set(other_sets) | {i.key for i in items})
         if not KEY_PATTERN.match(key):
-            raise QuestionSetProblem(_("An evaluation item's key is lowercase letters, digits and _."))
+            raise QuestionSetProblem(_("An evaluation item's key is lowercase letters, digits and _."),
+                                     field=f"items[{n}].key")
         if key in other_sets:
             raise QuestionSetProblem(_("The key “%(key)s” belongs to an evaluation item of another question set.")
-                                     % {"key": key})
+                                     % {"key": key}, field=f"items[{n}].key")
         if key in keys:
-            raise QuestionSetProblem(_("Two evaluation items have the same key."))
+            raise QuestionSetProblem(_("Two evaluation items have the same key."), field=f"items[{n}].key")
         keys.add(key)
         item_rows.append({**asdict(item), "key": key})
     return [{**asdict(q), "follow_ups": int(q.follow_ups)} for q in questions], item_rows
@@ -119,7 +130,7 @@ def checked(questions: list[Question], items: list[EvaluationItem],
 async def create_question_set(scope: TenantScope, *, name: str, questions: list[Question],
                               items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
     if not name.strip():
-        raise QuestionSetProblem(_("The question set needs a name."))
+        raise QuestionSetProblem(_("The question set needs a name."), field="name")
     q_rows, item_rows = checked(questions, items, await keys_of_other_sets(scope))
     async with write_transaction():
         qs = await scope.add(QuestionSet(name=name.strip()[:200], latest_number=1))
@@ -127,12 +138,19 @@ async def create_question_set(scope: TenantScope, *, name: str, questions: list[
                                                   items=item_rows, created_by=getattr(author, "id", author)))
 
 
+class StaleVersion(QuestionSetProblem):
+    """Someone saved a newer version than the one the change was made from."""
+
+
 async def add_version(scope: TenantScope, question_set_id: Any, *, questions: list[Question],
-                      items: list[EvaluationItem], author: Any = None) -> QuestionSetVersion:
+                      items: list[EvaluationItem], author: Any = None,
+                      made_from: int | None = None) -> QuestionSetVersion:
     """A new version numbered one above the newest (distinct under concurrent saves). An item
     keeps its key (the editor sends it back, so a renamed item stays the same item); an item
     without one takes the key of the same name in the previous version, else a new key. Keys
-    never move between question sets. Raises ConflictError when concurrent saves keep winning."""
+    never move between question sets. With `made_from` (the number of the version the change
+    was made from), a newer version saved meanwhile raises StaleVersion instead of being
+    replaced. Raises ConflictError when concurrent saves keep winning."""
     qs = await scope.get(QuestionSet, question_set_id)
     previous = await latest_version(scope, qs.id)
     known = {i["name"]: i["key"] for i in json_value(previous.items)} if previous else {}
@@ -146,6 +164,8 @@ async def add_version(scope: TenantScope, question_set_id: Any, *, questions: li
             rows = await scope.select(QuestionSetVersion, QuestionSetVersion.number).where(
                 QuestionSetVersion.question_set == qs.id).order_by(QuestionSetVersion.number, ascending=False).limit(1)
             number = (rows[0]["number"] if rows else 0) + 1
+            if made_from is not None and number - 1 != made_from:
+                raise StaleVersion(_("Someone saved this question set meanwhile; load it again."))
             version = await scope.add(QuestionSetVersion(question_set=qs.id, number=number, questions=q_rows,
                                                          items=item_rows, created_by=getattr(author, "id", author)))
             await scope.update(QuestionSet, {QuestionSet.latest_number: number}).where(
@@ -169,3 +189,11 @@ def questions_of(version: QuestionSetVersion) -> list[Question]:
     """The version's questions in order; fields added later take their defaults."""
     return [Question(**{**q, "follow_ups": int(q.get("follow_ups") or 0)}) for q in json_value(version.questions)]
 
+
+
+async def announce_saved(scope: TenantScope, version: QuestionSetVersion) -> None:
+    """Tell the tenant's enabled plugins a question set version was saved (`mendan_question_set_saved`)."""
+    from core.runtime import runtime
+
+    await runtime().host.call_for_tenant("mendan_question_set_saved", tenant_id=scope.tenant_id,
+                                         version_id=str(version.id))

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, RawBody
 
 from core import audit
 from core.auth.guards import requires_admin
@@ -100,7 +100,7 @@ async def get_person(request: Request, tenant_scope: NamedDependency[TenantScope
                   "`Idempotency-Key` so a retry does not register twice. Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 422))
 async def create_person_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            data: PersonCreate) -> Response[Person]:
+                            data: JSONBody[PersonCreate]) -> Response[Person]:
     try:
         user = await create_person(tenant_scope, email=data.email, display_name=data.display_name, role=data.role,
                                    language=data.language, password=data.password)
@@ -119,7 +119,7 @@ async def create_person_api(request: Request, tenant_scope: NamedDependency[Tena
                    "change their own role or deactivate themselves. Admins; scope `write`.",
        guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 412, 422, 428))
 async def change_person(request: Request, tenant_scope: NamedDependency[TenantScope], person_id: FromPath[UUID],
-                        data: PersonChange) -> Response[Person]:
+                        data: JSONBody[PersonChange]) -> Response[Person]:
     user = await tenant_scope.get(User, person_id)
     require_if_match(request, person_of(user))
     changes: dict = {}
@@ -180,7 +180,7 @@ class CsvBodyOperation(Operation):
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 422),
       operation_class=CsvBodyOperation)
 async def import_people_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            body: bytes) -> Response[ImportResult]:
+                            body: RawBody) -> Response[ImportResult]:
     report = await import_people(tenant_scope, body)
     if not report.ok:
         raise ApiError(422, errors=[FieldError(e.column or "file", e.message, "row", e.line) for e in report.errors])

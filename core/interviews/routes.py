@@ -15,6 +15,7 @@ from core.interviews.web_analysis import ANALYSIS_HANDLERS
 from core.interviews.web_imports import ImportController
 from core.interviews.web_interviews import InterviewController
 from core.interviews.web_mail import MailController
+from core.interviews import rest_evaluations, rest_features, rest_interviews, rest_question_sets, rest_recordings
 from core.interviews.rest_people import API_HANDLERS as PEOPLE_API
 from core.interviews.web_people import PeopleController
 from core.interviews.web_question_sets import QuestionSetController
@@ -38,7 +39,11 @@ def interviews_routers() -> list[Router]:
     analysis_pages = Router(path="/", route_handlers=ANALYSIS_HANDLERS, include_in_schema=False)
     # The REST API v1 follows the same service hours as the pages it stands beside.
     people_api = tenant_api_router(PEOPLE_API, tags=["people"], guards=[service_guard("interactive")])
-    return [tenant_pages, analysis_pages, join_router(), people_api]
+    resources_api = [tenant_api_router(module.API_HANDLERS, tags=[tag], guards=[service_guard("interactive")])
+                     for module, tag in [(rest_question_sets, "question sets"), (rest_interviews, "interviews"),
+                                         (rest_recordings, "recordings"), (rest_evaluations, "evaluations"),
+                                         (rest_features, "features")]]
+    return [tenant_pages, analysis_pages, join_router(), people_api, *resources_api]
 
 
 async def start_reminders(app: Any) -> None:

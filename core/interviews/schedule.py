@@ -25,7 +25,14 @@ NEXT_STATE = {"scheduled": "in_progress", "in_progress": "recorded", "recorded":
 
 
 class InterviewProblem(ValueError):
-    """The interview cannot be set up or changed like this; the message is for the admin."""
+    """The interview cannot be set up or changed like this; the message is for the admin.
+
+    `code` names the rule for API clients (stable, snake_case); `field` is the input it is
+    about ("starts_at", "interviewee", ...), None when it is about the interview as a whole."""
+
+    def __init__(self, message: str, *, code: str = "invalid_interview", field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.field = code, field
 
 
 class InterviewOverlap(InterviewProblem):
@@ -50,7 +57,8 @@ async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minute
     (None: open around the clock); `moving` is the interview being moved, left out of the overlaps.
     """
     if starts_at <= hours.now():
-        raise InterviewProblem(_("The date and time are in the past; choose a time to come."))
+        raise InterviewProblem(_("The date and time are in the past; choose a time to come."), code="in_the_past",
+                               field="starts_at")
     length = timedelta(minutes=duration_minutes)
     if service is not None and hours.slot_closure(service, starts_at, starts_at + length) is not None:
         suggestion = hours.next_open_slot(service, starts_at, length)
@@ -58,7 +66,7 @@ async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minute
                     "could not take place.")
         if suggestion is not None:
             message += " " + _("The next open slot starts at %(when)s (Japan time).") % {"when": _when(suggestion)}
-        raise InterviewProblem(message)
+        raise InterviewProblem(message, code="outside_service_hours", field="starts_at")
     if allow_overlap:
         return
     ids = [str(p) for p in people if p]
@@ -73,7 +81,7 @@ async def check_slot(scope: TenantScope, *, starts_at: datetime, duration_minute
         if overlaps and ({str(other.interviewer), str(other.interviewee)} & set(ids)):
             raise InterviewOverlap(_("The interviewer or interviewee already has an interview at %(when)s. "
                                      "Tick \"Schedule even if it overlaps\" to keep both.")
-                                   % {"when": _when(other.starts_at)})
+                                   % {"when": _when(other.starts_at)}, code="interview_overlap", field="starts_at")
 
 
 def window_minutes(starts_at: datetime, ends_at: datetime | None, *, check: bool = True) -> int:
@@ -82,13 +90,16 @@ def window_minutes(starts_at: datetime, ends_at: datetime | None, *, check: bool
     Raises InterviewProblem when `ends_at` is missing, not after `starts_at`, in the past (when
     `check`), or more than MAX_WINDOW_DAYS after `starts_at`."""
     if ends_at is None:
-        raise InterviewProblem(_("A self-interview needs the end of its window (until)."))
+        raise InterviewProblem(_("A self-interview needs the end of its window (until)."), code="invalid_window",
+                               field="ends_at")
     if ends_at <= starts_at:
-        raise InterviewProblem(_("The window must end after it opens."))
+        raise InterviewProblem(_("The window must end after it opens."), code="invalid_window", field="ends_at")
     if check and ends_at <= hours.now():
-        raise InterviewProblem(_("The window has already closed; choose an end to come."))
+        raise InterviewProblem(_("The window has already closed; choose an end to come."), code="in_the_past",
+                               field="ends_at")
     if ends_at - starts_at > timedelta(days=MAX_WINDOW_DAYS):
-        raise InterviewProblem(_("A self-interview stays open at most %(days)s days.") % {"days": MAX_WINDOW_DAYS})
+        raise InterviewProblem(_("A self-interview stays open at most %(days)s days.") % {"days": MAX_WINDOW_DAYS},
+                               code="invalid_window", field="ends_at")
     return max(1, int((ends_at - starts_at).total_seconds() // 60))
 
 
@@ -102,7 +113,7 @@ def tokyo_to_utc(local: str) -> datetime:
     try:
         naive = datetime.fromisoformat(local.strip())
     except ValueError as exc:
-        raise InterviewProblem(_("Enter the date and time as YYYY-MM-DD HH:MM.")) from exc
+        raise InterviewProblem(_("Enter the date and time as YYYY-MM-DD HH:MM."), code="invalid_date") from exc
     if naive.tzinfo is not None:
         return naive.astimezone(timezone.utc)
     return naive.replace(tzinfo=TOKYO).astimezone(timezone.utc)
@@ -117,10 +128,10 @@ def experts_of(interview: Interview) -> list[str]:
     return [str(v) for v in (json_value(value) or [])]
 
 
-async def _person(scope: TenantScope, user_id: Any, roles: tuple[str, ...], what: str) -> User:
+async def _person(scope: TenantScope, user_id: Any, roles: tuple[str, ...], what: str, field: str) -> User:
     user = await scope.objects(User).where(User.id == user_id).first() if user_id else None
     if user is None or not user.active or user.role not in roles:
-        raise InterviewProblem(_("Choose an active %(what)s.") % {"what": what})
+        raise InterviewProblem(_("Choose an active %(what)s.") % {"what": what}, code="invalid_person", field=field)
     return user
 
 
@@ -140,23 +151,25 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
     Tells the tenant's plugins and domains (`mendan_interview_scheduled`) once it is stored.
     Raises InterviewProblem (InterviewOverlap for a double booking) with a message for the admin."""
     if kind not in INTERVIEW_KINDS:
-        raise InterviewProblem(_("Choose live or self interview."))
+        raise InterviewProblem(_("Choose live or self interview."), code="invalid_kind", field="kind")
     if kind == "self":
         duration_minutes = window_minutes(starts_at, ends_at, check=check)
     if duration_minutes <= 0:
-        raise InterviewProblem(_("The duration must be positive."))
+        raise InterviewProblem(_("The duration must be positive."), code="invalid_duration", field="duration_minutes")
     if kind != "self" and duration_minutes > MAX_DURATION_MINUTES:
-        raise InterviewProblem(_("An interview lasts at most %(minutes)s minutes.") % {"minutes": MAX_DURATION_MINUTES})
-    interviewee = await _person(scope, interviewee_id, ("interviewee",), _("interviewee"))
+        raise InterviewProblem(_("An interview lasts at most %(minutes)s minutes.") % {"minutes": MAX_DURATION_MINUTES},
+                               code="invalid_duration", field="duration_minutes")
+    interviewee = await _person(scope, interviewee_id, ("interviewee",), _("interviewee"), "interviewee")
     interviewer = None
     if kind == "live" or interviewer_id:
-        interviewer = await _person(scope, interviewer_id, ("interviewer", "expert", "admin"), _("interviewer"))
-    experts = [await _person(scope, e, ("expert",), _("expert interviewer")) for e in expert_ids if e]
+        interviewer = await _person(scope, interviewer_id, ("interviewer", "expert", "admin"), _("interviewer"),
+                                    "interviewer")
+    experts = [await _person(scope, e, ("expert",), _("expert interviewer"), "experts") for e in expert_ids if e]
     version = await scope.get(QuestionSetVersion, version_id)
     try:
         title = clean_text(title, label=_("Title"))
     except TextProblem as exc:
-        raise InterviewProblem(str(exc)) from exc
+        raise InterviewProblem(str(exc), code="invalid_title", field="title") from exc
     if check and kind != "self":
         await check_slot(scope, starts_at=starts_at, duration_minutes=duration_minutes, service=service,
                          people=[interviewee.id, interviewer.id if interviewer else None],
@@ -175,7 +188,7 @@ async def reschedule(scope: TenantScope, interview: Interview, starts_at: dateti
                      service: hours.ServiceState | None = None, allow_overlap: bool = False) -> Interview:
     """Move a scheduled interview, under the same `check_slot` rules as a new one."""
     if interview.state != "scheduled":
-        raise InterviewProblem(_("Only a scheduled interview can be moved."))
+        raise InterviewProblem(_("Only a scheduled interview can be moved."), code="not_scheduled")
     await check_slot(scope, starts_at=starts_at, duration_minutes=interview.duration_minutes, service=service,
                      people=[interview.interviewee, interview.interviewer], allow_overlap=allow_overlap,
                      moving=interview.id)
@@ -189,12 +202,12 @@ async def reschedule(scope: TenantScope, interview: Interview, starts_at: dateti
 
 async def cancel(scope: TenantScope, interview: Interview) -> Interview:
     if interview.state != "scheduled":
-        raise InterviewProblem(_("Only a scheduled interview can be cancelled."))
+        raise InterviewProblem(_("Only a scheduled interview can be cancelled."), code="not_scheduled")
     # Only a scheduled row is cancelled, so two cancels at once mail once.
     rows = await scope.update(Interview, {Interview.state: "cancelled", Interview.sequence: Interview.sequence + 1}).where(
         (Interview.id == interview.id) & (Interview.state == "scheduled")).returning(Interview.sequence)
     if not rows:
-        raise InterviewProblem(_("Only a scheduled interview can be cancelled."))
+        raise InterviewProblem(_("Only a scheduled interview can be cancelled."), code="not_scheduled")
     interview.state, interview.sequence = "cancelled", rows[0]["sequence"]
     return interview
 

@@ -51,8 +51,12 @@ DEFERRED = 0  # `size` of an upload whose length is not declared yet
 
 @dataclass
 class UploadProblem(Exception):
+    """An upload refused: the HTTP status, a message for the uploader and, where one status covers
+    several cases, a code naming the case for API clients ("" leaves it to the status)."""
+
     status: int
     message: str
+    code: str = ""
 
 
 def container_of(filename: str, content_type: str) -> str:
@@ -84,9 +88,9 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
     recording of the interview gets the next `sequence` number.
     """
     if interview.state == "cancelled":
-        raise UploadProblem(409, _("This interview was cancelled."))
+        raise UploadProblem(409, _("This interview was cancelled."), "interview_cancelled")
     if interview.finished_at is not None:
-        raise UploadProblem(409, _("This interview has ended."))
+        raise UploadProblem(409, _("This interview has ended."), "interview_ended")
     if size is not None and size <= 0:
         raise UploadProblem(400, _("The file is empty."))
     if size is not None and size > max_bytes:
@@ -154,9 +158,10 @@ async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec:
                        max_bytes: int) -> Recording:
     """Stream one chunk into its own blob; the offset moves only if it arrived whole and matches."""
     if rec.state != "uploading":
-        raise UploadProblem(409, _("This upload is already finished."))
+        raise UploadProblem(409, _("This upload is already finished."), "upload_finished")
     if offset != rec.upload_offset:
-        raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."))
+        raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."),
+                            "offset_mismatch")
     deferred = rec.size == DEFERRED
     if deferred and checksum is None and length != 0 and length is not None:
         # Without a whole-file checksum to compare, each chunk must prove itself. An empty final
@@ -206,7 +211,8 @@ async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec:
     ).returning(Recording.id)
     if not moved:
         store.delete(tk, key)
-        raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."))
+        raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."),
+                            "offset_mismatch")
     rec.upload_offset, rec.parts = offset + received, parts
     return rec
 

@@ -44,11 +44,21 @@ async def visible_interview(scope: TenantScope, user: User, interview_id: UUID) 
     return interview
 
 
+def visible_interviews(scope: TenantScope, user: User) -> Any:
+    """A query (`scope.objects(Interview)`) of the interviews `user` may see (`may_see`): all for
+    an admin, else those they take part in; callers add filters, order and limits."""
+    query = scope.objects(Interview)
+    if user.role != "admin":
+        query = query.where((Interview.interviewer == user.id) | (Interview.interviewee == user.id)
+                            | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{user.id}"%'))
+    return query
+
+
 async def _people(scope: TenantScope) -> dict[str, User]:
     return {str(u.id): u for u in await scope.objects(User)}
 
 
-async def _service_state(request: Request, tenant: Tenant, at: Any) -> Any:
+async def service_state(request: Request, tenant: Tenant, at: Any) -> Any:
     """The tenant's calendar state at `at` (None where the app has no calendar: open all hours)."""
     calendar = request.app.state.get("service_calendar")
     return await calendar.service_state(tenant, at) if calendar is not None else None
@@ -74,12 +84,7 @@ class InterviewController(Controller):
     @get("/")
     async def list_interviews(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                               page_number: FromQuery[int] = 1) -> Template:
-        user = request.user
-        query = tenant_scope.objects(Interview)
-        if user.role != "admin":
-            uid = str(user.id)
-            query = query.where((Interview.interviewer == user.id) | (Interview.interviewee == user.id)
-                                | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{uid}"%'))
+        query = visible_interviews(tenant_scope, request.user)
         limit, offset = page_window(page_number)
         rows = await query.order_by(Interview.starts_at, ascending=False).limit(limit).offset(offset)
         return await page(request, "interviews/interviews.html", interviews=rows[:PAGE_SIZE],
@@ -101,7 +106,7 @@ class InterviewController(Controller):
                 interviewee_id=text(data, "interviewee"), interviewer_id=text(data, "interviewer") or None,
                 expert_ids=many(data, "experts"), version_id=text(data, "version"), title=text(data, "title"),
                 duration_minutes=int(text(data, "duration_minutes") or 60),
-                service=await _service_state(request, tenant_row, starts_at),
+                service=await service_state(request, tenant_row, starts_at),
                 allow_overlap=text(data, "allow_overlap") == "1", ends_at=ends_at)
         except InterviewOverlap as exc:
             return await _setup_page(request, tenant_scope, status_code=409, error=str(exc), form=data, overlap=True)
@@ -146,7 +151,7 @@ class InterviewController(Controller):
         try:
             starts_at = tokyo_to_utc(text(data, "starts_at"))
             await reschedule(tenant_scope, interview, starts_at,
-                             service=await _service_state(request, tenant_row, starts_at),
+                             service=await service_state(request, tenant_row, starts_at),
                              allow_overlap=text(data, "allow_overlap") == "1")
         except InterviewProblem as exc:
             return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc),

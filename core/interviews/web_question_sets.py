@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin
 from core.interviews.question_sets import EvaluationItem, Question, QuestionSetProblem, add_version, \
-    create_question_set, items_of, latest_version, questions_of
+    announce_saved, create_question_set, items_of, latest_version, questions_of
 from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope
@@ -24,14 +24,6 @@ from core.web.rendering import page
 
 BLANK_ROWS = 3
 TEXT_LENGTH = 1000  # a question's text and an item's description, in code points; longer ones are refused, never cut
-
-
-async def _announce_saved(scope: TenantScope, version: QuestionSetVersion) -> None:
-    """Tell the tenant's enabled plugins a question set version was saved (`mendan_question_set_saved`)."""
-    from core.runtime import runtime
-
-    await runtime().host.call_for_tenant("mendan_question_set_saved", tenant_id=scope.tenant_id,
-                                         version_id=str(version.id))
 
 
 def _int(data: dict[str, Any], name: str, default: int) -> int:
@@ -134,7 +126,7 @@ class QuestionSetController(Controller):
             return await _editor(request, None, None, status_code=400, error=str(exc), posted=data)
         await audit.record("question_set.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(version.question_set), ip=audit.client_ip(request))
-        await _announce_saved(tenant_scope, version)
+        await announce_saved(tenant_scope, version)
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{version.question_set}")
 
     @get("/{set_id:uuid}")
@@ -155,5 +147,5 @@ class QuestionSetController(Controller):
                                  error=str(exc), posted=data)
         await audit.record("question_set.versioned", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(qs.id), detail={"version": version.number}, ip=audit.client_ip(request))
-        await _announce_saved(tenant_scope, version)
+        await announce_saved(tenant_scope, version)
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{qs.id}")

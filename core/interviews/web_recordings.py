@@ -154,6 +154,57 @@ async def interview_entry(request: Request, tenant: Tenant, interview: Interview
     return f"/t/{tenant.slug}/{answered[1].lstrip('/')}" if answered else None
 
 
+async def start_upload(request: Request, scope: TenantScope, interview: Interview, data: dict[str, Any]) -> Recording:
+    """Create a resumable upload (tus creation) from the JSON `data` (`size`, `sha256`, `filename`,
+    `content_type`, `defer_length`, `question_key`) once the interviewee consented to recording,
+    and move the interview to in progress. Raises UploadProblem (status, message)."""
+    try:
+        await _require_consent(interview)
+        if str(request.user.id) == str(interview.interviewee) and participant_block(request, interview):
+            raise UploadProblem(409, _(CLOSED_REASONS[participant_block(request, interview)[0]]))
+        rec = await create_upload(
+            scope, interview, request.user,
+            size=None if data.get("defer_length") else int(data.get("size") or 0),
+            sha256=str(data.get("sha256", "")).lower(), filename=str(data.get("filename", "")),
+            content_type=str(data.get("content_type", "")),
+            max_bytes=request.app.state.settings.upload_max_bytes,
+            question_key=str(data["question_key"]) if data.get("question_key") else None)
+    except (TypeError, ValueError) as exc:
+        raise UploadProblem(400, _("The upload request is malformed.")) from exc
+    await advance(scope, interview, "in_progress")
+    return rec
+
+
+async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, interview: Interview,
+                        rec: Recording) -> Recording:
+    """One tus PATCH: the request's body is the chunk at `Upload-Offset` (checked by
+    `Upload-Checksum`, an optional `Upload-Length` declares a deferred length); the last chunk
+    finishes the recording (checksum, probe, audit, `announce_completion`). Raises UploadProblem."""
+    store = request.app.state.storage
+    await _require_consent(interview)
+    if request.headers.get("content-type", "") != "application/offset+octet-stream":
+        raise UploadProblem(415, _("Send chunks as application/offset+octet-stream."))
+    try:
+        offset = int(request.headers.get("upload-offset", ""))
+        length = int(request.headers["content-length"]) if "content-length" in request.headers else None
+        declared = int(request.headers["upload-length"]) if "upload-length" in request.headers else None
+    except ValueError as exc:
+        raise UploadProblem(400, _("Upload-Offset must be a whole number.")) from exc
+    tk = store.tenant_key(tenant)
+    max_bytes = request.app.state.settings.upload_max_bytes
+    rec = await append_chunk(scope, store, tk, rec, offset=offset, length=length,
+                             checksum=parse_checksum(request.headers.get("upload-checksum")),
+                             body=request.stream(), max_bytes=max_bytes)
+    if declared is not None:
+        rec = await declare_length(scope, rec, declared, max_bytes)
+    if rec.size != DEFERRED and rec.upload_offset == rec.size:
+        rec = await finish(scope, store, tk, rec)
+        await audit.record("recording.completed", tenant_id=scope.tenant_id, actor=request.user,
+                           target=str(rec.id), detail={"bytes": rec.size}, ip=audit.client_ip(request))
+        await announce_completion(scope, request.app.state.plugin_host, interview, rec)
+    return rec
+
+
 class RecordingController(Controller):
     path = "/interviews/{interview_id:uuid}"
 
@@ -206,21 +257,9 @@ class RecordingController(Controller):
                      data: JSONBody[dict[str, Any]]) -> Response:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         try:
-            await _require_consent(interview)
-            if str(request.user.id) == str(interview.interviewee) and participant_block(request, interview):
-                raise UploadProblem(409, _(CLOSED_REASONS[participant_block(request, interview)[0]]))
-            rec = await create_upload(
-                tenant_scope, interview, request.user,
-                size=None if data.get("defer_length") else int(data.get("size") or 0),
-                sha256=str(data.get("sha256", "")).lower(), filename=str(data.get("filename", "")),
-                content_type=str(data.get("content_type", "")),
-                max_bytes=request.app.state.settings.upload_max_bytes,
-                question_key=str(data["question_key"]) if data.get("question_key") else None)
+            rec = await start_upload(request, tenant_scope, interview, data)
         except UploadProblem as exc:
             return _problem(exc)
-        except (TypeError, ValueError):
-            return _problem(UploadProblem(400, _("The upload request is malformed.")))
-        await advance(tenant_scope, interview, "in_progress")
         location = f"/t/{tenant_row.slug}/interviews/{interview.id}/uploads/{rec.id}"
         return Response({"id": str(rec.id), "location": location, "offset": 0}, status_code=201,
                         headers={**TUS, "Location": location, "Upload-Offset": "0"})
@@ -246,29 +285,8 @@ class RecordingController(Controller):
                      recording_id: FromPath[UUID]) -> Response:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         rec = await self._recording(request, tenant_scope, interview_id, recording_id)
-        store = request.app.state.storage
         try:
-            await _require_consent(interview)
-            if request.headers.get("content-type", "") != "application/offset+octet-stream":
-                raise UploadProblem(415, _("Send chunks as application/offset+octet-stream."))
-            try:
-                offset = int(request.headers.get("upload-offset", ""))
-                length = int(request.headers["content-length"]) if "content-length" in request.headers else None
-                declared = int(request.headers["upload-length"]) if "upload-length" in request.headers else None
-            except ValueError as exc:
-                raise UploadProblem(400, _("Upload-Offset must be a whole number.")) from exc
-            tk = store.tenant_key(tenant_row)
-            max_bytes = request.app.state.settings.upload_max_bytes
-            rec = await append_chunk(tenant_scope, store, tk, rec, offset=offset, length=length,
-                                     checksum=parse_checksum(request.headers.get("upload-checksum")),
-                                     body=request.stream(), max_bytes=max_bytes)
-            if declared is not None:
-                rec = await declare_length(tenant_scope, rec, declared, max_bytes)
-            if rec.size != DEFERRED and rec.upload_offset == rec.size:
-                rec = await finish(tenant_scope, store, tk, rec)
-                await audit.record("recording.completed", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                                   target=str(rec.id), detail={"bytes": rec.size}, ip=audit.client_ip(request))
-                await announce_completion(tenant_scope, request.app.state.plugin_host, interview, rec)
+            rec = await receive_chunk(request, tenant_scope, tenant_row, interview, rec)
         except UploadProblem as exc:
             return _problem(exc)
         return Response(content=None, status_code=204,

@@ -71,7 +71,7 @@ def _filename(recording: Recording, suffix: str) -> str:
     return f"{stem or f'transcript-{recording.id}'}{suffix}"
 
 
-async def newest_transcript(scope: TenantScope, recording: Recording) -> tuple[int, Transcript | None]:
+async def _newest(scope: TenantScope, recording: Recording) -> tuple[int, Transcript | None]:
     """(revision, transcript) of the recording's newest transcript; (0, None) when none is stored."""
     for stored in await transcripts_of_interview(scope, recording.interview):
         if stored.recording_id == recording.id:
@@ -85,7 +85,7 @@ async def _transcript_page(request: Request, scope: TenantScope, tenant_row: Ten
     """The transcript page. After a refused edit (`error`, a key of `edit_refusals()`) its form shows
     what was `typed`; after a conflict the form shows the newest text and what was typed is listed
     under it (`unsaved`), since its sentences need not match the newest ones any more."""
-    revision, transcript = await newest_transcript(scope, recording)
+    revision, transcript = await _newest(scope, recording)
     here = f"/t/{tenant_row.slug}/speech/recordings/{recording.id}"
     return await page(request, "speech/transcript.html", status_code=status_code, slug=tenant_row.slug,
                       recording=recording, interview=interview, transcript=transcript, revision=revision,
@@ -188,7 +188,7 @@ async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], ten
     with 409, as a refused text is with 400; both show the page again with what was typed."""
     recording, interview = await _staff_recording(request, tenant_scope, recording_id)
     here = f"/t/{tenant_row.slug}/speech/recordings/{recording.id}"
-    revision, current = await newest_transcript(tenant_scope, recording)
+    revision, current = await _newest(tenant_scope, recording)
 
     async def refused(error: str, status_code: int) -> Any:
         return await _transcript_page(request, tenant_scope, tenant_row, recording, interview,

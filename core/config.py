@@ -39,6 +39,7 @@ class Settings:
     room_opens_before_minutes: int = 30  # a personal link leads in from this long before the slot
     room_closes_after_minutes: int = 120  # ... until this long after the slot's end
     login_rate_per_minute: int = 10
+    api_rate_limit: str = "600/minute"  # per API token, in the `limits` notation ("100/second", "5000/hour")
     session_days: int = 14
     allowed_emotion_regions: tuple[str, ...] = ("JP",)
     job_max_retries: int = 3  # runs after the first, before a job is marked failed
@@ -63,6 +64,7 @@ class Settings:
             room_opens_before_minutes=int(_env("MENDAN_ROOM_OPENS_BEFORE_MINUTES", "30")),
             room_closes_after_minutes=int(_env("MENDAN_ROOM_CLOSES_AFTER_MINUTES", "120")),
             login_rate_per_minute=int(_env("MENDAN_LOGIN_RATE_PER_MINUTE", "10")),
+            api_rate_limit=_env("MENDAN_API_RATE_LIMIT", "600/minute"),
             job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
             job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),
             allowed_emotion_regions=tuple(

@@ -39,6 +39,18 @@ def mendan_route_handlers() -> Any:
 
 
 @hookspec
+def mendan_api_route_handlers() -> Any:
+    """Return a list of Litestar route handlers (or controllers, routers) of the REST API v1.
+
+    They are mounted under `/api/v1/t/{tenant}/{plugin_key}/` behind the API token guard (401),
+    the tenant guard (a foreign tenant is a 404), the contract guard (404 with code
+    `not_in_contract` for a tenant that has not enabled the plugin) and the service-hours guard.
+    Each handler adds `core.rest.auth.requires_scope(...)` and a role guard, and follows
+    docs/api.md's conventions. Called once, when the app is assembled.
+    """
+
+
+@hookspec
 def mendan_ops_route_handlers() -> Any:
     """Return a list of Litestar route handlers for the operators' console: mounted under
     `/ops/{plugin_key}/`, for operators only (others get 403), outside the OpenAPI schema.

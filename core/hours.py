@@ -211,7 +211,8 @@ def service_closed_answer(request: Request, exc: ServiceClosed) -> Response:
         titles = {"maintenance": _("The service is stopped for planned maintenance."),
                   "stopped": _("The service has been stopped for the time being."),
                   "hours": _("Outside service hours")}
-        return problem(503, closed.message or titles[closed.reason], headers=exc.headers, reason=closed.reason,
+        return problem(503, closed.message or titles[closed.reason], headers=exc.headers, code="service_closed",
+                       reason=closed.reason,
                        message=closed.message, reopens_at=reopens.isoformat() if reopens else None)
     response = plain_page(request, "service_closed.html", status_code=503, closure=closed, reopens=reopens)
     response.headers.update(exc.headers)

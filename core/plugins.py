@@ -356,6 +356,10 @@ class PluginHost:
     def route_handlers(self) -> dict[str, list[Any]]:
         return {key: list(handlers) for key, handlers in self.call_each("mendan_route_handlers")}
 
+    def api_route_handlers(self) -> dict[str, list[Any]]:
+        """The plugins' REST endpoints (`mendan_api_route_handlers`), by plugin key."""
+        return {key: list(handlers) for key, handlers in self.call_each("mendan_api_route_handlers")}
+
     def ops_route_handlers(self) -> dict[str, list[Any]]:
         """The plugins' operator pages (`mendan_ops_route_handlers`), by plugin key."""
         return {key: list(handlers) for key, handlers in self.call_each("mendan_ops_route_handlers")}

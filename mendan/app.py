@@ -30,6 +30,8 @@ from core.hours import ServiceClosed, service_closed_answer, service_guard
 from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
 from core.log_config import configure_logging
 from core.plugins import PluginHost
+from core.rest.rate_limit import ApiRateLimiter, ApiRateLimitMiddleware, add_rate_limit_headers
+from core.rest.routers import tenant_api_router
 from core.runtime import Runtime, set_runtime
 from core.schedules import start_scheduled_jobs, stop_scheduled_jobs
 from core.storage import BlobStore
@@ -49,6 +51,8 @@ from mendan.actor_table import actor_table
 from mendan.assembly import assemble
 
 UNAUTHENTICATED_PATHS = ["^/static/", "^/healthz$", "^/readyz$", "^/metrics$"]
+# The API signs in by token only: it neither reads nor stores sessions.
+SESSIONLESS_PATHS = [*UNAUTHENTICATED_PATHS, "^/api/"]
 
 
 def plugin_guard(key: str):
@@ -76,6 +80,16 @@ def plugin_routers(host: PluginHost) -> list[Router]:
     ]
 
 
+def plugin_api_routers(host: PluginHost) -> list[Router]:
+    """The plugins' API endpoints under /api/v1/t/{tenant}/{key}/: token, tenant, contract (404
+    when the tenant has not enabled the plugin) and service hours, as their pages."""
+    return [
+        tenant_api_router(handlers, path=f"/{key}", tags=[key],
+                          guards=[plugin_guard(key), service_guard(host.metas[key].hours)])
+        for key, handlers in host.api_route_handlers().items()
+    ]
+
+
 def ops_plugin_routers(host: PluginHost) -> list[Router]:
     """The plugins' operator pages under /ops/{key}/, operators only."""
     return [
@@ -94,7 +108,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     set_runtime(Runtime(settings=settings, host=host, storage=storage, tasks=tasks))
 
     session_config = RenewingSessionConfig(
-        max_age=settings.session_days * 86400, secure=settings.is_production, exclude=UNAUTHENTICATED_PATHS
+        max_age=settings.session_days * 86400, secure=settings.is_production, exclude=SESSIONLESS_PATHS
     )
     csrf_config = CSRFConfig(secret=settings.session_secret, cookie_secure=settings.is_production)
 
@@ -120,6 +134,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             services_router(),
             *billing_routers(),
             *plugin_routers(host),
+            *plugin_api_routers(host),
             *ops_plugin_routers(host),
         ],
         middleware=[
@@ -128,6 +143,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf_config),
             DefineMiddleware(UserAuthenticationMiddleware, exclude=UNAUTHENTICATED_PATHS),
             RequestContextMiddleware,
+            ApiRateLimitMiddleware,
             IdempotencyMiddleware,
         ],
         stores={"sessions": DatabaseStore("session"), "rate_limit": DatabaseStore("rate_limit")},
@@ -137,7 +153,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                                          str(ATTRIBUTE_TEMPLATES), *host.template_dirs()]),
         exception_handlers={**EXCEPTION_HANDLERS, ServiceClosed: service_closed_answer},
         state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
-                     "service_calendar": ContractCalendar()}),
+                     "service_calendar": ContractCalendar(),
+                     "api_rate_limiter": ApiRateLimiter.from_settings(settings)}),
+        before_send=[add_rate_limit_headers],
         on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock,
                     start_scheduled_jobs],
         on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs],

@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.csrf import CSRFMiddleware
 
-from core.auth.tokens import user_for_api_token
+from core.auth.tokens import token_and_user
 from core.db.tables import User
 
 SESSION_USER_KEY = "user_id"
@@ -25,13 +25,16 @@ class UserAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Sets `request.user` to the active `User`, or None for anonymous requests.
 
     A request carrying a bearer token is judged by the token alone: it never
-    falls back to the session, which is what lets such requests skip CSRF.
+    falls back to the session, which is what lets such requests skip CSRF. The token's row is
+    kept in `scope["api_token"]` (its `scope` is checked by `core.rest.auth.requires_scope`).
     """
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = bearer_token(connection.headers)
         if token is not None:
-            user = await user_for_api_token(token)
+            found = await token_and_user(token)
+            user = found[1] if found else None
+            connection.scope["api_token"] = found[0] if found else None  # type: ignore[typeddict-unknown-key]
             auth = "token" if user else None
         else:
             user = await self._session_user(connection)
@@ -61,7 +64,8 @@ class TokenAwareCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            if bearer_token(headers) is not None:
+            # /api/ accepts tokens only (core.rest.auth), so a cookie can never act there.
+            if bearer_token(headers) is not None or scope["path"].startswith("/api/"):
                 await self.app(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

@@ -6,6 +6,7 @@ attempts are rate-limited per client address by Litestar's rate-limit middleware
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 from uuid import UUID
 from urllib.parse import urlparse
@@ -13,19 +14,23 @@ from urllib.parse import urlparse
 import anyio
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from core import audit, mail
-from core.auth.guards import requires_login
+from core.auth.guards import requires_login, requires_staff
 from core.auth.middleware import SESSION_USER_KEY
 from core.auth.session_store import end_sessions_of
 from core.auth.passwords import hash_password, password_problem, verify_password
 from core.auth.sessions import start_session
 from core.auth.tokens import (
+    DEFAULT_TOKEN_LIFETIME,
+    SCOPES,
+    TokenRefused,
     create_api_token,
+    highest_scope_for,
     create_password_reset,
     use_password_reset,
     valid_password_reset,
@@ -233,26 +238,42 @@ async def tenant_reset_apply(request: Request, tenant: FromPath[str], token: Fro
 # -- API tokens ---------------------------------------------------------------
 
 
-@get("/t/{tenant:str}/tokens", guards=[tenant_guard])
+async def _tokens_page(request: Request, new_token: str | None = None, error: str | None = None) -> Template:
+    """The user's live tokens (expired ones too, marked), newest first, and the form for a new one."""
+    tokens = await ApiToken.objects().where((ApiToken.user == request.user.id) & (ApiToken.revoked == False)  # noqa: E712
+                                            ).order_by(ApiToken.created_at, ascending=False)
+    widest = highest_scope_for(request.user.role) or "read"
+    return await page(request, "tokens.html", status_code=400 if error else 200, tokens=tokens, new_token=new_token,
+                      error=error, scopes=SCOPES[:SCOPES.index(widest) + 1], all_scopes=SCOPES,
+                      default_days=DEFAULT_TOKEN_LIFETIME.days, now=datetime.now(timezone.utc))
+
+
+# Interviewees sign in by their links and never hold tokens; operators have no tenant.
+@get("/t/{tenant:str}/tokens", guards=[tenant_guard, requires_staff])
 async def token_list(request: Request) -> Template:
-    tokens = await ApiToken.objects().where((ApiToken.user == request.user.id) & (ApiToken.revoked == False))  # noqa: E712
-    return await page(request, "tokens.html", tokens=tokens, new_token=None)
+    return await _tokens_page(request)
 
 
-@post("/t/{tenant:str}/tokens", guards=[tenant_guard])
+@post("/t/{tenant:str}/tokens", guards=[tenant_guard, requires_staff])
 async def token_create(request: Request, data: Form) -> Template:
     try:
         name = clean_text(data.get("name", ""), label=_("Name"), max_length=100) or "API"
     except TextProblem as exc:
-        raise ClientException(str(exc)) from exc
-    token = await create_api_token(request.user, name)
+        return await _tokens_page(request, error=str(exc))
+    days = str(data.get("days", "") or DEFAULT_TOKEN_LIFETIME.days).strip()
+    if not days.isdigit() or len(days) > 4:
+        return await _tokens_page(request, error=_("A token is valid for at least a day and at most a year."))
+    scope = str(data.get("scope", "read"))
+    try:
+        token = await create_api_token(request.user, name, scope=scope, lifetime=timedelta(days=int(days)))
+    except TokenRefused as exc:
+        return await _tokens_page(request, error=_(str(exc)))
     await audit.record("auth.api_token_created", tenant_id=request.user.tenant, actor=request.user, target=name,
-                       ip=audit.client_ip(request))
-    tokens = await ApiToken.objects().where((ApiToken.user == request.user.id) & (ApiToken.revoked == False))  # noqa: E712
-    return await page(request, "tokens.html", tokens=tokens, new_token=token)
+                       detail={"scope": scope, "days": int(days)}, ip=audit.client_ip(request))
+    return await _tokens_page(request, new_token=token)
 
 
-@post("/t/{tenant:str}/tokens/{token_id:uuid}/revoke", guards=[tenant_guard])
+@post("/t/{tenant:str}/tokens/{token_id:uuid}/revoke", guards=[tenant_guard, requires_staff])
 async def token_revoke(request: Request, tenant: FromPath[str], token_id: FromPath[UUID]) -> Redirect:
     await ApiToken.update({ApiToken.revoked: True}).where(
         (ApiToken.id == token_id) & (ApiToken.user == request.user.id)

@@ -65,6 +65,10 @@ class ApiToken(Table, tablename="mendan_api_token"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked = Boolean(default=False)
+    # The highest scope granted (read < write < admin); a token made before scopes and expiries
+    # existed has no expiry and is refused (core.auth.tokens).
+    scope = Varchar(length=8, default="read")
+    expires_at = Timestamptz(null=True, default=None)
 
 
 class PasswordReset(Table, tablename="mendan_password_reset"):
@@ -186,4 +190,7 @@ class IdempotencyKey(Table, tablename="mendan_idempotency_key"):
     state = Varchar(length=8, default="pending")  # pending | done
     status = Integer(default=0)
     location = Varchar(length=2000, default="")
+    # An API call's answer, replayed as it was (JSON, so small); forms only repeat their redirect.
+    content_type = Varchar(length=100, default="")
+    body = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)

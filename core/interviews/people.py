@@ -27,7 +27,11 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class PersonProblem(ValueError):
-    """A user could not be registered; the message is for the admin."""
+    """A user could not be registered; the message is for the admin, `field` names the value."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -75,15 +79,15 @@ async def create_person(scope: TenantScope, *, email: str, display_name: str, ro
     email = normalise_email(email)
     problems = _check(email, role, language)
     if problems:
-        raise PersonProblem(problems[0][1])
+        raise PersonProblem(problems[0][1], problems[0][0])
     try:
         display_name = clean_text(display_name, label=_("Display name"))
     except TextProblem as exc:
-        raise PersonProblem(str(exc)) from exc
+        raise PersonProblem(str(exc), "display_name") from exc
     if await _taken(scope, [email]):
-        raise PersonProblem(_("A user with this e-mail address already exists."))
+        raise PersonProblem(_("A user with this e-mail address already exists."), "email")
     if password and password_problem(password):
-        raise PersonProblem(_("The password must be at least 10 characters long."))
+        raise PersonProblem(_("The password must be at least 10 characters long."), "password")
     user = User(email=email, display_name=display_name, role=role, language=language,
                 password_hash=hash_password(password) if password else None)
     return await scope.add(user)

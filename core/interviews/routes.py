@@ -14,9 +14,11 @@ from core.interviews.reminders import reminder_clock
 from core.interviews.web_analysis import ANALYSIS_HANDLERS
 from core.interviews.web_interviews import InterviewController
 from core.interviews.web_mail import MailController
+from core.interviews.rest_people import API_HANDLERS as PEOPLE_API
 from core.interviews.web_people import PeopleController
 from core.interviews.web_question_sets import QuestionSetController
 from core.interviews.web_recordings import RecordingController, join_router
+from core.rest.routers import tenant_api_router
 from core.tenancy import tenant_guard
 
 INTERVIEW_TEMPLATES = Path(__file__).parent / "templates"
@@ -33,7 +35,9 @@ def interviews_routers() -> list[Router]:
     )
     # The analysis page runs 24 hours (batch): its handlers carry their own guards.
     analysis_pages = Router(path="/", route_handlers=ANALYSIS_HANDLERS, include_in_schema=False)
-    return [tenant_pages, analysis_pages, join_router()]
+    # The REST API v1 follows the same service hours as the pages it stands beside.
+    people_api = tenant_api_router(PEOPLE_API, tags=["people"], guards=[service_guard("interactive")])
+    return [tenant_pages, analysis_pages, join_router(), people_api]
 
 
 async def start_reminders(app: Any) -> None:

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 import structlog
 
 from core.db.constraints import ConflictError
+from core.rest.problems import ApiError, api_error_answer, is_api_path
 from core.web.i18n import gettext as _
 from core.web.problem import PROBLEM_JSON, problem, wants_html  # noqa: F401 (the public names live here too)
 from core.web.rendering import plain_page
@@ -47,6 +48,8 @@ def _headers(exc: HTTPException) -> dict[str, str]:
 
 
 def http_error(request: Request, exc: HTTPException):
+    if is_api_path(request.url.path):
+        return api_error_answer(request, exc)
     headers = _headers(exc)
     if not wants_html(request):
         extra = {"errors": exc.extra} if isinstance(getattr(exc, "extra", None), (list, dict)) and exc.extra else {}
@@ -66,6 +69,8 @@ def http_error(request: Request, exc: HTTPException):
 def conflict(request: Request, exc: ConflictError):
     """Concurrent writers kept taking the same unique key: 409, try again."""
     detail = _("Someone else saved at the same moment; nothing was lost. Please send the form again.")
+    if is_api_path(request.url.path):
+        return api_error_answer(request, ApiError(409, detail=detail))
     if not wants_html(request):
         return problem(409, detail)
     return plain_page(request, "error.html", status_code=409, status=409, detail=detail)
@@ -73,6 +78,8 @@ def conflict(request: Request, exc: ConflictError):
 
 def server_error(request: Request, exc: Exception):
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
+    if is_api_path(request.url.path):
+        return api_error_answer(request, exc)
     if not wants_html(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
     return plain_page(request, "error.html", status_code=500, status=500, detail="")

@@ -11,7 +11,9 @@ path) with a unique insert before the handler runs:
 - the same key again, once the first finished with a redirect, gets that redirect (303) without
   running the handler; while the first is still running, or when it finished without a redirect
   to repeat, a 409 (a page or problem JSON).
-Keys are kept for a day.
+Under /api/ the same key again gets the first answer itself: its status, JSON body, content type
+and Location, marked `Idempotent-Replayed: true` (a repeat while the first runs: 409 problem,
+code `idempotency_key_in_use`). Keys are kept for a day.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ FIELD = "_idempotency_key"
 HEADER = "idempotency-key"
 KEEP = timedelta(days=1)
 FORM = "application/x-www-form-urlencoded"
+API_PREFIX = "/api/"
+MAX_REPLAYED_BODY = 1024 * 1024  # an API answer larger than this is not kept (a repeat gets 409)
 
 
 def _scoped(owner: str, path: str, key: str) -> str:
@@ -63,7 +67,18 @@ def _answer_bytes(scope: dict, status: int, location: str | None) -> tuple[int, 
         body = f"<!doctype html><meta charset=utf-8><title>409</title><p>{detail}</p>"
         return 409, [(b"content-type", b"text/html; charset=utf-8")], body.encode()
     problem = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": detail}
+    if scope["path"].startswith(API_PREFIX):
+        problem.update(code="idempotency_key_in_use",
+                       detail=_("A request with this Idempotency-Key is still running or its answer was not kept."))
     return 409, [(b"content-type", b"application/problem+json")], json.dumps(problem, ensure_ascii=False).encode()
+
+
+def _replayed(earlier: IdempotencyKey) -> tuple[int, list, bytes]:
+    """An API call's first answer, again."""
+    headers = [(b"content-type", earlier.content_type.encode("latin-1")), (b"idempotent-replayed", b"true")]
+    if earlier.location:
+        headers.append((b"location", earlier.location.encode("latin-1")))
+    return earlier.status, headers, earlier.body.encode()
 
 
 class IdempotencyMiddleware:
@@ -89,19 +104,27 @@ class IdempotencyMiddleware:
         owner = str(user.id) if user is not None else (cookies["csrftoken"].value if "csrftoken" in cookies else "")
         scoped = _scoped(owner, scope["path"], str(key))
         earlier = await _claim(scoped)
+        api = scope["path"].startswith(API_PREFIX)
         if earlier is not None:
             log.info("idempotent_repeat", path=scope["path"], state=earlier.state)
-            status, headers, body = _answer_bytes(scope, earlier.status, earlier.location if earlier.state == "done" else None)
+            if api and earlier.state == "done" and earlier.content_type:
+                status, headers, body = _replayed(earlier)
+            else:
+                status, headers, body = _answer_bytes(scope, earlier.status,
+                                                      earlier.location if earlier.state == "done" else None)
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        seen: dict[str, Any] = {}
+        seen: dict[str, Any] = {"body": bytearray()}
 
         async def noting_send(message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
-                seen["location"] = next((v.decode("latin-1") for k, v in message.get("headers", [])
-                                         if k.decode("latin-1").lower() == "location"), "")
+                found = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
+                seen["location"] = found.get("location", "")
+                seen["content_type"] = found.get("content-type", "")
+            elif message["type"] == "http.response.body" and api and len(seen["body"]) <= MAX_REPLAYED_BODY:
+                seen["body"] += message.get("body", b"")
             await send(message)
 
         try:
@@ -111,6 +134,10 @@ class IdempotencyMiddleware:
             if status >= 400:
                 await IdempotencyKey.delete().where(IdempotencyKey.key == scoped)
             else:
-                await IdempotencyKey.update({IdempotencyKey.state: "done", IdempotencyKey.status: status,
-                                             IdempotencyKey.location: seen.get("location", "")[:2000]}).where(
-                    IdempotencyKey.key == scoped)
+                kept = api and len(seen["body"]) <= MAX_REPLAYED_BODY and "json" in seen.get("content_type", "")
+                await IdempotencyKey.update({
+                    IdempotencyKey.state: "done", IdempotencyKey.status: status,
+                    IdempotencyKey.location: seen.get("location", "")[:2000],
+                    IdempotencyKey.content_type: seen.get("content_type", "")[:100] if kept else "",
+                    IdempotencyKey.body: seen["body"].decode("utf-8", "replace") if kept else "",
+                }).where(IdempotencyKey.key == scoped)

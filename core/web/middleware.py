@@ -35,11 +35,14 @@ class RequestContextMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         cookies = SimpleCookie(headers.get("cookie", ""))
         user = scope.get("user")
-        language = i18n.pick_language(
-            cookies[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookies else None,
-            getattr(user, "language", None),
-            headers.get("accept-language"),
-        )
+        if scope["path"].startswith("/api/"):  # an API client says its language per request
+            language = i18n.pick_language(None, None, headers.get("accept-language"))
+        else:
+            language = i18n.pick_language(
+                cookies[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookies else None,
+                getattr(user, "language", None),
+                headers.get("accept-language"),
+            )
         token = i18n.current_language.set(language)
         structlog.contextvars.bind_contextvars(request_id=_request_id(headers.get("x-request-id")))
         started, status = time.monotonic(), [None]

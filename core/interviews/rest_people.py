@@ -1,0 +1,141 @@
+"""REST API v1: the tenant's people (`/api/v1/t/{tenant}/people`), the example every API
+resource follows (docs/api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from core import audit
+from core.auth.guards import requires_admin
+from core.db.tables import User
+from core.interviews.people import TENANT_ROLES, PersonProblem, create_person
+from core.rest.auth import requires_scope
+from core.rest.etags import require_if_match, tagged
+from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, in_states, paginate
+from core.rest.problems import ApiError, FieldError, problem_responses
+from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
+from core.web.i18n import LANGUAGES, gettext as _
+
+Role = Annotated[str, msgspec.Meta(description="admin, interviewer, expert or interviewee", examples=["interviewee"])]
+
+
+class Person(msgspec.Struct):
+    """A user of the tenant."""
+
+    id: UUID
+    email: str
+    display_name: str
+    role: Role
+    language: str
+    active: bool
+    created_at: datetime
+
+
+class PersonPage(msgspec.Struct):
+    """One page of people, oldest first; `next_cursor` is null on the last page."""
+
+    items: list[Person]
+    next_cursor: str | None
+
+
+class PersonCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A person to register; without a password they sign in by the links they are mailed."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254, examples=["hanako@example.jp"])]
+    role: Role
+    display_name: Annotated[str, msgspec.Meta(max_length=200, examples=["山田 花子"])] = ""
+    language: Annotated[str, msgspec.Meta(description="ja or en", examples=["ja"])] = "ja"
+    password: Annotated[str, msgspec.Meta(max_length=200, description="At least 10 characters, or empty.")] = ""
+
+
+class PersonChange(msgspec.Struct, forbid_unknown_fields=True):
+    """What a PATCH may change; absent members stay as they are."""
+
+    display_name: Annotated[str, msgspec.Meta(max_length=200, examples=["山田 花子"])] | None = None
+    language: Annotated[str, msgspec.Meta(description="ja or en", examples=["en"])] | None = None
+
+
+PERSON_EXAMPLE = {"id": "5f0c7c1e-8a53-4d3c-9d1a-0b6f1c2d3e4f", "email": "hanako@example.jp",
+                  "display_name": "山田 花子", "role": "interviewee", "language": "ja", "active": True,
+                  "created_at": "2026-04-01T09:00:00+09:00"}
+
+
+def person_of(user: User) -> Person:
+    return Person(id=user.id, email=user.email, display_name=user.display_name, role=user.role,
+                  language=user.language, active=user.active, created_at=user.created_at)
+
+
+@get("/people", summary="List people", operation_id="listPeople",
+     description="The tenant's people, oldest first, a page at a time; filter by `role` and creation time. "
+                 "Admins; scope `read`.",
+     guards=[requires_scope("read"), requires_admin], responses=problem_responses(403, 422))
+async def list_people(tenant_scope: NamedDependency[TenantScope], limit: Limit = 20, cursor: CursorParam = None,
+                      role: Annotated[str | None, Parameter(max_length=16,
+                                                            description="Only this role.")] = None,
+                      created_after: CreatedAfter = None, created_before: CreatedBefore = None) -> PersonPage:
+    query = in_states(tenant_scope.objects(User), User.role, role, TENANT_ROLES)
+    query = created_between(query, User, created_after, created_before)
+    rows, next_cursor = await paginate(query, User, limit=limit, cursor=cursor)
+    return PersonPage(items=[person_of(u) for u in rows], next_cursor=next_cursor)
+
+
+@get("/people/{person_id:uuid}", summary="Read a person", operation_id="getPerson",
+     description="One person, with its `ETag`. Admins; scope `read`.",
+     guards=[requires_scope("read"), requires_admin], responses=problem_responses(403))
+async def get_person(request: Request, tenant_scope: NamedDependency[TenantScope],
+                     person_id: FromPath[UUID]) -> Response[Person]:
+    return tagged(request, person_of(await tenant_scope.get(User, person_id)))
+
+
+@post("/people", summary="Register a person", operation_id="createPerson",
+      description="Registers one person; answers 201 with the person and its `Location`. Send an "
+                  "`Idempotency-Key` so a retry does not register twice. Admins; scope `write`.",
+      guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 422))
+async def create_person_api(request: Request, tenant_scope: NamedDependency[TenantScope],
+                            data: PersonCreate) -> Response[Person]:
+    try:
+        user = await create_person(tenant_scope, email=data.email, display_name=data.display_name, role=data.role,
+                                   language=data.language, password=data.password)
+    except PersonProblem as exc:
+        raise ApiError(422, errors=[FieldError(exc.field or "body", str(exc))]) from None
+    await audit.record("people.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                       target=str(user.id), detail={"role": user.role, "via": "api"}, ip=audit.client_ip(request))
+    location = f"/api/v1/t/{request.path_params['tenant']}/people/{user.id}"
+    return tagged(request, person_of(user), status_code=201, headers={"Location": location})
+
+
+@patch("/people/{person_id:uuid}", summary="Change a person", operation_id="changePerson",
+       description="Changes the display name or language. Needs `If-Match` with the person's `ETag` "
+                   "(428 without it, 412 when someone changed the person meanwhile). Admins; scope `write`.",
+       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 412, 422, 428))
+async def change_person(request: Request, tenant_scope: NamedDependency[TenantScope], person_id: FromPath[UUID],
+                        data: PersonChange) -> Response[Person]:
+    user = await tenant_scope.get(User, person_id)
+    require_if_match(request, person_of(user))
+    changes: dict = {}
+    if data.display_name is not None:
+        try:
+            changes[User.display_name] = clean_text(data.display_name, label=_("Display name"))
+        except TextProblem as exc:
+            raise ApiError(422, errors=[FieldError("display_name", str(exc))]) from None
+    if data.language is not None:
+        if data.language not in LANGUAGES:
+            raise ApiError(422, errors=[FieldError("language", _("Unknown language; use ja or en."))])
+        changes[User.language] = data.language
+    if changes:
+        await tenant_scope.update(User, changes).where(User.id == user.id)
+        await audit.record("people.changed", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=str(user.id), detail={"fields": sorted(c._meta.name for c in changes)},
+                           ip=audit.client_ip(request))
+    return tagged(request, person_of(await tenant_scope.get(User, person_id)))
+
+
+API_HANDLERS = [list_people, get_person, create_person_api, change_person]

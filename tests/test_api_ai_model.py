@@ -52,8 +52,11 @@ async def test_build_versions_metrics_and_activation_under_if_match(app, client,
     refused = await client.post(f"{base}/versions", headers=bearer(interviewer_write))
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
 
-    started = await client.post(f"{base}/versions", headers=bearer(write))
+    started = await client.post(f"{base}/versions", headers=bearer(write, **{"Idempotency-Key": "build-1"}))
     assert started.status_code == 202, started.text
+    replayed = await client.post(f"{base}/versions", headers=bearer(write, **{"Idempotency-Key": "build-1"}))
+    assert replayed.status_code == 202 and replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == started.json()  # the same job: a dropped connection does not build twice
     job_url = started.json()["job_url"]
     assert job_url == f"/api/v1/t/{tenant.slug}/jobs/{started.json()['job_id']}" == started.headers["location"]
     await follow(client, write, job_url)
@@ -81,6 +84,12 @@ async def test_build_versions_metrics_and_activation_under_if_match(app, client,
     second = next(v for v in (await client.get(f"{base}/versions", headers=bearer(read))).json()["items"]
                   if v["number"] == 2)
     assert second["state"] == "ready" and not second["active"]
+    by_state = {state: [v["number"] for v in (await client.get(f"{base}/versions", params={"state": state},
+                                                               headers=bearer(read))).json()["items"]]
+                for state in ("ready", "failed")}
+    assert by_state == {"ready": [1, 2], "failed": []}
+    wrong = await client.get(f"{base}/versions", params={"state": "done"}, headers=bearer(read))
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "state"
     first_read = await client.get(f"{base}/versions/{first['id']}", headers=bearer(read))
     second_read = await client.get(f"{base}/versions/{second['id']}", headers=bearer(read))
 
@@ -244,3 +253,17 @@ async def test_foreign_tenants_and_a_tenant_without_the_plugin_get_404(app, clie
     off = await client.get(f"/api/v1/t/{tenant.slug}/ai_model/predictions", headers=bearer(read))
     assert off.status_code == 404 and off.json()["code"] == "not_in_contract"
 
+
+
+async def test_the_schema_documents_every_endpoint_and_what_the_metrics_mean(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    operations = {op["operationId"]: (path, method) for path, item in schema["paths"].items()
+                  for method, op in item.items() if isinstance(op, dict) and "operationId" in op}
+    for name in ("buildModelVersion", "listModelVersions", "getModelVersion", "activateModelVersion",
+                 "listPredictions", "getPrediction", "confirmPrediction", "overridePrediction"):
+        path, _method = operations[name]
+        assert path.startswith("/api/v1/t/{tenant}/ai_model/"), path
+    metrics = schema["components"]["schemas"]["ItemMetrics"]["properties"]
+    assert "rank correlation" in metrics["spearman"]["description"] and "points" in metrics["mae"]["description"]
+    activate_path, _method = operations["activateModelVersion"]
+    assert {"412", "428"} <= set(schema["paths"][activate_path]["post"]["responses"])

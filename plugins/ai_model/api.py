@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from core import audit
 from core.auth.guards import requires_admin, requires_staff
@@ -317,10 +317,11 @@ async def build_version(request: Request, tenant_scope: NamedDependency[TenantSc
                  "time. Staff; scope `read`.",
      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403, 422))
 async def list_versions(tenant_scope: NamedDependency[TenantScope], limit: Limit = 20, cursor: CursorParam = None,
-                        state: Annotated[str | None, Parameter(max_length=16,
-                                                               description="building, ready or failed.")] = None,
+                        # `state` is a name Litestar reserves for the app's state: the query parameter is named apart.
+                        version_state: Annotated[str | None, QueryParameter(
+                            name="state", max_length=16, description="building, ready or failed.")] = None,
                         created_after: CreatedAfter = None, created_before: CreatedBefore = None) -> VersionPage:
-    query = in_states(tenant_scope.objects(ModelVersion), ModelVersion.state, state, VERSION_STATES)
+    query = in_states(tenant_scope.objects(ModelVersion), ModelVersion.state, version_state, VERSION_STATES)
     query = created_between(query, ModelVersion, created_after, created_before)
     rows, next_cursor = await paginate(query, ModelVersion, limit=limit, cursor=cursor)
     return VersionPage(items=[version_summary(v) for v in rows], next_cursor=next_cursor)
@@ -408,7 +409,8 @@ async def _reviewed(request: Request, scope: TenantScope, prediction_id: UUID, *
       guards=[requires_scope("write"), requires_staff, RESULT_SCREEN],
       responses=problem_responses(403, 409, 412, 422, 503))
 async def confirm_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
-                             prediction_id: FromPath[UUID], data: ConfirmBody | None = None) -> Response[PredictionOut]:
+                             prediction_id: FromPath[UUID],
+                             data: JSONBody[ConfirmBody | None] = None) -> Response[PredictionOut]:
     return await _reviewed(request, tenant_scope, prediction_id, override=None,
                            comment=data.comment if data else "")
 
@@ -422,7 +424,8 @@ async def confirm_prediction(request: Request, tenant_scope: NamedDependency[Ten
       guards=[requires_scope("write"), requires_staff, RESULT_SCREEN],
       responses=problem_responses(403, 412, 422, 503))
 async def override_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
-                              prediction_id: FromPath[UUID], data: OverrideBody) -> Response[PredictionOut]:
+                              prediction_id: FromPath[UUID],
+                              data: JSONBody[OverrideBody]) -> Response[PredictionOut]:
     return await _reviewed(request, tenant_scope, prediction_id, override=data.score, comment=data.reason)
 
 

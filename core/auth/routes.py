@@ -30,8 +30,9 @@ from core.auth.tokens import (
     SCOPES,
     TokenRefused,
     create_api_token,
-    highest_scope_for,
     create_password_reset,
+    highest_scope_for,
+    revoke_user_credentials,
     use_password_reset,
     valid_password_reset,
 )
@@ -190,6 +191,7 @@ async def _reset_apply(request: Request, slug: str | None, token: str, data: dic
     new_hash = await anyio.to_thread.run_sync(hash_password, password)
     await User.update({User.password_hash: new_hash}).where(User.id == reset.user)
     await end_sessions_of(reset.user)  # whoever knew the old password is signed out everywhere
+    await revoke_user_credentials(reset.user)  # and holds none of their tokens or other reset links
     await audit.record("auth.password_reset", tenant_id=tenant.id if tenant else None, actor=reset.user,
                        ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant.slug}/login" if tenant else "/login")

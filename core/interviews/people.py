@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from core.auth.passwords import hash_password, password_problem
+from core.auth.tokens import revoke_user_credentials
 from core.csv_input import CsvUnreadable, normalise_email, read_csv
 from core.db.engine import current_engine
 from core.db.tables import User
@@ -143,9 +144,26 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
 
 
 async def set_active(scope: TenantScope, user_id: Any, active: bool) -> User:
+    """(De)activate a user of the tenant. Deactivating revokes their API tokens and reset links,
+    which reactivating does not bring back."""
     user = await scope.get(User, user_id)
     await scope.update(User, {User.active: active}).where(User.id == user.id)
+    if not active:
+        await revoke_user_credentials(user.id)
     user.active = active
+    return user
+
+
+async def change_role(scope: TenantScope, user_id: Any, role: str) -> User:
+    """Give a user of the tenant another role; their API tokens and reset links are revoked (a
+    token must never carry a role its user no longer has). Raises PersonProblem (field `role`)."""
+    if role not in TENANT_ROLES:
+        raise PersonProblem(_("Unknown role; use admin, interviewer, expert or interviewee."), "role")
+    user = await scope.get(User, user_id)
+    if user.role != role:
+        await scope.update(User, {User.role: role}).where(User.id == user.id)
+        await revoke_user_credentials(user.id)
+        user.role = role
     return user
 
 

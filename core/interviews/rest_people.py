@@ -15,7 +15,7 @@ from litestar.params import FromPath, Parameter
 from core import audit
 from core.auth.guards import requires_admin
 from core.db.tables import User
-from core.interviews.people import TENANT_ROLES, PersonProblem, create_person
+from core.interviews.people import TENANT_ROLES, PersonProblem, change_role, create_person, set_active
 from core.rest.auth import requires_scope
 from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, in_states, paginate
@@ -57,10 +57,13 @@ class PersonCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PersonChange(msgspec.Struct, forbid_unknown_fields=True):
-    """What a PATCH may change; absent members stay as they are."""
+    """What a PATCH may change; absent members stay as they are. A new `role`, or `active: false`,
+    revokes the person's API tokens and reset links."""
 
     display_name: Annotated[str, msgspec.Meta(max_length=200, examples=["山田 花子"])] | None = None
     language: Annotated[str, msgspec.Meta(description="ja or en", examples=["en"])] | None = None
+    role: Role | None = None
+    active: bool | None = None
 
 
 PERSON_EXAMPLE = {"id": "5f0c7c1e-8a53-4d3c-9d1a-0b6f1c2d3e4f", "email": "hanako@example.jp",
@@ -113,8 +116,10 @@ async def create_person_api(request: Request, tenant_scope: NamedDependency[Tena
 
 
 @patch("/people/{person_id:uuid}", summary="Change a person", operation_id="changePerson",
-       description="Changes the display name or language. Needs `If-Match` with the person's `ETag` "
-                   "(428 without it, 412 when someone changed the person meanwhile). Admins; scope `write`.",
+       description="Changes the display name, language, role or whether the person is active. Needs "
+                   "`If-Match` with the person's `ETag` (428 without it, 412 when someone changed the person "
+                   "meanwhile). A new role or a deactivation revokes the person's API tokens. Admins may not "
+                   "change their own role or deactivate themselves. Admins; scope `write`.",
        guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 412, 422, 428))
 async def change_person(request: Request, tenant_scope: NamedDependency[TenantScope], person_id: FromPath[UUID],
                         data: PersonChange) -> Response[Person]:
@@ -130,10 +135,24 @@ async def change_person(request: Request, tenant_scope: NamedDependency[TenantSc
         if data.language not in LANGUAGES:
             raise ApiError(422, errors=[FieldError("language", _("Unknown language; use ja or en."))])
         changes[User.language] = data.language
+    own = user.id == request.user.id
+    if own and ((data.role is not None and data.role != user.role) or data.active is False):
+        raise ApiError(422, errors=[FieldError("role" if data.role is not None else "active",
+                                               _("You cannot change your own role or deactivate yourself."))])
+    if data.role is not None and data.role not in TENANT_ROLES:
+        raise ApiError(422, errors=[FieldError("role", _("Unknown role; use admin, interviewer, expert or interviewee."))])
+    async with tenant_scope.transaction():
+        if changes:
+            await tenant_scope.update(User, changes).where(User.id == user.id)
+        if data.role is not None and data.role != user.role:
+            await change_role(tenant_scope, user.id, data.role)
+            changes[User.role] = data.role
+        if data.active is not None and data.active != user.active:
+            await set_active(tenant_scope, user.id, data.active)
+            changes[User.active] = data.active
     if changes:
-        await tenant_scope.update(User, changes).where(User.id == user.id)
         await audit.record("people.changed", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                           target=str(user.id), detail={"fields": sorted(c._meta.name for c in changes)},
+                           target=str(user.id), detail={k._meta.name: v for k, v in changes.items()},
                            ip=audit.client_ip(request))
     return tagged(request, person_of(await tenant_scope.get(User, person_id)))
 

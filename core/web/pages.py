@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
+from core.auth.guards import requires_staff
 from core.auth.routes import _safe_next
 from core.db.tables import Job, Tenant
 from core.hours import service_guard
@@ -51,7 +52,8 @@ async def tenant_home(request: Request) -> Template:
     return await page(request, "tenant_home.html")
 
 
-@get("/t/{tenant:str}/jobs", guards=[tenant_guard, service_guard("batch")])
+# Jobs are staff business: an interviewee sees neither the list nor any job's progress.
+@get("/t/{tenant:str}/jobs", guards=[tenant_guard, requires_staff, service_guard("batch")])
 async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: FromQuery[int] = 1) -> Template:
     page_number = max(1, page_number)
     jobs = await tenant_scope.objects(Job).order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
@@ -61,7 +63,7 @@ async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope],
                       has_next=len(jobs) > PAGE_SIZE)
 
 
-@get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard, service_guard("batch")])
+@get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard, requires_staff, service_guard("batch")])
 async def job_page(request: Request, tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> Template:
     job = await tenant_scope.get(Job, job_id)
     return await page(request, "job.html", job=job, message=job_message(job.message, current_language.get()))
@@ -79,7 +81,7 @@ def _job_state(job: Job, language: str) -> dict[str, Any]:
             "error": job.error}
 
 
-@get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard])
+@get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard, requires_staff])
 async def job_events(tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> ServerSentEvent:
     """Progress as server-sent events, until the job is done or failed."""
     await tenant_scope.get(Job, job_id)

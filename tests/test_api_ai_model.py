@@ -127,8 +127,9 @@ async def test_build_versions_metrics_and_activation_under_if_match(app, client,
     assert smiling and smiling[0]["label"] == "Smiling" and smiling[0]["meaning"] == "Share of time smiling."
 
 
-async def predicted(tenant, make_user, value=3.2, item="warmth"):
-    """An interview of the tenant with one stored prediction (as the model leaves it), explained."""
+async def predicted(tenant, make_user, value=3.25, item="warmth"):
+    """An interview of the tenant with one stored prediction (as the model leaves it), explained. The
+    score is exact in PostgreSQL's single-precision `real`, so answers compare with ==."""
     scope = TenantScope(tenant.id)
     features, _labels = synthetic_interviews(1, noise_features=0, seed=1)
     reviewer, _, (interview,) = await populate(tenant, make_user, features, None)
@@ -171,14 +172,14 @@ async def test_confirm_and_override_need_write_scope_and_a_score_on_the_scale(ap
     confirmed = await client.post(f"{base}/confirm", json={"comment": "妥当"},
                                   headers=bearer(write, **{"If-Match": one.headers["etag"]}))
     assert confirmed.status_code == 200, confirmed.text
-    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["reviewed_score"] == 3.2
+    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["reviewed_score"] == 3.25
     assert confirmed.json()["reviewed_by"] == str(reviewer.id) and confirmed.json()["reason"] == "妥当"
 
     overridden = await client.post(f"{base}/override", json={"score": 4.5, "reason": "落ち着いていた"},
                                    headers=bearer(write))
     assert overridden.status_code == 200, overridden.text
     assert overridden.json()["status"] == "overridden" and overridden.json()["reviewed_score"] == 4.5
-    assert overridden.json()["score"] == 3.2 and overridden.json()["reason"] == "落ち着いていた"
+    assert overridden.json()["score"] == 3.25 and overridden.json()["reason"] == "落ち着いていた"
     actions = {a.action for a in await AuditEntry.objects().where(AuditEntry.tenant == tenant.id)}
     assert {"ai_model.prediction_confirmed", "ai_model.prediction_overridden"} <= actions
 

@@ -104,8 +104,8 @@ async def test_build_versions_metrics_and_activation_under_if_match(app, client,
     stale = await client.post(f"{base}/versions/{first['id']}/activate",
                               headers=bearer(write, **{"If-Match": first_read.headers["etag"]}))
     assert stale.status_code == 412 and stale.json()["code"] == "precondition_failed"
-    states = {v["number"]: v["active"] for v in (await client.get(f"{base}/versions", headers=bearer(read))).json()["items"]}
-    assert states == {1: False, 2: True}
+    listed = await client.get(f"{base}/versions", headers=bearer(read))
+    assert {v["number"]: v["active"] for v in listed.json()["items"]} == {1: False, 2: True}
 
     # The active version predicts a new interview; the API shows its explanation in words.
     _, _, (fresh, _other) = await populate(tenant, make_user, features.iloc[20:], None)
@@ -123,7 +123,8 @@ async def test_build_versions_metrics_and_activation_under_if_match(app, client,
         assert len(contributions) == 5 and all(c["feature"].startswith("synthetic.") for c in contributions)
         total = p["explanation"]["base_value"] + sum(c["contribution"] for c in contributions)
         assert abs(total - p["score"]) < 1.5  # the top five explain most of the score
-    smiling = [c for p in predictions for c in p["explanation"]["contributions"] if c["feature"] == "synthetic.smile_ratio"]
+    smiling = [c for p in predictions for c in p["explanation"]["contributions"]
+               if c["feature"] == "synthetic.smile_ratio"]
     assert smiling and smiling[0]["label"] == "Smiling" and smiling[0]["meaning"] == "Share of time smiling."
 
 

@@ -229,8 +229,8 @@ def version_of(row: ModelVersion, labels: dict[str, FeatureLabel]) -> Version:
     """The version as GET /versions/{id} answers it (and its ETag is made of), texts in the request's language."""
     items = []
     for key, meta in (json_value(row.items) or {}).items():
-        known = {name for name in ItemMetrics.__struct_fields__}
-        metrics = ItemMetrics(**{k: v for k, v in (meta.get("metrics") or {}).items() if k in known})
+        metrics = ItemMetrics(**{k: v for k, v in (meta.get("metrics") or {}).items()
+                                 if k in ItemMetrics.__struct_fields__})
         importance = [FeatureImportance(feature=f, label=feature_name(f, labels), importance=v)
                       for f, v in (meta.get("importance") or {}).items()]
         items.append(ItemModel(key=key, name=meta["name"], scale_min=meta["scale_min"], scale_max=meta["scale_max"],

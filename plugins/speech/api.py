@@ -1,6 +1,6 @@
 """Transcripts in the REST API v1, under /api/v1/t/{tenant}/speech/ (docs/api.md, "Conventions"); read-only.
 
-GET /recordings/{id}/transcript     the recording's newest transcript, ETag (404 `transcript_not_found` until one exists)
+GET /recordings/{id}/transcript     the recording's newest transcript, ETag (404 `transcript_not_found` until one is)
 GET /interviews/{id}/transcripts    the newest transcript of each of the interview's transcribed recordings
 
 Who may read them is who may read the transcript page: admins, and the interview's interviewer and

@@ -4,7 +4,7 @@
     python bench/upload.py --mb 50 --chunk-mb 8
 
 It starts `uvicorn mendan.app:create_app` on a fresh data folder (SQLite, embedded worker),
-signs an interviewee in with an API token, and uploads a short real MP4 padded with
+signs an interviewee in (interviewees hold no API tokens), and uploads a short real MP4 padded with
 random bytes to --mb megabytes, in resumable chunks with per-chunk SHA-256, to completion
 (join, whole-file SHA-256, PyAV probe). The client streams from disk; hashing the file
 first is timed apart. The last line is JSON: mb_per_s (upload start to completed
@@ -34,6 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 BLOCK = 1024 * 1024
 
 
+GUEST_PASSWORD = "bench-guest-passphrase"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -41,8 +44,9 @@ def free_port() -> int:
 
 
 async def prepare(settings) -> tuple[str, str]:
-    """A tenant with every plugin switched off (no analysis runs), an interview, consent and a token."""
-    from core.auth.tokens import create_api_token
+    """A tenant with every plugin switched off (no analysis runs), an interview, consent, and the
+    interviewee's sign-in (email, password)."""
+    from core.auth.passwords import hash_password
     from core.db.engine import bind_engine, make_engine
     from mendan.assembly import migrate
     from core.db.tables import User
@@ -60,7 +64,8 @@ async def prepare(settings) -> tuple[str, str]:
     for key in host.metas:
         await host.set_enabled(tenant.id, key, False)
     scope = TenantScope(tenant.id)
-    guest = await scope.add(User(email="guest@bench.test", role="interviewee", display_name="Guest"))
+    guest = await scope.add(User(email="guest@bench.test", role="interviewee", display_name="Guest",
+                                 password_hash=hash_password(GUEST_PASSWORD)))
     version = await create_question_set(scope, name="Bench", questions=[Question(text="Hello?")],
                                         items=[EvaluationItem(key="", name="Clarity")])
     now = datetime.now(timezone.utc)
@@ -69,7 +74,7 @@ async def prepare(settings) -> tuple[str, str]:
                                          version_id=version.id)
     text = await current_consent(tenant.id, "recording")
     await record_consent(tenant.id, guest.id, "recording", text.version)
-    return f"/t/bench/interviews/{interview.id}/uploads", await create_api_token(guest, "bench")
+    return f"/t/bench/interviews/{interview.id}/uploads"
 
 
 def make_file(path: Path, mb: int) -> None:
@@ -139,7 +144,7 @@ def main() -> None:
         from core.config import Settings, use_settings
 
         settings = use_settings(Settings.from_env())
-        endpoint, token = asyncio.run(prepare(settings))
+        endpoint = asyncio.run(prepare(settings))
 
         video = data / "answer.mp4"
         make_file(video, args.mb)
@@ -155,14 +160,18 @@ def main() -> None:
             env=env, cwd=Path(__file__).resolve().parents[1])
         try:
             base = f"http://127.0.0.1:{port}"
-            headers = {"authorization": f"Bearer {token}", "tus-resumable": "1.0.0"}
-            with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+            with httpx.Client(base_url=base, headers={"tus-resumable": "1.0.0"}, timeout=600) as client:
                 for _ in range(300):
                     try:
                         if client.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
                         time.sleep(0.1)
+                client.get("/t/bench/login", headers={"accept": "text/html"})
+                csrf = client.cookies["csrftoken"]
+                client.post("/t/bench/login", data={"email": "guest@bench.test", "password": GUEST_PASSWORD,
+                                                    "_csrf_token": csrf}, headers={"accept": "text/html"})
+                client.headers["x-csrftoken"] = csrf
                 watch = PeakRss(server.pid)
                 baseline_mb = watch.now_mb()
                 watch.start()

@@ -28,6 +28,7 @@ from billing.invoice import (
     next_month,
     reconciliation,
 )
+from billing.rest import usage_api_router
 from billing.shipping import delivery_counts, deliveries_needing_attention, mark_adjusted, send_again
 from billing.stripe_gateway import (
     create_billing_meter,
@@ -297,4 +298,4 @@ def ops_billing_router() -> Router:
 
 
 def billing_routers() -> list[Router]:
-    return [tenant_billing_router(), ops_billing_router()]
+    return [tenant_billing_router(), ops_billing_router(), usage_api_router()]

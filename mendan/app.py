@@ -30,6 +30,7 @@ from core.hours import ServiceClosed, service_closed_answer, service_guard
 from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
 from core.log_config import configure_logging
 from core.plugins import PluginHost
+from core.rest.jobs import jobs_api_router
 from core.rest.rate_limit import ApiRateLimiter, ApiRateLimitMiddleware, add_rate_limit_headers
 from core.rest.routers import tenant_api_router
 from core.runtime import Runtime, set_runtime
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
             auth_router(settings),
             pages_router(),
+            jobs_api_router(),
             *interviews_routers(),
             attributes_router(),
             ops_router(),

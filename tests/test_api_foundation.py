@@ -6,10 +6,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
+import pytest
+from litestar import get
 from litestar.testing import AsyncTestClient
 
 from core.auth.tokens import create_api_token
 from core.db.tables import User
+from core.hookspecs import hookimpl
+from core.plugins import PluginMeta
+from core.rest.auth import requires_scope
 from tests.conftest import login
 
 JA = {"Accept-Language": "ja"}
@@ -175,7 +180,11 @@ async def test_openapi_lists_the_api_routes_with_tags_schemas_and_problems(clien
     assert listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("PersonPage")
     limit = next(p for p in listing["parameters"] if p["name"] == "limit")
     assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 100
-    assert "Person" in str(schema["components"]["schemas"]) and "Problem" in schema["components"]["schemas"]
+    assert "Problem" in schema["components"]["schemas"]
+    person = schema["components"]["schemas"]["Person"]["properties"]
+    assert person["email"]["examples"] and person["created_at"]["format"] == "date-time"
+    csv_body = schema["paths"]["/api/v1/t/{tenant}/people/import"]["post"]["requestBody"]["content"]["text/csv"]
+    assert csv_body["example"].startswith("email,")
 
 
 async def test_a_read_token_may_not_write_and_a_write_token_may(client, make_tenant, make_user):
@@ -215,6 +224,9 @@ async def test_a_create_repeated_with_its_idempotency_key_is_answered_the_same_w
     assert again.json() == first.json() and again.headers["location"] == first.headers["location"]
     assert again.headers["idempotent-replayed"] == "true"
     assert await User.count().where((User.tenant == tenant.id) & (User.email == "hanako@example.jp")) == 1
+    other = await client.post(path, json={"email": "taro@example.jp", "role": "interviewee"}, headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert await User.count().where((User.tenant == tenant.id) & (User.email == "taro@example.jp")) == 0
     # Without the key the handler runs again and finds the address taken.
     plain = await client.post(path, json={"email": "hanako@example.jp", "role": "interviewee"}, headers=bearer(token))
     assert plain.status_code == 422
@@ -279,3 +291,58 @@ async def test_a_plugins_api_answers_404_until_the_tenant_enables_it(mendan_data
         assert (await client.get(path)).status_code == 401
         schema = (await client.get("/schema/openapi.json")).json()
         assert schema["paths"]["/api/v1/t/{tenant}/docgreeting/greeting"]["get"]["tags"] == ["docgreeting"]
+
+
+class _Broken:
+    """A plugin whose API endpoint fails, to see the 500 problem."""
+
+    @hookimpl
+    def mendan_plugin_meta(self):
+        return PluginMeta(key="broken", name_ja="故障", name_en="Broken", kind="basic", hours="batch")
+
+    @hookimpl
+    def mendan_api_route_handlers(self):
+        return [_explode]
+
+
+@get("/explode", guards=[requires_scope("read")])
+async def _explode() -> None:
+    raise RuntimeError("a bug")
+
+
+async def test_an_unexpected_error_is_a_500_problem_that_says_nothing_inside(mendan_database, make_tenant,
+                                                                             make_user):
+    from core.plugins import PluginHost
+    from mendan.app import create_app
+
+    host = PluginHost()
+    host.register(_Broken(), key="broken")
+    tenant, _admin, token = await _admin_token(make_tenant, make_user)
+    async with AsyncTestClient(create_app(mendan_database, host=host)) as client:
+        answer = await client.get(f"/api/v1/t/{tenant.slug}/broken/explode", headers=bearer(token, **EN))
+    assert answer.status_code == 500 and answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "internal_error" and "a bug" not in answer.text
+
+
+def _redis_reachable() -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", 6379)) == 0
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="Redis is not reachable at 127.0.0.1:6379")
+async def test_with_a_redis_broker_every_process_counts_the_same_window(mendan_database):
+    import secrets
+
+    from core.rest.rate_limit import ApiRateLimiter
+
+    settings = dataclasses.replace(mendan_database, broker_url="redis://127.0.0.1:6379/0", api_rate_limit="3/minute")
+    first, second = ApiRateLimiter.from_settings(settings), ApiRateLimiter.from_settings(settings)  # two processes
+    scope = {"headers": [(b"authorization", f"Bearer mdn_{secrets.token_hex(8)}".encode())], "client": ("::1", 1)}
+    answers = [await limiter.hit(dict(scope)) for limiter in (first, second, first, second)]
+    assert [allowed for allowed, _state in answers] == [True, True, True, False]
+    assert [state.remaining for _allowed, state in answers] == [2, 1, 0, 0]
+    memory = ApiRateLimiter.from_settings(dataclasses.replace(settings, broker_url=None))
+    assert (await memory.hit(dict(scope)))[0]  # memory storage: a window of its own

@@ -88,6 +88,8 @@ async def test_the_page_makes_lists_and_revokes_tokens_with_scope_and_expiry(cli
     revoke = await client.post(f"/t/{tenant.slug}/tokens/{row.id}/revoke", headers=HTML,
                                data={"_csrf_token": form_csrf(made.text)}, follow_redirects=False)
     assert revoke.status_code in (302, 303)
+    confirmed = await client.get(revoke.headers["location"], headers=HTML)
+    assert 'role="status"' in confirmed.text and f"/tokens/{row.id}/revoke" not in confirmed.text
     assert (await client.get(f"/api/v1/t/{tenant.slug}/people", headers=bearer(token))).status_code == 401
 
 

@@ -240,20 +240,21 @@ async def tenant_reset_apply(request: Request, tenant: FromPath[str], token: Fro
 # -- API tokens ---------------------------------------------------------------
 
 
-async def _tokens_page(request: Request, new_token: str | None = None, error: str | None = None) -> Template:
+async def _tokens_page(request: Request, new_token: str | None = None, error: str | None = None,
+                       revoked: bool = False) -> Template:
     """The user's live tokens (expired ones too, marked), newest first, and the form for a new one."""
     tokens = await ApiToken.objects().where((ApiToken.user == request.user.id) & (ApiToken.revoked == False)  # noqa: E712
                                             ).order_by(ApiToken.created_at, ascending=False)
     widest = highest_scope_for(request.user.role) or "read"
     return await page(request, "tokens.html", status_code=400 if error else 200, tokens=tokens, new_token=new_token,
                       error=error, scopes=SCOPES[:SCOPES.index(widest) + 1], all_scopes=SCOPES,
-                      default_days=DEFAULT_TOKEN_LIFETIME.days, now=datetime.now(timezone.utc))
+                      default_days=DEFAULT_TOKEN_LIFETIME.days, now=datetime.now(timezone.utc), revoked=revoked)
 
 
 # Interviewees sign in by their links and never hold tokens; operators have no tenant.
 @get("/t/{tenant:str}/tokens", guards=[tenant_guard, requires_staff])
 async def token_list(request: Request) -> Template:
-    return await _tokens_page(request)
+    return await _tokens_page(request, revoked=request.query_params.get("revoked") == "1")
 
 
 @post("/t/{tenant:str}/tokens", guards=[tenant_guard, requires_staff])
@@ -282,7 +283,7 @@ async def token_revoke(request: Request, tenant: FromPath[str], token_id: FromPa
     )
     await audit.record("auth.api_token_revoked", tenant_id=request.user.tenant, actor=request.user,
                        target=str(token_id), ip=audit.client_ip(request))
-    return Redirect(f"/t/{tenant}/tokens")
+    return Redirect(f"/t/{tenant}/tokens?revoked=1")
 
 
 def auth_router(settings: Settings) -> Router:

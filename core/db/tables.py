@@ -193,4 +193,5 @@ class IdempotencyKey(Table, tablename="mendan_idempotency_key"):
     # An API call's answer, replayed as it was (JSON, so small); forms only repeat their redirect.
     content_type = Varchar(length=100, default="")
     body = Text(default="")
+    fingerprint = Varchar(length=64, default="")  # sha256 of an API request's body
     created_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -10,12 +10,14 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, Parameter
 
 from core import audit
 from core.auth.guards import requires_admin
 from core.db.tables import User
-from core.interviews.people import TENANT_ROLES, PersonProblem, change_role, create_person, set_active
+from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, change_role, create_person, \
+    import_people, set_active
 from core.rest.auth import requires_scope
 from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, in_states, paginate
@@ -30,13 +32,13 @@ Role = Annotated[str, msgspec.Meta(description="admin, interviewer, expert or in
 class Person(msgspec.Struct):
     """A user of the tenant."""
 
-    id: UUID
-    email: str
-    display_name: str
+    id: Annotated[UUID, msgspec.Meta(examples=["5f0c7c1e-8a53-4d3c-9d1a-0b6f1c2d3e4f"])]
+    email: Annotated[str, msgspec.Meta(examples=["hanako@example.jp"])]
+    display_name: Annotated[str, msgspec.Meta(examples=["山田 花子"])]
     role: Role
-    language: str
+    language: Annotated[str, msgspec.Meta(description="ja or en", examples=["ja"])]
     active: bool
-    created_at: datetime
+    created_at: Annotated[datetime, msgspec.Meta(examples=["2026-04-01T09:00:00+09:00"])]
 
 
 class PersonPage(msgspec.Struct):
@@ -64,11 +66,6 @@ class PersonChange(msgspec.Struct, forbid_unknown_fields=True):
     language: Annotated[str, msgspec.Meta(description="ja or en", examples=["en"])] | None = None
     role: Role | None = None
     active: bool | None = None
-
-
-PERSON_EXAMPLE = {"id": "5f0c7c1e-8a53-4d3c-9d1a-0b6f1c2d3e4f", "email": "hanako@example.jp",
-                  "display_name": "山田 花子", "role": "interviewee", "language": "ja", "active": True,
-                  "created_at": "2026-04-01T09:00:00+09:00"}
 
 
 def person_of(user: User) -> Person:
@@ -157,4 +154,39 @@ async def change_person(request: Request, tenant_scope: NamedDependency[TenantSc
     return tagged(request, person_of(await tenant_scope.get(User, person_id)))
 
 
-API_HANDLERS = [list_people, get_person, create_person_api, change_person]
+class ImportResult(msgspec.Struct):
+    """How many people a CSV import registered."""
+
+    created: Annotated[int, msgspec.Meta(examples=[60])]
+
+
+CSV_EXAMPLE = "email,display_name,role,language\nhanako@example.jp,山田 花子,interviewee,ja\n"
+
+
+class CsvBodyOperation(Operation):
+    """The import's body is a CSV file, read raw; the schema says so."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_body = RequestBody(required=True, description="A CSV file with a header line.", content={
+            "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING), example=CSV_EXAMPLE)})
+
+
+@post("/people/import", summary="Import people from CSV", operation_id="importPeople",
+      description=f"Registers every row of a CSV file sent as the body (`Content-Type: text/csv`; columns "
+                  f"{', '.join(CSV_COLUMNS)}; UTF-8, UTF-8 with BOM or Shift_JIS). Every row is checked first: "
+                  "a file with any error registers no one and answers 422 with each error's `line` and "
+                  "`field`. Send an `Idempotency-Key`. Admins; scope `write`.",
+      guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 422),
+      operation_class=CsvBodyOperation)
+async def import_people_api(request: Request, tenant_scope: NamedDependency[TenantScope],
+                            body: bytes) -> Response[ImportResult]:
+    report = await import_people(tenant_scope, body)
+    if not report.ok:
+        raise ApiError(422, errors=[FieldError(e.column or "file", e.message, "row", e.line) for e in report.errors])
+    await audit.record("people.imported", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                       detail={"created": report.created, "via": "api"}, ip=audit.client_ip(request))
+    return Response(ImportResult(created=report.created), status_code=201)
+
+
+API_HANDLERS = [list_people, get_person, create_person_api, change_person, import_people_api]

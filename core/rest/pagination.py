@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Sequence
 from uuid import UUID
 
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from core.rest.problems import ApiError, FieldError
 from core.web.i18n import gettext as _
@@ -27,6 +27,9 @@ Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT,
                                  description="Items per page, 1 to 100.")]
 CursorParam = Annotated[str | None, Parameter(max_length=200,
                                               description="`next_cursor` of the previous page.")]
+# `state` is a name Litestar keeps for the app state: a handler takes `state_filter: StateParam = None`.
+StateParam = Annotated[str | None, QueryParameter(name="state", max_length=32,
+                                                  description="Only rows in this state.")]
 CreatedAfter = Annotated[str | None, Parameter(max_length=40,
                                                description="ISO 8601 time; only rows created at or after it.")]
 CreatedBefore = Annotated[str | None, Parameter(max_length=40,

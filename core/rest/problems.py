@@ -36,11 +36,13 @@ DEFAULTS: dict[int, tuple[str, str]] = {
 
 
 class FieldError(msgspec.Struct):
-    """One invalid value: where it was (`field`, `source`: body, query, path, header, row) and why."""
+    """One invalid value: where it was (`field`, `source`: body, query, path, header, row; `line`
+    of an uploaded CSV file, 1 = the header) and why."""
 
     field: str
     detail: str
     source: str = "body"
+    line: int | None = None
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -74,7 +76,7 @@ def api_problem(status: int, code: str, detail: str, errors: list[FieldError] | 
                 headers: dict[str, str] | None = None, **extra: Any) -> Response:
     """The problem answer itself (`application/problem+json`)."""
     if errors:
-        extra["errors"] = [msgspec.structs.asdict(e) for e in errors]
+        extra["errors"] = [{k: v for k, v in msgspec.structs.asdict(e).items() if v is not None} for e in errors]
     return problem(status, detail, headers=headers, code=code, **extra)
 
 

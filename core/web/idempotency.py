@@ -13,7 +13,7 @@ path) with a unique insert before the handler runs:
   to repeat, a 409 (a page or problem JSON).
 Under /api/ the same key again gets the first answer itself: its status, JSON body, content type
 and Location, marked `Idempotent-Replayed: true` (a repeat while the first runs: 409 problem,
-code `idempotency_key_in_use`). Keys are kept for a day.
+code `idempotency_key_in_use`; the same key with another body: 422, `idempotency_key_reused`). Keys are kept for a day.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ def _scoped(owner: str, path: str, key: str) -> str:
     return hashlib.sha256(f"{owner}\x00{path}\x00{key}".encode()).hexdigest()
 
 
-async def _claim(scoped: str) -> IdempotencyKey | None:
+async def _claim(scoped: str, fingerprint: str = "") -> IdempotencyKey | None:
     """None when this request now owns the key; else the earlier request's row."""
     await IdempotencyKey.delete().where(IdempotencyKey.created_at < datetime.now(timezone.utc) - KEEP)
     try:
-        await IdempotencyKey.insert(IdempotencyKey(key=scoped))
+        await IdempotencyKey.insert(IdempotencyKey(key=scoped, fingerprint=fingerprint))
         return None
     except Exception as exc:
         if not is_unique_violation(exc):
@@ -71,6 +71,12 @@ def _answer_bytes(scope: dict, status: int, location: str | None) -> tuple[int, 
         problem.update(code="idempotency_key_in_use",
                        detail=_("A request with this Idempotency-Key is still running or its answer was not kept."))
     return 409, [(b"content-type", b"application/problem+json")], json.dumps(problem, ensure_ascii=False).encode()
+
+
+def _reused() -> tuple[int, list, bytes]:
+    problem = {"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "code": "idempotency_key_reused",
+               "detail": _("This Idempotency-Key was already used for a different request; use a fresh key.")}
+    return 422, [(b"content-type", b"application/problem+json")], json.dumps(problem, ensure_ascii=False).encode()
 
 
 def _replayed(earlier: IdempotencyKey) -> tuple[int, list, bytes]:
@@ -103,11 +109,15 @@ class IdempotencyMiddleware:
         cookies = SimpleCookie(request.headers.get("cookie", ""))
         owner = str(user.id) if user is not None else (cookies["csrftoken"].value if "csrftoken" in cookies else "")
         scoped = _scoped(owner, scope["path"], str(key))
-        earlier = await _claim(scoped)
         api = scope["path"].startswith(API_PREFIX)
+        # An API key names one request: the same key with another body is the client's mistake.
+        fingerprint = hashlib.sha256(await request.body()).hexdigest() if api else ""
+        earlier = await _claim(scoped, fingerprint)
         if earlier is not None:
             log.info("idempotent_repeat", path=scope["path"], state=earlier.state)
-            if api and earlier.state == "done" and earlier.content_type:
+            if api and earlier.fingerprint and earlier.fingerprint != fingerprint:
+                status, headers, body = _reused()
+            elif api and earlier.state == "done" and earlier.content_type:
                 status, headers, body = _replayed(earlier)
             else:
                 status, headers, body = _answer_bytes(scope, earlier.status,

@@ -11,10 +11,15 @@ from core.db.tables import AuditEntry
 from core.tenancy import TenantScope
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import Prediction
-from tests.conftest import wait_for_job
+from tests.conftest import eventually, wait_for_job
 from tests.test_ai_model_flow import populate
 from tests.test_ai_model_flow import host as ai_host  # noqa: F401
 from tests.test_ai_model_predictions import LabelledPlugin
+
+# The platform's tenant isolation matrix and schema check, run again here on a host with ai_model, so
+# they cover this plugin's routes too (every /api/v1 route: 404 to another tenant's token; documented).
+from tests.test_api_endpoints import test_every_api_route_answers_404_to_another_tenants_token  # noqa: F401
+from tests.test_api_endpoints import test_the_schema_documents_every_api_route  # noqa: F401
 
 EN = {"Accept-Language": "en"}
 
@@ -30,10 +35,14 @@ def host(ai_host):  # noqa: F811
 
 
 async def follow(client, token: str, job_url: str) -> dict:
-    """The build job through the API's job resource, once it has ended."""
-    job_id = job_url.rsplit("/", 1)[1]
-    job = await wait_for_job(job_id)
-    assert job.state == "done", job.error
+    """The build job through the API's job resource, polled until it has ended."""
+    async def ended():
+        job = await client.get(job_url, headers=bearer(token))
+        assert job.status_code == 200, job.text
+        return job.json() if job.json()["state"] in ("done", "failed") else None
+
+    job = await eventually(ended, timeout=180, what=f"the job at {job_url}")
+    assert job["actor"] == "ai_model.build" and job["state"] == "done" and job["progress"] == 100, job
     return job
 
 

@@ -14,6 +14,11 @@ from tests.interview_fixtures import make_interview
 from tests.test_summary import FIGURES_JA, ORDER_JA
 from tests.test_summary_panel import add_recording, spoken
 
+# The platform's tenant isolation matrix and schema check, run again here on a host with speech and summary, so
+# they cover these plugins' routes too (every /api/v1 route: 404 to another tenant's token; documented).
+from tests.test_api_endpoints import test_every_api_route_answers_404_to_another_tenants_token  # noqa: F401
+from tests.test_api_endpoints import test_the_schema_documents_every_api_route  # noqa: F401
+
 EN = {"Accept-Language": "en"}
 
 

@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from core import audit
 from core.auth.guards import requires_admin, requires_staff
@@ -31,7 +31,8 @@ from core.hours import service_guard
 from core.interviews.api import Interview, QuestionSetVersion, items_of
 from core.rest.auth import requires_scope
 from core.rest.etags import require_if_match, tagged
-from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, in_states, paginate
+from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, StateParam, created_between, in_states, \
+    paginate
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
@@ -317,11 +318,9 @@ async def build_version(request: Request, tenant_scope: NamedDependency[TenantSc
                  "time. Staff; scope `read`.",
      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403, 422))
 async def list_versions(tenant_scope: NamedDependency[TenantScope], limit: Limit = 20, cursor: CursorParam = None,
-                        # `state` is a name Litestar reserves for the app's state: the query parameter is named apart.
-                        version_state: Annotated[str | None, QueryParameter(
-                            name="state", max_length=16, description="building, ready or failed.")] = None,
+                        state_filter: StateParam = None,
                         created_after: CreatedAfter = None, created_before: CreatedBefore = None) -> VersionPage:
-    query = in_states(tenant_scope.objects(ModelVersion), ModelVersion.state, version_state, VERSION_STATES)
+    query = in_states(tenant_scope.objects(ModelVersion), ModelVersion.state, state_filter, VERSION_STATES)
     query = created_between(query, ModelVersion, created_after, created_before)
     rows, next_cursor = await paginate(query, ModelVersion, limit=limit, cursor=cursor)
     return VersionPage(items=[version_summary(v) for v in rows], next_cursor=next_cursor)

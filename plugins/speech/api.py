@@ -29,7 +29,7 @@ from core.web.i18n import gettext as _
 from plugins.speech.routes import may_read
 
 Seconds = Annotated[float, msgspec.Meta(ge=0, description="Seconds from the start of the recording.")]
-Confidence = Annotated[float | None, msgspec.Meta(ge=0, le=1, description="0-1, where the recogniser gives one.")]
+Confidence = Annotated[float, msgspec.Meta(ge=0, le=1, description="0-1, where the recogniser gives one.")] | None
 
 
 class WordOut(msgspec.Struct):

@@ -167,6 +167,9 @@ async def test_every_answer_tells_the_rate_limit_and_the_excess_gets_429(mendan_
         # Another token has its own window.
         assert (await client.get(f"/api/v1/t/{other_tenant.slug}/people",
                                  headers=bearer(other_token))).status_code == 200
+        # Made-up tokens share their address's window: guessing is limited too.
+        guesses = [await client.get(path, headers=bearer(f"mdn_guess{i}")) for i in range(4)]
+        assert [g.status_code for g in guesses] == [401, 401, 401, 429]
 
 
 async def test_openapi_lists_the_api_routes_with_tags_schemas_and_problems(client):

@@ -38,7 +38,7 @@ class RateState:
 
 
 class ApiRateLimiter:
-    """Counts /api/v1 requests per token (per client address without one)."""
+    """Counts /api/v1 requests per token (per client address without a live one)."""
 
     def __init__(self, rate: str, storage_uri: str = "memory://") -> None:
         self.item = limits.parse(rate)
@@ -56,7 +56,9 @@ class ApiRateLimiter:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         token = bearer_token(headers)
         client = (scope.get("client") or ("", 0))[0]
-        who = "t:" + hashlib.sha256(token.encode()).hexdigest() if token else f"a:{client}"
+        # Refused tokens count by address, so trying many made-up tokens is limited too.
+        refused = "api_token" in scope and scope["api_token"] is None
+        who = "t:" + hashlib.sha256(token.encode()).hexdigest() if token and not refused else f"a:{client}"
         allowed = await self.strategy.hit(self.item, "mendan-api", who)
         stats = await self.strategy.get_window_stats(self.item, "mendan-api", who)
         reset = max(0, math.ceil(stats.reset_time - time.time()))

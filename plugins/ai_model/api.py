@@ -28,7 +28,6 @@ from core import audit
 from core.auth.guards import requires_admin, requires_staff
 from core.features import FeatureLabel, feature_name, insufficient_data_text
 from core.hours import service_guard
-from core.interviews.api import Interview, QuestionSetVersion, items_of
 from core.rest.auth import requires_scope
 from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, StateParam, created_between, in_states, \
@@ -38,7 +37,7 @@ from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from plugins.ai_model import actions, service
-from plugins.ai_model.routes import labels_of
+from plugins.ai_model.routes import item_names, labels_of
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.texts import failure_text, skip_text, warning_text
 
@@ -259,11 +258,8 @@ class _ItemNames:
 
     async def of(self, row: Prediction) -> ItemRef:
         if row.interview_id not in self.by_interview:
-            interview = await self.scope.objects(Interview).where(Interview.id == row.interview_id).first()
-            version = await self.scope.objects(QuestionSetVersion).where(
-                QuestionSetVersion.id == interview.question_set_version).first() if interview else None
             self.by_interview[row.interview_id] = {
-                i.key: ItemRef(i.key, i.name, i.scale_min, i.scale_max) for i in items_of(version)} if version else {}
+                key: ItemRef(key, *named) for key, named in (await item_names(self.scope, row.interview_id)).items()}
         found = self.by_interview[row.interview_id].get(row.item_key)
         if found is not None:
             return found
@@ -273,6 +269,7 @@ class _ItemNames:
             self.by_version[row.model_version] = {
                 k: ItemRef(k, m["name"], m["scale_min"], m["scale_max"])
                 for k, m in (json_value(model.items) or {}).items()} if model else {}
+        # An item neither its interview's question set nor its model knows any more: named by its key.
         return self.by_version[row.model_version].get(row.item_key) or ItemRef(row.item_key, row.item_key, 0, 0)
 
 

@@ -220,11 +220,11 @@ async def test_a_prediction_without_a_score_cannot_be_confirmed_only_overridden(
 async def test_predictions_page_by_cursor_and_filter_by_interview_and_time(app, client, make_tenant, make_user):
     tenant = await make_tenant()
     scope = TenantScope(tenant.id)
-    reviewer, interview, first = await predicted(tenant, make_user)
+    _reviewer, interview, first = await predicted(tenant, make_user)
     second = await scope.add(Prediction(tenant=tenant.id, interview_id=interview.id, item_key="composure",
                                         value=2.5, source="v1"))
     _, other_interview, third = await predicted(tenant, make_user)
-    read = await create_api_token(reviewer, "r", scope="read")
+    read = await create_api_token(await make_user(tenant, "admin"), "r", scope="read")  # an admin sees all three
     url = f"/api/v1/t/{tenant.slug}/ai_model/predictions"
 
     seen, cursor = [], None

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from litestar.exceptions import NotFoundException
+
 from core import audit
-from core.interviews.api import Interview
+from core.interviews.api import Interview, may_see, visible_interview_ids
 from core.runtime import runtime
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
@@ -36,9 +38,9 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
     """A person confirms the AI's score (`override` None) or replaces it with their own
     (`service.review`). ReviewProblem, with the message in the request's language, for a
     confirmation without an AI score or an override off the item's scale; nothing is stored then.
-    NotFoundException (404) for another tenant's prediction, or one whose interview is gone."""
-    prediction = await scope.get(Prediction, prediction_id)
-    await scope.get(Interview, prediction.interview_id)
+    NotFoundException (404) for another tenant's prediction, one whose interview is gone, or one of
+    an interview `user` takes no part in."""
+    prediction = await visible_prediction(scope, user, prediction_id)
     if override is None and prediction.value is None:
         raise service.ReviewProblem(_("There is no AI score to confirm; enter your own score."))
     reviewed = await service.review(scope, prediction_id, user, override=override, comment=comment)
@@ -47,3 +49,20 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
                        detail={"item": reviewed.item_key, "ai": reviewed.value, "override": reviewed.override_value},
                        ip=ip)
     return reviewed
+
+
+async def visible_prediction(scope: TenantScope, user: Any, prediction_id: Any) -> Prediction:
+    """The prediction, if `user` may see its interview (`may_see`: admins, and the interview's
+    interviewer and experts); NotFoundException otherwise, as for another tenant's."""
+    prediction = await scope.get(Prediction, prediction_id)
+    if not may_see(user, await scope.get(Interview, prediction.interview_id)):
+        raise NotFoundException("Prediction not found")
+    return prediction
+
+
+async def visible_predictions(scope: TenantScope, user: Any, query: Any) -> Any:
+    """`query` (of Prediction) narrowed to the interviews `user` may see."""
+    ids = await visible_interview_ids(scope, user)
+    if ids is None:
+        return query
+    return query.where(Prediction.interview_id.is_in([UUID(i) for i in ids] or [UUID(int=0)]))

@@ -294,7 +294,7 @@ def prediction_of(row: Prediction, item: ItemRef, labels: dict[str, FeatureLabel
 
 
 async def _prediction(request: Request, scope: TenantScope, prediction_id: UUID) -> PredictionOut:
-    row = await scope.get(Prediction, prediction_id)
+    row = await actions.visible_prediction(scope, request.user, prediction_id)
     return prediction_of(row, await _ItemNames(scope).of(row), labels_of(request.app.state.plugin_host))
 
 
@@ -363,7 +363,8 @@ async def list_predictions(request: Request, tenant_scope: NamedDependency[Tenan
                            status: Annotated[str | None, Parameter(
                                max_length=16, description="unconfirmed, confirmed or overridden.")] = None,
                            created_after: CreatedAfter = None, created_before: CreatedBefore = None) -> PredictionPage:
-    query = in_states(tenant_scope.objects(Prediction), Prediction.status, status, REVIEW_STATES)
+    query = in_states(await actions.visible_predictions(tenant_scope, request.user, tenant_scope.objects(Prediction)),
+                      Prediction.status, status, REVIEW_STATES)
     if interview_id is not None:
         query = query.where(Prediction.interview_id == interview_id)
     query = created_between(query, Prediction, created_after, created_before)
@@ -373,7 +374,8 @@ async def list_predictions(request: Request, tenant_scope: NamedDependency[Tenan
 
 
 @get("/predictions/{prediction_id:uuid}", summary="Read a prediction", operation_id="getPrediction",
-     description="One prediction with its explanation and review, and its `ETag`. Staff; scope `read`; the "
+     description="One prediction with its explanation and review, and its `ETag`. Admins, and the interview's "
+                 "interviewer and experts (another interview answers 404); scope `read`; the "
                  "tenant's service hours.",
      guards=[requires_scope("read"), requires_staff, RESULT_SCREEN], responses=problem_responses(403, 503))
 async def get_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],

@@ -185,7 +185,7 @@ RESULT_SCREEN = service_guard("interactive")
 async def review_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
                             tenant_row: NamedDependency[Tenant], prediction_id: FromPath[UUID],
                             data: Form) -> Redirect:
-    prediction = await tenant_scope.get(Prediction, prediction_id)
+    prediction = await actions.visible_prediction(tenant_scope, request.user, prediction_id)
     override = str(data.get("value", "")) if data.get("action") == "override" else None
     try:
         await actions.review(tenant_scope, prediction_id, request.user, override=override,
@@ -197,7 +197,8 @@ async def review_prediction(request: Request, tenant_scope: NamedDependency[Tena
 
 @get("/predictions.csv", guards=[requires_staff, RESULT_SCREEN])
 async def export_predictions(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
-    """Every prediction; one not yet reviewed by a person says so in the `status` column.
+    """Every prediction of the interviews the user may see (all for an admin); one not yet
+    reviewed by a person says so in the `status` column.
 
     `insufficient_data` and `explanation` are in the page language: feature labels with their
     SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first.
@@ -207,7 +208,9 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
     writer.writerow(["interview_id", "item", "ai_score", "status", "reviewed_score", "source", "insufficient_data",
                      "explanation", "created_at"])
     labels = labels_of(request.app.state.plugin_host)
-    rows = await tenant_scope.objects(Prediction).order_by(Prediction.created_at)
+    query = await actions.visible_predictions(tenant_scope, request.user,
+                                              tenant_scope.objects(Prediction).order_by(Prediction.created_at))
+    rows = await query
     for r in rows:
         reviewed = r.override_value if r.status == "overridden" else (r.value if r.status == "confirmed" else "")
         explanation = "; ".join(f"{c['name']} {c['value']:+.2f}" for c in explained(json_value(r.contributions) or [], labels))

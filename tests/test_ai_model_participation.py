@@ -11,6 +11,8 @@ import io
 import pytest
 
 from core.auth.tokens import create_api_token
+from core.interviews.evaluations import save_evaluation
+from core.tenancy import TenantScope
 from plugins.ai_model.synthetic import synthetic_interviews
 from plugins.ai_model.tables import Prediction
 from tests.conftest import HTML, form_csrf, login
@@ -43,6 +45,8 @@ async def test_scores_reach_only_the_interviews_people_take_part_in(app, client,
     _other_interviewer, _other_experts, (not_mine,) = await populate(tenant, make_user, features, None)
     admin = await make_user(tenant, "admin")
     own_score, other_score = await _scored(tenant, own), await _scored(tenant, not_mine)
+    # Experts score blind: this one sees the AI's scores once they have evaluated (test_blind_scoring).
+    await save_evaluation(TenantScope(tenant.id), own, experts[0], {"warmth": "3", "composure": "3"}, "")
 
     for person, sees in ((interviewer, {str(own.id)}), (experts[0], {str(own.id)}),
                          (outsider_interviewer, set()), (admin, {str(own.id), str(not_mine.id)})):

@@ -8,11 +8,13 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from piccolo.columns.combination import WhereRaw
+
 from core.db.constraints import retry_on_conflict, write_transaction
 from core.db.json_columns import json_value
 from core.db.tables import User
 from core.interviews.question_sets import items_of
-from core.interviews.schedule import advance, experts_of
+from core.interviews.schedule import advance, experts_of, may_see
 from core.interviews.tables import Evaluation, Interview, QuestionSetVersion
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
@@ -50,6 +52,49 @@ def evaluator_role(user: User, interview: Interview) -> str | None:
 async def evaluation_of(scope: TenantScope, interview: Interview, user: User) -> Evaluation | None:
     return await scope.objects(Evaluation).where(
         (Evaluation.interview == interview.id) & (Evaluation.evaluator == user.id)).first()
+
+
+async def may_see_scores(scope: TenantScope, user: User, interview: Interview) -> bool:
+    """Whether `user` may see other people's scores of `interview` (evaluations, the AI's).
+
+    Experts score blind: their scores are the AI model's labels, and seeing the interviewer's,
+    other experts' or the AI's first would anchor them. So an assigned expert sees them only once
+    they have saved their own evaluation. Admins and the interviewer see them always; an
+    interviewee and anyone not taking part (`may_see`) never."""
+    if user.role == "interviewee" or not may_see(user, interview):
+        return False
+    if evaluator_role(user, interview) != "expert":
+        return True
+    return await evaluation_of(scope, interview, user) is not None
+
+
+def _assigned_as_expert(scope: TenantScope, user: User) -> Any:
+    return scope.objects(Interview).where(WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{user.id}"%'))
+
+
+async def _evaluated_ids(scope: TenantScope, user: User) -> list[Any]:
+    rows = await scope.select(Evaluation, Evaluation.interview).where(Evaluation.evaluator == user.id)
+    return [r["interview"] for r in rows]
+
+
+async def blinded_interview_ids(scope: TenantScope, user: User) -> set[str]:
+    """The ids (text) of the interviews whose scores `user` may not see yet (`may_see_scores`
+    False because they are an assigned expert who has not saved their evaluation); empty for
+    anyone else. Lists of scores leave these interviews out."""
+    evaluated = {str(i) for i in await _evaluated_ids(scope, user)}
+    return {str(r.id) for r in await _assigned_as_expert(scope, user)
+            if str(user.id) in experts_of(r) and str(r.id) not in evaluated}
+
+
+async def awaiting_evaluation(scope: TenantScope, user: User) -> Any:
+    """`user`'s queue, as a query of Interview to page through: the interviews they are an
+    assigned expert of, held (not scheduled, not cancelled) and without their evaluation, oldest
+    first by start."""
+    evaluated = await _evaluated_ids(scope, user)
+    query = _assigned_as_expert(scope, user).where(Interview.state.not_in(["scheduled", "cancelled"]))
+    if evaluated:
+        query = query.where(Interview.id.not_in(evaluated))
+    return query.order_by(Interview.starts_at)
 
 
 async def save_evaluation(scope: TenantScope, interview: Interview, user: User, raw_scores: dict[str, Any],

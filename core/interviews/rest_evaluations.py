@@ -20,7 +20,7 @@ from litestar.params import FromPath, JSONBody
 
 from core import audit
 from core.auth.guards import requires_staff
-from core.interviews.evaluations import EvaluationProblem, evaluator_role, save_evaluation, scores_of
+from core.interviews.evaluations import EvaluationProblem, evaluator_role, may_see_scores, save_evaluation, scores_of
 from core.interviews.question_sets import items_of
 from core.interviews.tables import Evaluation, QuestionSetVersion
 from core.interviews.web_interviews import visible_interview
@@ -50,7 +50,11 @@ class EvaluationOut(msgspec.Struct):
 
 
 class EvaluationList(msgspec.Struct):
+    """`hidden_until_evaluated`: true for an expert who has not saved their own evaluation yet;
+    experts score blind, so `items` is empty for them until then."""
+
     items: list[EvaluationOut]
+    hidden_until_evaluated: bool = False
 
 
 class EvaluationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,18 +72,23 @@ def evaluation_out(row: Evaluation) -> EvaluationOut:
 
 @get("/interviews/{interview_id:uuid}/evaluations", summary="List an interview's evaluations",
      operation_id="listEvaluations",
-     description="Every evaluation of the interview. Staff who take part (admins: any); scope `read`.",
+     description="Every evaluation of the interview. Staff who take part (admins: any); scope `read`. Experts "
+                 "score blind: until they have saved their own, the list is empty and `hidden_until_evaluated` true.",
      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403))
 async def list_evaluations(request: Request, tenant_scope: NamedDependency[TenantScope],
                            interview_id: FromPath[UUID]) -> EvaluationList:
     interview = await visible_interview(tenant_scope, request.user, interview_id)
+    if not await may_see_scores(tenant_scope, request.user, interview):
+        return EvaluationList(items=[], hidden_until_evaluated=True)
     rows = await tenant_scope.objects(Evaluation).where(Evaluation.interview == interview.id).order_by(
         Evaluation.updated_at)
     return EvaluationList(items=[evaluation_out(r) for r in rows])
 
 
 @get("/interviews/{interview_id:uuid}/evaluations/{evaluation_id:uuid}", summary="Read an evaluation",
-     operation_id="getEvaluation", description="One evaluation. Staff who take part (admins: any); scope `read`.",
+     operation_id="getEvaluation", description="One evaluation. Staff who take part (admins: any); scope `read`. "
+                                               "An expert who has not saved their own evaluation gets 403 "
+                                               "`evaluate_first` (experts score blind).",
      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403))
 async def get_evaluation(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                          evaluation_id: FromPath[UUID]) -> Response[EvaluationOut]:
@@ -87,6 +96,8 @@ async def get_evaluation(request: Request, tenant_scope: NamedDependency[TenantS
     row = await tenant_scope.get(Evaluation, evaluation_id)
     if row.interview != interview.id:
         raise NotFoundException()
+    if not await may_see_scores(tenant_scope, request.user, interview):
+        raise ApiError(403, "evaluate_first", _("Other evaluations appear once you have saved your own."))
     return tagged(request, evaluation_out(row))
 
 

@@ -17,7 +17,7 @@ from core import audit
 from core.auth.guards import requires_admin, requires_login
 from core.db.tables import Tenant, User
 from core.interviews.evaluations import EvaluationProblem, evaluation_of, evaluator_role, lock_evaluations, \
-    save_evaluation, scores_of
+    may_see_scores, save_evaluation, scores_of
 from core.interviews.notifications import notify
 from core.interviews.panels import panels_for
 from core.interviews.probe import browser_plays
@@ -133,15 +133,19 @@ class InterviewController(Controller):
             return await page(request, "interviews/interview_guest.html", interview=interview,
                               when=in_tokyo(interview.starts_at), until=in_tokyo(window_of(interview)[1]),
                               recordings=recordings, state_label=state_label)
-        evaluations = await tenant_scope.objects(Evaluation).where(Evaluation.interview == interview.id)
         mine = await evaluation_of(tenant_scope, interview, request.user)
+        # Experts score blind: until their own is saved, they see no one else's scores.
+        scores_hidden = not await may_see_scores(tenant_scope, request.user, interview)
+        evaluations = [] if scores_hidden else await tenant_scope.objects(Evaluation).where(
+            Evaluation.interview == interview.id)
         return await page(
             request, "interviews/interview.html", interview=interview, when=in_tokyo(interview.starts_at),
             until=in_tokyo(window_of(interview)[1]), version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
             browser_plays=browser_plays,
             evaluations=evaluations, scores_of=scores_of, people=await _people(tenant_scope),
             experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
-            panels=await panels_for(request, tenant_row, interview), state_label=state_label,
+            scores_hidden=scores_hidden,
+            panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,
             error=request.query_params.get("error"))
 
     @post("/{interview_id:uuid}/reschedule", guards=[requires_admin], media_type=MediaType.HTML)

@@ -6,15 +6,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from core import audit
-from core.interviews.api import Interview, may_see, visible_interview_ids
+from core.interviews.api import Interview, blinded_interview_ids, may_see, may_see_scores, visible_interview_ids
 from core.runtime import runtime
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from plugins.ai_model import service
 from plugins.ai_model.tables import ModelVersion, Prediction
+
+
+class ScoresHidden(PermissionDeniedException):
+    """The person is an expert of the interview who has not saved their evaluation yet: experts
+    score blind, so the AI's scores stay hidden from them until then (`may_see_scores`)."""
+
+    def __init__(self) -> None:
+        super().__init__(detail=_("The AI's scores appear once you have saved your own evaluation of this interview."))
 
 
 async def request_build(scope: TenantScope, user: Any, *, ip: str = "") -> UUID:
@@ -39,7 +47,7 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
     (`service.review`). ReviewProblem, with the message in the request's language, for a
     confirmation without an AI score or an override off the item's scale; nothing is stored then.
     NotFoundException (404) for another tenant's prediction, one whose interview is gone, or one of
-    an interview `user` takes no part in."""
+    an interview `user` takes no part in; ScoresHidden (403) for an expert who has not evaluated it."""
     prediction = await visible_prediction(scope, user, prediction_id)
     if override is None and prediction.value is None:
         raise service.ReviewProblem(_("There is no AI score to confirm; enter your own score."))
@@ -53,16 +61,24 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
 
 async def visible_prediction(scope: TenantScope, user: Any, prediction_id: Any) -> Prediction:
     """The prediction, if `user` may see its interview (`may_see`: admins, and the interview's
-    interviewer and experts); NotFoundException otherwise, as for another tenant's."""
+    interviewer and experts); NotFoundException otherwise, as for another tenant's. ScoresHidden
+    for an expert of the interview who has not saved their evaluation (experts score blind)."""
     prediction = await scope.get(Prediction, prediction_id)
-    if not may_see(user, await scope.get(Interview, prediction.interview_id)):
+    interview = await scope.get(Interview, prediction.interview_id)
+    if not may_see(user, interview):
         raise NotFoundException("Prediction not found")
+    if not await may_see_scores(scope, user, interview):
+        raise ScoresHidden()
     return prediction
 
 
 async def visible_predictions(scope: TenantScope, user: Any, query: Any) -> Any:
-    """`query` (of Prediction) narrowed to the interviews `user` may see."""
+    """`query` (of Prediction) narrowed to the interviews `user` may see, less those whose scores
+    are hidden from them until they have evaluated (`blinded_interview_ids`)."""
     ids = await visible_interview_ids(scope, user)
-    if ids is None:
-        return query
-    return query.where(Prediction.interview_id.is_in([UUID(i) for i in ids] or [UUID(int=0)]))
+    blinded = await blinded_interview_ids(scope, user)
+    if ids is not None:
+        query = query.where(Prediction.interview_id.is_in([UUID(i) for i in ids - blinded] or [UUID(int=0)]))
+    elif blinded:
+        query = query.where(Prediction.interview_id.not_in([UUID(i) for i in blinded]))
+    return query

@@ -294,7 +294,10 @@ def prediction_of(row: Prediction, item: ItemRef, labels: dict[str, FeatureLabel
 
 
 async def _prediction(request: Request, scope: TenantScope, prediction_id: UUID) -> PredictionOut:
-    row = await actions.visible_prediction(scope, request.user, prediction_id)
+    try:
+        row = await actions.visible_prediction(scope, request.user, prediction_id)
+    except actions.ScoresHidden as exc:
+        raise ApiError(403, "evaluate_first", exc.detail) from None
     return prediction_of(row, await _ItemNames(scope).of(row), labels_of(request.app.state.plugin_host))
 
 
@@ -355,6 +358,7 @@ async def activate_version(request: Request, tenant_scope: NamedDependency[Tenan
 @get("/predictions", summary="List predictions with explanations", operation_id="listPredictions",
      description="The AI's reference scores, one per evaluation item and interview, each with its explanation, "
                  "oldest first, a page at a time; filter by `interview_id`, `status` and creation time. "
+                 "Experts score blind: an interview they have not evaluated yet is left out. "
                  "Staff; scope `read`; the tenant's service hours.",
      guards=[requires_scope("read"), requires_staff, RESULT_SCREEN], responses=problem_responses(403, 422, 503))
 async def list_predictions(request: Request, tenant_scope: NamedDependency[TenantScope], limit: Limit = 20,
@@ -375,7 +379,8 @@ async def list_predictions(request: Request, tenant_scope: NamedDependency[Tenan
 
 @get("/predictions/{prediction_id:uuid}", summary="Read a prediction", operation_id="getPrediction",
      description="One prediction with its explanation and review, and its `ETag`. Admins, and the interview's "
-                 "interviewer and experts (another interview answers 404); scope `read`; the "
+                 "interviewer and experts (another interview answers 404; an expert who has not saved their "
+                 "evaluation of it, 403 `evaluate_first`); scope `read`; the "
                  "tenant's service hours.",
      guards=[requires_scope("read"), requires_staff, RESULT_SCREEN], responses=problem_responses(403, 503))
 async def get_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
@@ -391,6 +396,8 @@ async def _reviewed(request: Request, scope: TenantScope, prediction_id: UUID, *
     try:
         await actions.review(scope, prediction_id, request.user, override=override, comment=comment,
                              ip=audit.client_ip(request))
+    except actions.ScoresHidden as exc:
+        raise ApiError(403, "evaluate_first", exc.detail) from None
     except service.ReviewProblem as exc:
         if override is None:
             raise ApiError(409, "no_score_to_confirm", str(exc)) from None
@@ -403,7 +410,8 @@ async def _reviewed(request: Request, scope: TenantScope, prediction_id: UUID, *
       description="A person agrees with the AI's score: `status` becomes confirmed and `reviewed_score` the AI's "
                   "score; recorded with who and when, and audited. 409 `no_score_to_confirm` when the data was "
                   "insufficient for a score (override instead). `If-Match` is optional: sent, it must match "
-                  "(412). Staff; scope `write`; the tenant's service hours.",
+                  "(412). 403 `evaluate_first` for an expert who has not evaluated the interview yet. "
+                  "Staff; scope `write`; the tenant's service hours.",
       guards=[requires_scope("write"), requires_staff, RESULT_SCREEN],
       responses=problem_responses(403, 409, 412, 422, 503))
 async def confirm_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
@@ -417,8 +425,8 @@ async def confirm_prediction(request: Request, tenant_scope: NamedDependency[Ten
       operation_id="overridePrediction",
       description="A person gives their own score instead of the AI's, with a reason: `status` becomes overridden "
                   "and `reviewed_score` their score; audited. 422 `score_out_of_range` for a score off the item's "
-                  "scale. `If-Match` is optional: sent, it must match (412). Staff; scope `write`; the tenant's "
-                  "service hours.",
+                  "scale. `If-Match` is optional: sent, it must match (412). 403 `evaluate_first` for an expert "
+                  "who has not evaluated the interview yet. Staff; scope `write`; the tenant's service hours.",
       guards=[requires_scope("write"), requires_staff, RESULT_SCREEN],
       responses=problem_responses(403, 412, 422, 503))
 async def override_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],

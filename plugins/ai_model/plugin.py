@@ -98,7 +98,7 @@ async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
     if not predictions:
         return []
     return [Panel(title_ja="AIによる参考評価", title_en="AI reference evaluation", template="ai_model/panel.html",
-                  context={"predictions": predictions}, order=50)]
+                  context={"predictions": predictions}, order=50, scores=True)]
 
 
 @hookimpl

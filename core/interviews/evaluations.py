@@ -68,8 +68,9 @@ async def may_see_scores(scope: TenantScope, user: User, interview: Interview) -
     return await evaluation_of(scope, interview, user) is not None
 
 
-def _assigned_as_expert(scope: TenantScope, user: User) -> Any:
-    return scope.objects(Interview).where(WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{user.id}"%'))
+def _assigned_as_expert(user: User) -> Any:
+    """A condition on Interview: `user` is one of its experts (the quoted id inside the JSON list)."""
+    return WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{user.id}"%')
 
 
 async def _evaluated_ids(scope: TenantScope, user: User) -> list[Any]:
@@ -82,19 +83,21 @@ async def blinded_interview_ids(scope: TenantScope, user: User) -> set[str]:
     False because they are an assigned expert who has not saved their evaluation); empty for
     anyone else. Lists of scores leave these interviews out."""
     evaluated = {str(i) for i in await _evaluated_ids(scope, user)}
-    return {str(r.id) for r in await _assigned_as_expert(scope, user)
-            if str(user.id) in experts_of(r) and str(r.id) not in evaluated}
+    rows = await scope.select(Interview, Interview.id).where(_assigned_as_expert(user))
+    return {str(r["id"]) for r in rows} - evaluated
 
 
-async def awaiting_evaluation(scope: TenantScope, user: User) -> Any:
-    """`user`'s queue, as a query of Interview to page through: the interviews they are an
-    assigned expert of, held (not scheduled, not cancelled) and without their evaluation, oldest
-    first by start."""
+async def awaiting_evaluation(scope: TenantScope, user: User, *, limit: int, offset: int
+                              ) -> tuple[list[Interview], int]:
+    """`user`'s queue: the interviews they are an assigned expert of, held (not scheduled, not
+    cancelled) and without their evaluation, oldest first by start. Returns (`limit` of them
+    from `offset`, how many there are in all)."""
+    condition = _assigned_as_expert(user) & Interview.state.not_in(["scheduled", "cancelled"])
     evaluated = await _evaluated_ids(scope, user)
-    query = _assigned_as_expert(scope, user).where(Interview.state.not_in(["scheduled", "cancelled"]))
     if evaluated:
-        query = query.where(Interview.id.not_in(evaluated))
-    return query.order_by(Interview.starts_at)
+        condition = condition & Interview.id.not_in(evaluated)
+    rows = await scope.objects(Interview).where(condition).order_by(Interview.starts_at).limit(limit).offset(offset)
+    return list(rows), await scope.count(Interview).where(condition)
 
 
 async def save_evaluation(scope: TenantScope, interview: Interview, user: User, raw_scores: dict[str, Any],

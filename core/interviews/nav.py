@@ -14,6 +14,7 @@ ADMIN_ITEMS = (
     NavItem(path="mail", label_ja="メール設定", label_en="Mail settings", order=850),
     NavItem(path="attributes/", label_ja="保護属性", label_en="Protected attributes", order=860),
 )
+TO_EVALUATE = NavItem(path="interviews/to-evaluate", label_ja="評価待ち", label_en="Waiting for my evaluation", order=15)
 SELF_DECLARATION = NavItem(path="attributes/me", label_ja="属性の任意回答", label_en="My attributes", order=860)
 
 
@@ -22,4 +23,6 @@ def interview_nav(user: Any) -> list[NavItem]:
         return []
     if user.role == "interviewee":
         return [INTERVIEWS, SELF_DECLARATION]
+    if user.role == "expert":
+        return [INTERVIEWS, TO_EVALUATE]
     return [INTERVIEWS, *ADMIN_ITEMS] if user.role == "admin" else [INTERVIEWS]

@@ -15,8 +15,9 @@ from babel.dates import format_datetime
 from core.config import Settings
 from core.db.tables import Tenant, User
 from core.interviews import ical
+from core.interviews.assignment_mail import assignment_mail
 from core.interviews.people import issue_join_link
-from core.interviews.schedule import TOKYO
+from core.interviews.schedule import TOKYO, experts_of
 from core.interviews.senders import sender_of
 from core.interviews.tables import Interview
 from core.mail import build_message
@@ -111,7 +112,8 @@ async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant,
 
 async def notify(scope: TenantScope, settings: Settings, tasks: Any, tenant: Tenant, interview: Interview,
                  event: str) -> list[Any]:
-    """Queue the mail of `event` to the interviewee and the interviewer; returns the job ids."""
+    """Queue the mail of `event` to the interviewee and the interviewer, and at "scheduled" the
+    assignment mail to each active expert (core.interviews.assignment_mail); returns the job ids."""
     sender_row = await sender_of(scope)
     sender = sender_row.address if sender_row else settings.mail_from
     people = [p for p in (interview.interviewee, interview.interviewer) if p]
@@ -121,4 +123,9 @@ async def notify(scope: TenantScope, settings: Settings, tasks: Any, tenant: Ten
             continue
         message = await interview_mail(scope, settings, tenant, interview, person, event, sender)
         jobs.append(await tasks.enqueue("core.send_mail", tenant_id=tenant.id, message=message))
+    if event == "scheduled" and experts_of(interview):
+        for expert in await scope.objects(User).where(User.id.is_in(experts_of(interview))):
+            if expert.active:
+                message = assignment_mail(settings, tenant, interview, expert, sender, when)
+                jobs.append(await tasks.enqueue("core.send_mail", tenant_id=tenant.id, message=message))
     return jobs

@@ -14,10 +14,10 @@ from litestar.response import Redirect, Template
 from piccolo.columns.combination import WhereRaw
 
 from core import audit
-from core.auth.guards import requires_admin, requires_login
+from core.auth.guards import requires_admin, requires_login, requires_staff
 from core.db.tables import Tenant, User
-from core.interviews.evaluations import EvaluationProblem, evaluation_of, evaluator_role, lock_evaluations, \
-    may_see_scores, save_evaluation, scores_of
+from core.interviews.evaluations import EvaluationProblem, awaiting_evaluation, evaluation_of, evaluator_role, \
+    lock_evaluations, may_see_scores, save_evaluation, scores_of
 from core.interviews.notifications import notify
 from core.interviews.panels import panels_for
 from core.interviews.probe import browser_plays
@@ -88,6 +88,16 @@ class InterviewController(Controller):
         limit, offset = page_window(page_number)
         rows = await query.order_by(Interview.starts_at, ascending=False).limit(limit).offset(offset)
         return await page(request, "interviews/interviews.html", interviews=rows[:PAGE_SIZE],
+                          people=await _people(tenant_scope), page_number=max(1, page_number),
+                          has_next=len(rows) > PAGE_SIZE, state_label=state_label, in_tokyo=in_tokyo)
+
+    @get("/to-evaluate", guards=[requires_staff])
+    async def to_evaluate(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                          page_number: FromQuery[int] = 1) -> Template:
+        """The signed-in expert's queue: interviews held, assigned to them, not yet evaluated."""
+        limit, offset = page_window(page_number)
+        rows, total = await awaiting_evaluation(tenant_scope, request.user, limit=limit, offset=offset)
+        return await page(request, "interviews/to_evaluate.html", interviews=rows[:PAGE_SIZE], total=total,
                           people=await _people(tenant_scope), page_number=max(1, page_number),
                           has_next=len(rows) > PAGE_SIZE, state_label=state_label, in_tokyo=in_tokyo)
 

@@ -13,15 +13,19 @@ from core.interviews.question_sets import items_of
 from core.interviews.schedule import advance
 from core.interviews.tables import Evaluation
 from plugins.ai_model.tables import Prediction
+from plugins.live_interview import plugin as live_interview
+from plugins.self_interview import plugin as self_interview
 from tests.conftest import HTML, form_csrf, login
 from tests.interview_fixtures import make_interview
 from tests.test_ai_model_flow import host as ai_host  # noqa: F401
 
-NOTE = "once you have saved your own evaluation"
+NOTE = 'class="notice blind"'  # the note that others' scores appear after saving
 
 
 @pytest.fixture
 def host(ai_host):  # noqa: F811
+    ai_host.register(live_interview, key="live_interview")
+    ai_host.register(self_interview, key="self_interview")
     return ai_host
 
 
@@ -79,6 +83,22 @@ async def test_interview_page_hides_evaluations_and_ai_panel_until_the_expert_sa
     assert NOTE not in after
     for shown in ("interviewer-says-anchor", "other-expert-says-anchor", "4.6", "mine"):
         assert shown in after, shown
+
+
+async def test_live_room_and_self_interview_review_show_an_expert_no_one_elses_scores(
+        app, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    live = await _held_and_scored(tenant, make_user, kind="live")
+    await login(client, tenant, live["experts"][0])
+    # The live room's evaluation form is the interviewer's: an expert has no room to see.
+    room = await client.get(f"/t/{tenant.slug}/live_interview/{live['interview'].id}", headers=HTML)
+    assert room.status_code == 404
+    solo = await _held_and_scored(tenant, make_user, kind="self")
+    await login(client, tenant, solo["experts"][0])
+    review = await client.get(f"/t/{tenant.slug}/self_interview/{solo['interview'].id}/review", headers=HTML)
+    assert review.status_code == 200 and 'id="evaluation-form"' in review.text
+    for leak in ("interviewer-says-anchor", "other-expert-says-anchor", "4.6"):
+        assert leak not in review.text, leak
 
 
 async def test_rest_api_hides_evaluations_and_ai_scores_until_the_expert_saves(app, client, make_tenant, make_user):

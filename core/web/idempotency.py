@@ -14,7 +14,7 @@ path) with a unique insert before the handler runs:
 Under /api/ the same key again gets the first answer itself: its status, JSON body, content type
 and Location, marked `Idempotent-Replayed: true`. An answer marked `Cache-Control: no-store` (one that
 shows a secret) is not kept: a repeat gets a 409 problem, code `idempotency_key_in_use`, as does a repeat
-while the first runs; the same key with another body: 422, `idempotency_key_reused`). Keys are kept for a day.
+while the first runs; the same key with another body: 422, `idempotency_key_reused`. Keys are kept for a day.
 """
 
 from __future__ import annotations

@@ -134,7 +134,8 @@ class IdempotencyMiddleware:
                 found = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
                 seen["location"] = found.get("location", "")
                 seen["content_type"] = found.get("content-type", "")
-                seen["no_store"] = "no-store" in found.get("cache-control", "")  # a secret: never kept
+                # An API answer that shows a secret is marked no-store: never kept (pages are all no-store).
+                seen["no_store"] = api and "no-store" in found.get("cache-control", "")
             elif message["type"] == "http.response.body" and api and len(seen["body"]) <= MAX_REPLAYED_BODY:
                 seen["body"] += message.get("body", b"")
             await send(message)

@@ -58,8 +58,10 @@ async def test_an_endpoint_is_registered_read_rotated_and_deleted_under_if_match
     rotated = await client.post(f"{base}/{endpoint['id']}/rotate", headers=bearer(token))
     assert rotated.status_code == 200 and rotated.json()["secret"] not in ("", secret)
 
-    log = await client.get(f"{base}/{endpoint['id']}/deliveries", headers=bearer(token))
-    [delivery] = log.json()["items"]
+    async def logged():
+        log = await client.get(f"{base}/{endpoint['id']}/deliveries", headers=bearer(token))
+        return log.json()["items"] if log.json()["items"][0]["state"] == "delivered" else None
+    [delivery] = await eventually(logged, what="the delivery logged as delivered")
     assert delivery["message_id"] == first.headers["webhook-id"] and delivery["attempts"][0]["status_code"] == 200
     replay = await client.post(f"{base}/{endpoint['id']}/deliveries/{delivery['id']}/replay", headers=bearer(token))
     assert replay.status_code == 202, replay.text

@@ -77,8 +77,8 @@ async def get_consent(tenant_scope: NamedDependency[TenantScope], interview_id: 
     items = []
     for purpose in PURPOSES:
         text = await current_consent(tenant_scope.tenant_id, purpose)
-        items.append(ConsentState(purpose=purpose, version=text.version,
-                                  consented=await has_consented(tenant_scope.tenant_id, interview.interviewee, purpose)))
+        consented = await has_consented(tenant_scope.tenant_id, interview.interviewee, purpose)
+        items.append(ConsentState(purpose=purpose, version=text.version, consented=consented))
     return ConsentList(interviewee=interview.interviewee, items=items)
 
 

@@ -3,6 +3,7 @@ the CSV encodings Excel saves, all or nothing, one import per job however often 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from core.interviews.import_check import check_import
 from core.interviews.import_run import confirm_import, create_import, import_interviews, stage_video
 from core.interviews.schedule import TOKYO
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
-from core.interviews.tables import Evaluation, Interview, InterviewImport, Recording
+from core.interviews.tables import Evaluation, ImportVideo, Interview, InterviewImport, Recording
 from core.tenancy import TenantScope
 from tenants.tables import ConsentRecord
 from tests.conftest import HTML, eventually, form_csrf, login, wait_for_job
+from tests.test_recording_upload import api, send, upload_all
 from tests.video_files import make_video
 
 ITEMS = [EvaluationItem(key="warmth", name="Warmth"), EvaluationItem(key="composure", name="Composure")]
@@ -184,6 +186,11 @@ async def test_an_import_run_twice_imports_once_and_keeps_the_declared_consent(c
     assert await Job.count().where((Job.tenant == tenant.id) & (Job.actor == "core.send_mail")) == 0
 
 
+async def create(client, uploads: str, data: bytes, filename: str):
+    return await client.post(uploads, headers=api(client), json={
+        "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "filename": filename})
+
+
 async def test_an_admin_imports_through_the_pages_with_the_consent_declaration(client, make_tenant, make_user,
                                                                               tmp_path):
     tenant, scope, admin, experts = await prepared(make_tenant, make_user)
@@ -212,11 +219,34 @@ async def test_an_admin_imports_through_the_pages_with_the_consent_declaration(c
     early = await client.post(confirm_url, data={"_csrf_token": form_csrf(report.text)}, headers=HTML)
     assert early.status_code == 400 and await scope.count(Interview) == 0
 
+    uploads = f"{base}/{imp.id}/uploads"
+    stranger = await create(client, uploads, b"video", "other.mp4")
+    assert stranger.status_code == 400 and "video列" in stranger.json()["detail"]
+    # A file that is no video, named as the CSV says: refused by its content, and the page says so.
+    fake = b"this is a spreadsheet, not a video" * 40
+    created = await create(client, uploads, fake, "v0.mp4")
+    assert created.status_code == 201, created.text
+    refused = await upload_all(client, created.headers["location"], fake)
+    assert refused.status_code == 422, refused.text
+    report = await client.get(f"{base}/{imp.id}", headers=HTML)
+    assert 'data-state="refused"' in report.text and "動画「v0.mp4」がありません。" in report.text
     for n in range(2):
-        staged = await client.post(f"{base}/{imp.id}/videos?name=v{n}.mp4", content=(tmp_path / f"v{n}.mp4").read_bytes(),
-                                   headers={"X-CSRFToken": client.cookies["csrftoken"],
-                                            "Content-Type": "application/octet-stream"})
-        assert staged.status_code == 201, staged.text
+        data = (tmp_path / f"v{n}.mp4").read_bytes()
+        created = await create(client, uploads, data, f"v{n}.mp4")
+        assert created.status_code == 201, created.text
+        location = created.headers["location"]
+        # A dropped connection: the client asks where to go on (HEAD) and sends the rest.
+        assert (await send(client, location, 0, data[:700])).status_code == 204
+        offset = await client.head(location, headers=api(client))
+        assert offset.headers["upload-offset"] == "700" and offset.headers["upload-length"] == str(len(data))
+        finished = await upload_all(client, location, data, start=700)
+        assert finished.status_code == 204 and finished.headers["upload-state"] == "complete", finished.text
+    # The same video again replaces the one before: one staged file per name.
+    data = (tmp_path / "v1.mp4").read_bytes()
+    again = await create(client, uploads, data, "v1.mp4")
+    assert (await upload_all(client, again.headers["location"], data)).status_code == 204
+    staged = await scope.objects(ImportVideo).where(ImportVideo.state == "complete")
+    assert sorted(v.name for v in staged) == ["v0.mp4", "v1.mp4"]
     report = await client.get(f"{base}/{imp.id}", headers=HTML)
     assert "がありません" not in report.text and "disabled" not in report.text.split("/confirm")[1][:200]
     done = await client.post(confirm_url, data={"_csrf_token": form_csrf(report.text)}, headers=HTML,

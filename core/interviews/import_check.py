@@ -161,6 +161,15 @@ class _Tenant:
             & Interview.imported_from.is_not_null()) > 0
 
 
+def video_names(data: bytes) -> set[str]:
+    """The file names a bulk-import CSV's `video` column gives (none when the file is unreadable)."""
+    try:
+        table = read_csv(data)
+    except CsvUnreadable:
+        return set()
+    return {name for _line, row in table.rows if (name := row.get("video", "").strip())}
+
+
 async def check_import(scope: TenantScope, data: bytes, probe_video: VideoProbe) -> ImportCheck:
     """Read and check a bulk-import CSV (`data`: the file's bytes, any encoding `read_csv` reads).
 

@@ -103,6 +103,23 @@ async def test_a_japanese_excel_csv_is_read_in_cp932_or_utf16(client, make_tenan
     assert row.scores == {str(experts[0].id): {"warmth": 5, "composure": 4}}
 
 
+async def test_a_japanese_date_with_full_width_digits_is_read(client, make_tenant, make_user, tmp_path):
+    _tenant, scope, _admin, experts = await prepared(make_tenant, make_user, experts=1)
+    make_video(tmp_path / "面接1.mp4")
+    text = csv_of(experts, [["渡辺 結衣", "", "２０２５年４月１日 14:30", "一次面接", "面接1.mp4", "5", "4"]])
+    check = await check_import(scope, text.encode(), folder_probe(tmp_path))
+    assert check.ok, [p.message_en for p in check.problems]
+    assert check.rows[0].starts_at == datetime(2025, 4, 1, 5, 30, tzinfo=timezone.utc)
+
+
+async def test_an_unreadable_file_is_reported_in_japanese_and_english(client, make_tenant, make_user, tmp_path):
+    _tenant, scope, _admin, _experts = await prepared(make_tenant, make_user, experts=1)
+    check = await check_import(scope, make_video(tmp_path / "not-a-table.mp4").read_bytes(), folder_probe(tmp_path))
+    (problem,) = check.problems
+    assert "Excel" in problem.message_ja and "Excel" in problem.message_en
+    assert problem.message_ja != problem.message_en and "save" in problem.message_en.lower()
+
+
 async def _staged_import(scope, admin, experts, tmp_path, count: int, source: str = "面談同意書（紙）、人事部保管"):
     rows = []
     for n in range(count):

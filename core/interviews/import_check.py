@@ -14,6 +14,7 @@ both, so an admin can pass it on); only a file without problems can be imported.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,7 +33,8 @@ from core.web.i18n import N_, current_language, translations
 REQUIRED_COLUMNS = ("interviewee_name", "interview_date", "question_set", "video")
 OPTIONAL_COLUMNS = ("interviewee_email", "interviewer_email")
 SCORE_PREFIX = "score:"
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M")
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M", "%Y年%m月%d日",
+                "%Y年%m月%d日 %H:%M")
 INTERVIEWER_ROLES = ("interviewer", "expert", "admin")
 
 # What the check asks of one video file by name: None when there is no such file; raises
@@ -100,8 +102,9 @@ class ImportCheck:
 
 
 def parse_date(value: str) -> datetime | None:
-    """A date (midnight) or date and time in Japan time, as UTC; None when it is no such date."""
-    text = " ".join(value.split())
+    """A date (midnight) or date and time in Japan time, as UTC; None when it is no such date.
+    Full-width digits count as digits (NFKC: `２０２５年４月１日` is 2025-04-01)."""
+    text = " ".join(unicodedata.normalize("NFKC", value).split())
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=TOKYO).astimezone(timezone.utc)
@@ -161,6 +164,18 @@ class _Tenant:
             & Interview.imported_from.is_not_null()) > 0
 
 
+def _unreadable(data: bytes, language: str) -> str:
+    """Why `read_csv` refuses `data`, in `language` (its message is made in the current one)."""
+    token = current_language.set(language)
+    try:
+        read_csv(data)
+    except CsvUnreadable as exc:
+        return str(exc)
+    finally:
+        current_language.reset(token)
+    return ""
+
+
 def video_names(data: bytes) -> set[str]:
     """The file names a bulk-import CSV's `video` column gives (none when the file is unreadable)."""
     try:
@@ -180,9 +195,8 @@ async def check_import(scope: TenantScope, data: bytes, probe_video: VideoProbe)
     check = ImportCheck()
     try:
         table = read_csv(data)
-    except CsvUnreadable as exc:
-        message = str(exc)
-        check.problems.append(ImportProblem(1, "", message, message))
+    except CsvUnreadable:
+        check.problems.append(ImportProblem(1, "", *(_unreadable(data, language) for language in ("ja", "en"))))
         return check
     check.encoding = table.encoding
     missing = [c for c in REQUIRED_COLUMNS if c not in table.header]

@@ -73,6 +73,11 @@ async def test_an_admin_uploads_the_videos_resumably_and_the_import_finishes(
 
     await page.click("button:has-text('2件の面談を取り込む')")
     await page.wait_for_selector("p.notice[role=status]")
+    # The job's progress is on the page and follows it live, unless it was over before the page came.
+    await page.wait_for_function("""() => {
+        const state = document.getElementById('job-state');
+        return state ? state.dataset.state === 'done' : document.body.innerText.includes('件の面談を取り込みました');
+    }""", timeout=60_000)
     imp = await scope.objects(InterviewImport).first()
     job = await wait_for_job(imp.job)
     assert job.state == "done", job.error

@@ -28,7 +28,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin
 from core.interviews.import_check import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from core.db.tables import Tenant
+from core.db.tables import Job, Tenant
 from core.interviews.import_run import ImportProblem, check_staged, confirm_import, create_import, \
     finish_video_upload, start_video_upload, video_states
 from core.interviews.schedule import in_tokyo
@@ -37,8 +37,9 @@ from core.interviews.uploads import UploadProblem
 from core.interviews.web_recordings import TUS, append_from_request, upload_offset_headers
 from core.interviews.web_forms import Upload
 from core.tenancy import TenantScope
-from core.web.i18n import N_
+from core.web.i18n import N_, current_language
 from core.web.i18n import gettext as _
+from core.web.pages import job_message
 from core.web.problem import problem
 from core.web.rendering import page
 
@@ -67,9 +68,11 @@ async def _detail_page(request: Request, scope: TenantScope, imp: InterviewImpor
                        error: str | None = None, notice: str = "") -> Template:
     check = await check_staged(scope, imp) if imp.state == "checked" else None
     wanted = sorted({row.video for row in check.rows}) if check is not None else []
+    job = await scope.objects(Job).where(Job.id == imp.job).first() if imp.job else None
     return await page(request, "interviews/import.html", status_code=status_code, imp=imp, check=check,
                       videos=await video_states(scope, imp) if check is not None else {},
-                      wanted=wanted, error=error, notice=_(NOTICES[notice]) if notice in NOTICES else "",
+                      wanted=wanted, job=job, message=job_message(job.message, current_language.get()) if job else "",
+                      error=error, notice=_(NOTICES[notice]) if notice in NOTICES else "",
                       state_label=_(STATE_LABELS.get(imp.state, imp.state)),
                       max_bytes=request.app.state.settings.upload_max_bytes, in_tokyo=in_tokyo)
 

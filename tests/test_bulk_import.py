@@ -139,6 +139,20 @@ async def _blobs_under(storage, tenant, prefix: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+async def test_the_same_file_without_addresses_is_not_imported_twice(client, make_tenant, make_user, tmp_path):
+    _tenant, scope, admin, experts = await prepared(make_tenant, make_user, experts=1)
+    make_video(tmp_path / "a.mp4", seconds=0.5, size=(64, 48))
+    data = csv_of(experts, [["渡辺 結衣", "", "2025-04-01", "一次面接", "a.mp4", "5", "4"]]).encode()
+    imp = await create_import(scope, data=data, filename="past.csv", consent_source="紙の同意書", created_by=admin)
+    await stage_video(scope, imp, "a.mp4", tmp_path / "a.mp4")
+    job = await wait_for_job(await confirm_import(scope, imp, admin))
+    assert job.state == "done", job.error
+    again = await check_import(scope, data, folder_probe(tmp_path))
+    assert [p.message_en for p in again.problems] == ["This interview was imported before."]
+    other = csv_of(experts, [["渡辺 結衣", "", "2025-04-02", "一次面接", "a.mp4", "5", "4"]]).encode()
+    assert (await check_import(scope, other, folder_probe(tmp_path))).ok  # another day is another interview
+
+
 async def test_a_failure_mid_import_leaves_nothing_and_the_same_file_imports_afterwards(
     client, make_tenant, make_user, storage, tmp_path, monkeypatch
 ):

@@ -36,6 +36,7 @@ SCORE_PREFIX = "score:"
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M", "%Y年%m月%d日",
                 "%Y年%m月%d日 %H:%M")
 INTERVIEWER_ROLES = ("interviewer", "expert", "admin")
+PLACEHOLDER_DOMAIN = "import.invalid"  # a row without an address: .invalid is never delivered (RFC 2606)
 
 # What the check asks of one video file by name: None when there is no such file; raises
 # ValueError (core.media.MediaUnreadable, core.interviews.probe.NotAVideo) when it is no video.
@@ -154,14 +155,18 @@ class _Tenant:
             for user in await self.scope.objects(User).where(User.email.is_in(sorted(emails))):
                 self.users[user.email] = user
 
-    async def imported_before(self, email: str, starts_at: datetime) -> bool:
-        """An earlier import already brought this interviewee's interview at that time."""
+    async def imported_before(self, email: str, name: str, starts_at: datetime) -> bool:
+        """An earlier import already brought this interviewee's interview at that time: by the
+        address, or for a row without one, by the name of a person imported without one."""
+        imported = (Interview.starts_at == starts_at) & Interview.imported_from.is_not_null()
+        if not email:
+            return await self.scope.count(Interview).where(
+                imported & (Interview.interviewee.display_name == name)
+                & Interview.interviewee.email.like(f"%@{PLACEHOLDER_DOMAIN}")) > 0
         user = self.users.get(email)
         if user is None:
             return False
-        return await self.scope.count(Interview).where(
-            (Interview.interviewee == user.id) & (Interview.starts_at == starts_at)
-            & Interview.imported_from.is_not_null()) > 0
+        return await self.scope.count(Interview).where(imported & (Interview.interviewee == user.id)) > 0
 
 
 def _unreadable(data: bytes, language: str) -> str:
@@ -252,7 +257,7 @@ async def _check_row(tenant: _Tenant, line: int, values: dict[str, str], score_c
                               N_("Write the date as YYYY-MM-DD (or YYYY/MM/DD), optionally with HH:MM (Japan time).")))
     elif starts_at > datetime.now(timezone.utc):
         found.append(_problem(line, "interview_date", N_("The date lies ahead; only past interviews are imported.")))
-    elif email and await tenant.imported_before(email, starts_at):
+    elif (email or name) and await tenant.imported_before(email, name, starts_at):
         found.append(_problem(line, "", N_("This interview was imported before.")))
     set_name = values.get("question_set", "").strip()
     version = tenant.versions.get(set_name)

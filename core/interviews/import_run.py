@@ -32,7 +32,7 @@ from core.db.constraints import write_transaction
 from core.db.json_columns import json_value
 from core.db.tables import Tenant, User
 from core.interviews.evaluations import save_evaluation
-from core.interviews.import_check import ImportCheck, ImportRow, check_import, video_names
+from core.interviews.import_check import PLACEHOLDER_DOMAIN, ImportCheck, ImportRow, check_import, video_names
 from core.interviews.people import create_person
 from core.interviews.probe import NotAVideo, VideoInfo, probe
 from core.interviews.schedule import advance, schedule_interview
@@ -49,7 +49,6 @@ log = structlog.get_logger("mendan.imports")
 
 CONSENT_PURPOSES = ("recording", "training")
 DURATION_MINUTES = 60  # an imported interview's slot: the CSV gives its date, not its length
-PLACEHOLDER_DOMAIN = "import.invalid"  # .invalid is never delivered (RFC 2606): no mail can leave
 
 
 class ImportProblem(ValueError):

@@ -153,6 +153,21 @@ async def test_the_same_file_without_addresses_is_not_imported_twice(client, mak
     assert (await check_import(scope, other, folder_probe(tmp_path))).ok  # another day is another interview
 
 
+async def test_a_large_file_is_kept_and_its_report_asks_to_split_it(client, make_tenant, make_user):
+    tenant, scope, admin, experts = await prepared(make_tenant, make_user, experts=1)
+    await login(client, tenant, admin)
+    page = await client.get(f"/t/{tenant.slug}/imports/", headers=HTML)
+    row = ["渡辺 結衣", "", "2025-04-01", "一次面接", "a.mp4", "5", "4"]
+    data = csv_of(experts, [row] * 200_000).encode()
+    assert len(data) > 10_000_000  # past the server's default request limit, within the CSV reader's
+    kept = await client.post(f"/t/{tenant.slug}/imports/", headers=HTML, follow_redirects=False,
+                             data={"_csrf_token": form_csrf(page.text), "consent_declared": "1",
+                                   "consent_source": "紙の同意書"}, files={"file": ("big.csv", data, "text/csv")})
+    assert kept.status_code in (302, 303), kept.text[:500]
+    report = await client.get(kept.headers["location"], headers=HTML)
+    assert "200000行あります" in report.text and "at most 2000 at a time" in report.text
+
+
 async def test_a_failure_mid_import_leaves_nothing_and_the_same_file_imports_afterwards(
     client, make_tenant, make_user, storage, tmp_path, monkeypatch
 ):

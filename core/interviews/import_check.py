@@ -36,6 +36,7 @@ SCORE_PREFIX = "score:"
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M", "%Y年%m月%d日",
                 "%Y年%m月%d日 %H:%M")
 INTERVIEWER_ROLES = ("interviewer", "expert", "admin")
+MAX_ROWS = 2000  # an import is checked row by row on every view of its page; the issue speaks of 50-100
 PLACEHOLDER_DOMAIN = "import.invalid"  # a row without an address: .invalid is never delivered (RFC 2606)
 
 # What the check asks of one video file by name: None when there is no such file; raises
@@ -193,7 +194,7 @@ def video_names(data: bytes) -> set[str]:
 async def check_import(scope: TenantScope, data: bytes, probe_video: VideoProbe) -> ImportCheck:
     """Read and check a bulk-import CSV (`data`: the file's bytes, any encoding `read_csv` reads).
 
-    Problems found: an unreadable file, missing columns, a bad name, e-mail or date (or one to
+    Problems found: an unreadable file, more than MAX_ROWS rows, missing columns, a bad name, e-mail or date (or one to
     come), an unknown question set, item or expert, a score that is no whole number or off the
     item's scale, a required item left empty, no interviewer, a missing or unreadable video
     (`probe_video`), a row or video twice in the file, an interview imported before."""
@@ -207,6 +208,10 @@ async def check_import(scope: TenantScope, data: bytes, probe_video: VideoProbe)
     missing = [c for c in REQUIRED_COLUMNS if c not in table.header]
     if missing:
         check.problems.append(_problem(1, ", ".join(missing), N_("Missing columns in the header line.")))
+        return check
+    if len(table.rows) > MAX_ROWS:
+        check.problems.append(_problem(1, "", N_("The file has %(n)s rows; import at most %(max)s at a time "
+                                                   "(split the file)."), n=len(table.rows), max=MAX_ROWS))
         return check
     score_columns = _score_columns(table.header, check.problems)
     emails = {c.expert_email for c in score_columns}

@@ -112,6 +112,15 @@ async def test_a_japanese_date_with_full_width_digits_is_read(client, make_tenan
     assert check.rows[0].starts_at == datetime(2025, 4, 1, 5, 30, tzinfo=timezone.utc)
 
 
+async def test_a_huge_score_is_one_problem_of_its_cell(client, make_tenant, make_user, tmp_path):
+    _tenant, scope, _admin, experts = await prepared(make_tenant, make_user, experts=1)
+    make_video(tmp_path / "面接1.mp4")
+    text = csv_of(experts, [["渡辺 結衣", "", "2025-04-01", "一次面接", "面接1.mp4", "9" * 5000, "4"]])
+    check = await check_import(scope, text.encode(), folder_probe(tmp_path))
+    assert [(p.column, p.message_en) for p in check.problems] == [
+        (f"score:warmth:{experts[0].email}", "“warmth” takes a whole number from 1 to 5.")]
+
+
 async def test_an_unreadable_file_is_reported_in_japanese_and_english(client, make_tenant, make_user, tmp_path):
     _tenant, scope, _admin, _experts = await prepared(make_tenant, make_user, experts=1)
     check = await check_import(scope, make_video(tmp_path / "not-a-table.mp4").read_bytes(), folder_probe(tmp_path))

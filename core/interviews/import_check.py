@@ -294,6 +294,7 @@ def _scores(tenant: _Tenant, line: int, values: dict[str, str], score_columns: l
             found: list[ImportProblem]) -> dict[str, dict[str, int]]:
     items = {item.key: item for item in items_of(version)} if version is not None else {}
     scores: dict[str, dict[str, int]] = {}
+    unreadable: set[tuple[str, str]] = set()  # (expert id, item key) of a score told wrong already
     for column in score_columns:
         value = values.get(column.column, "").strip()
         if not value:
@@ -310,14 +311,16 @@ def _scores(tenant: _Tenant, line: int, values: dict[str, str], score_columns: l
             found.append(_problem(line, column.column, N_("The question set has no evaluation item “%(key)s”."),
                                   key=column.item))
             continue
-        if not re.fullmatch(r"[+-]?\d+", value) or not item.scale_min <= int(value) <= item.scale_max:
+        # At most 9 digits: int() of thousands of digits is slow, and refused past 4300.
+        if not re.fullmatch(r"[+-]?\d{1,9}", value) or not item.scale_min <= int(value) <= item.scale_max:
             found.append(_problem(line, column.column, N_("“%(item)s” takes a whole number from %(low)s to %(high)s."),
                                   item=item.key, low=item.scale_min, high=item.scale_max))
+            unreadable.add((str(expert.id), item.key))
             continue
         scores.setdefault(str(expert.id), {})[item.key] = int(value)
     for expert_id, given in scores.items():
         for key, item in items.items():
-            if item.required and key not in given:
+            if item.required and key not in given and (expert_id, key) not in unreadable:
                 email = next(e for e, u in tenant.users.items() if str(u.id) == expert_id)
                 found.append(_problem(line, f"{SCORE_PREFIX}{key}:{email}",
                                       N_("A score for “%(item)s” is required from every expert who scored."),

@@ -153,7 +153,7 @@ async def start_video_upload(scope: TenantScope, imp: InterviewImport, *, name: 
     _unconfirmed(imp)
     store, tk = runtime().storage, await _tenant_key(scope)
     data = await anyio.to_thread.run_sync(_read, store, tk, _source_key(imp.id))
-    wanted = {unicodedata.normalize("NFC", n): n for n in video_names(data)}
+    wanted = {unicodedata.normalize("NFC", n): n for n in video_names(data) if len(n) <= 255}  # as a file system
     spelled = wanted.get(unicodedata.normalize("NFC", name.strip()))
     if spelled is None:
         raise ImportProblem(_("The CSV names no video “%(name)s”; only the files of its video column are taken.")

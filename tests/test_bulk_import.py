@@ -4,6 +4,7 @@ the CSV encodings Excel saves, all or nothing, one import per job however often 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 import core.interviews.import_run as import_run
 from core.db.tables import AuditEntry, Job, User
 from core.interviews.import_check import check_import
-from core.interviews.import_run import confirm_import, create_import, import_interviews, stage_video
+from core.interviews.import_run import confirm_import, create_import, import_interviews, stage_video, \
+    start_video_upload
 from core.interviews.schedule import TOKYO
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
 from core.interviews.tables import Evaluation, ImportVideo, Interview, InterviewImport, Recording
@@ -119,6 +121,23 @@ async def test_a_huge_score_is_one_problem_of_its_cell(client, make_tenant, make
     check = await check_import(scope, text.encode(), folder_probe(tmp_path))
     assert [(p.column, p.message_en) for p in check.problems] == [
         (f"score:warmth:{experts[0].email}", "“warmth” takes a whole number from 1 to 5.")]
+
+
+async def test_only_a_name_the_csv_gives_and_a_file_system_allows_starts_an_upload(client, make_tenant, make_user):
+    _tenant, scope, admin, experts = await prepared(make_tenant, make_user, experts=1)
+    long_name = "動" * 300 + ".mp4"
+    data = csv_of(experts, [["渡辺 結衣", "", "2025-04-01", "一次面接", name, "5", "4"]
+                            for name in ("面接ビデオ.mp4", long_name)]).encode()
+    imp = await create_import(scope, data=data, filename="past.csv", consent_source="紙の同意書", created_by=admin)
+    announced = {"size": 10, "sha256": "0" * 64, "max_bytes": 100}
+    # A Mac spells ビ decomposed (NFD); the CSV's spelling is kept.
+    decomposed = unicodedata.normalize("NFD", "面接ビデオ.mp4")
+    assert decomposed != "面接ビデオ.mp4"
+    video = await start_video_upload(scope, imp, name=decomposed, **announced)
+    assert video.name == "面接ビデオ.mp4"
+    for name in (long_name, "other.mp4"):
+        with pytest.raises(import_run.ImportProblem):
+            await start_video_upload(scope, imp, name=name, **announced)
 
 
 async def test_an_unreadable_file_is_reported_in_japanese_and_english(client, make_tenant, make_user, tmp_path):

@@ -120,10 +120,11 @@ def _unconfirmed(imp: InterviewImport) -> None:
 
 
 async def _keep_video(scope: TenantScope, store: BlobStore, tk: TenantKey, video: ImportVideo) -> None:
-    """`video` is complete: it replaces any video of the same name staged before."""
+    """`video` is complete: it replaces the videos of the same name whose upload started before
+    (only those: two finishing at once never remove each other; the latest started is in place)."""
     earlier = await scope.objects(ImportVideo).where(
         (ImportVideo.interview_import == video.interview_import) & (ImportVideo.name == video.name)
-        & (ImportVideo.id != video.id) & (ImportVideo.state == "complete"))
+        & (ImportVideo.created_at < video.created_at) & (ImportVideo.state == "complete"))
     for row in earlier:
         store.delete(tk, row.blob_key)
     if earlier:

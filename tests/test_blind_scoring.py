@@ -74,6 +74,12 @@ async def test_interview_page_hides_evaluations_and_ai_panel_until_the_expert_sa
     for leak in ("interviewer-says-anchor", "other-expert-says-anchor", "4.6", 'class="ai-score"'):
         assert leak not in before.text, leak
     assert 'action="' + url + '/evaluation"' in before.text  # the form itself is there
+    exported = await client.get(f"/t/{tenant.slug}/ai_model/predictions.csv", headers=HTML)
+    assert exported.status_code == 200 and str(interview.id) not in exported.text
+    confirm = await client.post(f"/t/{tenant.slug}/ai_model/predictions/{setup['prediction'].id}/review",
+                                data={"action": "confirm", "_csrf_token": form_csrf(before.text)},
+                                headers=HTML, follow_redirects=False)
+    assert confirm.status_code == 403 and confirm.headers["content-type"].startswith("text/html")
 
     saved = await client.post(f"{url}/evaluation", headers=HTML, follow_redirects=False,
                               data={f"score_{setup['item'].key}": "4", "comment": "mine",
@@ -83,6 +89,8 @@ async def test_interview_page_hides_evaluations_and_ai_panel_until_the_expert_sa
     assert NOTE not in after
     for shown in ("interviewer-says-anchor", "other-expert-says-anchor", "4.6", "mine"):
         assert shown in after, shown
+    exported = await client.get(f"/t/{tenant.slug}/ai_model/predictions.csv", headers=HTML)
+    assert str(interview.id) in exported.text
 
 
 async def test_live_room_and_self_interview_review_show_an_expert_no_one_elses_scores(

@@ -38,7 +38,8 @@ async def panels_for(request: Any, tenant: Any, interview: Any, *, scores_hidden
                      ) -> list[dict[str, Any]]:
     """The panels of the tenant's enabled plugins, rendered; with `scores_hidden`, a panel that
     shows scores holds a note that they appear after the viewer's evaluation instead. A panel
-    that is not a `Panel`, or whose template fails, is left out and logged as `plugin_panel_failed`: the page itself never fails."""
+    that is not a `Panel`, or whose template fails, is left out and logged as
+    `plugin_panel_failed`: the page itself never fails."""
     host = request.app.state.plugin_host
     found: list[tuple[str, Panel]] = []
     for key, contributed in await host.call_for_tenant("mendan_interview_panels", tenant=tenant, interview=interview):

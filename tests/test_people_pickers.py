@@ -84,3 +84,18 @@ async def test_without_javascript_the_form_takes_e_mail_addresses(client, make_t
     assert experts_of(interview) == [str(setup["experts"][0].id)]
     detail = await client.get(response.headers["location"], headers=HTML)
     assert setup["experts"][0].display_name in detail.text
+
+
+async def test_the_attributes_page_pages_and_searches_interviewees(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    await User.insert(*[User(tenant=tenant.id, email=f"cand{n:03d}@example.jp", display_name=f"候補 {n:03d}",
+                             role="interviewee") for n in range(60)])
+    await login(client, tenant, admin)
+    first = await client.get(f"/t/{tenant.slug}/attributes/", headers=HTML)
+    assert first.status_code == 200 and "候補 000" in first.text and "候補 024" in first.text
+    assert "候補 025" not in first.text and "page_number=2" in first.text
+    second = await client.get(f"/t/{tenant.slug}/attributes/", params={"page_number": 2}, headers=HTML)
+    assert "候補 025" in second.text and "候補 024" not in second.text
+    found = await client.get(f"/t/{tenant.slug}/attributes/", params={"q": "cand059"}, headers=HTML)
+    assert "候補 059" in found.text and "候補 000" not in found.text

@@ -190,6 +190,18 @@ async def test_openapi_lists_the_api_routes_with_tags_schemas_and_problems(clien
     assert csv_body["example"].startswith("email,")
 
 
+async def test_a_body_that_is_not_json_is_a_400_problem_as_the_schema_says(client, make_tenant, make_user):
+    schema = (await client.get("/schema/openapi.json")).json()
+    documented = schema["paths"]["/api/v1/t/{tenant}/question-sets"]["post"]["responses"]["400"]["content"]
+    assert list(documented) == ["application/problem+json"]
+    tenant = await make_tenant()
+    token = await create_api_token(await make_user(tenant, "admin", password=None), "hr", scope="write")
+    answer = await client.post(f"/api/v1/t/{tenant.slug}/question-sets", content=b"\xa3w",
+                               headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "bad_request"
+
+
 async def test_a_read_token_may_not_write_and_a_write_token_may(client, make_tenant, make_user):
     tenant = await make_tenant()
     admin = await make_user(tenant, "admin")

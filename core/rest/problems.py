@@ -120,8 +120,9 @@ def _example(status: int) -> dict[str, Any]:
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for a handler's problem answers; 401, 404, 429 and 500 always."""
-    wanted = sorted({401, 404, 429, 500, *statuses})
+    """OpenAPI entries for a handler's problem answers; 400, 401, 404, 429 and 500 always (400 also
+    replaces Litestar's own entry, which names `application/json` and another shape)."""
+    wanted = sorted({400, 401, 404, 429, 500, *statuses})
     return {
         status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, generate_examples=False,
                              description=f"{DEFAULTS[status][0]}: {DEFAULTS[status][1]}",

@@ -56,10 +56,13 @@ def app(mendan_database, host):
 
 
 @pytest.fixture
-async def fuzzed_tenant(live_server, make_tenant, make_user):
-    """A tenant with an admin's admin-scope token, people, a question set and an interview, so the
-    generated requests also reach rows that exist (their ids are the path parameters' dictionary)."""
+async def fuzzed_tenant(live_server, host, make_tenant, make_user):
+    """A tenant with every plugin on, an admin's admin-scope token, people, a question set and an
+    interview, so the generated requests also reach plugins' endpoints and rows that exist (their
+    ids are the path parameters' dictionary)."""
     tenant = await make_tenant()
+    for key in host.metas:
+        await host.set_enabled(tenant.id, key, True)
     admin = await make_user(tenant, "admin", password=None)
     interviewer = await make_user(tenant, "interviewer", password=None)
     interviewee = await make_user(tenant, "interviewee", password=None)

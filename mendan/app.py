@@ -47,6 +47,7 @@ from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
 from core.web.security_headers import security_headers
+from core.webhooks.rest import webhooks_api_router
 from core.webhooks.routes import WEBHOOK_TEMPLATES, webhooks_router
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
 from tenants.services import services_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
             *interviews_routers(),
             attributes_router(),
             webhooks_router(),
+            webhooks_api_router(),
             ops_router(),
             services_router(),
             *billing_routers(),

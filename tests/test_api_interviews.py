@@ -13,6 +13,7 @@ from core.interviews.question_sets import EvaluationItem, Question, create_quest
 from core.interviews.tables import Interview
 from core.tenancy import TenantScope
 from tenants.contracts import create_contract
+from tests.interview_fixtures import open_link
 
 NOW = datetime(2026, 4, 30, 10, 0, tzinfo=TOKYO)  # a Thursday, in the weekday course's hours
 SET = {"name": "一次面接", "questions": [{"text": "自己紹介をしてください。", "time_limit_s": 90}],
@@ -241,7 +242,7 @@ async def test_personal_links_are_issued_to_admins_and_sign_the_interviewee_in(c
     assert f"/t/{staff['tenant'].slug}/join/" in join
     assert datetime.fromisoformat(links["interviewee"]["expires_at"]) > soon
     path = join[join.index("/t/"):]
-    entered = await client.get(path, headers={"accept": "text/html"}, follow_redirects=False)
+    entered = await open_link(client, path)  # its page, then the page's sign-in button
     assert entered.status_code in (302, 303) and f"/interviews/{interview['id']}/consent" in entered.headers["location"]
 
 

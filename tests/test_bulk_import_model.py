@@ -54,6 +54,9 @@ def past_interviews(folder, experts, count: int) -> list[list[str]]:
     return rows
 
 
+# 60 videos analysed and a model built: minutes of CPU, and no database behaviour of its own
+# (test_bulk_import.py runs the import's all-or-nothing rules on both databases).
+@pytest.mark.whole_pipeline
 async def test_sixty_imported_interviews_are_analysed_and_build_a_model_without_any_mail(
     app, client, make_tenant, make_user, models, monkeypatch, tmp_path, settings  # noqa: F811
 ):

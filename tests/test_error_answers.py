@@ -138,3 +138,14 @@ async def test_operator_form_errors_re_render_the_form_with_the_message(client, 
         api = await client.post(path, data=data, headers={**API, "x-csrftoken": token})
         assert api.status_code == 400 and api.headers["content-type"].startswith("application/problem+json")
         assert api.json()["detail"] == message.group(1).strip(), path
+
+
+async def test_a_request_over_the_size_limit_is_told_in_the_readers_language(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    await login(client, tenant, admin)
+    page = await client.get(f"/t/{tenant.slug}/webhooks/", headers=HTML)
+    too_big = await client.post(f"/t/{tenant.slug}/webhooks/", headers=HTML,
+                                data={"_csrf_token": form_csrf(page.text), "description": "x" * 11_000_000})
+    assert too_big.status_code == 413 and too_big.headers["content-type"].startswith("text/html")
+    assert "大きすぎる" in too_big.text and "Request Entity Too Large" not in too_big.text

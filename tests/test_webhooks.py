@@ -233,7 +233,8 @@ async def test_the_form_refuses_an_unusable_address_and_keeps_the_input(client, 
 @pytest.mark.parametrize("url", ["https://10.1.2.3/hook", "https://localhost/hook", "https://[::1]/hook",
                                  "https://192.168.0.10/hook", "https://224.0.0.1/hook", "http://93.184.215.14/hook",
                                  "https://[::ffff:127.0.0.1]/hook", "https://100.64.0.1/hook",
-                                 "https://[64:ff9b::a00:1]/hook", "https://[2002:a00:1::]/hook", "https://0.0.0.0/hook"])
+                                 "https://[64:ff9b::a00:1]/hook", "https://[2002:a00:1::]/hook", "https://0.0.0.0/hook",
+                                 "https://[64:ff9b:1::a00:1]/hook", "https://192.0.0.8/hook", "https://[5f00::1]/hook"])
 def test_production_refuses_addresses_outside_the_public_internet(url):
     with pytest.raises(AddressRefused):
         checked_target(url, production=True)

@@ -1,6 +1,7 @@
 """What plugins may use of the interviews domain: its tables, the questions and evaluation
 items of a question set, expert evaluations, interview states, panels on the interview page,
-reading a stored recording, whether a participant may enter it now (`participant_block`,
+reading a stored recording, who takes part in an interview and may see its data (`may_see`,
+`visible_interview_ids`), whether a participant may enter it now (`participant_block`,
 `link_closed_page`), storing or reading its transcript, a retake replacing earlier takes, form helpers, and the interviewees' protected attributes
 (for the AI-ethics options: who may see them, their definitions and groups). Everything else in `core.interviews` is the
 domain's own and may change without notice."""
@@ -11,7 +12,7 @@ from core.interviews.evaluations import EvaluationProblem, evaluation_of, expert
 from core.interviews.panels import Panel
 from core.interviews.probe import BlobFile
 from core.interviews.question_sets import EvaluationItem, Question, items_of, questions_of
-from core.interviews.schedule import advance, in_tokyo, mark_finished
+from core.interviews.schedule import advance, in_tokyo, mark_finished, may_see, visible_interview_ids
 from core.interviews.takes import supersede_earlier_takes
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
 from core.interviews.transcripts import store_transcript, transcript_of, transcripts_of_interview
@@ -21,7 +22,7 @@ from core.interviews.web_recordings import link_closed_page, participant_block
 __all__ = [
     "BlobFile", "Evaluation", "EvaluationItem", "EvaluationProblem", "Form", "Interview", "Panel", "Question",
     "QuestionSet", "QuestionSetVersion", "Recording", "advance", "evaluation_of", "expert_labels", "in_tokyo",
-    "items_of", "mark_finished", "questions_of", "save_evaluation", "scores_of", "text",
+    "items_of", "mark_finished", "may_see", "visible_interview_ids", "questions_of", "save_evaluation", "scores_of", "text",
     "link_closed_page", "participant_block",
     "store_transcript", "transcript_of", "transcripts_of_interview", "supersede_earlier_takes",
     "can_see_attributes", "definitions", "groups_for_interviews", "requires_attribute_access", "uuid_or_404",

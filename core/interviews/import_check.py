@@ -14,6 +14,7 @@ both, so an admin can pass it on); only a file without problems can be imported.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,8 +33,11 @@ from core.web.i18n import N_, current_language, translations
 REQUIRED_COLUMNS = ("interviewee_name", "interview_date", "question_set", "video")
 OPTIONAL_COLUMNS = ("interviewee_email", "interviewer_email")
 SCORE_PREFIX = "score:"
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M")
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M", "%Y年%m月%d日",
+                "%Y年%m月%d日 %H:%M")
 INTERVIEWER_ROLES = ("interviewer", "expert", "admin")
+MAX_ROWS = 2000  # an import is checked row by row on every view of its page; the issue speaks of 50-100
+PLACEHOLDER_DOMAIN = "import.invalid"  # a row without an address: .invalid is never delivered (RFC 2606)
 
 # What the check asks of one video file by name: None when there is no such file; raises
 # ValueError (core.media.MediaUnreadable, core.interviews.probe.NotAVideo) when it is no video.
@@ -100,8 +104,9 @@ class ImportCheck:
 
 
 def parse_date(value: str) -> datetime | None:
-    """A date (midnight) or date and time in Japan time, as UTC; None when it is no such date."""
-    text = " ".join(value.split())
+    """A date (midnight) or date and time in Japan time, as UTC; None when it is no such date.
+    Full-width digits count as digits (NFKC: `２０２５年４月１日` is 2025-04-01)."""
+    text = " ".join(unicodedata.normalize("NFKC", value).split())
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=TOKYO).astimezone(timezone.utc)
@@ -151,34 +156,62 @@ class _Tenant:
             for user in await self.scope.objects(User).where(User.email.is_in(sorted(emails))):
                 self.users[user.email] = user
 
-    async def imported_before(self, email: str, starts_at: datetime) -> bool:
-        """An earlier import already brought this interviewee's interview at that time."""
+    async def imported_before(self, email: str, name: str, starts_at: datetime) -> bool:
+        """An earlier import already brought this interviewee's interview at that time: by the
+        address, or for a row without one, by the name of a person imported without one."""
+        imported = (Interview.starts_at == starts_at) & Interview.imported_from.is_not_null()
+        if not email:
+            return await self.scope.count(Interview).where(
+                imported & (Interview.interviewee.display_name == name)
+                & Interview.interviewee.email.like(f"%@{PLACEHOLDER_DOMAIN}")) > 0
         user = self.users.get(email)
         if user is None:
             return False
-        return await self.scope.count(Interview).where(
-            (Interview.interviewee == user.id) & (Interview.starts_at == starts_at)
-            & Interview.imported_from.is_not_null()) > 0
+        return await self.scope.count(Interview).where(imported & (Interview.interviewee == user.id)) > 0
+
+
+def _unreadable(data: bytes, language: str) -> str:
+    """Why `read_csv` refuses `data`, in `language` (its message is made in the current one)."""
+    token = current_language.set(language)
+    try:
+        read_csv(data)
+    except CsvUnreadable as exc:
+        return str(exc)
+    finally:
+        current_language.reset(token)
+    return ""
+
+
+def video_names(data: bytes) -> set[str]:
+    """The file names a bulk-import CSV's `video` column gives (none when the file is unreadable)."""
+    try:
+        table = read_csv(data)
+    except CsvUnreadable:
+        return set()
+    return {name for _line, row in table.rows if (name := row.get("video", "").strip())}
 
 
 async def check_import(scope: TenantScope, data: bytes, probe_video: VideoProbe) -> ImportCheck:
     """Read and check a bulk-import CSV (`data`: the file's bytes, any encoding `read_csv` reads).
 
-    Problems found: an unreadable file, missing columns, a bad name, e-mail or date (or one to
+    Problems found: an unreadable file, more than MAX_ROWS rows, missing columns, a bad name, e-mail or date (or one to
     come), an unknown question set, item or expert, a score that is no whole number or off the
     item's scale, a required item left empty, no interviewer, a missing or unreadable video
     (`probe_video`), a row or video twice in the file, an interview imported before."""
     check = ImportCheck()
     try:
         table = read_csv(data)
-    except CsvUnreadable as exc:
-        message = str(exc)
-        check.problems.append(ImportProblem(1, "", message, message))
+    except CsvUnreadable:
+        check.problems.append(ImportProblem(1, "", *(_unreadable(data, language) for language in ("ja", "en"))))
         return check
     check.encoding = table.encoding
     missing = [c for c in REQUIRED_COLUMNS if c not in table.header]
     if missing:
         check.problems.append(_problem(1, ", ".join(missing), N_("Missing columns in the header line.")))
+        return check
+    if len(table.rows) > MAX_ROWS:
+        check.problems.append(_problem(1, "", N_("The file has %(n)s rows; import at most %(max)s at a time "
+                                                   "(split the file)."), n=len(table.rows), max=MAX_ROWS))
         return check
     score_columns = _score_columns(table.header, check.problems)
     emails = {c.expert_email for c in score_columns}
@@ -229,7 +262,7 @@ async def _check_row(tenant: _Tenant, line: int, values: dict[str, str], score_c
                               N_("Write the date as YYYY-MM-DD (or YYYY/MM/DD), optionally with HH:MM (Japan time).")))
     elif starts_at > datetime.now(timezone.utc):
         found.append(_problem(line, "interview_date", N_("The date lies ahead; only past interviews are imported.")))
-    elif email and await tenant.imported_before(email, starts_at):
+    elif (email or name) and await tenant.imported_before(email, name, starts_at):
         found.append(_problem(line, "", N_("This interview was imported before.")))
     set_name = values.get("question_set", "").strip()
     version = tenant.versions.get(set_name)
@@ -261,6 +294,7 @@ def _scores(tenant: _Tenant, line: int, values: dict[str, str], score_columns: l
             found: list[ImportProblem]) -> dict[str, dict[str, int]]:
     items = {item.key: item for item in items_of(version)} if version is not None else {}
     scores: dict[str, dict[str, int]] = {}
+    unreadable: set[tuple[str, str]] = set()  # (expert id, item key) of a score told wrong already
     for column in score_columns:
         value = values.get(column.column, "").strip()
         if not value:
@@ -277,14 +311,16 @@ def _scores(tenant: _Tenant, line: int, values: dict[str, str], score_columns: l
             found.append(_problem(line, column.column, N_("The question set has no evaluation item “%(key)s”."),
                                   key=column.item))
             continue
-        if not re.fullmatch(r"[+-]?\d+", value) or not item.scale_min <= int(value) <= item.scale_max:
+        # At most 9 digits: int() of thousands of digits is slow, and refused past 4300.
+        if not re.fullmatch(r"[+-]?\d{1,9}", value) or not item.scale_min <= int(value) <= item.scale_max:
             found.append(_problem(line, column.column, N_("“%(item)s” takes a whole number from %(low)s to %(high)s."),
                                   item=item.key, low=item.scale_min, high=item.scale_max))
+            unreadable.add((str(expert.id), item.key))
             continue
         scores.setdefault(str(expert.id), {})[item.key] = int(value)
     for expert_id, given in scores.items():
         for key, item in items.items():
-            if item.required and key not in given:
+            if item.required and key not in given and (expert_id, key) not in unreadable:
                 email = next(e for e, u in tenant.users.items() if str(u.id) == expert_id)
                 found.append(_problem(line, f"{SCORE_PREFIX}{key}:{email}",
                                       N_("A score for “%(item)s” is required from every expert who scored."),

@@ -1,5 +1,7 @@
 """A bulk import of past interviews from start to end (issue 18): the CSV and its videos are kept
-(staged) in the tenant's encrypted blob store under `imports/<import id>/`, checked again at
+(staged) in the tenant's encrypted blob store under `imports/<import id>/` (each video an
+ImportVideo, sent through the resumable upload of core.interviews.uploads, or from a folder by
+the command), checked again at
 confirmation (core.interviews.import_check), then the job `core.import_interviews` makes the
 interviewees (no mail, no password, no link), their consent records with the admin's declared
 source, the interviews (held on the CSV's date, finished, marked imported), their recordings and
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import AsyncIterator, Callable
+import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -29,12 +32,13 @@ from core.db.constraints import write_transaction
 from core.db.json_columns import json_value
 from core.db.tables import Tenant, User
 from core.interviews.evaluations import save_evaluation
-from core.interviews.import_check import ImportCheck, ImportRow, check_import
+from core.interviews.import_check import PLACEHOLDER_DOMAIN, ImportCheck, ImportRow, check_import, video_names
 from core.interviews.people import create_person
 from core.interviews.probe import NotAVideo, VideoInfo, probe
 from core.interviews.schedule import advance, schedule_interview
-from core.interviews.tables import Interview, InterviewImport, Recording
-from core.interviews.uploads import add_stored_recording, announce_completion, recording_key
+from core.interviews.tables import ImportVideo, Interview, InterviewImport, Recording
+from core.interviews.uploads import add_stored_recording, announce_completion, assemble, check_announced, parts_of, \
+    recording_key
 from core.runtime import runtime
 from core.storage import BlobStore, TenantKey
 from core.tasks import JobRefused, on_final_failure, report_progress
@@ -45,7 +49,6 @@ log = structlog.get_logger("mendan.imports")
 
 CONSENT_PURPOSES = ("recording", "training")
 DURATION_MINUTES = 60  # an imported interview's slot: the CSV gives its date, not its length
-PLACEHOLDER_DOMAIN = "import.invalid"  # .invalid is never delivered (RFC 2606): no mail can leave
 
 
 class ImportProblem(ValueError):
@@ -56,9 +59,9 @@ def _source_key(import_id: Any) -> str:
     return f"imports/{import_id}/source.csv"
 
 
-def staged_key(import_id: Any, name: str) -> str:
-    """Where a staged video lies: named by a digest, since file names may hold any character."""
-    return f"imports/{import_id}/videos/{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+def _video_key(import_id: Any, video_id: Any) -> str:
+    """Where a staged video lies: named by its upload, since file names may hold any character."""
+    return f"imports/{import_id}/videos/{video_id}"
 
 
 async def _tenant_key(scope: TenantScope) -> TenantKey:
@@ -92,47 +95,104 @@ def _read(store: BlobStore, tk: TenantKey, key: str) -> bytes:
     return b"".join(store.read(tk, key))
 
 
-def videos_of(imp: InterviewImport) -> dict[str, str]:
-    """Staged videos: file name -> blob key."""
-    return dict(json_value(imp.videos) or {})
+async def staged_videos(scope: TenantScope, imp: InterviewImport) -> dict[str, str]:
+    """The import's videos in place: file name (as the CSV spells it) -> blob key."""
+    rows = await scope.objects(ImportVideo).where(
+        (ImportVideo.interview_import == imp.id) & (ImportVideo.state == "complete")).order_by(ImportVideo.created_at)
+    return {row.name: row.blob_key for row in rows}
 
 
-async def stage_video(scope: TenantScope, imp: InterviewImport, name: str, source: Path | AsyncIterator[bytes],
-                      max_bytes: int | None = None) -> InterviewImport:
-    """Keep one video of the import: `source` is a file, or the blocks of an upload (at most
-    `max_bytes`, else ImportProblem and nothing kept). A video of the same name replaces the one
-    staged before."""
+async def video_states(scope: TenantScope, imp: InterviewImport) -> dict[str, ImportVideo]:
+    """Each video's upload as the import's page shows it, by file name: the complete one, else the
+    latest attempt (uploading: it can be resumed; refused: its `error` says why)."""
+    rows = await scope.objects(ImportVideo).where(ImportVideo.interview_import == imp.id).order_by(
+        ImportVideo.created_at)
+    shown: dict[str, ImportVideo] = {}
+    for row in rows:
+        if row.name not in shown or shown[row.name].state != "complete" or row.state == "complete":
+            shown[row.name] = row
+    return shown
+
+
+def _unconfirmed(imp: InterviewImport) -> None:
     if imp.state != "checked":
         raise ImportProblem(_("This import has already been confirmed."))
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise ImportProblem(_("Give the video file's name."))
-    store, tk, key = runtime().storage, await _tenant_key(scope), staged_key(imp.id, name)
-    if isinstance(source, Path):
-        await anyio.to_thread.run_sync(store.write_file, tk, key, source)
-    else:
-        writer = store.writer(tk, key)
-        try:
-            async for block in source:
-                if max_bytes is not None and writer.size + len(block) > max_bytes:
-                    raise ImportProblem(_("The file is larger than the limit of %(mb)s MB.")
-                                        % {"mb": max_bytes // 1024**2})
-                await anyio.to_thread.run_sync(writer.write, block)
-            await anyio.to_thread.run_sync(writer.close)
-        except BaseException:
-            writer.abort()
-            raise
-    videos = {**videos_of(imp), name: key}
-    await scope.update(InterviewImport, {InterviewImport.videos: videos}).where(InterviewImport.id == imp.id)
-    imp.videos = videos
-    return imp
+
+
+async def _keep_video(scope: TenantScope, store: BlobStore, tk: TenantKey, video: ImportVideo) -> None:
+    """`video` is complete: it replaces the videos of the same name whose upload started before
+    (only those: two finishing at once never remove each other; the latest started is in place)."""
+    earlier = await scope.objects(ImportVideo).where(
+        (ImportVideo.interview_import == video.interview_import) & (ImportVideo.name == video.name)
+        & (ImportVideo.created_at < video.created_at) & (ImportVideo.state == "complete"))
+    for row in earlier:
+        store.delete(tk, row.blob_key)
+    if earlier:
+        await scope.delete(ImportVideo).where(ImportVideo.id.is_in([row.id for row in earlier]))
+
+
+async def stage_video(scope: TenantScope, imp: InterviewImport, name: str, source: Path) -> ImportVideo:
+    """Keep one video of the import from a file (the command `mendan import-interviews`, which
+    checked it); it replaces a video of the same name staged before."""
+    _unconfirmed(imp)
+    store, tk, video_id = runtime().storage, await _tenant_key(scope), uuid4()
+    key = _video_key(imp.id, video_id)
+    await anyio.to_thread.run_sync(store.write_file, tk, key, source)
+    video = await scope.add(ImportVideo(id=video_id, interview_import=imp.id, name=name, size=source.stat().st_size,
+                                        upload_offset=source.stat().st_size, sha256="", state="complete",
+                                        blob_key=key))
+    await _keep_video(scope, store, tk, video)
+    return video
+
+
+async def start_video_upload(scope: TenantScope, imp: InterviewImport, *, name: str, size: int | None,
+                             sha256: str, max_bytes: int) -> ImportVideo:
+    """A resumable upload (tus creation, core.interviews.uploads) of one of the import's videos:
+    `name` must be a file the CSV's `video` column names (compared in Unicode NFC: a Mac spells
+    Japanese names decomposed), `size` in bytes up to `max_bytes`, `sha256` the whole file's (hex).
+    Raises ImportProblem (confirmed before, a name the CSV does not give) or UploadProblem."""
+    _unconfirmed(imp)
+    store, tk = runtime().storage, await _tenant_key(scope)
+    data = await anyio.to_thread.run_sync(_read, store, tk, _source_key(imp.id))
+    wanted = {unicodedata.normalize("NFC", n): n for n in video_names(data) if len(n) <= 255}  # as a file system
+    spelled = wanted.get(unicodedata.normalize("NFC", name.strip()))
+    if spelled is None:
+        raise ImportProblem(_("The CSV names no video “%(name)s”; only the files of its video column are taken.")
+                            % {"name": name[:255]})
+    check_announced(size or 0, sha256, max_bytes)
+    video_id = uuid4()
+    return await scope.add(ImportVideo(id=video_id, interview_import=imp.id, name=spelled, size=size, sha256=sha256,
+                                       blob_key=_video_key(imp.id, video_id)))
+
+
+async def finish_video_upload(scope: TenantScope, imp: InterviewImport, video: ImportVideo) -> ImportVideo:
+    """All bytes of a staged video are in: join, check and probe it (`assemble`: a file that does
+    not decode is refused, UploadProblem 422) and keep it in place of any of the same name."""
+    store, tk = runtime().storage, await _tenant_key(scope)
+    info, sha256 = await assemble(scope, store, tk, video)
+    await scope.update(ImportVideo, {ImportVideo.state: "complete", ImportVideo.sha256: sha256,
+                                     ImportVideo.parts: []}).where(ImportVideo.id == video.id)
+    video.state, video.sha256 = "complete", sha256
+    log.info("import_video_staged", import_id=str(imp.id), container=info.container)
+    await _keep_video(scope, store, tk, video)
+    return video
+
+
+async def _drop_staged(scope: TenantScope, store: BlobStore, tk: TenantKey, imp: InterviewImport) -> None:
+    """The import's CSV and every video staged or on its way in go (blobs and rows)."""
+    videos = await scope.objects(ImportVideo).where(ImportVideo.interview_import == imp.id)
+    for video in videos:
+        for key in [video.blob_key, *parts_of(video)]:
+            store.delete(tk, key)
+    await scope.delete(ImportVideo).where(ImportVideo.interview_import == imp.id)
+    store.delete(tk, _source_key(imp.id))
 
 
 async def check_staged(scope: TenantScope, imp: InterviewImport) -> ImportCheck:
     """The import's CSV checked against the videos staged so far."""
     store, tk = runtime().storage, await _tenant_key(scope)
     data = await anyio.to_thread.run_sync(_read, store, tk, _source_key(imp.id))
-    videos = videos_of(imp)
+    videos = await staged_videos(scope, imp)
 
     async def probe_staged(name: str) -> VideoInfo | None:
         key = videos.get(name)
@@ -146,8 +206,7 @@ async def check_staged(scope: TenantScope, imp: InterviewImport) -> ImportCheck:
 async def confirm_import(scope: TenantScope, imp: InterviewImport, actor: Any, ip: str = "") -> UUID:
     """Check again; when clean, keep the rows and queue the job. Returns the job id; raises
     ImportProblem when the import was confirmed before or the check finds problems."""
-    if imp.state != "checked":
-        raise ImportProblem(_("This import has already been confirmed."))
+    _unconfirmed(imp)
     check = await check_staged(scope, imp)
     if not check.ok:
         raise ImportProblem(_("The check found problems; correct them before importing."))
@@ -197,7 +256,7 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
         InterviewImport.id == imp.id)
     rows = [ImportRow.from_json(r) for r in json_value(imp.rows) or []]
     store, tk = runtime().storage, await _tenant_key(scope)
-    videos = videos_of(imp)
+    videos = await staged_videos(scope, imp)
     written: list[str] = []
     try:
         prepared = []
@@ -233,8 +292,7 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
     report_progress(90, _("starting the analysis"))
     for interview, recording in made:
         await announce_completion(scope, runtime().host, interview, recording)
-    for key in [*videos.values(), _source_key(imp.id)]:
-        store.delete(tk, key)
+    await _drop_staged(scope, store, tk, imp)
     return _("%(n)s interviews imported.") % {"n": len(made)}
 
 
@@ -282,11 +340,8 @@ async def _import_failed(kwargs: dict[str, Any]) -> None:
     imp = await scope.objects(InterviewImport).where(InterviewImport.id == kwargs["import_id"]).first()
     if imp is None or imp.state == "done":
         return
-    store, tk = runtime().storage, await _tenant_key(scope)
-    for key in [*videos_of(imp).values(), _source_key(imp.id)]:
-        store.delete(tk, key)
-    await scope.update(InterviewImport, {InterviewImport.state: "failed", InterviewImport.videos: {}}).where(
-        InterviewImport.id == imp.id)
+    await _drop_staged(scope, runtime().storage, await _tenant_key(scope), imp)
+    await scope.update(InterviewImport, {InterviewImport.state: "failed"}).where(InterviewImport.id == imp.id)
 
 
 on_final_failure("core.import_interviews", _import_failed)

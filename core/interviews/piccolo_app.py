@@ -18,6 +18,7 @@ APP_CONFIG = AppConfig(
         tables.Evaluation,
         tables.MailSender,
         tables.InterviewImport,
+        tables.ImportVideo,
     ],
     migration_dependencies=["core.db.piccolo_app"],
     commands=[],

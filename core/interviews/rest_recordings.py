@@ -24,9 +24,9 @@ from core.auth.guards import requires_staff
 from core.db.tables import Tenant
 from core.interviews.probe import browser_plays
 from core.interviews.tables import Interview, Recording
-from core.interviews.uploads import DEFERRED, UploadProblem
+from core.interviews.uploads import UploadProblem
 from core.interviews.web_interviews import visible_interview
-from core.interviews.web_recordings import TUS, receive_chunk, start_upload
+from core.interviews.web_recordings import TUS, receive_chunk, start_upload, upload_offset_headers
 from core.rest.auth import requires_scope
 from core.rest.etags import tagged
 from core.rest.problems import ApiError, problem_responses
@@ -176,9 +176,7 @@ async def create_upload(request: Request, tenant_scope: NamedDependency[TenantSc
 async def upload_offset(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                         recording_id: FromPath[UUID]) -> Response[None]:
     _interview, rec = await _recording(request, tenant_scope, interview_id, recording_id)
-    length = {"Upload-Defer-Length": "1"} if rec.size == DEFERRED else {"Upload-Length": str(rec.size)}
-    return Response(content=None, headers={**TUS, **length, "Upload-Offset": str(rec.upload_offset),
-                                           "Upload-State": rec.state})
+    return Response(content=None, headers=upload_offset_headers(rec))
 
 
 @patch("/interviews/{interview_id:uuid}/recordings/{recording_id:uuid}/upload", summary="Send a chunk",

@@ -15,7 +15,8 @@ from core.interviews.web_analysis import ANALYSIS_HANDLERS
 from core.interviews.web_imports import ImportController
 from core.interviews.web_interviews import InterviewController
 from core.interviews.web_mail import MailController
-from core.interviews import rest_evaluations, rest_features, rest_interviews, rest_question_sets, rest_recordings
+from core.interviews import rest_consent, rest_evaluations, rest_features, rest_interviews, rest_question_sets, \
+    rest_recordings
 from core.interviews.rest_people import API_HANDLERS as PEOPLE_API
 from core.interviews.web_people import PeopleController
 from core.interviews.web_question_sets import QuestionSetController
@@ -41,7 +42,8 @@ def interviews_routers() -> list[Router]:
     people_api = tenant_api_router(PEOPLE_API, tags=["people"], guards=[service_guard("interactive")])
     resources_api = [tenant_api_router(module.API_HANDLERS, tags=[tag], guards=[service_guard("interactive")])
                      for module, tag in [(rest_question_sets, "question sets"), (rest_interviews, "interviews"),
-                                         (rest_recordings, "recordings"), (rest_evaluations, "evaluations"),
+                                         (rest_consent, "consent"), (rest_recordings, "recordings"),
+                                         (rest_evaluations, "evaluations"),
                                          (rest_features, "features")]]
     return [tenant_pages, analysis_pages, join_router(), people_api, *resources_api]
 

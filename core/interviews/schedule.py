@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.columns.combination import WhereRaw
+
 from core import hours
 from core.db.json_columns import json_value
 from core.db.tables import User
@@ -235,7 +237,9 @@ async def mark_finished(scope: TenantScope, interview: Interview) -> bool:
 
 
 def may_see(user: User, interview: Interview) -> bool:
-    """Admins see all; others see the interviews they take part in."""
+    """Admins see all; others see the interviews they take part in (interviewer, assigned expert,
+    interviewee). Every route and export that reaches an interview's data asks this, plugins'
+    included (through `core.interviews.api`): another interview answers as one of another tenant."""
     if user.role == "admin":
         return True
     uid = str(user.id)
@@ -272,3 +276,15 @@ def closed_for_participants(interview: Interview, at: datetime, opens_before: ti
     if at > interview.starts_at + timedelta(minutes=interview.duration_minutes) + closes_after:
         return ("too_late", None)
     return None
+
+
+async def visible_interview_ids(scope: TenantScope, user: User) -> set[str] | None:
+    """The ids (text) of the interviews `user` takes part in (`may_see`); None for an admin, who
+    sees every interview of the tenant: filter with it only where it is not None."""
+    if user.role == "admin":
+        return None
+    uid = str(user.id)
+    rows = await scope.objects(Interview).where(
+        (Interview.interviewer == user.id) | (Interview.interviewee == user.id)
+        | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{uid}"%'))
+    return {str(r.id) for r in rows if may_see(user, r)}

@@ -125,8 +125,8 @@ class MailSender(Table, tablename="mendan_mail_sender"):
 
 
 class InterviewImport(Table, tablename="mendan_interview_import"):
-    """One bulk import of past interviews (core.interviews.bulk_import): a checked CSV, its videos
-    staged in the blob store, then the job `core.import_interviews` that makes the interviews."""
+    """One bulk import of past interviews (core.interviews.import_run): a checked CSV, its videos
+    staged in the blob store (ImportVideo), then the job `core.import_interviews` that makes the interviews."""
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(references=Tenant, index=True)
@@ -136,9 +136,27 @@ class InterviewImport(Table, tablename="mendan_interview_import"):
     consent_source = Text(default="")
     state = Varchar(length=16, default="checked", index=True)  # checked | queued | running | done | failed
     rows = JSON(default=[])  # the checked rows, as ImportRow.as_json gives them
-    videos = JSON(default={})  # video file name -> staged blob key
     job = UUID(null=True, default=None)
     interviews = Integer(default=0)  # how many the job made
     error = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
+
+
+class ImportVideo(Table, tablename="mendan_import_video"):
+    """One video of a bulk import on its way in through the resumable upload (tus, as a
+    Recording's: chunks arrive at `upload_offset` until `size`, then the whole is checked); once
+    complete, InterviewImport.videos names its blob for the CSV's file `name`."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    interview_import = ForeignKey(references=InterviewImport, index=True)
+    name = Varchar(length=255)  # the file name the CSV's `video` column gives
+    size = BigInt()
+    upload_offset = BigInt(default=0)
+    parts = JSON(default=[])  # blob keys of the chunks received so far, in order
+    sha256 = Varchar(length=64)
+    state = Varchar(length=16, default="uploading")  # uploading | complete | refused
+    error = Text(default="")
+    blob_key = Varchar(length=255, default="")
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -13,6 +13,10 @@ A live recording does not know its length while it is made (tus creation-defer-l
 it is created without size or SHA-256, every chunk must carry its checksum, and the
 length is declared with `Upload-Length` once the recorder stopped; the file's SHA-256 is
 then the one computed from the chunks as they were accepted.
+
+The chunk handling (`append_chunk`, `declare_length`, `assemble`) works on any upload row with
+the columns `size`, `upload_offset`, `parts`, `sha256`, `state`, `error` and `blob_key`: a
+Recording, or a bulk import's staged video (ImportVideo, core.interviews.import_run).
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ def _plain_name(filename: str) -> str:
     return "".join("_" if unicodedata.category(c) == "Cc" else c for c in filename)[-255:]
 
 
-def parts_of(rec: Recording) -> list[str]:
+def parts_of(rec: Any) -> list[str]:
     return list(json_value(rec.parts) or [])
 
 
@@ -91,12 +95,7 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
         raise UploadProblem(409, _("This interview was cancelled."), "interview_cancelled")
     if interview.finished_at is not None:
         raise UploadProblem(409, _("This interview has ended."), "interview_ended")
-    if size is not None and size <= 0:
-        raise UploadProblem(400, _("The file is empty."))
-    if size is not None and size > max_bytes:
-        raise UploadProblem(413, _("The file is larger than the limit of %(mb)s MB.") % {"mb": max_bytes // 1024**2})
-    if (size is not None or sha256) and not _SHA256_RE.fullmatch(sha256):
-        raise UploadProblem(400, _("The SHA-256 checksum of the whole file is missing or malformed."))
+    check_announced(size, sha256, max_bytes)
     container = container_of(filename, content_type)
     if question_key is not None and not _QUESTION_KEY_RE.fullmatch(question_key):
         raise UploadProblem(400, _("The question key is malformed."))
@@ -108,6 +107,18 @@ async def create_upload(scope: TenantScope, interview: Interview, uploader: Any,
         filename=_plain_name(filename), container=container, size=DEFERRED if size is None else size, sha256=sha256,
         blob_key=recording_key(interview.id, rec_id, container),
     ))
+
+
+def check_announced(size: int | None, sha256: str, max_bytes: int) -> None:
+    """What a tus creation announces: `size` in bytes (1 to `max_bytes`) and the whole file's
+    SHA-256 (64 lowercase hex digits), or neither (`None`, "": the length is deferred). Raises
+    UploadProblem 400 or 413."""
+    if size is not None and size <= 0:
+        raise UploadProblem(400, _("The file is empty."))
+    if size is not None and size > max_bytes:
+        raise UploadProblem(413, _("The file is larger than the limit of %(mb)s MB.") % {"mb": max_bytes // 1024**2})
+    if (size is not None or sha256) and not _SHA256_RE.fullmatch(sha256):
+        raise UploadProblem(400, _("The SHA-256 checksum of the whole file is missing or malformed."))
 
 
 def recording_key(interview_id: Any, recording_id: Any, container: str) -> str:
@@ -153,10 +164,11 @@ def parse_checksum(header: str | None) -> bytes | None:
     return digest
 
 
-async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recording, *, offset: int,
+async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Any, *, offset: int,
                        length: int | None, checksum: bytes | None, body: AsyncIterator[bytes],
-                       max_bytes: int) -> Recording:
-    """Stream one chunk into its own blob; the offset moves only if it arrived whole and matches."""
+                       max_bytes: int) -> Any:
+    """Stream one chunk into its own blob; the offset moves only if it arrived whole and matches.
+    `rec` is an upload row (see the module); returns it with the new offset."""
     if rec.state != "uploading":
         raise UploadProblem(409, _("This upload is already finished."), "upload_finished")
     if offset != rec.upload_offset:
@@ -206,9 +218,10 @@ async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec:
         return rec
     parts = [*parts_of(rec), key]
     # Compare-and-set on the offset: of two clients sending the same chunk, one wins.
-    moved = await scope.update(Recording, {Recording.upload_offset: offset + received, Recording.parts: parts}).where(
-        (Recording.id == rec.id) & (Recording.upload_offset == offset)
-    ).returning(Recording.id)
+    table = type(rec)
+    moved = await scope.update(table, {table.upload_offset: offset + received, table.parts: parts}).where(
+        (table.id == rec.id) & (table.upload_offset == offset)
+    ).returning(table.id)
     if not moved:
         store.delete(tk, key)
         raise UploadProblem(409, _("The upload offset does not match; ask for the current offset and resume."),
@@ -217,7 +230,7 @@ async def append_chunk(scope: TenantScope, store: BlobStore, tk: TenantKey, rec:
     return rec
 
 
-async def declare_length(scope: TenantScope, rec: Recording, length: int, max_bytes: int) -> Recording:
+async def declare_length(scope: TenantScope, rec: Any, length: int, max_bytes: int) -> Any:
     """Set the length of a deferred upload (tus `Upload-Length`), once."""
     if rec.size != DEFERRED:
         if length != rec.size:
@@ -225,12 +238,12 @@ async def declare_length(scope: TenantScope, rec: Recording, length: int, max_by
         return rec
     if length <= 0 or length < rec.upload_offset or length > max_bytes:
         raise UploadProblem(400, _("Upload-Length must cover the bytes already sent and stay within the limit."))
-    await scope.update(Recording, {Recording.size: length}).where(Recording.id == rec.id)
+    await scope.update(type(rec), {type(rec).size: length}).where(type(rec).id == rec.id)
     rec.size = length
     return rec
 
 
-def _join(store: BlobStore, tk: TenantKey, rec: Recording) -> str:
+def _join(store: BlobStore, tk: TenantKey, rec: Any) -> str:
     """Join the chunks into the recording's blob and return the file's SHA-256 (hex)."""
     digest = hashlib.sha256()
     with store.writer(tk, rec.blob_key) as out:
@@ -241,13 +254,15 @@ def _join(store: BlobStore, tk: TenantKey, rec: Recording) -> str:
     return digest.hexdigest()
 
 
-def _drop_parts(store: BlobStore, tk: TenantKey, rec: Recording) -> None:
+def _drop_parts(store: BlobStore, tk: TenantKey, rec: Any) -> None:
     for key in parts_of(rec):
         store.delete(tk, key)
 
 
-async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recording) -> Recording:
-    """All bytes are in: join, check the checksum, probe the video. Refusals are kept with their reason."""
+async def assemble(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Any) -> tuple[VideoInfo, str]:
+    """All bytes of an upload row are in: join its chunks into `blob_key`, check the whole file's
+    SHA-256 and probe the video; (what the probe found, SHA-256 hex). A refusal is kept on the row
+    (state `refused`, `error` why, the blob removed) and raised as UploadProblem 422."""
     actual = await anyio.to_thread.run_sync(_join, store, tk, rec)
     problem = None
     info = None
@@ -255,23 +270,31 @@ async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recor
         problem = _("The file is corrupt: its SHA-256 checksum does not match. Upload it again.")
     else:
         try:
-            info = await anyio.to_thread.run_sync(probe, store, tk, rec.blob_key, rec.container)
-            rec.container = info.container  # by content: a QuickTime .MOV is the MP4 family
+            info = await anyio.to_thread.run_sync(probe, store, tk, rec.blob_key)
         except NotAVideo as exc:
-            log.info("upload_not_a_video", recording_id=str(rec.id), reason=str(exc))
+            log.info("upload_not_a_video", upload_id=str(rec.id), reason=str(exc))
             problem = _("This file is not a WebM or MP4 video that can be played, so it was refused.")
             problem += " " + _("Accepted: WebM, MP4 and QuickTime (.mov, e.g. from an iPhone) with H.264, HEVC, VP8, "
                                "VP9 or AV1 video.")
     await anyio.to_thread.run_sync(_drop_parts, store, tk, rec)
-    if problem is not None:
+    if info is None:
+        table = type(rec)
         store.delete(tk, rec.blob_key)
-        await scope.update(Recording, {Recording.state: "refused", Recording.error: problem,
-                                       Recording.parts: []}).where(Recording.id == rec.id)
+        await scope.update(table, {table.state: "refused", table.error: problem, table.parts: []}).where(
+            table.id == rec.id)
         rec.state, rec.error = "refused", problem
         raise UploadProblem(422, problem)
+    return info, actual
+
+
+async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recording) -> Recording:
+    """All bytes of a recording are in: `assemble` it and keep it complete (its container as the
+    content says: a QuickTime .MOV is the MP4 family). Raises UploadProblem 422 when refused."""
+    info, actual = await assemble(scope, store, tk, rec)
     now = datetime.now(timezone.utc)
     await scope.update(Recording, _completed(info, actual, now)).where(Recording.id == rec.id)
     rec.state, rec.completed_at, rec.sha256, rec.video_codec = "complete", now, actual, info.codec
+    rec.container = info.container
     return rec
 
 

@@ -33,6 +33,7 @@ from core.interviews.uploads import DEFERRED, UploadProblem, announce_completion
     declare_length, finish, parse_checksum
 from core.interviews.web_forms import Form
 from core.interviews.web_interviews import visible_interview
+from core.storage import TenantKey
 from core.tenancy import TenantScope, tenant_by_slug
 from core.web.blobs import blob_response
 from core.web.errors import problem
@@ -175,13 +176,11 @@ async def start_upload(request: Request, scope: TenantScope, interview: Intervie
     return rec
 
 
-async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, interview: Interview,
-                        rec: Recording) -> Recording:
-    """One tus PATCH: the request's body is the chunk at `Upload-Offset` (checked by
-    `Upload-Checksum`, an optional `Upload-Length` declares a deferred length); the last chunk
-    finishes the recording (checksum, probe, audit, `announce_completion`). Raises UploadProblem."""
-    store = request.app.state.storage
-    await _require_consent(interview)
+async def append_from_request(request: Request, scope: TenantScope, tk: TenantKey, upload: Any) -> Any:
+    """One tus PATCH into an upload row (a Recording or a bulk import's ImportVideo): the
+    request's body is the chunk at `Upload-Offset`, checked by `Upload-Checksum`; an optional
+    `Upload-Length` declares a deferred length. Returns the row with its new offset; finishing is
+    the caller's. Raises UploadProblem."""
     if request.headers.get("content-type", "") != "application/offset+octet-stream":
         raise UploadProblem(415, _("Send chunks as application/offset+octet-stream."))
     try:
@@ -190,13 +189,30 @@ async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, in
         declared = int(request.headers["upload-length"]) if "upload-length" in request.headers else None
     except ValueError as exc:
         raise UploadProblem(400, _("Upload-Offset must be a whole number.")) from exc
-    tk = store.tenant_key(tenant)
     max_bytes = request.app.state.settings.upload_max_bytes
-    rec = await append_chunk(scope, store, tk, rec, offset=offset, length=length,
-                             checksum=parse_checksum(request.headers.get("upload-checksum")),
-                             body=request.stream(), max_bytes=max_bytes)
+    upload = await append_chunk(scope, request.app.state.storage, tk, upload, offset=offset, length=length,
+                                checksum=parse_checksum(request.headers.get("upload-checksum")),
+                                body=request.stream(), max_bytes=max_bytes)
     if declared is not None:
-        rec = await declare_length(scope, rec, declared, max_bytes)
+        upload = await declare_length(scope, upload, declared, max_bytes)
+    return upload
+
+
+def upload_offset_headers(upload: Any) -> dict[str, str]:
+    """The tus HEAD answer's headers for an upload row: how many bytes are in, of what length."""
+    length = {"Upload-Defer-Length": "1"} if upload.size == DEFERRED else {"Upload-Length": str(upload.size)}
+    return {**TUS, **length, "Upload-Offset": str(upload.upload_offset), "Upload-State": upload.state}
+
+
+async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, interview: Interview,
+                        rec: Recording) -> Recording:
+    """One tus PATCH of a recording (`append_from_request`) once the interviewee consented; the
+    last chunk finishes the recording (checksum, probe, audit, `announce_completion`). Raises
+    UploadProblem."""
+    store = request.app.state.storage
+    await _require_consent(interview)
+    tk = store.tenant_key(tenant)
+    rec = await append_from_request(request, scope, tk, rec)
     if rec.size != DEFERRED and rec.upload_offset == rec.size:
         rec = await finish(scope, store, tk, rec)
         await audit.record("recording.completed", tenant_id=scope.tenant_id, actor=request.user,
@@ -268,9 +284,7 @@ class RecordingController(Controller):
     async def offset(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                      interview_id: FromPath[UUID], recording_id: FromPath[UUID]) -> Response[None]:
         rec = await self._recording(request, tenant_scope, interview_id, recording_id)
-        length = {"Upload-Defer-Length": "1"} if rec.size == DEFERRED else {"Upload-Length": str(rec.size)}
-        return Response(content=None, headers={**TUS, **length, "Upload-Offset": str(rec.upload_offset),
-                                               "Upload-State": rec.state})
+        return Response(content=None, headers=upload_offset_headers(rec))
 
     @get("/uploads/{recording_id:uuid}")
     async def status(self, request: Request, tenant_scope: NamedDependency[TenantScope],

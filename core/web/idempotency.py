@@ -12,8 +12,9 @@ path) with a unique insert before the handler runs:
   running the handler; while the first is still running, or when it finished without a redirect
   to repeat, a 409 (a page or problem JSON).
 Under /api/ the same key again gets the first answer itself: its status, JSON body, content type
-and Location, marked `Idempotent-Replayed: true` (a repeat while the first runs: 409 problem,
-code `idempotency_key_in_use`; the same key with another body: 422, `idempotency_key_reused`). Keys are kept for a day.
+and Location, marked `Idempotent-Replayed: true`. An answer marked `Cache-Control: no-store` (one that
+shows a secret) is not kept: a repeat gets a 409 problem, code `idempotency_key_in_use`, as does a repeat
+while the first runs; the same key with another body: 422, `idempotency_key_reused`. Keys are kept for a day.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ class IdempotencyMiddleware:
                 found = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
                 seen["location"] = found.get("location", "")
                 seen["content_type"] = found.get("content-type", "")
+                # An API answer that shows a secret is marked no-store: never kept (pages are all no-store).
+                seen["no_store"] = api and "no-store" in found.get("cache-control", "")
             elif message["type"] == "http.response.body" and api and len(seen["body"]) <= MAX_REPLAYED_BODY:
                 seen["body"] += message.get("body", b"")
             await send(message)
@@ -144,10 +147,11 @@ class IdempotencyMiddleware:
             if status >= 400:
                 await IdempotencyKey.delete().where(IdempotencyKey.key == scoped)
             else:
-                kept = api and len(seen["body"]) <= MAX_REPLAYED_BODY and "json" in seen.get("content_type", "")
+                kept = (api and len(seen["body"]) <= MAX_REPLAYED_BODY and "json" in seen.get("content_type", "")
+                        and not seen.get("no_store"))
                 await IdempotencyKey.update({
                     IdempotencyKey.state: "done", IdempotencyKey.status: status,
-                    IdempotencyKey.location: seen.get("location", "")[:2000],
+                    IdempotencyKey.location: "" if seen.get("no_store") else seen.get("location", "")[:2000],
                     IdempotencyKey.content_type: seen.get("content_type", "")[:100] if kept else "",
                     IdempotencyKey.body: seen["body"].decode("utf-8", "replace") if kept else "",
                 }).where(IdempotencyKey.key == scoped)

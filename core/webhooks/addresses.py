@@ -55,6 +55,10 @@ def _parts(url: str, production: bool) -> tuple[str, str, int]:
 
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Never global, though Python before 3.11.10 / 3.12.4 counts them so (RFC 6890's update, gh-113171):
+# IETF protocol assignments, the local-use translation prefix (a NAT64 of one's own network:
+# 64:ff9b:1::a00:1 can lead to 10.0.0.1) and SRv6 segment ids.
+NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "64:ff9b:1::/48", "5f00::/16"))
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -71,6 +75,8 @@ def _allowed(address: IPAddress, production: bool) -> bool:
         address = _embedded_ipv4(address) or address
     if address.is_loopback:
         return not production
+    if any(address.version == net.version and address in net for net in NOT_GLOBAL):
+        return False
     return address.is_global and not address.is_multicast
 
 

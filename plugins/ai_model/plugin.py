@@ -1,7 +1,8 @@
 """ai_model: build evaluation models from expert evaluations, and predict new interviews.
 
 What it adds: routes under /t/{tenant}/ai_model/ (model versions, build, activate,
-review predictions, CSV export, re-score), the actors `ai_model.build`, `ai_model.predict`
+review predictions, CSV export, re-score), its REST API v1 under /api/v1/t/{tenant}/ai_model/
+(./api.py), the actors `ai_model.build`, `ai_model.predict`
 and `ai_model.rescore`, its tables (`ai_model_*`), a panel on the interview result page,
 a nav item, and one prediction per analysis of an interview (`mendan_interview_analysed`).
 """
@@ -43,6 +44,13 @@ def mendan_route_handlers() -> list[Any]:
     from plugins.ai_model import routes
 
     return routes.HANDLERS
+
+
+@hookimpl
+def mendan_api_route_handlers() -> list[Any]:
+    from plugins.ai_model import api
+
+    return api.API_HANDLERS
 
 
 @hookimpl

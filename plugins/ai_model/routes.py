@@ -24,7 +24,7 @@ from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.rendering import page
-from plugins.ai_model import service
+from plugins.ai_model import actions, service
 from plugins.ai_model.tables import ModelVersion, Prediction
 from plugins.ai_model.texts import failure_text, skip_text, warning_text
 
@@ -149,10 +149,7 @@ async def models_page(request: Request, tenant_scope: NamedDependency[TenantScop
 @post("/build", guards=[requires_admin])
 async def start_build(request: Request, tenant_scope: NamedDependency[TenantScope],
                       tenant_row: NamedDependency[Tenant]) -> Redirect:
-    job_id = await request.app.state.tasks.enqueue("ai_model.build", tenant_id=tenant_scope.tenant_id,
-                                                   requested_by=str(request.user.id))
-    await audit.record("ai_model.build_requested", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                       target=str(job_id), ip=audit.client_ip(request))
+    job_id = await actions.request_build(tenant_scope, request.user, ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant_row.slug}/jobs/{job_id}")
 
 
@@ -160,11 +157,9 @@ async def start_build(request: Request, tenant_scope: NamedDependency[TenantScop
 async def activate_version(request: Request, tenant_scope: NamedDependency[TenantScope],
                            tenant_row: NamedDependency[Tenant], version_id: FromPath[UUID]) -> Redirect:
     try:
-        version = await service.activate(tenant_scope, version_id)
+        await actions.activate(tenant_scope, version_id, request.user, ip=audit.client_ip(request))
     except ValueError as exc:
         raise ValidationException(_("Only a ready model version can be activated.")) from exc
-    await audit.record("ai_model.activated", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                       target=f"v{version.number}", ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant_row.slug}/ai_model/#rescore")
 
 
@@ -190,29 +185,20 @@ RESULT_SCREEN = service_guard("interactive")
 async def review_prediction(request: Request, tenant_scope: NamedDependency[TenantScope],
                             tenant_row: NamedDependency[Tenant], prediction_id: FromPath[UUID],
                             data: Form) -> Redirect:
-    prediction = await tenant_scope.get(Prediction, prediction_id)
-    await tenant_scope.get(Interview, prediction.interview_id)
-    override = None
-    if data.get("action") == "override":
-        override = str(data.get("value", ""))
-    elif prediction.value is None:
-        raise ValidationException(_("There is no AI score to confirm; enter your own score."))
+    prediction = await actions.visible_prediction(tenant_scope, request.user, prediction_id)
+    override = str(data.get("value", "")) if data.get("action") == "override" else None
     try:
-        reviewed = await service.review(tenant_scope, prediction_id, request.user, override=override,
-                                        comment=str(data.get("comment", "")))
+        await actions.review(tenant_scope, prediction_id, request.user, override=override,
+                             comment=str(data.get("comment", "")), ip=audit.client_ip(request))
     except service.ReviewProblem as exc:
         raise ValidationException(str(exc)) from exc
-    override = reviewed.override_value
-    await audit.record(f"ai_model.prediction_{reviewed.status}", tenant_id=tenant_scope.tenant_id,
-                       actor=request.user, target=str(prediction_id),
-                       detail={"item": reviewed.item_key, "ai": reviewed.value, "override": override},
-                       ip=audit.client_ip(request))
     return Redirect(f"/t/{tenant_row.slug}/interviews/{prediction.interview_id}#ai-predictions")
 
 
 @get("/predictions.csv", guards=[requires_staff, RESULT_SCREEN])
 async def export_predictions(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
-    """Every prediction; one not yet reviewed by a person says so in the `status` column.
+    """Every prediction of the interviews the user may see (all for an admin); one not yet
+    reviewed by a person says so in the `status` column.
 
     `insufficient_data` and `explanation` are in the page language: feature labels with their
     SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first.
@@ -222,7 +208,9 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
     writer.writerow(["interview_id", "item", "ai_score", "status", "reviewed_score", "source", "insufficient_data",
                      "explanation", "created_at"])
     labels = labels_of(request.app.state.plugin_host)
-    rows = await tenant_scope.objects(Prediction).order_by(Prediction.created_at)
+    query = await actions.visible_predictions(tenant_scope, request.user,
+                                              tenant_scope.objects(Prediction).order_by(Prediction.created_at))
+    rows = await query
     for r in rows:
         reviewed = r.override_value if r.status == "overridden" else (r.value if r.status == "confirmed" else "")
         explanation = "; ".join(f"{c['name']} {c['value']:+.2f}" for c in explained(json_value(r.contributions) or [], labels))

@@ -12,6 +12,7 @@ Adds
 - the transcript page (time-synced with the video, search, staff edits, text and WebVTT downloads)
   and a panel on the interview page with each recording's transcription state, whose script puts
   the WebVTT captions on the page's recording players (./routes.py, ./static/speech.js).
+- the transcripts, read-only, in the REST API v1 under /api/v1/t/{tenant}/speech/ (./api.py).
 Only the interviewee's recording is handed to the recogniser (jobs.is_interviewees).
 """
 
@@ -84,6 +85,13 @@ def mendan_route_handlers() -> list:
     from plugins.speech.routes import HANDLERS
 
     return HANDLERS
+
+
+@hookimpl
+def mendan_api_route_handlers() -> list:
+    from plugins.speech.api import API_HANDLERS
+
+    return API_HANDLERS
 
 
 @hookimpl

@@ -11,6 +11,7 @@ Adds
 - meter `summary.interviews`, once per summarised interview;
 - a panel on the interview result page whose script loads the summary (./routes.py,
   ./static/summary.js); each sentence's time plays the page's recording player from there.
+- the same summary, read-only, in the REST API v1 under /api/v1/t/{tenant}/summary/ (./api.py).
 Follows the tenant's service hours (interactive), like the result screen that shows it: the
 summary's route is behind the host's interactive service guard.
 """
@@ -49,6 +50,13 @@ def mendan_route_handlers() -> list:
     from plugins.summary.routes import HANDLERS
 
     return HANDLERS
+
+
+@hookimpl
+def mendan_api_route_handlers() -> list:
+    from plugins.summary.api import API_HANDLERS
+
+    return API_HANDLERS
 
 
 @hookimpl

@@ -49,15 +49,22 @@ async def fragment(request: Request, tenant_scope: NamedDependency[TenantScope],
     # another tenant's or none: the route guards on sign-in only, so no answer tells that it exists.
     if not may_read(request.user, interview):
         raise NotFoundException(_("Interview not found."))
-    recordings = {r.id: r for r in await tenant_scope.objects(Recording).where(Recording.interview == interview.id)}
-    stored = [s for s in await transcripts_of_interview(tenant_scope, interview.id)
-              if s.recording_id in recordings and interviewees(interview, recordings[s.recording_id])]
-    result = await interview_summary(tenant_scope.tenant_id, interview.id,
-                                     [(str(s.recording_id), s.transcript) for s in stored])
-    answers = [(index, recordings[s.recording_id], result["answers"][str(s.recording_id)])
-               for index, s in enumerate(stored, 1)]
+    result, answers = await summarised(tenant_scope, interview)
     return Template(template_name="summary/fragment.html", context={
-        "interview_summary": result["interview"], "answers": answers, "transcribed": bool(stored)})
+        "interview_summary": result["interview"], "transcribed": bool(answers),
+        "answers": [(index, recording, summary) for index, (recording, summary) in enumerate(answers, 1)]})
+
+
+async def summarised(scope: TenantScope, interview: Any) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
+    """(`interview_summary`'s result, [(recording, its answer's Summary)] in interview order) for the
+    interviewee's transcribed recordings; no answers when none is transcribed yet. The page's
+    fragment and the REST API show this same summary."""
+    recordings = {r.id: r for r in await scope.objects(Recording).where(Recording.interview == interview.id)}
+    stored = [s for s in await transcripts_of_interview(scope, interview.id)
+              if s.recording_id in recordings and interviewees(interview, recordings[s.recording_id])]
+    result = await interview_summary(scope.tenant_id, interview.id,
+                                     [(str(s.recording_id), s.transcript) for s in stored])
+    return result, [(recordings[s.recording_id], result["answers"][str(s.recording_id)]) for s in stored]
 
 
 @get("/summary.js", name="summary_script", include_in_schema=False)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from litestar import get
+from litestar.enums import ParamType
+from litestar.exceptions import ValidationException
 from litestar.testing import AsyncTestClient
 
 from core.auth.tokens import create_api_token
@@ -15,6 +17,7 @@ from core.db.tables import User
 from core.hookspecs import hookimpl
 from core.plugins import PluginMeta
 from core.rest.auth import requires_scope
+from core.rest.problems import api_error_answer
 from tests.conftest import login
 
 JA = {"Accept-Language": "ja"}
@@ -190,6 +193,18 @@ async def test_openapi_lists_the_api_routes_with_tags_schemas_and_problems(clien
     assert csv_body["example"].startswith("email,")
 
 
+async def test_a_body_that_is_not_json_is_a_400_problem_as_the_schema_says(client, make_tenant, make_user):
+    schema = (await client.get("/schema/openapi.json")).json()
+    documented = schema["paths"]["/api/v1/t/{tenant}/question-sets"]["post"]["responses"]["400"]["content"]
+    assert list(documented) == ["application/problem+json"]
+    tenant = await make_tenant()
+    token = await create_api_token(await make_user(tenant, "admin", password=None), "hr", scope="write")
+    answer = await client.post(f"/api/v1/t/{tenant.slug}/question-sets", content=b"\xa3w",
+                               headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "bad_request"
+
+
 async def test_a_read_token_may_not_write_and_a_write_token_may(client, make_tenant, make_user):
     tenant = await make_tenant()
     admin = await make_user(tenant, "admin")
@@ -214,6 +229,24 @@ async def test_creating_with_bad_values_is_422_with_the_field(client, make_tenan
     assert missing.status_code == 422 and missing.json()["code"] == "validation_failed"
     not_json = await client.post(path, content=b"{", headers=bearer(token, **{"Content-Type": "application/json"}))
     assert not_json.status_code in (400, 422) and not_json.json()["code"]
+
+
+async def test_an_invalid_query_value_names_its_source_as_the_docs_do(client, make_tenant, make_user):
+    tenant, _admin, token = await _admin_token(make_tenant, make_user, scope="read")
+    answer = await client.get(f"/api/v1/t/{tenant.slug}/jobs", params={"limit": 0}, headers=bearer(token, **EN))
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["source"]) for e in answer.json()["errors"]] == [("limit", "query")]
+
+
+def test_litestars_keyerror_for_an_unused_path_parameter_is_not_reported_as_the_clients_error():
+    # The shape Litestar's fallback collection gives (seen by schemathesis): the body's error, then
+    # a KeyError for `{tenant}`, which the handler does not take.
+    raised = ValidationException(extra=[
+        {"message": "Object contains unknown field `p`", "key": "data", "source": "body"},
+        {"message": "'tenant'", "key": "tenant", "source": ParamType.PATH}])
+    answer = api_error_answer(None, raised)
+    assert answer.content["errors"] == [
+        {"field": "data", "detail": "Object contains unknown field `p`", "source": "body"}]
 
 
 async def test_a_create_repeated_with_its_idempotency_key_is_answered_the_same_without_running_again(

@@ -85,6 +85,15 @@ async def test_a_question_set_is_created_read_and_versioned_under_if_match(clien
     assert {s["id"] for s in listed["items"] + rest["items"]} == {str(staff["version"].question_set), body["id"]}
 
 
+async def test_a_version_number_past_the_databases_integer_is_a_422_not_a_500(client, staff):
+    url = f"{staff['base']}/question-sets/{staff['version'].question_set}/versions"
+    for number in (2**31, 979189642941925611830740254720, 0):
+        answer = await client.get(f"{url}/{number}", headers=bearer(staff["admin_token"]))
+        assert answer.status_code == 422, (number, answer.text)
+        assert answer.json()["errors"][0]["field"] == "number"
+    assert (await client.get(f"{url}/{2**31 - 1}", headers=bearer(staff["admin_token"]))).status_code == 404
+
+
 async def test_question_set_errors_name_their_fields(client, staff):
     base, token = staff["base"], staff["admin_token"]
     blank = {"name": " ", "questions": [{"text": "Why?"}], "items": [{"name": "Tone", "scale_min": 5, "scale_max": 5}]}

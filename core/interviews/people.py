@@ -13,7 +13,7 @@ from typing import Any
 from core.auth.passwords import hash_password, password_problem
 from core.auth.tokens import revoke_user_credentials
 from core.csv_input import CsvUnreadable, normalise_email, read_csv
-from core.db.engine import current_engine
+from core.db.bulk import BATCH_ROWS, insert_rows
 from core.db.tables import User
 from core.interviews.tables import JoinLink
 from core.tenancy import TenantScope
@@ -69,10 +69,12 @@ def _check(email: str, role: str, language: str) -> list[tuple[str, str]]:
 
 
 async def _taken(scope: TenantScope, emails: list[str]) -> set[str]:
-    if not emails:
-        return set()
-    rows = await scope.select(User, User.email).where(User.email.is_in(emails))
-    return {row["email"] for row in rows}
+    # In batches: PostgreSQL refuses more than 32,767 bind parameters in one statement.
+    taken: set[str] = set()
+    for batch in (emails[start:start + BATCH_ROWS] for start in range(0, len(emails), BATCH_ROWS)):
+        rows = await scope.select(User, User.email).where(User.email.is_in(batch))
+        taken.update(row["email"] for row in rows)
+    return taken
 
 
 async def create_person(scope: TenantScope, *, email: str, display_name: str, role: str, language: str = "ja",
@@ -98,7 +100,9 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
     """Import people from a CSV file's bytes (any encoding and line end `core.csv_input` reads).
 
     Check every row first; a file with any error imports nothing, and the report lists every
-    error with its line."""
+    error with its line. The rows go in `core.db.bulk.insert_rows` batches, all in one
+    transaction (all or nothing). On SQLite that transaction holds the database's write lock
+    until the last batch: measured by bench/people_import.py (docs/interviews.md)."""
     report = ImportReport()
     try:
         table = read_csv(data)
@@ -135,10 +139,9 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
     if report.errors:
         report.errors.sort(key=lambda e: e.line)
         return report
-    async with current_engine().transaction():
-        for _line, values in rows:
-            await scope.add(User(email=values["email"], display_name=values["display_name"],
-                                 role=values["role"], language=values["language"], password_hash=None))
+    users = [User(tenant=scope.tenant_id, email=values["email"], display_name=values["display_name"],
+                  role=values["role"], language=values["language"], password_hash=None) for _line, values in rows]
+    await insert_rows(users)
     report.created = len(rows)
     return report
 

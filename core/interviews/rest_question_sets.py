@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from core import audit
 from core.auth.guards import requires_admin
@@ -192,13 +192,17 @@ async def get_question_set(request: Request, tenant_scope: NamedDependency[Tenan
     return tagged(request, await _set_of(tenant_scope, await tenant_scope.get(QuestionSet, set_id)))
 
 
+# Bounded to the database's INTEGER, so a huge number is a 422, not an overflow in the query.
+VersionNumber = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The version's number, 1, 2, ...")]
+
+
 @get("/question-sets/{set_id:uuid}/versions/{number:int}", summary="Read a version of a question set",
      operation_id="getQuestionSetVersion",
      description="One version by its number (1, 2, ...): what interviews and evaluations made with it saw. "
                  "Admins; scope `read`.",
-     guards=[requires_scope("read"), requires_admin], responses=problem_responses(403))
+     guards=[requires_scope("read"), requires_admin], responses=problem_responses(403, 422))
 async def get_question_set_version(request: Request, tenant_scope: NamedDependency[TenantScope],
-                                   set_id: FromPath[UUID], number: FromPath[int]) -> Response[Version]:
+                                   set_id: FromPath[UUID], number: VersionNumber) -> Response[Version]:
     qs = await tenant_scope.get(QuestionSet, set_id)
     version = await tenant_scope.objects(QuestionSetVersion).where(
         (QuestionSetVersion.question_set == qs.id) & (QuestionSetVersion.number == number)).first()

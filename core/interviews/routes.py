@@ -19,6 +19,7 @@ from core.interviews import rest_consent, rest_evaluations, rest_features, rest_
     rest_recordings
 from core.interviews.rest_people import API_HANDLERS as PEOPLE_API
 from core.interviews.web_people import PeopleController
+from core.interviews.web_people_search import search_people_json
 from core.interviews.web_question_sets import QuestionSetController
 from core.interviews.web_recordings import RecordingController, join_router
 from core.rest.routers import tenant_api_router
@@ -32,7 +33,7 @@ def interviews_routers() -> list[Router]:
     tenant_pages = Router(
         path="/t/{tenant:str}",
         route_handlers=[PeopleController, QuestionSetController, InterviewController, RecordingController,
-                        MailController, ImportController],
+                        MailController, ImportController, search_people_json],
         guards=[tenant_guard, service_guard("interactive")],
         tags=["interviews"],
     )

@@ -3,6 +3,7 @@ evaluations and locking."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from core.interviews.evaluations import EvaluationProblem, awaiting_evaluation, 
     lock_evaluations, may_see_scores, save_evaluation, scores_of
 from core.interviews.notifications import notify
 from core.interviews.panels import panels_for
+from core.interviews.people_search import email_in, person_id, person_label
 from core.interviews.probe import browser_plays
 from core.interviews.question_sets import items_of, questions_of
 from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
@@ -54,8 +56,23 @@ def visible_interviews(scope: TenantScope, user: User) -> Any:
     return query
 
 
-async def _people(scope: TenantScope) -> dict[str, User]:
-    return {str(u.id): u for u in await scope.objects(User)}
+async def _people(scope: TenantScope, ids: Any) -> dict[str, User]:
+    """The users a page names, by id string: only those (never the whole tenant)."""
+    wanted = sorted({str(i) for i in ids if i})
+    return {str(u.id): u for u in await scope.objects(User).where(User.id.is_in(wanted))} if wanted else {}
+
+
+async def _experts(scope: TenantScope, data: dict[str, Any]) -> list[Any]:
+    """The experts picked (hidden ids) plus those typed as e-mail addresses, separated by commas
+    or line ends (the form without JavaScript). Raises InterviewProblem naming an unknown address."""
+    found = many(data, "experts")
+    for typed in (t for t in re.split(r"[,\n、]", text(data, "experts_typed")) if t.strip()):
+        user_id = await person_id(scope, None, typed)
+        if user_id is None:
+            raise InterviewProblem(_("Nobody in this tenant has the e-mail address %(email)s.")
+                                   % {"email": email_in(typed)}, code="invalid_person", field="experts")
+        found.append(user_id)
+    return found
 
 
 async def service_state(request: Request, tenant: Tenant, at: Any) -> Any:
@@ -66,15 +83,17 @@ async def service_state(request: Request, tenant: Tenant, at: Any) -> Any:
 
 async def _setup_page(request: Request, scope: TenantScope, status_code: int = 200, error: str | None = None,
                       form: dict[str, Any] | None = None, overlap: bool = False) -> Template:
-    people = await scope.objects(User).where(User.active == True).order_by(User.display_name)  # noqa: E712
+    form = form or {}
+    chosen = await _people(scope, [form.get("interviewee"), form.get("interviewer"), *many(form, "experts")])
     sets = await scope.objects(QuestionSet).order_by(QuestionSet.name)
     versions = await scope.objects(QuestionSetVersion).order_by(QuestionSetVersion.number, ascending=False)
     latest: dict[str, QuestionSetVersion] = {}
     for v in versions:
         latest.setdefault(str(v.question_set), v)
     choices = [(latest[str(s.id)], s) for s in sets if str(s.id) in latest]
-    return await page(request, "interviews/interview_new.html", status_code=status_code, people=people,
-                      versions=choices, error=error, form=form or {}, overlap=overlap)
+    return await page(request, "interviews/interview_new.html", status_code=status_code, chosen=chosen,
+                      versions=choices, error=error, form=form, overlap=overlap, person_label=person_label,
+                      expert_ids=many(form, "experts"))
 
 
 class InterviewController(Controller):
@@ -88,7 +107,8 @@ class InterviewController(Controller):
         limit, offset = page_window(page_number)
         rows = await query.order_by(Interview.starts_at, ascending=False).limit(limit).offset(offset)
         return await page(request, "interviews/interviews.html", interviews=rows[:PAGE_SIZE],
-                          people=await _people(tenant_scope), page_number=max(1, page_number),
+                          people=await _people(tenant_scope, [i.interviewee for i in rows[:PAGE_SIZE]]),
+                          page_number=max(1, page_number),
                           has_next=len(rows) > PAGE_SIZE, state_label=state_label, in_tokyo=in_tokyo)
 
     @get("/to-evaluate", guards=[requires_staff])
@@ -113,8 +133,12 @@ class InterviewController(Controller):
             ends_at = tokyo_to_utc(text(data, "ends_at")) if text(data, "ends_at") else None
             interview = await schedule_interview(
                 tenant_scope, kind=text(data, "kind"), starts_at=starts_at,
-                interviewee_id=text(data, "interviewee"), interviewer_id=text(data, "interviewer") or None,
-                expert_ids=many(data, "experts"), version_id=text(data, "version"), title=text(data, "title"),
+                interviewee_id=await person_id(tenant_scope, text(data, "interviewee"),
+                                               text(data, "interviewee_typed")),
+                interviewer_id=await person_id(tenant_scope, text(data, "interviewer"),
+                                               text(data, "interviewer_typed")),
+                expert_ids=await _experts(tenant_scope, data), version_id=text(data, "version"),
+                title=text(data, "title"),
                 duration_minutes=int(text(data, "duration_minutes") or 60),
                 service=await service_state(request, tenant_row, starts_at),
                 allow_overlap=text(data, "allow_overlap") == "1", ends_at=ends_at)
@@ -152,7 +176,9 @@ class InterviewController(Controller):
             request, "interviews/interview.html", interview=interview, when=in_tokyo(interview.starts_at),
             until=in_tokyo(window_of(interview)[1]), version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
             browser_plays=browser_plays,
-            evaluations=evaluations, scores_of=scores_of, people=await _people(tenant_scope),
+            evaluations=evaluations, scores_of=scores_of,
+            people=await _people(tenant_scope, [interview.interviewee, interview.interviewer, *experts_of(interview),
+                                                *(e.evaluator for e in evaluations)]),
             experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
             scores_hidden=scores_hidden,
             panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,

@@ -81,9 +81,12 @@ def api_problem(status: int, code: str, detail: str, errors: list[FieldError] | 
 
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
-    found = exc.extra if isinstance(exc.extra, list) else []
-    return [FieldError(field=str(e.get("key", "")), detail=str(e.get("message", "")), source=str(e.get("source", "body")))
-            for e in found if isinstance(e, dict)]
+    found = [e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)]
+    # Litestar's fallback collection also reports path parameters the handler does not take, as
+    # their KeyError ("'tenant'"): not the client's error. Its sources are `ParamType` members.
+    return [FieldError(field=str(e.get("key", "")), detail=str(e.get("message", "")),
+                       source=str(getattr(e.get("source"), "value", e.get("source") or "body")))
+            for e in found if e.get("message") != f"'{e.get('key')}'"]
 
 
 def api_error_answer(request: Request, exc: Exception) -> Response:
@@ -120,8 +123,9 @@ def _example(status: int) -> dict[str, Any]:
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for a handler's problem answers; 401, 404, 429 and 500 always."""
-    wanted = sorted({401, 404, 429, 500, *statuses})
+    """OpenAPI entries for a handler's problem answers; 400, 401, 404, 429 and 500 always (400 also
+    replaces Litestar's own entry, which names `application/json` and another shape)."""
+    wanted = sorted({400, 401, 404, 429, 500, *statuses})
     return {
         status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, generate_examples=False,
                              description=f"{DEFAULTS[status][0]}: {DEFAULTS[status][1]}",

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
@@ -17,7 +17,8 @@ from core.interviews.attributes import (AttributeProblem, attributes_of, choices
                              requires_attribute_access, set_attributes, uuid_or_404)
 from core.db.tables import User
 from core.hours import service_guard
-from core.interviews.web_forms import Form, text
+from core.interviews.people_search import search_people
+from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope, tenant_guard
 from core.web.i18n import gettext as _
 from core.web.rendering import page
@@ -25,10 +26,20 @@ from core.web.rendering import page
 ATTRIBUTE_TEMPLATES = Path(__file__).parent / "templates"
 
 
-async def _index(request: Request, scope: TenantScope, status_code: int = 200, error: str | None = None) -> Template:
-    people = await scope.objects(User).where(User.role == "interviewee").order_by(User.display_name)
+async def _index(request: Request, scope: TenantScope, status_code: int = 200, error: str | None = None,
+                 query: str = "", page_number: int = 1) -> Template:
+    # A page of interviewees, or those matching a search: never the whole tenant.
+    query, page_number = query.strip(), max(1, page_number)
+    if query:
+        people, has_next = await search_people(scope, query, ("interviewee",)), False
+    else:
+        limit, offset = page_window(page_number)
+        rows = await scope.objects(User).where(User.role == "interviewee").order_by(
+            User.display_name, User.email).limit(limit).offset(offset)
+        people, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     return await page(request, "attributes/index.html", status_code=status_code, error=error,
-                      definitions=await definitions(scope), choices_of=choices_of, people=people)
+                      definitions=await definitions(scope), choices_of=choices_of, people=people, q=query,
+                      page_number=page_number, has_next=has_next)
 
 
 def _problem(exc: AttributeProblem) -> str:
@@ -40,8 +51,9 @@ class AttributeController(Controller):
     guards = [requires_attribute_access]
 
     @get("/")
-    async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
-        return await _index(request, tenant_scope)
+    async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope], q: FromQuery[str] = "",
+                    page_number: FromQuery[int] = 1) -> Template:
+        return await _index(request, tenant_scope, query=q, page_number=page_number)
 
     @post("/definitions", media_type=MediaType.HTML)
     async def define(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Form) -> Any:

@@ -118,7 +118,8 @@ class InterviewController(Controller):
         limit, offset = page_window(page_number)
         rows, total = await awaiting_evaluation(tenant_scope, request.user, limit=limit, offset=offset)
         return await page(request, "interviews/to_evaluate.html", interviews=rows[:PAGE_SIZE], total=total,
-                          people=await _people(tenant_scope), page_number=max(1, page_number),
+                          people=await _people(tenant_scope, [i.interviewee for i in rows[:PAGE_SIZE]]),
+                          page_number=max(1, page_number),
                           has_next=len(rows) > PAGE_SIZE, state_label=state_label, in_tokyo=in_tokyo)
 
     @get("/new", guards=[requires_admin])

@@ -102,6 +102,17 @@ async def test_a_refused_address_or_event_names_its_field(client, make_tenant, m
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "events"
 
 
+async def test_a_url_with_a_control_character_or_inner_space_is_refused(client, make_tenant, make_user):
+    tenant, _admin, token, _write = await _admin_tokens(make_tenant, make_user)
+    base = f"/api/v1/t/{tenant.slug}/webhooks"
+    for url in ("http://127.0.0.1:9/hook\u0000", "http://127.0.0.1:9/ho\u001bok", "http://127.0.0.1:9/a b"):
+        refused = await client.post(base, json={"url": url, "events": ["model.built"]}, headers=bearer(token))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "invalid_endpoint" and refused.json()["errors"][0]["field"] == "url"
+    listed = await client.get(base, headers=bearer(token))
+    assert listed.json()["items"] == []
+
+
 async def test_another_tenants_endpoint_is_not_found(client, make_tenant, make_user):
     tenant, _admin, token, _write = await _admin_tokens(make_tenant, make_user)
     other, _other_admin, other_token, _ = await _admin_tokens(make_tenant, make_user)

@@ -92,6 +92,21 @@ async def test_a_file_that_is_not_a_video_is_refused_and_kept_with_its_reason(cl
     assert kept.json()["state"] == "refused" and kept.json()["error"] and kept.json()["probe"] is None
 
 
+async def test_a_malformed_upload_length_is_named_and_appends_nothing(client, setup):
+    await consent(setup["tenant"], setup["interviewee"])
+    created = await client.post(f"{setup['url']}/recordings", headers=bearer(setup["token"]),
+                                json={"filename": "clip.webm", "defer_length": True})
+    assert created.status_code == 201, created.text
+    chunk = b"first bytes of a recording"
+    refused = await client.patch(created.headers["location"], content=chunk, headers=bearer(
+        setup["token"], **TUS_CHUNK, **{"Upload-Offset": "0", "Upload-Length": "lots",
+                                        "Upload-Checksum": chunk_checksum(chunk)}))
+    assert refused.status_code == 400 and refused.json()["code"] == "bad_upload", refused.text
+    assert "Upload-Length" in refused.json()["detail"] and "Upload-Offset" not in refused.json()["detail"]
+    offset = await client.head(created.headers["location"], headers=bearer(setup["token"]))
+    assert offset.headers["upload-offset"] == "0" and offset.headers["upload-defer-length"] == "1"
+
+
 async def test_recordings_stay_with_their_tenant_and_participants(client, setup, make_tenant, make_user):
     await consent(setup["tenant"], setup["interviewee"])
     created = await client.post(f"{setup['url']}/recordings", headers=bearer(setup["token"]), json={

@@ -158,6 +158,19 @@ async def test_evaluations_are_one_per_evaluator_with_scores_on_the_items_scales
     assert one.status_code == 200 and one.json()["comment"] == "落ち着いている"
 
 
+async def test_an_evaluation_comment_with_a_control_character_saves_nothing(client, setup):
+    url, expert = setup["url"], await create_api_token(setup["experts"][0], "expert", scope="write")
+    clarity = {i.name: i.key for i in items_of(setup["version"])}["Clarity"]
+    await advance(setup["scope"], setup["interview"], "recorded")
+    refused = await client.post(f"{url}/evaluations", headers=bearer(expert),
+                                json={"scores": {clarity: 4}, "comment": "good\u0000 answer"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "comment", refused.text
+    assert (await client.get(f"{url}/evaluations", headers=bearer(expert))).json()["items"] == []
+    kept = await client.post(f"{url}/evaluations", headers=bearer(expert),
+                             json={"scores": {clarity: 4}, "comment": "一行目\n二行目"})
+    assert kept.status_code == 201 and kept.json()["comment"] == "一行目\n二行目", kept.text
+
+
 async def test_two_evaluations_sent_at_once_make_one_and_a_conflict(client, setup):
     expert = await create_api_token(setup["experts"][0], "expert", scope="write")
     await advance(setup["scope"], setup["interview"], "recorded")

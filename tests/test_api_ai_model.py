@@ -203,6 +203,23 @@ async def test_confirm_and_override_need_write_scope_and_a_score_on_the_scale(ap
     assert wrong.status_code == 422 and wrong.json()["code"] == "validation_failed"
 
 
+async def test_a_review_comment_with_a_control_character_keeps_nothing(app, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    reviewer, _interview, prediction = await predicted(tenant, make_user)
+    write = await create_api_token(reviewer, "w", scope="write")
+    base = f"/api/v1/t/{tenant.slug}/ai_model/predictions/{prediction.id}"
+    for action, body, field in (("confirm", {"comment": "ok\u0000"}, "comment"),
+                                ("override", {"score": 4, "reason": "calm\u001b"}, "reason")):
+        answer = await client.post(f"{base}/{action}", json=body, headers=bearer(write))
+        assert answer.status_code == 422 and answer.json()["code"] == "validation_failed", answer.text
+        assert answer.json()["errors"][0]["field"] == field
+    row = await Prediction.objects().where(Prediction.id == prediction.id).first()
+    assert row.status == "unconfirmed" and row.override_value is None and not row.comment
+    kept = await client.post(f"{base}/override", json={"score": 4, "reason": "落ち着いていた\n具体的"},
+                             headers=bearer(write))
+    assert kept.status_code == 200 and kept.json()["status"] == "overridden", kept.text
+
+
 async def test_a_prediction_without_a_score_cannot_be_confirmed_only_overridden(app, client, make_tenant, make_user):
     tenant = await make_tenant()
     reviewer, _interview, prediction = await predicted(tenant, make_user, value=None)

@@ -47,6 +47,22 @@ async def test_a_csv_import_registers_everyone_or_no_one(client, make_tenant, ma
     assert empty.status_code == 422 and empty.json()["errors"]
 
 
+async def test_an_address_with_a_control_character_is_refused_one_by_one_and_in_a_csv(
+        client, make_tenant, make_user):
+    tenant, _admin_user, token = await _admin(make_tenant, make_user)
+    base = f"/api/v1/t/{tenant.slug}/people"
+    for address in ("n\u0000ul@example.jp", "bell\u0007@example.jp", "del@exa\u007fmple.jp"):
+        refused = await client.post(base, json={"email": address, "role": "interviewee"},
+                                    headers=bearer(token, **{"Idempotency-Key": str(uuid.uuid4()), **EN}))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "validation_failed"
+        assert refused.json()["errors"][0]["field"] == "email"
+    csv = b"email,display_name,role,language\nn\x01ul@example.jp,A,interviewee,ja\n"
+    in_csv = await client.post(f"{base}/import", content=csv, headers=bearer(token, **{"Content-Type": "text/csv"}))
+    assert in_csv.status_code == 422 and in_csv.json()["code"] == "validation_failed", in_csv.text
+    assert await User.count().where(User.tenant == tenant.id) == 1
+
+
 async def test_jobs_list_by_state_and_one_jobs_progress(client, make_tenant, make_user):
     tenant, _admin_user, token = await _admin(make_tenant, make_user, scope="read")
     running = Job(tenant=tenant.id, actor="ai_model.build", state="running", progress=40, message="lift report ready")

@@ -64,6 +64,18 @@ async def test_problem_detail_follows_accept_language_japanese_by_default(client
     assert japanese["detail"] != english["detail"] and japanese["detail"] == default["detail"]
 
 
+async def test_problem_detail_follows_the_accept_language_weights(client, make_tenant, make_user):
+    tenant, _admin, token = await _admin_token(make_tenant, make_user)
+    path = f"/api/v1/t/{tenant.slug}/people/00000000-0000-0000-0000-000000000000"
+    english = (await client.get(path, headers=bearer(token, **EN))).json()["detail"]
+    japanese = (await client.get(path, headers=bearer(token, **JA))).json()["detail"]
+    for header, expected in (("ja;q=0.1, en;q=0.9", english), ("en;q=0, ja", japanese), ("en;q=0", japanese),
+                             ("fr, en-US;q=0.8, ja;q=0.5", english), ("en;q=oops, ja;q=0.2", japanese),
+                             ("*", japanese)):
+        answer = await client.get(path, headers=bearer(token, **{"Accept-Language": header}))
+        assert answer.status_code == 404 and answer.json()["detail"] == expected, header
+
+
 async def test_a_foreign_tenants_people_answer_404(client, make_tenant, make_user):
     tenant, _admin, token = await _admin_token(make_tenant, make_user)
     other = await make_tenant()

@@ -10,6 +10,7 @@ import pytest
 from core.auth.tokens import create_api_token
 from core.hours import TOKYO
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
+from core.interviews.schedule import experts_of
 from core.interviews.tables import Interview
 from core.tenancy import TenantScope
 from tenants.contracts import create_contract
@@ -210,6 +211,17 @@ async def test_setting_up_refuses_the_past_service_hours_and_overlaps_with_codes
                                json={**live(staff, slot + timedelta(days=1)), "question_set": str(staff["admin"].id)})
     assert no_set.status_code == 422 and no_set.json()["errors"][0]["field"] == "question_set"
     assert await TenantScope(staff["tenant"].id).count(Interview) == 2
+
+
+async def test_an_expert_named_twice_takes_part_once(client, staff, make_user):
+    expert = await make_user(staff["tenant"], "expert", password=None)
+    soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2)
+    created = await client.post(f"{staff['base']}/interviews", headers=bearer(staff["admin_token"]),
+                                json=live(staff, soon, experts=[str(expert.id), str(expert.id).upper()]))
+    assert created.status_code == 201, created.text
+    assert [e["id"] for e in created.json()["experts"]] == [str(expert.id)]
+    stored = await Interview.objects().where(Interview.id == created.json()["id"]).first()
+    assert experts_of(stored) == [str(expert.id)]
 
 
 async def test_interview_changes_need_an_admin_with_write_scope(client, staff, make_tenant, make_user):

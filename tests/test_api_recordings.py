@@ -92,6 +92,21 @@ async def test_a_file_that_is_not_a_video_is_refused_and_kept_with_its_reason(cl
     assert kept.json()["state"] == "refused" and kept.json()["error"] and kept.json()["probe"] is None
 
 
+async def test_a_malformed_upload_length_is_named_and_appends_nothing(client, setup):
+    await consent(setup["tenant"], setup["interviewee"])
+    created = await client.post(f"{setup['url']}/recordings", headers=bearer(setup["token"]),
+                                json={"filename": "clip.webm", "defer_length": True})
+    assert created.status_code == 201, created.text
+    chunk = b"first bytes of a recording"
+    refused = await client.patch(created.headers["location"], content=chunk, headers=bearer(
+        setup["token"], **TUS_CHUNK, **{"Upload-Offset": "0", "Upload-Length": "lots",
+                                        "Upload-Checksum": chunk_checksum(chunk)}))
+    assert refused.status_code == 400 and refused.json()["code"] == "bad_upload", refused.text
+    assert "Upload-Length" in refused.json()["detail"] and "Upload-Offset" not in refused.json()["detail"]
+    offset = await client.head(created.headers["location"], headers=bearer(setup["token"]))
+    assert offset.headers["upload-offset"] == "0" and offset.headers["upload-defer-length"] == "1"
+
+
 async def test_recordings_stay_with_their_tenant_and_participants(client, setup, make_tenant, make_user):
     await consent(setup["tenant"], setup["interviewee"])
     created = await client.post(f"{setup['url']}/recordings", headers=bearer(setup["token"]), json={
@@ -141,6 +156,19 @@ async def test_evaluations_are_one_per_evaluator_with_scores_on_the_items_scales
     assert {e["evaluator_role"]: e["scores"][clarity] for e in listed} == {"expert": 4, "interviewer": 3}
     one = await client.get(created.headers["location"], headers=bearer(reader))
     assert one.status_code == 200 and one.json()["comment"] == "落ち着いている"
+
+
+async def test_an_evaluation_comment_with_a_control_character_saves_nothing(client, setup):
+    url, expert = setup["url"], await create_api_token(setup["experts"][0], "expert", scope="write")
+    clarity = {i.name: i.key for i in items_of(setup["version"])}["Clarity"]
+    await advance(setup["scope"], setup["interview"], "recorded")
+    refused = await client.post(f"{url}/evaluations", headers=bearer(expert),
+                                json={"scores": {clarity: 4}, "comment": "good\u0000 answer"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "comment", refused.text
+    assert (await client.get(f"{url}/evaluations", headers=bearer(expert))).json()["items"] == []
+    kept = await client.post(f"{url}/evaluations", headers=bearer(expert),
+                             json={"scores": {clarity: 4}, "comment": "一行目\n二行目"})
+    assert kept.status_code == 201 and kept.json()["comment"] == "一行目\n二行目", kept.text
 
 
 async def test_two_evaluations_sent_at_once_make_one_and_a_conflict(client, setup):

@@ -102,6 +102,17 @@ async def test_a_refused_address_or_event_names_its_field(client, make_tenant, m
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "events"
 
 
+async def test_a_url_with_a_control_character_or_inner_space_is_refused(client, make_tenant, make_user):
+    tenant, _admin, token, _write = await _admin_tokens(make_tenant, make_user)
+    base = f"/api/v1/t/{tenant.slug}/webhooks"
+    for url in ("http://127.0.0.1:9/hook\u0000", "http://127.0.0.1:9/ho\u001bok", "http://127.0.0.1:9/a b"):
+        refused = await client.post(base, json={"url": url, "events": ["model.built"]}, headers=bearer(token))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "invalid_endpoint" and refused.json()["errors"][0]["field"] == "url"
+    listed = await client.get(base, headers=bearer(token))
+    assert listed.json()["items"] == []
+
+
 async def test_another_tenants_endpoint_is_not_found(client, make_tenant, make_user):
     tenant, _admin, token, _write = await _admin_tokens(make_tenant, make_user)
     other, _other_admin, other_token, _ = await _admin_tokens(make_tenant, make_user)
@@ -141,3 +152,19 @@ async def test_declared_consent_is_recorded_with_its_source_and_lets_the_upload_
     assert (await client.post(f"{base}/recordings", json=upload, headers=bearer(write))).status_code == 201
     [entry] = await AuditEntry.objects().where((AuditEntry.tenant == tenant.id) & (AuditEntry.action == "consent.declared"))
     assert entry.target == str(setup["interviewee"].id)
+
+async def test_a_consent_source_with_a_control_character_is_refused_and_line_breaks_are_folded(
+        client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    token = await create_api_token(setup["admin"], "hr", scope="admin")
+    base = f"/api/v1/t/{tenant.slug}/interviews/{setup['interview'].id}/consent"
+    nul = await client.post(base, json={"purposes": ["recording"], "source": "ATS\u0000 screen"}, headers=bearer(token))
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "source", nul.text
+    assert "control character" in nul.json()["errors"][0]["detail"]
+    still = await client.get(base, headers=bearer(token))
+    assert {i["purpose"]: i["consented"] for i in still.json()["items"]} == {"recording": False, "training": False}
+    folded = await client.post(base, json={"purposes": ["recording"], "source": "ATS\r\n  screen"},
+                               headers=bearer(token))
+    assert folded.status_code == 201 and folded.json()["items"][0]["source"] == "ATS screen", folded.text
+

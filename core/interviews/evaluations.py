@@ -17,7 +17,11 @@ from core.interviews.question_sets import items_of
 from core.interviews.schedule import advance, experts_of, may_see
 from core.interviews.tables import Evaluation, Interview, QuestionSetVersion
 from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
+
+
+COMMENT_LENGTH = 5000  # characters of an evaluation's comment
 
 
 class EvaluationProblem(ValueError):
@@ -113,6 +117,10 @@ async def save_evaluation(scope: TenantScope, interview: Interview, user: User, 
         raise EvaluationProblem(_("You are not an evaluator of this interview."), code="not_an_evaluator")
     if interview.state in ("scheduled", "cancelled"):
         raise EvaluationProblem(_("The interview has not taken place yet."), code="not_held_yet")
+    try:  # line breaks are kept; NUL and other control characters are refused (PostgreSQL cannot store NUL)
+        comment = clean_text(comment, label=_("Comment"), max_length=COMMENT_LENGTH, multiline=True)
+    except TextProblem as exc:
+        raise EvaluationProblem(str(exc), code="validation_failed", field="comment") from exc
 
     async def write() -> Evaluation:
         # One row per (interview, evaluator), by a unique index: a double click's second insert

@@ -24,7 +24,8 @@ from core.web.i18n import gettext as _
 TENANT_ROLES = ("admin", "interviewer", "expert", "interviewee")
 CSV_COLUMNS = ("email", "display_name", "role", "language")
 JOIN_LINK_LIFETIME = timedelta(days=14)
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Control characters (NUL included) are no part of an address, and PostgreSQL text refuses NUL.
+EMAIL_RE = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 
 
 class PersonProblem(ValueError):

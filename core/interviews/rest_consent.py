@@ -21,6 +21,7 @@ from core.interviews.tables import Interview
 from core.rest.auth import requires_scope
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
 
 PURPOSES = ("recording", "training")
@@ -92,7 +93,10 @@ async def get_consent(tenant_scope: NamedDependency[TenantScope], interview_id: 
 async def declare_consent(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                           data: JSONBody[ConsentDeclaration]) -> Response[ConsentRecordList]:
     interview = await tenant_scope.get(Interview, interview_id)
-    source = " ".join(data.source.split())
+    try:  # line breaks are folded into spaces; other control characters (NUL: PostgreSQL) are refused
+        source = " ".join(clean_text(data.source, label=_("Consent source"), max_length=1000, multiline=True).split())
+    except TextProblem as exc:
+        raise ApiError(422, errors=[FieldError("source", str(exc))]) from None
     if not source:
         raise ApiError(422, errors=[FieldError("source", _("Say how consent was obtained (the consent source)."))])
     recorded = []

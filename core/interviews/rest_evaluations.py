@@ -20,7 +20,8 @@ from litestar.params import FromPath, JSONBody
 
 from core import audit
 from core.auth.guards import requires_staff
-from core.interviews.evaluations import EvaluationProblem, evaluator_role, may_see_scores, save_evaluation, scores_of
+from core.interviews.evaluations import COMMENT_LENGTH, EvaluationProblem, evaluator_role, may_see_scores, \
+    save_evaluation, scores_of
 from core.interviews.question_sets import items_of
 from core.interviews.tables import Evaluation, QuestionSetVersion
 from core.interviews.web_interviews import visible_interview
@@ -30,7 +31,6 @@ from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 
-COMMENT_LENGTH = 5000  # as the page keeps them
 STATUS = {"not_an_evaluator": 403, "not_held_yet": 409, "evaluation_exists": 409, "evaluation_locked": 409}
 
 

@@ -166,7 +166,9 @@ async def schedule_interview(scope: TenantScope, *, kind: str, starts_at: dateti
     if kind == "live" or interviewer_id:
         interviewer = await _person(scope, interviewer_id, ("interviewer", "expert", "admin"), _("interviewer"),
                                     "interviewer")
-    experts = [await _person(scope, e, ("expert",), _("expert interviewer"), "experts") for e in expert_ids if e]
+    # An expert named twice (an API client's list) takes part, and is mailed, once.
+    unique_experts = dict.fromkeys(str(e) for e in expert_ids if e)
+    experts = [await _person(scope, e, ("expert",), _("expert interviewer"), "experts") for e in unique_experts]
     version = await scope.get(QuestionSetVersion, version_id)
     try:
         title = clean_text(title, label=_("Title"))

@@ -186,9 +186,12 @@ async def append_from_request(request: Request, scope: TenantScope, tk: TenantKe
     try:
         offset = int(request.headers.get("upload-offset", ""))
         length = int(request.headers["content-length"]) if "content-length" in request.headers else None
-        declared = int(request.headers["upload-length"]) if "upload-length" in request.headers else None
     except ValueError as exc:
         raise UploadProblem(400, _("Upload-Offset must be a whole number.")) from exc
+    try:
+        declared = int(request.headers["upload-length"]) if "upload-length" in request.headers else None
+    except ValueError as exc:
+        raise UploadProblem(400, _("Upload-Length must be a whole number.")) from exc
     max_bytes = request.app.state.settings.upload_max_bytes
     upload = await append_chunk(scope, request.app.state.storage, tk, upload, offset=offset, length=length,
                                 checksum=parse_checksum(request.headers.get("upload-checksum")),

@@ -61,8 +61,26 @@ def pick_language(cookie: str | None, user_language: str | None, accept_language
     for candidate in (cookie, user_language):
         if candidate in LANGUAGES:
             return candidate
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
+    for code in _by_preference(accept_language or ""):
         if code in LANGUAGES:
             return code
     return DEFAULT_LANGUAGE
+
+
+def _by_preference(accept_language: str) -> list[str]:
+    """The header's two-letter language codes, most wanted first (RFC 9110 `q` weights, ties in
+    the order sent); those with `q=0` (not wanted) and malformed weights are left out."""
+    weighted = []
+    for position, part in enumerate(accept_language.split(",")):
+        code, *params = (p.strip() for p in part.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _sep, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if weight > 0:
+            weighted.append((-weight, position, code.lower()[:2]))
+    return [code for _w, _p, code in sorted(weighted)]

@@ -38,6 +38,9 @@ class Target:
 def _parts(url: str, production: bool) -> tuple[str, str, int]:
     if len(url) > MAX_URL_LENGTH:
         raise AddressRefused(_("The URL is longer than %(n)s characters.") % {"n": MAX_URL_LENGTH})
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        # urlsplit keeps NUL and other control characters, which no receiver's address holds.
+        raise AddressRefused(_("Enter a full URL such as https://hr.example.com/hooks/mendan."))
     try:
         parts = urlsplit(url)
         port = parts.port

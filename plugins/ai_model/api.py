@@ -398,6 +398,9 @@ async def _reviewed(request: Request, scope: TenantScope, prediction_id: UUID, *
                              ip=audit.client_ip(request))
     except actions.ScoresHidden as exc:
         raise ApiError(403, "evaluate_first", exc.detail) from None
+    except service.ReviewCommentProblem as exc:
+        field = "comment" if override is None else "reason"
+        raise ApiError(422, "validation_failed", str(exc), errors=[FieldError(field, str(exc))]) from None
     except service.ReviewProblem as exc:
         if override is None:
             raise ApiError(409, "no_score_to_confirm", str(exc)) from None

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import math
+import unicodedata
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -441,6 +442,10 @@ class ReviewProblem(ValueError):
     """A reviewer's score that cannot be kept; the message says why, in the request's language."""
 
 
+class ReviewCommentProblem(ReviewProblem):
+    """A reviewer's comment (the reason of an override) that cannot be kept: a control character."""
+
+
 async def item_scale(scope: TenantScope, prediction: Prediction) -> tuple[str, float, float]:
     """(name, lowest, highest) of the prediction's item: the interview's own question set says,
     else the model that predicted it."""
@@ -464,10 +469,15 @@ async def review(scope: TenantScope, prediction_id: Any, user: Any, *, override:
     """A person confirms the AI's score, or replaces it with their own; recorded either way.
 
     `override` (a number, or the text typed in the form) must be a finite number on the
-    item's scale; ReviewProblem says otherwise and nothing is stored. The tenant's plugins hear of
+    item's scale; ReviewProblem says otherwise and nothing is stored (ReviewCommentProblem for a
+    comment with a control character). The tenant's plugins hear of
     the stored review (`mendan_prediction_confirmed`).
     """
     prediction = await scope.get(Prediction, prediction_id)
+    # Line breaks are kept; NUL and other control characters are refused (PostgreSQL cannot store NUL).
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\r\n" for c in comment):
+        raise ReviewCommentProblem(_("%(field)s contains a control character (such as a line break); remove it.")
+                                   % {"field": _("Comment")})
     if override is not None:
         name, low, high = await item_scale(scope, prediction)
         bounds = {"item": name, "low": f"{low:g}", "high": f"{high:g}"}

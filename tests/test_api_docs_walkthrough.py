@@ -40,6 +40,7 @@ async def _tenant_with_token(make_tenant, make_user):
     return tenant, await create_api_token(admin, "docs", scope="admin")
 
 
+@pytest.mark.whole_pipeline
 async def test_the_httpx_script_runs_as_written(app, live_server, make_tenant, make_user, analysed_env, tmp_path):  # noqa: F811
     import numpy as np
 
@@ -56,6 +57,7 @@ async def test_the_httpx_script_runs_as_written(app, live_server, make_tenant, m
     assert interview.state == "analysed"
 
 
+@pytest.mark.whole_pipeline
 async def test_the_curl_block_runs_as_written(app, live_server, make_tenant, make_user, analysed_env, receiver,  # noqa: F811
                                               tmp_path):
     import numpy as np

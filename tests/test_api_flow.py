@@ -114,6 +114,7 @@ def delivery_log(api: httpx.Client, endpoint_id: str, delivered: int, timeout: f
         time.sleep(0.2)
 
 
+@pytest.mark.whole_pipeline  # the API's database rules have their own tests on both databases
 async def test_the_whole_flow_runs_through_the_api_with_signed_webhooks(
         app, live_server, make_tenant, make_user, receiver, analysed_env, tmp_path):
     started = time.monotonic()

@@ -280,13 +280,19 @@ def closed_for_participants(interview: Interview, at: datetime, opens_before: ti
     return None
 
 
+def visible_interviews(scope: TenantScope, user: User) -> Any:
+    """A query (`scope.objects(Interview)`) of the interviews `user` may see (`may_see`): all for
+    an admin, else those they take part in; callers add filters, order and limits."""
+    query = scope.objects(Interview)
+    if user.role != "admin":
+        query = query.where((Interview.interviewer == user.id) | (Interview.interviewee == user.id)
+                            | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{user.id}"%'))
+    return query
+
+
 async def visible_interview_ids(scope: TenantScope, user: User) -> set[str] | None:
     """The ids (text) of the interviews `user` takes part in (`may_see`); None for an admin, who
     sees every interview of the tenant: filter with it only where it is not None."""
     if user.role == "admin":
         return None
-    uid = str(user.id)
-    rows = await scope.objects(Interview).where(
-        (Interview.interviewer == user.id) | (Interview.interviewee == user.id)
-        | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{uid}"%'))
-    return {str(r.id) for r in rows if may_see(user, r)}
+    return {str(r.id) for r in await visible_interviews(scope, user) if may_see(user, r)}

@@ -12,7 +12,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from piccolo.columns.combination import WhereRaw
 
 from core import audit
 from core.auth.guards import requires_admin, requires_login, requires_staff
@@ -25,7 +24,7 @@ from core.interviews.people_search import email_in, person_id, person_label
 from core.interviews.probe import browser_plays
 from core.interviews.question_sets import items_of, questions_of
 from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
-    schedule_interview, tokyo_to_utc, window_of
+    schedule_interview, tokyo_to_utc, visible_interviews, window_of
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
 from core.interviews.web_forms import PAGE_SIZE, Form, back_with_error, many, page_window, text
 from core.tenancy import TenantScope
@@ -44,16 +43,6 @@ async def visible_interview(scope: TenantScope, user: User, interview_id: UUID) 
     if not may_see(user, interview):
         raise NotFoundException("Interview not found")
     return interview
-
-
-def visible_interviews(scope: TenantScope, user: User) -> Any:
-    """A query (`scope.objects(Interview)`) of the interviews `user` may see (`may_see`): all for
-    an admin, else those they take part in; callers add filters, order and limits."""
-    query = scope.objects(Interview)
-    if user.role != "admin":
-        query = query.where((Interview.interviewer == user.id) | (Interview.interviewee == user.id)
-                            | WhereRaw("CAST(experts AS TEXT) LIKE {}", f'%"{user.id}"%'))
-    return query
 
 
 async def _people(scope: TenantScope, ids: Any) -> dict[str, User]:

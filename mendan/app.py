@@ -170,5 +170,8 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                     start_scheduled_jobs],
         on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
+        # configure_logging owns `logging`: Litestar's default config would add a handler of its own
+        # (records outside the JSON log) and start a queue-listener thread per app that never stops.
+        logging_config=None,
         debug=False,
     )

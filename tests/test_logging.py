@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import logging
+import threading
 from dataclasses import replace
 
 import structlog
@@ -69,3 +70,20 @@ def test_development_logs_are_console_lines_and_production_logs_json():
         assert (line["logger"], line["level"], line["job_id"]) == ("dramatiq.test", "warning", "j-1")
     finally:
         configure_logging(False)
+
+
+def test_litestars_own_records_are_json_lines_and_an_app_starts_no_logging_thread(settings, host):
+    before = threading.active_count()
+    apps = [create_app(settings, host=host) for _ in range(3)]
+    assert threading.active_count() == before  # Litestar's queue listener would add one thread per app
+    try:
+        configure_logging(True)
+        (ours,) = [h for h in logging.getLogger().handlers if isinstance(h, _MendanHandler)]
+        buffer = io.StringIO()
+        ours.setStream(buffer)
+        logging.getLogger("litestar").warning("from litestar")
+        (line,) = _lines(buffer)
+        assert (line["event"], line["logger"]) == ("from litestar", "litestar")
+    finally:
+        configure_logging(False)
+    assert len(apps) == 3

@@ -28,7 +28,7 @@ from core.text_input import TextProblem, clean_text
 from core.web.i18n import current_language, gettext as _
 from core.web.rendering import page
 from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
-from tenants.hours import active_stop, current_contract
+from tenants.hours import active_stop, course_in_effect, current_contract
 from tenants.options import set_option
 from tenants.services import save_settings_form, settings_form
 from tenants.stop_mail import mail_admins
@@ -178,6 +178,7 @@ async def _tenant_page(request: Request, tenant: Tenant, error: str | None = Non
         request, "ops/tenant.html", status_code=400 if error else 200, error=error, subject=tenant,
         profile=await scope.objects(TenantProfile).first(), contract=contract,
         purge_on=purge_due(contract) if contract else None, courses=COURSES, states=CONTRACT_STATES,
+        course_now=course_in_effect(contract),
         plugins=sorted(host.metas.values(), key=lambda m: (m.kind, m.key)), enabled=enabled,
         changes=changes, actors={u.id: u.email for u in await User.objects().where(User.tenant.is_null())},
         stop=await active_stop(tenant.id), emotion_ok=emotion_allowed(tenant),
@@ -219,7 +220,14 @@ async def save_contract(request: Request, slug: FromPath[str], data: Form) -> An
     ip = audit.client_ip(request)
     try:
         values = _contract_values(data)
-        contract = await current_contract(tenant.id) if str(data.get("contract_id", "")) else None
+        newest = await current_contract(tenant.id)
+        if values["course"] != course_in_effect(newest) and data.get("confirm_course") != "yes":
+            # A course switched by a form's default closed a 24-hour tenant at night: never silently.
+            return await _tenant_page(request, tenant, error=_(
+                "Saving would change the course from %(old)s to %(new)s, which changes the hours the tenant's "
+                "users are served. Tick the confirmation to change it.")
+                % {"old": _(course_in_effect(newest)), "new": _(values["course"])})
+        contract = newest if str(data.get("contract_id", "")) else None
         if contract is None:
             await create_contract(tenant.id, by=request.user, ip=ip, **values)
         else:
@@ -270,6 +278,8 @@ async def save_plugin_settings(request: Request, slug: FromPath[str], key: FromP
 @post("/tenants/{slug:str}/stop")
 async def stop_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
     tenant = await _tenant(slug)
+    if data.get("confirm") != "yes":
+        return await _tenant_page(request, tenant, error=_("Tick the confirmation to stop the tenant."))
     message = str(data.get("message", "")).strip()
     await stop_service(tenant.id, message, by=request.user, ip=audit.client_ip(request))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "stopped", tenant.id, message=message)
@@ -324,6 +334,8 @@ async def remove_maintenance(request: Request, window_id: FromPath[int]) -> Any:
 
 @post("/stop")
 async def stop_everything(request: Request, data: Form) -> Any:
+    if data.get("confirm") != "yes":
+        return await _home_page(request, error=_("Tick the confirmation to stop the whole service."))
     message = str(data.get("message", "")).strip()
     await stop_service(None, message, by=request.user, ip=audit.client_ip(request))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "stopped", message=message)

@@ -18,6 +18,12 @@ async def current_contract(tenant_id: Any) -> Contract | None:
     ).first()
 
 
+def course_in_effect(contract: Contract | None) -> str:
+    """The course whose hours apply: the newest contract's, and around the clock ("always") for a
+    tenant without a contract (a demo, a test)."""
+    return contract.course if contract else "always"
+
+
 async def active_stop(tenant_id: Any) -> EmergencyStop | None:
     """A running emergency stop of the whole service, else of this tenant."""
     stops = await EmergencyStop.objects().where(
@@ -28,13 +34,13 @@ async def active_stop(tenant_id: Any) -> EmergencyStop | None:
 
 
 class ContractCalendar:
-    """A tenant without a contract (a demo, a test) is served around the clock."""
+    """A tenant's hours from its newest contract (`course_in_effect`), maintenance and stops."""
 
     async def service_state(self, tenant: Any, at: datetime) -> ServiceState:
         contract = await current_contract(tenant.id)
         stop = await active_stop(tenant.id)
         return ServiceState(
-            course=contract.course if contract else "always",
+            course=course_in_effect(contract),
             maintenance=tuple(Window(w.starts_at, w.ends_at, w.message) for w in await upcoming_windows(at)),
             stop_message=stop.message if stop else None,
         )

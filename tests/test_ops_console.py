@@ -2,6 +2,7 @@
 history), switching options, maintenance and stops; every action in the audit log."""
 
 import json
+import re
 
 from core.db.tables import AuditEntry, Tenant
 from core.hookspecs import hookimpl
@@ -52,7 +53,7 @@ async def test_operator_actions_are_kept_in_the_audit_log(host, client, make_use
 
     changed = await _post(client, f"/ops/tenants/{slug}/contract", {
         "contract_id": str(contract.id), "course": "always", "starts_on": "2026-04-01", "ends_on": "2027-03-31",
-        "retention_grace_days": "", "status": "active",
+        "retention_grace_days": "", "status": "active", "confirm_course": "yes",
     })
     assert changed.status_code == 303
     history = await ContractChange.objects().where(ContractChange.contract == contract.id).order_by(ContractChange.id)
@@ -67,7 +68,10 @@ async def test_operator_actions_are_kept_in_the_audit_log(host, client, make_use
 
     assert (await _post(client, f"/ops/tenants/{slug}/options", {"plugin_key": "summary_x", "active": "on"})).status_code == 303
     assert "summary_x" in await host.enabled_keys(tenant.id)
-    assert (await _post(client, f"/ops/tenants/{slug}/stop", {"message": "調査中"})).status_code == 303
+    unconfirmed = await _post(client, f"/ops/tenants/{slug}/stop", {"message": "調査中"})
+    assert unconfirmed.status_code == 400 and "確認" in unconfirmed.text
+    assert (await Tenant.objects().where(Tenant.id == tenant.id).first()).status != "stopped"
+    assert (await _post(client, f"/ops/tenants/{slug}/stop", {"message": "調査中", "confirm": "yes"})).status_code == 303
     assert (await Tenant.objects().where(Tenant.id == tenant.id).first()).status == "stopped"
     assert (await _post(client, f"/ops/tenants/{slug}/resume", {})).status_code == 303
     assert (await _post(client, "/ops/maintenance", {
@@ -128,3 +132,47 @@ async def test_an_operator_deletes_a_tenant_at_once_after_confirming_its_slug(cl
     await eventually(purged_and_audited, what="the tenant gone and the purge in the audit log")
     home = await client.get("/ops/", headers=HTML)
     assert home.status_code == 200 and f"<td>{tenant.slug}</td>" in home.text and "mendan_user: 1" in home.text
+
+
+async def test_saving_the_contract_form_keeps_the_course_in_effect_unless_a_change_is_confirmed(client, make_tenant,
+                                                                                                  make_user):
+    tenant = await make_tenant()  # no contract: served around the clock
+    operator = await make_user(None, "operator")
+    await login(client, None, operator)
+    page = await client.get(f"/ops/tenants/{tenant.slug}", headers=HTML)
+    assert '<option value="always" selected>' in page.text and 'id="course-now"' in page.text
+    # The form sent as shown keeps 24/365.
+    kept = await _post(client, f"/ops/tenants/{tenant.slug}/contract", {
+        "course": "always", "starts_on": "2026-04-01", "ends_on": "", "retention_grace_days": "", "status": "active"})
+    assert kept.status_code == 303
+    assert (await current_contract(tenant.id)).course == "always"
+    # A switch to the weekday course is refused without the confirmation, nothing changed...
+    contract = await current_contract(tenant.id)
+    switched = await _post(client, f"/ops/tenants/{tenant.slug}/contract", {
+        "contract_id": str(contract.id), "course": "weekday", "starts_on": "2026-04-01", "status": "active"})
+    assert switched.status_code == 400 and "24時間" in switched.text and "確認" in switched.text
+    assert (await current_contract(tenant.id)).course == "always"
+    # ...and made with it.
+    confirmed = await _post(client, f"/ops/tenants/{tenant.slug}/contract", {
+        "contract_id": str(contract.id), "course": "weekday", "starts_on": "2026-04-01", "status": "active",
+        "confirm_course": "yes"})
+    assert confirmed.status_code == 303 and (await current_contract(tenant.id)).course == "weekday"
+
+
+async def test_stop_buttons_are_red_last_and_the_whole_service_stop_needs_a_confirmation(client, make_user):
+    from tenants.stops import service_wide_stop
+
+    operator = await make_user(None, "operator")
+    await login(client, None, operator)
+    home = (await client.get("/ops/", headers=HTML)).text
+    stop_form = home[home.index('action="/ops/stop"'):]
+    assert stop_form.index('<button type="submit" class="danger">') < stop_form.index("</form>")
+    # Below every other form of the page, in its own zone, the one red button there.
+    actions = re.findall(r'<form method="post" action="([^"]+)"', home)
+    assert actions[-1] == "/ops/stop" and len(actions) > 1
+    assert home.count('class="danger"') == 1 and home.count('class="danger-zone"') == 1
+    refused = await _post(client, "/ops/stop", {"message": "障害対応"})
+    assert refused.status_code == 400 and await service_wide_stop() is None
+    stopped = await _post(client, "/ops/stop", {"message": "障害対応", "confirm": "yes"})
+    assert stopped.status_code == 303 and await service_wide_stop() is not None
+    assert (await _post(client, "/ops/resume", {})).status_code == 303 and await service_wide_stop() is None

@@ -42,7 +42,7 @@ async def test_admins_of_a_stopped_tenant_are_mailed_in_their_language(settings,
     other_admin = await make_user(other, "admin")
     await login(client, None, operator)
 
-    assert (await _post(client, f"/ops/tenants/{stopped.slug}/stop", {"message": "不正アクセスの調査"})).status_code == 303
+    assert (await _post(client, f"/ops/tenants/{stopped.slug}/stop", {"message": "不正アクセスの調査", "confirm": "yes"})).status_code == 303
     mails = await mails_of(settings, [stopped, other])
     ja = mails[admin_ja.email]
     assert len(ja) == 1

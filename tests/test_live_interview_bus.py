@@ -5,9 +5,11 @@ which a test kills and starts again."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -212,3 +214,15 @@ async def _has(sent: list[dict], message: dict) -> bool:
 
 async def _async(value: bool) -> bool:
     return value
+
+
+def test_several_web_processes_without_a_shared_bus_are_refused(tmp_path):
+    """RabbitMQ carries jobs only: `serve --workers 2` would split rooms, so it says what to set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MENDAN_", "DATABASE_URL", "BROKER_URL"))}
+    env.update(MENDAN_DATA_DIR=str(tmp_path), BROKER_URL="amqp://guest:guest@127.0.0.1:5672/",
+               DATABASE_URL="postgresql://postgres@127.0.0.1:5432/nowhere", MENDAN_PLUGINS="live_interview")
+    mendan = str(Path(sys.executable).with_name("mendan"))
+    refused = subprocess.run([mendan, "serve", "--port", "1", "--workers", "2"], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 2, refused.stderr
+    assert "Redis pub/sub" in refused.stderr and "BROKER_URL=redis://" in refused.stderr

@@ -195,6 +195,19 @@ async def test_the_two_people_meet_on_two_processes(redis_server):
                 await hub._bus.close()
 
 
+async def test_an_end_announced_while_redis_is_away_is_logged_not_raised(redis_server):
+    hub = Hub(lambda deliver: RedisBus(redis_server.url, f"test_{uuid.uuid4().hex[:8]}", deliver))
+    interview = uuid.uuid4()
+    try:
+        await hub.enter(interview, "interviewer", FakeSocket())
+        redis_server.kill()
+        with pytest.raises(Exception):
+            await hub.send(interview, "interviewee", {"type": "signal"})  # the socket's handler closes it
+        await hub.broadcast(interview, {"type": "ended"})  # the interview has ended all the same
+    finally:
+        await hub.bus.close()
+
+
 async def test_the_broker_chooses_the_bus(settings):
     assert settings.broker_kind == "embedded"
     assert isinstance(bus_for(settings, Inbox()), MemoryBus)

@@ -89,7 +89,12 @@ class Hub:
         await self.bus.publish(str(interview_id), {"to": role, "message": message})
 
     async def broadcast(self, interview_id: UUID, message: dict[str, Any]) -> None:
-        await self.bus.publish(str(interview_id), {"to": "*", "message": message})
+        """To both people, wherever they are. What happened stays done when the bus is away (the
+        pages learn it when they reload), so a lost broadcast is logged, not raised."""
+        try:
+            await self.bus.publish(str(interview_id), {"to": "*", "message": message})
+        except Exception as exc:
+            log.warning("live_room_broadcast_lost", interview_id=str(interview_id), error=repr(exc))
 
     async def _deliver(self, room: str, data: dict[str, Any]) -> None:
         """A message of the bus, to this process's sockets of the room it names."""

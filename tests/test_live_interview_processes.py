@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 
 async def _answers(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = asyncio.get_running_loop().time() + 60
+    deadline = asyncio.get_running_loop().time() + 120  # a start under a CPU hog takes long
     async with httpx.AsyncClient() as http:
         while asyncio.get_running_loop().time() < deadline:
             assert process.poll() is None, f"mendan serve stopped: {log.read_text()[-3000:]}"

@@ -98,7 +98,8 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="web processes (needs BROKER_URL and PostgreSQL; Redis for live rooms)")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="web processes (needs BROKER_URL and PostgreSQL; Redis for live rooms)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (with an in-process job worker on the embedded default)."""
     import uvicorn

@@ -98,14 +98,21 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="web processes (needs BROKER_URL and PostgreSQL)")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="web processes (needs BROKER_URL and PostgreSQL; Redis for live rooms)")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (with an in-process job worker on the embedded default)."""
     import uvicorn
 
+    from core.plugins import get_plugin_host
+
     settings = _settings()
     if workers > 1 and (settings.broker_kind == "embedded" or settings.database_kind == "sqlite"):
         raise click.UsageError("several web processes need BROKER_URL and a PostgreSQL DATABASE_URL")
+    if workers > 1 and settings.broker_kind != "redis" and "live_interview" in get_plugin_host().metas:
+        # Live rooms reach across web processes over Redis pub/sub only (docs/live_interview.md).
+        raise click.UsageError("several web processes share live rooms over Redis pub/sub: set BROKER_URL="
+                               "redis://..., or serve one process, or MENDAN_PLUGINS_EXCLUDE=live_interview")
     uvicorn.run("mendan.app:create_app", factory=True, host=host, port=port, workers=workers,
                 **uvicorn_options(settings))
 

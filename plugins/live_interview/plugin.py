@@ -6,7 +6,8 @@ timers and the evaluation form beside the video), a signalling WebSocket, the in
 recording uploaded in one-second chunks through the interviews' resumable upload, its table
 `live_interview_room_event` (who joined when, recording started and stopped, bytes), a link
 to the room on the interview page, and the meters of interviews held and recorded minutes.
-ICE servers (STUN/TURN) come from MENDAN_LIVE_ICE_SERVERS; none by default.
+ICE servers (STUN/TURN) come from MENDAN_LIVE_ICE_SERVERS; none by default. Rooms reach across
+web processes through the room bus (bus.py): Redis pub/sub when BROKER_URL is Redis.
 """
 
 from __future__ import annotations

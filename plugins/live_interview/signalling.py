@@ -4,25 +4,27 @@ control messages pass between the two people of one interview, and nobody else.
 The socket is authenticated by the session cookie (the core's auth middleware covers
 websockets) and guarded like every plugin route (tenant, contract, service hours);
 the handler then admits only the interview's interviewer and consented interviewee,
-from a page of this site. Rooms live in this process's memory: every web process
-would need a shared channel (Redis pub/sub) to run more than one.
+from a page of this site. Each process holds its own sockets; the room bus (bus.py)
+reaches the room's other participant when another web process serves them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 from litestar import WebSocket, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from litestar.params import FromPath
 
+from core.config import get_settings
 from core.interviews.api import Interview, Recording, advance
 from core.tenancy import TenantScope
+from plugins.live_interview.bus import Deliver, RoomBus, bus_for
 from plugins.live_interview.room import ice_servers, log_event, may_enter, recording_wanted
 
 log = structlog.get_logger("mendan.live_interview")
@@ -34,46 +36,80 @@ MAX_MESSAGE = 64 * 1024
 
 
 class Hub:
-    """The open sockets of each room, by role."""
+    """This process's open sockets of each room, by role; the room bus (plugins/live_interview/
+    bus.py) carries messages and presence to and from the other web processes.
 
-    def __init__(self) -> None:
-        self.rooms: dict[UUID, dict[str, WebSocket]] = {}
-        self.lock = asyncio.Lock()
+    `bus` makes the bus from the delivery function; by default the one the settings choose."""
 
-    async def enter(self, interview_id: UUID, role: str, socket: WebSocket) -> None:
-        async with self.lock:
-            previous = self.rooms.setdefault(interview_id, {}).get(role)
-            self.rooms[interview_id][role] = socket
+    def __init__(self, bus: Callable[[Deliver], RoomBus] | None = None) -> None:
+        self.rooms: dict[UUID, dict[str, tuple[WebSocket, str]]] = {}  # room -> role -> (socket, token)
+        self._make_bus = bus or (lambda deliver: bus_for(get_settings(), deliver))
+        self._bus: RoomBus | None = None
+
+    @property
+    def bus(self) -> RoomBus:
+        if self._bus is None:
+            self._bus = self._make_bus(self._deliver)
+        return self._bus
+
+    async def enter(self, interview_id: UUID, role: str, socket: WebSocket) -> bool:
+        """Put the socket in the room, replacing an earlier page of the role on any process;
+        whether the other role is in the room."""
+        room, token = str(interview_id), uuid4().hex
+        local = self.rooms.setdefault(interview_id, {})
+        previous = local.get(role)
+        local[role] = (socket, token)
         if previous is not None:
-            await _close_quietly(previous, REPLACED)
+            await _close_quietly(previous[0], REPLACED)
+        await self.bus.subscribe(room)
+        await self.bus.claim(room, role, token)
+        await self.bus.publish(room, {"replace": role, "token": token})
+        return await self.bus.present(room, other(role))
 
     async def leave(self, interview_id: UUID, role: str, socket: WebSocket) -> bool:
-        """False when a newer page of the same role had already taken the place."""
-        async with self.lock:
-            room = self.rooms.get(interview_id, {})
-            if room.get(role) is not socket:
-                return False
-            del room[role]
-            if not room:
-                self.rooms.pop(interview_id, None)
-            return True
-
-    def peer(self, interview_id: UUID, role: str) -> WebSocket | None:
-        return self.rooms.get(interview_id, {}).get(other(role))
-
-    async def send(self, interview_id: UUID, role: str, message: dict[str, Any]) -> bool:
-        socket = self.rooms.get(interview_id, {}).get(role)
-        if socket is None:
+        """False when a newer page of the same role, here or on another process, had already
+        taken the place."""
+        local = self.rooms.get(interview_id, {})
+        held = local.get(role)
+        if held is None or held[0] is not socket:
             return False
+        del local[role]
+        room = str(interview_id)
         try:
-            await socket.send_json(message)
-        except Exception:  # a socket closing under us is the peer leaving; its handler cleans up
+            if not local:
+                self.rooms.pop(interview_id, None)
+                await self.bus.unsubscribe(room)
+            return await self.bus.release(room, role, held[1])
+        except Exception as exc:  # the bus is away: its presence expires (bus.PRESENCE_SECONDS)
+            log.warning("live_room_leave_unannounced", interview_id=room, error=repr(exc))
             return False
-        return True
+
+    async def send(self, interview_id: UUID, role: str, message: dict[str, Any]) -> None:
+        """To the role's socket, on whichever process holds it; nothing when nobody does."""
+        await self.bus.publish(str(interview_id), {"to": role, "message": message})
 
     async def broadcast(self, interview_id: UUID, message: dict[str, Any]) -> None:
-        for role in list(self.rooms.get(interview_id, {})):
-            await self.send(interview_id, role, message)
+        """To both people, wherever they are. What happened stays done when the bus is away (the
+        pages learn it when they reload), so a lost broadcast is logged, not raised."""
+        try:
+            await self.bus.publish(str(interview_id), {"to": "*", "message": message})
+        except Exception as exc:
+            log.warning("live_room_broadcast_lost", interview_id=str(interview_id), error=repr(exc))
+
+    async def _deliver(self, room: str, data: dict[str, Any]) -> None:
+        """A message of the bus, to this process's sockets of the room it names."""
+        local = self.rooms.get(UUID(room), {})
+        if "replace" in data:
+            held = local.get(data["replace"])
+            if held is not None and held[1] != data.get("token"):
+                await _close_quietly(held[0], REPLACED)  # its handler's leave finds the newer token
+            return
+        for role, (socket, _token) in list(local.items()):
+            if data.get("to") in (role, "*"):
+                try:
+                    await socket.send_json(data["message"])
+                except Exception:  # a socket closing under us is the peer leaving; its handler cleans up
+                    pass
 
 
 HUB = Hub()
@@ -111,15 +147,15 @@ async def signal(socket: WebSocket, interview_id: FromPath[UUID]) -> None:
         # Accepted only to say why in the close code; nothing is sent or relayed.
         await socket.close(code=REFUSED)
         return
-    await HUB.enter(interview.id, role, socket)
-    await log_event(scope, interview, user, "joined", role=role)
-    if role == "interviewer":
-        await advance(scope, interview, "in_progress")
-    await socket.send_json({"type": "welcome", "role": role, "peer": HUB.peer(interview.id, role) is not None,
-                            "recording": await recording_wanted(scope, interview.id),
-                            "ice_servers": ice_servers()})
-    await HUB.send(interview.id, other(role), {"type": "peer", "present": True})
     try:
+        peer = await HUB.enter(interview.id, role, socket)
+        await log_event(scope, interview, user, "joined", role=role)
+        if role == "interviewer":
+            await advance(scope, interview, "in_progress")
+        await socket.send_json({"type": "welcome", "role": role, "peer": peer,
+                                "recording": await recording_wanted(scope, interview.id),
+                                "ice_servers": ice_servers()})
+        await HUB.send(interview.id, other(role), {"type": "peer", "present": True})
         while True:
             text = await socket.receive_text()
             try:

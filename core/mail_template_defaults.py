@@ -22,7 +22,7 @@ _PREPARATION_EN = """What to prepare
 
 _OVERVIEW_JA = """■ 面談の概要
 {% if self_interview %}
-受験期間：{{ date }} ～ {{ closes }}（期間中のお好きな時間に受験いただけます）
+受験期間：{{ date }}から{{ closes }}までの間、ご都合のよいときに受けてください。
 {% else %}
 日時：{{ date }}
 所要時間：{{ minutes }}分
@@ -35,7 +35,7 @@ _OVERVIEW_JA = """■ 面談の概要
 
 _OVERVIEW_EN = """The interview
 {% if self_interview %}
-Open: from {{ date }} until {{ closes }} (take it whenever you like in that time)
+Open: take it whenever you like from {{ date }} until {{ closes }}.
 {% else %}
 Date: {{ date }}
 Length: {{ minutes }} minutes
@@ -108,8 +108,10 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "【{{ company }}】{{ format }}日程変更のお知らせ（{{ date }}）",
         "[{{ company }}] Your {{ format | lower }} has been moved to {{ date }}"),
     "interview_reminder": _interview(
-        "{{ company }}でございます。明日の{{ format }}について、念のためご案内いたします。",
-        "This is {{ company }}, with a reminder of your {{ format | lower }} tomorrow.",
+        "{{ company }}でございます。{% if self_interview %}セルフ面談の受付が明日から始まることをお知らせします。"
+        "{% else %}明日の{{ format }}について、念のためご案内いたします。{% endif %}",
+        "This is {{ company }}, with a reminder: {% if self_interview %}your self-interview opens tomorrow."
+        "{% else %}your {{ format | lower }} is tomorrow.{% endif %}",
         "【{{ company }}】明日の{{ format }}のご案内（{{ date }}）",
         "[{{ company }}] Reminder: your {{ format | lower }} on {{ date }}"),
     "interview_cancelled": {

@@ -128,10 +128,12 @@ async def test_an_unknown_placeholder_or_a_line_break_in_the_subject_is_refused(
     assert "使えない差し込み項目" in refused.text and "salary" in refused.text
     assert "年収：{{ salary }}" in refused.text  # what was typed comes back
 
-    english = await client.post(url, headers={**HTML, "accept-language": "en"}, data={
+    await client.get("/lang/en", params={"next": "/"}, follow_redirects=False)
+    english = await client.post(url, headers=HTML, data={
         "_csrf_token": form_csrf(form.text), "action": "save", "subject": "Hi", "body": typed})
     assert english.status_code == 400 and "unknown placeholders: salary" in english.text
 
+    await client.get("/lang/ja", params={"next": "/"}, follow_redirects=False)
     for subject, body in (("ご案内\r\nBcc: x@example.com", "{{ name }}"),
                           ("ご案内", "{{ name.__class__.__mro__ }}"),
                           ("ご案内 {{ name", "{{ name }}")):

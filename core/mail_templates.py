@@ -76,6 +76,12 @@ async def stored_text(scope: TenantScope, kind: str, language: str) -> tuple[str
     return (row.subject, row.body) if row else None
 
 
+async def own_templates(scope: TenantScope) -> set[tuple[str, str]]:
+    """The (kind, language) pairs the tenant has its own text for."""
+    rows = await scope.select(MailTemplate, MailTemplate.kind, MailTemplate.language)
+    return {(row["kind"], row["language"]) for row in rows}
+
+
 async def current_text(scope: TenantScope, kind: str, language: str) -> tuple[str, str]:
     """The (subject, body) the tenant sends for `kind` in `language`: its own or the default."""
     return await stored_text(scope, kind, language) or default_text(kind, language)
@@ -176,7 +182,9 @@ def sample_values(kind_key: str, language: str, company: str, contact: str) -> d
         "date": "2026-12-01 (火) 14:00 (日本時間)" if ja else "2026-12-01 (Tue) 14:00 (Japan time)",
         "closes": "2026-12-03 (木) 14:00 (日本時間)" if ja else "2026-12-03 (Thu) 14:00 (Japan time)",
         "minutes": 30, "format": "オンライン面談" if ja else "Online interview", "self_interview": False,
-        "candidate": True, "link": "https://mendan.example/t/example/join/EXAMPLE-LINK",
+        "candidate": True, "link": "https://mendan.example/t/example/"
+                                    + ("password-reset/EXAMPLE-LINK" if kind_key == "staff_invitation"
+                                       else "join/EXAMPLE-LINK"),
         "queue_link": "https://mendan.example/t/example/interviews/to-evaluate",
         "role": "面談担当者" if ja else "interviewer", "valid_days": 7,
     }

@@ -19,7 +19,7 @@ from core.db.tables import Tenant
 from core.interviews.senders import sender_of
 from core.interviews.web_forms import Form
 from core.mail_templates import (KINDS, MailTemplateProblem, contact_of, current_text, render, reset, sample_values,
-                                 save, set_contact, stored_text)
+                                 own_templates, save, set_contact, stored_text)
 from core.tenancy import TenantScope
 from core.text_input import TextProblem
 from core.web.i18n import LANGUAGES
@@ -40,12 +40,12 @@ async def _contact(request: Request, scope: TenantScope) -> str:
 
 async def _list_page(request: Request, scope: TenantScope, status_code: int = 200, error: str | None = None,
                      saved: bool = False) -> Any:
-    own = {(k, lang) for k in KINDS for lang in LANGUAGES if await stored_text(scope, k, lang)}
+    own = await own_templates(scope)
     return await page(request, "interviews/mail_templates.html", status_code=status_code, kinds=KINDS.values(),
                       languages=LANGUAGES, own=own, contact=await _contact(request, scope), error=error, saved=saved)
 
 
-async def _edit_page(request: Request, scope: TenantScope, tenant: Tenant, kind: str, language: str, *,
+async def _edit_page(request: Request, scope: TenantScope, kind: str, language: str, *,
                      subject: str, body: str, status_code: int = 200, error: str | None = None,
                      preview: Any = None, saved: bool = False) -> Any:
     return await page(request, "interviews/mail_template.html", status_code=status_code, kind=KINDS[kind],
@@ -79,12 +79,11 @@ class MailTemplateController(Controller):
         return Redirect(f"/t/{tenant_row.slug}/mail/templates/?saved=true")
 
     @get("/{kind:str}/{language:str}")
-    async def edit(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                   tenant_row: NamedDependency[Tenant], kind: FromPath[str], language: FromPath[str],
-                   saved: FromQuery[bool] = False) -> Template:
+    async def edit(self, request: Request, tenant_scope: NamedDependency[TenantScope], kind: FromPath[str],
+                   language: FromPath[str], saved: FromQuery[bool] = False) -> Template:
         _known(kind, language)
         subject, body = await current_text(tenant_scope, kind, language)
-        return await _edit_page(request, tenant_scope, tenant_row, kind, language, subject=subject, body=body,
+        return await _edit_page(request, tenant_scope, kind, language, subject=subject, body=body,
                                 saved=saved)
 
     @post("/{kind:str}/{language:str}", media_type=MediaType.HTML)
@@ -99,11 +98,11 @@ class MailTemplateController(Controller):
             if _raw(data, "action") == "preview":
                 values = sample_values(kind, language, tenant_row.name, await _contact(request, tenant_scope))
                 preview = render(kind, subject.strip(), body, values)
-                return await _edit_page(request, tenant_scope, tenant_row, kind, language, subject=subject,
+                return await _edit_page(request, tenant_scope, kind, language, subject=subject,
                                         body=body, preview=preview)
             await save(tenant_scope, kind, language, subject, body, request.user.id)
         except MailTemplateProblem as exc:
-            return await _edit_page(request, tenant_scope, tenant_row, kind, language, subject=subject, body=body,
+            return await _edit_page(request, tenant_scope, kind, language, subject=subject, body=body,
                                     status_code=400, error=str(exc))
         await audit.record("mail.template_saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=f"{kind}/{language}", ip=audit.client_ip(request))

@@ -19,6 +19,7 @@ from core.auth.guards import requires_admin
 from core.db.tables import Job, Tenant
 from core.interviews.senders import dns_records, sender_of, set_sender
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
+from core.mail import queue_mail
 from core.mail_log import logged_mail
 from core.tenancy import TenantScope
 from core.web.rendering import page
@@ -81,7 +82,8 @@ class MailController(Controller):
         job = await tenant_scope.get(Job, job_id)
         args = json_value(job.args)
         if job.actor == "core.send_mail" and job.state == "failed" and job.message != RESENT:
-            await request.app.state.tasks.enqueue("core.send_mail", tenant_id=tenant_row.id, message=args["message"])
+            await queue_mail(request.app.state.tasks, tenant_id=tenant_row.id, message=args["message"],
+                             kind=args.get("kind", ""))
             await tenant_scope.update(Job, {Job.message: RESENT}).where(Job.id == job.id)
             await audit.record("mail.resent", tenant_id=tenant_scope.tenant_id, actor=request.user,
                                target=str(job.id), ip=audit.client_ip(request))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import structlog
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -23,6 +24,7 @@ from core.text_input import TextProblem, clean_text
 from core.web.i18n import LANGUAGES
 from core.web.i18n import gettext as _
 
+log = structlog.get_logger("mendan.mail_templates")
 SUBJECT_LENGTH = 200
 BODY_LENGTH = 10_000
 _INTERVIEW_VALUES = ("name", "company", "title", "date", "closes", "minutes", "format", "self_interview",
@@ -150,9 +152,17 @@ def render(kind_key: str, subject: str, body: str, values: dict[str, Any]) -> Re
 
 
 async def render_for(scope: TenantScope, kind_key: str, language: str, values: dict[str, Any]) -> RenderedMail:
-    """The tenant's mail of `kind_key` in `language`, rendered with `values`."""
-    subject, body = await current_text(scope, kind_key, language)
-    return render(kind_key, subject, body, values)
+    """The tenant's mail of `kind_key` in `language`, rendered with `values`. A tenant's own text
+    that fails with these values (it was checked only with sample ones) gives way to the default,
+    so the mail still goes out; MailTemplateProblem when the default fails too."""
+    own = await stored_text(scope, kind_key, language)
+    if own is not None:
+        try:
+            return render(kind_key, *own, values)
+        except MailTemplateProblem as exc:
+            log.warning("mail_template_failed", tenant_id=str(scope.tenant_id), kind=kind_key, language=language,
+                        error=str(exc))
+    return render(kind_key, *default_text(kind_key, language), values)
 
 
 async def save(scope: TenantScope, kind_key: str, language: str, subject: str, body: str, user_id: Any) -> None:

@@ -142,9 +142,9 @@ def render(kind_key: str, subject: str, body: str, values: dict[str, Any]) -> Re
     try:
         rendered_subject = subject_template.render(values).strip()
         rendered_body = body_template.render(values)
-    except TemplateError as exc:
-        raise MailTemplateProblem(_("The template could not be rendered: %(reason)s")
-                                  % {"reason": exc.message or str(exc)}) from None
+    except Exception as exc:  # noqa: BLE001  (an admin's text may fail in any way: 1 // 0, "a" + 1)
+        reason = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
+        raise MailTemplateProblem(_("The template could not be rendered: %(reason)s") % {"reason": reason}) from None
     if "\r" in rendered_subject or "\n" in rendered_subject:
         raise MailTemplateProblem(_("%(field)s contains a control character (such as a line break); remove it.")
                                   % {"field": _("Subject")})

@@ -231,3 +231,27 @@ async def test_an_expired_invitation_sets_no_password(app, client, settings, mak
         "password": NEW_PASSWORD, "password_again": NEW_PASSWORD, "_csrf_token": form_csrf(form.text)})
     assert tried.status_code == 404
     assert (await User.objects().where(User.id == expert.id).first()).password_hash is None
+
+
+async def test_a_saved_text_that_fails_with_real_values_gives_way_to_the_default(app, settings, make_tenant,
+                                                                                make_user):
+    from core.interviews.tables import Interview
+    from core.mail_templates import MailTemplateProblem, save
+
+    tenant = await make_tenant(name="株式会社サンプル")
+    setup = await make_interview(tenant, make_user, starts_in=timedelta(days=2))
+    # Checked with the sample length (30 minutes) it renders; a 60-minute interview divides by zero.
+    await save(setup["scope"], "interview_scheduled", "ja", "{{ 60 // (minutes - 60) }} {{ company }}",
+               "{{ name }} 様\n", setup["admin"].id)
+    try:
+        await save(setup["scope"], "interview_scheduled", "ja", "{{ 1 // (minutes - 30) }}", "x", setup["admin"].id)
+    except MailTemplateProblem as exc:
+        assert "division" in str(exc)
+    else:
+        raise AssertionError("a text that fails with the sample values was saved")
+    await Interview.update({Interview.duration_minutes: 60}).where(Interview.id == setup["interview"].id)
+    setup["interview"].duration_minutes = 60
+    msg, body = parsed(await interview_mail(setup["scope"], settings, tenant, setup["interview"],
+                                            setup["interviewee"], "scheduled", "noreply@sample.co.jp"))
+    assert msg["Subject"].startswith("【株式会社サンプル】オンライン面談のご案内")
+    assert "ご準備いただきたいこと" in body

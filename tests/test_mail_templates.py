@@ -255,3 +255,18 @@ async def test_a_saved_text_that_fails_with_real_values_gives_way_to_the_default
                                             setup["interviewee"], "scheduled", "noreply@sample.co.jp"))
     assert msg["Subject"].startswith("【株式会社サンプル】オンライン面談のご案内")
     assert "ご準備いただきたいこと" in body
+
+
+async def test_staff_from_a_csv_import_are_invited_and_interviewees_are_not(client, make_tenant, make_user):
+    from core.auth.tokens import create_api_token
+
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    token = await create_api_token(admin, "import", scope="write")
+    csv = ("email,display_name,role,language\ncandidate@example.jp,候補者,interviewee,ja\n"
+           "expert@example.jp,Ann Lee,expert,en\n")
+    made = await client.post(f"/api/v1/t/{tenant.slug}/people/import", content=csv.encode(),
+                             headers={"authorization": f"Bearer {token}", "content-type": "text/csv"})
+    assert made.status_code == 201, made.text
+    invitations = await mail_jobs(tenant, "staff_invitation")
+    assert [(m["To"], body.split(",")[0]) for _job, m, body in invitations] == [("expert@example.jp", "Dear Ann Lee")]

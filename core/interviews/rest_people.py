@@ -181,14 +181,17 @@ class CsvBodyOperation(Operation):
       description=f"Registers every row of a CSV file sent as the body (`Content-Type: text/csv`; columns "
                   f"{', '.join(CSV_COLUMNS)}; UTF-8, UTF-8 with BOM or Shift_JIS). Every row is checked first: "
                   "a file with any error registers no one and answers 422 with each error's `line` and "
-                  "`field`. Send an `Idempotency-Key`. Admins; scope `write`.",
+                  "`field`. Staff are mailed an invitation that sets their first password. Send an "
+                  "`Idempotency-Key`. Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 422),
       operation_class=CsvBodyOperation)
 async def import_people_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            body: RawBody) -> Response[ImportResult]:
+                            tenant_row: NamedDependency[Tenant], body: RawBody) -> Response[ImportResult]:
     report = await import_people(tenant_scope, body)
     if not report.ok:
         raise ApiError(422, errors=[FieldError(e.column or "file", e.message, "row", e.line) for e in report.errors])
+    for user in filter(needs_invitation, report.users):
+        await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
     await audit.record("people.imported", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        detail={"created": report.created, "via": "api"}, ip=audit.client_ip(request))
     return Response(ImportResult(created=report.created), status_code=201)

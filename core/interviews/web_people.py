@@ -58,10 +58,13 @@ class PeopleController(Controller):
         return Redirect(f"/t/{request.path_params['tenant']}/people/")
 
     @post("/import", media_type=MediaType.HTML)
-    async def import_csv(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Upload) -> Any:
+    async def import_csv(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                         tenant_row: NamedDependency[Tenant], data: Upload) -> Any:
         upload = data.get("file")
         content = await upload.read() if upload is not None and hasattr(upload, "read") else b""
         report = await import_people(tenant_scope, content)
+        for user in filter(needs_invitation, report.users):
+            await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
         await audit.record("people.imported" if report.ok else "people.import_refused",
                            tenant_id=tenant_scope.tenant_id, actor=request.user,
                            detail={"created": report.created, "errors": len(report.errors)},

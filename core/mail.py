@@ -13,6 +13,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import structlog
@@ -27,6 +28,7 @@ class MailError(Exception):
 
 
 def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    """One message; every mail's subject goes through here (the one place its header is made)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -37,6 +39,14 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     if html is not None:
         msg.add_alternative(html, subtype="html")
     return msg
+
+
+async def queue_mail(tasks: Any, *, tenant_id: Any, message: EmailMessage | str, kind: str) -> Any:
+    """Queue `message` as the `core.send_mail` job of `tenant_id` (None: no tenant); `kind` names
+    the mail in the tenant's sent-mail log (core.mail_log), e.g. "interview_scheduled". Returns
+    the job id."""
+    text = message if isinstance(message, str) else message.as_string()
+    return await tasks.enqueue("core.send_mail", tenant_id=tenant_id, message=text, kind=kind)
 
 
 def deliver(settings: Settings, msg: EmailMessage, raw: bytes | None = None) -> str:

@@ -13,8 +13,9 @@ from core.mail import deliver
 from core.runtime import runtime
 
 
-async def send_mail(tenant_id: str | None, message: str) -> str:
-    """Deliver one message (RFC 5322 text), DKIM-signed when the tenant has its own sender.
+async def send_mail(tenant_id: str | None, message: str, kind: str = "") -> str:
+    """Deliver one message (RFC 5322 text), DKIM-signed when the tenant has its own sender;
+    `kind` is only read by the sent-mail log (core.mail_log), from the job's arguments.
 
     Retried by Dramatiq when the server fails; once retries are spent the job is
     marked failed and the admin sees the mail on the tenant's mail page.

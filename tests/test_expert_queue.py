@@ -93,9 +93,9 @@ async def test_each_expert_is_mailed_in_their_language_when_assigned(app, client
 
     mails = await _mails_to(settings.outbox_dir, {japanese.email, english.email})
     ja, en = mails[japanese.email], mails[english.email]
-    assert ja["Subject"] == "【株式会社テスト】面談評価のご依頼"
+    assert ja["Subject"].startswith("【株式会社テスト】面談評価のご依頼")
     body = ja.get_body(("plain",)).get_content()
-    assert body.startswith("山田 花子様") and "一次面接" in body and link in body and "評価" in body
-    assert en["Subject"] == "[株式会社テスト] Request to evaluate an interview"
+    assert body.startswith("山田 花子 様") and "一次面接" in body and link in body and "評価" in body
+    assert en["Subject"].startswith("[株式会社テスト] Request to evaluate an interview")
     body = en.get_body(("plain",)).get_content()
     assert body.startswith("Dear Ann Lee,") and link in body and "to-evaluate" in body

@@ -143,14 +143,14 @@ async def test_scheduling_mail_reaches_a_starttls_server_signed_with_the_tenants
         interview = setup["interview"]
         tokyo = interview.starts_at.astimezone(dt.timezone(dt.timedelta(hours=9))).strftime("%Y-%m-%d")
         msg, body, calendar = by_person[setup["interviewee"].email]
-        assert msg["Subject"].strip().startswith("面談が設定されました") and tokyo in msg["Subject"]
+        assert msg["Subject"].startswith(f"【{tenant.name}】オンライン面談のご案内") and tokyo in msg["Subject"]
         assert msg["From"] == "interviews@example-tenant.jp"
         link = re.search(r"http://\S+/join/\S+", body).group(0)
         assert f"interview={interview.id}" in link
         assert "METHOD:REQUEST" in calendar and f"UID:{interview.id}@mendan" in calendar
         assert f"DTSTART:{interview.starts_at.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}" in calendar
         msg, body, calendar = by_person[setup["interviewer"].email]
-        assert msg["Subject"].strip().startswith("Your interview has been scheduled") and "(Japan time)" in body
+        assert msg["Subject"].startswith(f"[{tenant.name}] Invitation: your online interview") and "(Japan time)" in body
         assert f"/interviews/{interview.id}" in body
 
         # The personal link from the mail signs the interviewee in, at the interview's time.
@@ -208,8 +208,8 @@ async def test_the_reminder_goes_out_once_the_day_before(app, settings, host, ma
     assert len(jobs) == 2
     messages = [(json.loads(j.args) if isinstance(j.args, str) else j.args)["message"] for j in jobs]
     subjects = sorted(email.message_from_string(m, policy=policy.default)["Subject"].strip() for m in messages)
-    assert subjects[0].startswith("Reminder: your interview is tomorrow")  # the interviewer reads English
-    assert subjects[1].startswith("リマインダー")
+    assert subjects[0].startswith(f"[{tenant.name}] Reminder: your online interview")  # the interviewer reads English
+    assert subjects[1].startswith(f"【{tenant.name}】明日のオンライン面談のご案内")
 
 
 async def test_the_invitation_is_an_inline_calendar_alternative_and_an_attachment_with_crlf(app, 

@@ -37,6 +37,6 @@ async def send_password_reset(tenant_id: None, for_tenant: str | None, email: st
         )
     finally:
         current_language.reset(restore)
-    await rt.tasks.enqueue("core.send_mail", tenant_id=user.tenant, message=msg.as_string())
+    await mail.queue_mail(rt.tasks, tenant_id=user.tenant, message=msg, kind="password_reset")
     await audit.record("auth.password_reset_requested", tenant_id=user.tenant, actor=user, ip=ip)
     return "sent"

@@ -88,10 +88,12 @@ async def revoke_user_credentials(user_id) -> None:
         (PasswordReset.user == user_id) & PasswordReset.used_at.is_null())
 
 
-async def create_password_reset(user: User) -> str:
+async def create_password_reset(user: User, lifetime: timedelta = RESET_LIFETIME) -> str:
+    """A new single-use link token that sets `user`'s password within `lifetime` (an hour for a
+    reset; a staff invitation's lasts longer). Only its hash is stored."""
     token = secrets.token_urlsafe(32)
     await PasswordReset.insert(
-        PasswordReset(token_hash=_hash(token), user=user.id, expires_at=datetime.now(timezone.utc) + RESET_LIFETIME)
+        PasswordReset(token_hash=_hash(token), user=user.id, expires_at=datetime.now(timezone.utc) + lifetime)
     )
     return token
 

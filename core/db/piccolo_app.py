@@ -23,6 +23,8 @@ APP_CONFIG = AppConfig(
         tables.AnalysisStep,
         tables.TranscriptRecord,
         tables.IdempotencyKey,
+        tables.MailTemplate,
+        tables.MailContact,
     ],
     migration_dependencies=[],
     commands=[],

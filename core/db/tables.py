@@ -96,6 +96,28 @@ class Job(Table, tablename="mendan_job"):
     finished_at = Timestamptz(null=True, default=None)
 
 
+class MailTemplate(Table, tablename="mendan_mail_template"):
+    """A tenant's own text of one kind of mail in one language (core.mail_templates); without a
+    row the shipped default is sent. One row per (tenant, kind, language)."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, index=True)
+    kind = Varchar(length=40)
+    language = Varchar(length=8)
+    subject = Text()  # a Jinja2 template of one line
+    body = Text()  # a Jinja2 template of the plain-text body
+    updated_by = ForeignKey(references=User, null=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class MailContact(Table, tablename="mendan_mail_contact"):
+    """Whom the tenant's mails name for questions and new dates (`{{ contact }}`)."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(references=Tenant, unique=True, index=True)
+    text = Text()
+
+
 class AuditEntry(Table, tablename="mendan_audit"):
     tenant = ForeignKey(references=Tenant, null=True, index=True)
     actor = ForeignKey(references=User, null=True)

@@ -1,7 +1,7 @@
 """Interview mail: set up, moved, cancelled and the reminder the day before.
 
-Each person gets the mail in their own language, with the date in Japan time,
-their personal link and an iCalendar attachment. Mail is queued as the
+Each person gets the mail in their own language, from the tenant's template (core.mail_templates),
+with the date in Japan time, their personal link and an iCalendar attachment. Mail is queued as the
 `core.send_mail` job, which retries and signs with the tenant's DKIM key.
 """
 
@@ -20,7 +20,8 @@ from core.interviews.people import issue_join_link
 from core.interviews.schedule import TOKYO, experts_of
 from core.interviews.senders import sender_of
 from core.interviews.tables import Interview
-from core.mail import build_message
+from core.mail import build_message, queue_mail
+from core.mail_templates import contact_of, render_for
 from core.tenancy import TenantScope
 from core.web import i18n
 from core.web.i18n import gettext as _
@@ -30,24 +31,6 @@ EVENTS = ("scheduled", "rescheduled", "cancelled", "reminder")
 
 def when(moment: datetime, language: str) -> str:
     return format_datetime(moment, "yyyy-MM-dd (EEE) HH:mm", tzinfo=TOKYO, locale=language) + " " + _("(Japan time)")
-
-
-def _subject(event: str) -> str:
-    return {
-        "scheduled": _("Your interview has been scheduled"),
-        "rescheduled": _("Your interview has been moved"),
-        "cancelled": _("Your interview has been cancelled"),
-        "reminder": _("Reminder: your interview is tomorrow"),
-    }[event]
-
-
-def _lead(event: str) -> str:
-    return {
-        "scheduled": _("An interview has been scheduled for you."),
-        "rescheduled": _("Your interview has been moved to a new date."),
-        "cancelled": _("Your interview has been cancelled."),
-        "reminder": _("This is a reminder of your interview tomorrow."),
-    }[event]
 
 
 def join_link_lifetime(interview: Interview) -> timedelta:
@@ -68,35 +51,32 @@ async def personal_link(scope: TenantScope, settings: Settings, tenant: Tenant, 
     return f"{base}/interviews/{interview.id}"
 
 
+def format_label(interview: Interview) -> str:
+    """The interview's format in the current language: the live kind is an online video interview."""
+    return _("Live interview") if interview.kind == "live" else _("Self-interview")
+
+
 async def interview_mail(scope: TenantScope, settings: Settings, tenant: Tenant, interview: Interview,
                          person: User, event: str, sender: str) -> str:
-    """The RFC 5322 text of one person's mail, in that person's language."""
-    token = i18n.current_language.set(person.language if person.language in i18n.LANGUAGES else "ja")
+    """The RFC 5322 text of one person's mail, in that person's language, from the tenant's
+    template of `interview_<event>` (core.mail_templates)."""
+    language = person.language if person.language in i18n.LANGUAGES else "ja"
+    token = i18n.current_language.set(language)
     try:
         cancelled = event == "cancelled"
         link = "" if cancelled else await personal_link(scope, settings, tenant, interview, person)
-        date = when(interview.starts_at, person.language)
-        lead = _lead(event)
-        if interview.kind == "self" and event == "reminder":
-            lead = _("This is a reminder: your self-interview opens tomorrow.")
-        lines = [f"{person.display_name or person.email}", "", lead, ""]
-        if interview.kind == "self":
-            closes = interview.starts_at + timedelta(minutes=interview.duration_minutes)
-            lines += [_("Take it whenever you like from %(opens)s until %(closes)s.")
-                      % {"opens": date, "closes": when(closes, person.language)}]
-        else:
-            lines += [_("Date: %(date)s") % {"date": date},
-                      _("Length: %(minutes)s minutes") % {"minutes": interview.duration_minutes}]
-        kind = _("Live interview") if interview.kind == "live" else _("Self-interview")
-        lines += [_("Kind: %(kind)s") % {"kind": kind}]
-        if link:
-            lines += ["", _("Your personal link:"), link]
-        lines += ["", tenant.name]
-        msg = build_message(sender=sender, to=person.email, subject=f"{_subject(event)}: {date}", text="\n".join(lines))
+        closes = interview.starts_at + timedelta(minutes=interview.duration_minutes)
+        values = {"name": person.display_name or person.email, "company": tenant.name, "title": interview.title,
+                  "date": when(interview.starts_at, language), "closes": when(closes, language),
+                  "minutes": interview.duration_minutes, "format": format_label(interview),
+                  "self_interview": interview.kind == "self", "candidate": person.role == "interviewee",
+                  "link": link, "contact": await contact_of(scope, sender)}
+        rendered = await render_for(scope, f"interview_{event}", language, values)
+        msg = build_message(sender=sender, to=person.email, subject=rendered.subject, text=rendered.body)
         event_text = ical.interview_event(
             uid=f"{interview.id}@mendan", sequence=interview.sequence, starts_at=interview.starts_at,
             minutes=interview.duration_minutes, summary=interview.title or _("Interview"),
-            description=link or _lead(event), url=link or settings.base_url, organizer=sender,
+            description=link or rendered.subject, url=link or settings.base_url, organizer=sender,
             attendee=person.email, cancelled=cancelled)
         method = "CANCEL" if cancelled else "REQUEST"
         # Bytes in base64 keep the calendar's CRLF line ends (a text part would be re-wrapped to
@@ -122,10 +102,11 @@ async def notify(scope: TenantScope, settings: Settings, tasks: Any, tenant: Ten
         if not person.active:
             continue
         message = await interview_mail(scope, settings, tenant, interview, person, event, sender)
-        jobs.append(await tasks.enqueue("core.send_mail", tenant_id=tenant.id, message=message))
+        jobs.append(await queue_mail(tasks, tenant_id=tenant.id, message=message, kind=f"interview_{event}"))
     if event == "scheduled" and experts_of(interview):
         for expert in await scope.objects(User).where(User.id.is_in(experts_of(interview))):
             if expert.active:
-                message = assignment_mail(settings, tenant, interview, expert, sender, when)
-                jobs.append(await tasks.enqueue("core.send_mail", tenant_id=tenant.id, message=message))
+                message = await assignment_mail(scope, settings, tenant, interview, expert, sender, when,
+                                                format_label)
+                jobs.append(await queue_mail(tasks, tenant_id=tenant.id, message=message, kind="expert_assignment"))
     return jobs

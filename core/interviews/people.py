@@ -47,6 +47,7 @@ class RowError:
 class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     created: int = 0
+    users: list[User] = field(default_factory=list)  # the people registered, none when any row was refused
 
     @property
     def ok(self) -> bool:
@@ -143,7 +144,7 @@ async def import_people(scope: TenantScope, data: bytes) -> ImportReport:
     users = [User(tenant=scope.tenant_id, email=values["email"], display_name=values["display_name"],
                   role=values["role"], language=values["language"], password_hash=None) for _line, values in rows]
     await insert_rows(users)
-    report.created = len(rows)
+    report.created, report.users = len(rows), users
     return report
 
 

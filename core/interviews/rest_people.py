@@ -15,9 +15,10 @@ from litestar.params import FromPath, JSONBody, Parameter, RawBody
 
 from core import audit
 from core.auth.guards import requires_admin
-from core.db.tables import User
+from core.db.tables import Tenant, User
 from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, change_role, create_person, \
     import_people, set_active
+from core.interviews.staff_invitation import invite_staff, needs_invitation
 from core.rest.auth import requires_scope
 from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, in_states, paginate
@@ -49,7 +50,8 @@ class PersonPage(msgspec.Struct):
 
 
 class PersonCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """A person to register; without a password they sign in by the links they are mailed."""
+    """A person to register; without a password they sign in by the links they are mailed (staff:
+    an invitation that sets their first password)."""
 
     email: Annotated[str, msgspec.Meta(max_length=254, examples=["hanako@example.jp"])]
     role: Role
@@ -97,10 +99,11 @@ async def get_person(request: Request, tenant_scope: NamedDependency[TenantScope
 
 @post("/people", summary="Register a person", operation_id="createPerson",
       description="Registers one person; answers 201 with the person and its `Location`. Send an "
-                  "`Idempotency-Key` so a retry does not register twice. Admins; scope `write`.",
+                  "`Idempotency-Key` so a retry does not register twice. Staff registered without a password are "
+                  "mailed an invitation that sets their first password (valid 7 days, once). Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 409, 422))
 async def create_person_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            data: JSONBody[PersonCreate]) -> Response[Person]:
+                            tenant_row: NamedDependency[Tenant], data: JSONBody[PersonCreate]) -> Response[Person]:
     try:
         user = await create_person(tenant_scope, email=data.email, display_name=data.display_name, role=data.role,
                                    language=data.language, password=data.password)
@@ -108,6 +111,8 @@ async def create_person_api(request: Request, tenant_scope: NamedDependency[Tena
         raise ApiError(422, errors=[FieldError(exc.field or "body", str(exc))]) from None
     await audit.record("people.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        target=str(user.id), detail={"role": user.role, "via": "api"}, ip=audit.client_ip(request))
+    if needs_invitation(user):
+        await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
     location = f"/api/v1/t/{request.path_params['tenant']}/people/{user.id}"
     return tagged(request, person_of(user), status_code=201, headers={"Location": location})
 
@@ -176,14 +181,17 @@ class CsvBodyOperation(Operation):
       description=f"Registers every row of a CSV file sent as the body (`Content-Type: text/csv`; columns "
                   f"{', '.join(CSV_COLUMNS)}; UTF-8, UTF-8 with BOM or Shift_JIS). Every row is checked first: "
                   "a file with any error registers no one and answers 422 with each error's `line` and "
-                  "`field`. Send an `Idempotency-Key`. Admins; scope `write`.",
+                  "`field`. Staff are mailed an invitation that sets their first password. Send an "
+                  "`Idempotency-Key`. Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 422),
       operation_class=CsvBodyOperation)
 async def import_people_api(request: Request, tenant_scope: NamedDependency[TenantScope],
-                            body: RawBody) -> Response[ImportResult]:
+                            tenant_row: NamedDependency[Tenant], body: RawBody) -> Response[ImportResult]:
     report = await import_people(tenant_scope, body)
     if not report.ok:
         raise ApiError(422, errors=[FieldError(e.column or "file", e.message, "row", e.line) for e in report.errors])
+    for user in filter(needs_invitation, report.users):
+        await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
     await audit.record("people.imported", tenant_id=tenant_scope.tenant_id, actor=request.user,
                        detail={"created": report.created, "via": "api"}, ip=audit.client_ip(request))
     return Response(ImportResult(created=report.created), status_code=201)

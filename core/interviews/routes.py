@@ -15,6 +15,7 @@ from core.interviews.web_analysis import ANALYSIS_HANDLERS
 from core.interviews.web_imports import ImportController
 from core.interviews.web_interviews import InterviewController
 from core.interviews.web_mail import MailController
+from core.interviews.web_mail_templates import MailTemplateController
 from core.interviews import rest_consent, rest_evaluations, rest_features, rest_interviews, rest_question_sets, \
     rest_recordings
 from core.interviews.rest_people import API_HANDLERS as PEOPLE_API
@@ -33,7 +34,7 @@ def interviews_routers() -> list[Router]:
     tenant_pages = Router(
         path="/t/{tenant:str}",
         route_handlers=[PeopleController, QuestionSetController, InterviewController, RecordingController,
-                        MailController, ImportController, search_people_json],
+                        MailController, MailTemplateController, ImportController, search_people_json],
         guards=[tenant_guard, service_guard("interactive")],
         tags=["interviews"],
     )

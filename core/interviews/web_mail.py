@@ -1,5 +1,6 @@
 """The tenant's mail page: sender address with its DKIM key, the DNS records to publish
-(spec 4.2.2 (5)), and mail that could not be delivered after every retry."""
+(spec 4.2.2 (5)), and mail that could not be delivered after every retry; and the sent-mail
+log (core.mail_log), a page of its own."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from core.auth.guards import requires_admin
 from core.db.tables import Job, Tenant
 from core.interviews.senders import dns_records, sender_of, set_sender
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
+from core.mail import queue_mail
+from core.mail_log import logged_mail
 from core.tenancy import TenantScope
 from core.web.rendering import page
 
@@ -54,6 +57,14 @@ class MailController(Controller):
                         page_number: FromQuery[int] = 1) -> Template:
         return await _mail_page(request, tenant_scope, page_number)
 
+    @get("/log")
+    async def log_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                       page_number: FromQuery[int] = 1) -> Template:
+        limit, offset = page_window(page_number)
+        entries = await logged_mail(tenant_scope, limit=limit, offset=offset)
+        return await page(request, "interviews/mail_log.html", entries=entries[:PAGE_SIZE],
+                          page_number=max(1, page_number), has_next=len(entries) > PAGE_SIZE)
+
     @post("/sender", media_type=MediaType.HTML)
     async def change_sender(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                             tenant_row: NamedDependency[Tenant], data: Form) -> Any:
@@ -71,7 +82,8 @@ class MailController(Controller):
         job = await tenant_scope.get(Job, job_id)
         args = json_value(job.args)
         if job.actor == "core.send_mail" and job.state == "failed" and job.message != RESENT:
-            await request.app.state.tasks.enqueue("core.send_mail", tenant_id=tenant_row.id, message=args["message"])
+            await queue_mail(request.app.state.tasks, tenant_id=tenant_row.id, message=args["message"],
+                             kind=args.get("kind", ""))
             await tenant_scope.update(Job, {Job.message: RESENT}).where(Job.id == job.id)
             await audit.record("mail.resent", tenant_id=tenant_scope.tenant_id, actor=request.user,
                                target=str(job.id), ip=audit.client_ip(request))

@@ -12,9 +12,10 @@ from litestar.response import Redirect, Template
 
 from core import audit
 from core.auth.guards import requires_admin
-from core.db.tables import User
+from core.db.tables import Tenant, User
 from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, create_person, import_people, \
     issue_join_link, role_label, set_active
+from core.interviews.staff_invitation import invite_staff, needs_invitation
 from core.interviews.web_forms import PAGE_SIZE, Form, Upload, page_window, text
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
@@ -42,7 +43,8 @@ class PeopleController(Controller):
         return await _people_page(request, tenant_scope, page_number)
 
     @post("/", media_type=MediaType.HTML)
-    async def add_person(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Form) -> Any:
+    async def add_person(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                         tenant_row: NamedDependency[Tenant], data: Form) -> Any:
         try:
             user = await create_person(tenant_scope, email=text(data, "email"),
                                        display_name=text(data, "display_name"), role=text(data, "role"),
@@ -51,13 +53,18 @@ class PeopleController(Controller):
             return await _people_page(request, tenant_scope, 1, status_code=400, error=str(exc))
         await audit.record("people.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(user.id), detail={"role": user.role}, ip=audit.client_ip(request))
+        if needs_invitation(user):
+            await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
         return Redirect(f"/t/{request.path_params['tenant']}/people/")
 
     @post("/import", media_type=MediaType.HTML)
-    async def import_csv(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Upload) -> Any:
+    async def import_csv(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                         tenant_row: NamedDependency[Tenant], data: Upload) -> Any:
         upload = data.get("file")
         content = await upload.read() if upload is not None and hasattr(upload, "read") else b""
         report = await import_people(tenant_scope, content)
+        for user in filter(needs_invitation, report.users):
+            await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
         await audit.record("people.imported" if report.ok else "people.import_refused",
                            tenant_id=tenant_scope.tenant_id, actor=request.user,
                            detail={"created": report.created, "errors": len(report.errors)},

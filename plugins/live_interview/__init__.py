@@ -1,1 +1,1 @@
-"""live_interview: face-to-face video interviews in the browser (WebRTC), recorded as they happen."""
+"""live_interview: online video interviews in the browser (WebRTC), recorded as they happen."""

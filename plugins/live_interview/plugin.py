@@ -1,4 +1,4 @@
-"""live_interview: face-to-face interviews in the browser, recorded as they happen (spec 4.1.1 (3)).
+"""live_interview: online video interviews in the browser, recorded as they happen (spec 4.1.1 (3)).
 
 What it adds: the live room under /t/{tenant}/live_interview/{interview_id} (camera and
 microphone check, WebRTC video between interviewer and interviewee, the question set with
@@ -23,14 +23,14 @@ from plugins.live_interview.meters import INTERVIEWS_HELD, RECORDED_MINUTES
 
 META = PluginMeta(
     key="live_interview",
-    name_ja="対面面談",
-    name_en="Face-to-face interview",
+    name_ja="オンライン面談",
+    name_en="Online interview",
     version="0.1.0",
     kind="basic",
     hours="interactive",
     meters=(
-        Meter(INTERVIEWS_HELD, "interview", "対面面談の実施", "Face-to-face interviews held"),
-        Meter(RECORDED_MINUTES, "minute", "対面面談の録画時間", "Face-to-face recorded minutes"),
+        Meter(INTERVIEWS_HELD, "interview", "オンライン面談の実施", "Online interviews held"),
+        Meter(RECORDED_MINUTES, "minute", "オンライン面談の録画時間", "Online interview recorded minutes"),
     ),
     description_ja="面談者と被面談者がブラウザでビデオ面談を行い、被面談者の映像と音声を録画して送ります。",
     description_en="Interviewer and interviewee meet by video in the browser; the interviewee is recorded and "
@@ -74,7 +74,7 @@ def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
 
     if interview.kind != "live" or interview.state == "cancelled":
         return []
-    return [Panel(title_ja="対面面談", title_en="Face-to-face interview", template="live_interview/panel.html",
+    return [Panel(title_ja="オンライン面談", title_en="Online interview", template="live_interview/panel.html",
                   order=10)]
 
 

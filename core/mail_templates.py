@@ -1,0 +1,201 @@
+"""Mail templates per tenant and language: the kinds of templated mail with their placeholders,
+the tenant's own text (the MailTemplate table) or the shipped default (core.mail_template_defaults),
+checking a new text, and rendering.
+
+Templates are Jinja2 run in its sandbox, so a tenant admin's text can read only the values it is
+given. Autoescape is off: the mail is text/plain, where HTML entities would show as typed. A
+subject is one line: CR or LF in it is refused when saved and when rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from core.db.tables import MailContact, MailTemplate
+from core.mail_template_defaults import DEFAULTS
+from core.tenancy import TenantScope
+from core.text_input import TextProblem, clean_text
+from core.web.i18n import LANGUAGES
+from core.web.i18n import gettext as _
+
+log = structlog.get_logger("mendan.mail_templates")
+SUBJECT_LENGTH = 200
+BODY_LENGTH = 10_000
+_INTERVIEW_VALUES = ("name", "company", "title", "date", "closes", "minutes", "format", "self_interview",
+                     "candidate", "link", "contact")
+
+
+@dataclass(frozen=True)
+class MailKind:
+    """One kind of templated mail: its key, its name (a msgid) and the placeholders it may use."""
+
+    key: str
+    label: str
+    placeholders: tuple[str, ...]
+
+
+KINDS: dict[str, MailKind] = {k.key: k for k in (
+    MailKind("interview_scheduled", "Interview scheduled", _INTERVIEW_VALUES),
+    MailKind("interview_rescheduled", "Interview moved", _INTERVIEW_VALUES),
+    MailKind("interview_reminder", "Reminder the day before", _INTERVIEW_VALUES),
+    MailKind("interview_cancelled", "Interview cancelled", _INTERVIEW_VALUES),
+    MailKind("expert_assignment", "Request to an expert to evaluate",
+             ("name", "company", "title", "date", "format", "link", "queue_link", "contact")),
+    MailKind("staff_invitation", "Invitation of a staff member",
+             ("name", "company", "role", "link", "valid_days", "contact")),
+)}
+
+
+class MailTemplateProblem(ValueError):
+    """A template text was refused; the message (translated) says which field and why."""
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    body: str
+
+
+_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                            keep_trailing_newline=True)
+
+
+def default_text(kind: str, language: str) -> tuple[str, str]:
+    """The shipped (subject, body) of `kind` in `language` (ja when the language has none)."""
+    texts = DEFAULTS[kind]
+    return texts.get(language, texts["ja"])
+
+
+async def stored_text(scope: TenantScope, kind: str, language: str) -> tuple[str, str] | None:
+    row = await scope.objects(MailTemplate).where(
+        (MailTemplate.kind == kind) & (MailTemplate.language == language)).first()
+    return (row.subject, row.body) if row else None
+
+
+async def own_templates(scope: TenantScope) -> set[tuple[str, str]]:
+    """The (kind, language) pairs the tenant has its own text for."""
+    rows = await scope.select(MailTemplate, MailTemplate.kind, MailTemplate.language)
+    return {(row["kind"], row["language"]) for row in rows}
+
+
+async def current_text(scope: TenantScope, kind: str, language: str) -> tuple[str, str]:
+    """The (subject, body) the tenant sends for `kind` in `language`: its own or the default."""
+    return await stored_text(scope, kind, language) or default_text(kind, language)
+
+
+async def contact_of(scope: TenantScope, fallback: str) -> str:
+    """The tenant's contact for its mails; `fallback` (its sender address) until an admin sets one."""
+    row = await scope.objects(MailContact).first()
+    return row.text if row and row.text else fallback
+
+
+async def set_contact(scope: TenantScope, text: str) -> str:
+    """Keep the tenant's contact (several lines allowed, at most 1000 characters); raises
+    TextProblem with a translated reason."""
+    text = clean_text(text, label=_("Contact"), max_length=1000, multiline=True, required=True)
+    await scope.delete(MailContact)
+    await scope.add(MailContact(text=text))
+    return text
+
+
+def _compile(source: str, kind: MailKind, field: str):
+    try:
+        parsed = _env.parse(source)
+    except TemplateError as exc:
+        raise MailTemplateProblem(_("%(field)s cannot be read as a template: %(reason)s")
+                                  % {"field": field, "reason": exc.message or str(exc)}) from None
+    unknown = sorted(meta.find_undeclared_variables(parsed) - set(kind.placeholders))
+    if unknown:
+        raise MailTemplateProblem(
+            _("%(field)s uses unknown placeholders: %(names)s. Use only: %(allowed)s.")
+            % {"field": field, "names": ", ".join(unknown), "allowed": ", ".join(kind.placeholders)})
+    return _env.from_string(parsed)
+
+
+def check(kind_key: str, subject: str, body: str) -> tuple[str, str]:
+    """The cleaned (subject, body) when both are templates `kind_key` can render; otherwise
+    MailTemplateProblem (a syntax error, an unknown placeholder, a line break in the subject,
+    too long, or a failure when rendered with sample values)."""
+    kind = KINDS[kind_key]
+    try:
+        subject = clean_text(subject, label=_("Subject"), max_length=SUBJECT_LENGTH, required=True)
+        body = clean_text(body, label=_("Body"), max_length=BODY_LENGTH, multiline=True, required=True)
+    except TextProblem as exc:
+        raise MailTemplateProblem(str(exc)) from None
+    body = body.replace("\r\n", "\n") + "\n"
+    render(kind_key, subject, body, sample_values(kind_key, "ja", "Example Inc.", "hr@example.com"))
+    return subject, body
+
+
+def render(kind_key: str, subject: str, body: str, values: dict[str, Any]) -> RenderedMail:
+    """`subject` and `body` rendered with `values`; MailTemplateProblem when they are not
+    templates of `kind_key`, fail to render, or the subject comes out with a line break."""
+    kind = KINDS[kind_key]
+    subject_template = _compile(subject, kind, _("Subject"))
+    body_template = _compile(body, kind, _("Body"))
+    try:
+        rendered_subject = subject_template.render(values).strip()
+        rendered_body = body_template.render(values)
+    except Exception as exc:  # noqa: BLE001  (an admin's text may fail in any way: 1 // 0, "a" + 1)
+        reason = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
+        raise MailTemplateProblem(_("The template could not be rendered: %(reason)s") % {"reason": reason}) from None
+    if "\r" in rendered_subject or "\n" in rendered_subject:
+        raise MailTemplateProblem(_("%(field)s contains a control character (such as a line break); remove it.")
+                                  % {"field": _("Subject")})
+    return RenderedMail(rendered_subject, rendered_body)
+
+
+async def render_for(scope: TenantScope, kind_key: str, language: str, values: dict[str, Any]) -> RenderedMail:
+    """The tenant's mail of `kind_key` in `language`, rendered with `values`. A tenant's own text
+    that fails with these values (it was checked only with sample ones) gives way to the default,
+    so the mail still goes out; MailTemplateProblem when the default fails too."""
+    own = await stored_text(scope, kind_key, language)
+    if own is not None:
+        try:
+            return render(kind_key, *own, values)
+        except MailTemplateProblem as exc:
+            log.warning("mail_template_failed", tenant_id=str(scope.tenant_id), kind=kind_key, language=language,
+                        error=str(exc))
+    return render(kind_key, *default_text(kind_key, language), values)
+
+
+async def save(scope: TenantScope, kind_key: str, language: str, subject: str, body: str, user_id: Any) -> None:
+    """Keep the tenant's own text of `kind_key` in `language` after `check`; nothing is kept when
+    it raises MailTemplateProblem."""
+    if kind_key not in KINDS or language not in LANGUAGES:
+        raise MailTemplateProblem(_("No such mail template."))
+    subject, body = check(kind_key, subject, body)
+    async with scope.transaction():
+        await scope.delete(MailTemplate).where((MailTemplate.kind == kind_key) & (MailTemplate.language == language))
+        await scope.add(MailTemplate(kind=kind_key, language=language, subject=subject, body=body,
+                                     updated_by=user_id, updated_at=datetime.now(timezone.utc)))
+
+
+async def reset(scope: TenantScope, kind_key: str, language: str) -> None:
+    """Go back to the shipped text of `kind_key` in `language`."""
+    await scope.delete(MailTemplate).where((MailTemplate.kind == kind_key) & (MailTemplate.language == language))
+
+
+def sample_values(kind_key: str, language: str, company: str, contact: str) -> dict[str, Any]:
+    """Made-up values for a preview of `kind_key` in `language`, with the tenant's real company
+    name and contact."""
+    ja = language == "ja"
+    values: dict[str, Any] = {
+        "name": "山田 花子" if ja else "Hanako Yamada", "company": company, "contact": contact,
+        "title": "営業職 一次面接" if ja else "Sales, first interview",
+        "date": "2026-12-01 (火) 14:00 (日本時間)" if ja else "2026-12-01 (Tue) 14:00 (Japan time)",
+        "closes": "2026-12-03 (木) 14:00 (日本時間)" if ja else "2026-12-03 (Thu) 14:00 (Japan time)",
+        "minutes": 30, "format": "オンライン面談" if ja else "Online interview", "self_interview": False,
+        "candidate": True, "link": "https://mendan.example/t/example/"
+                                    + ("password-reset/EXAMPLE-LINK" if kind_key == "staff_invitation"
+                                       else "join/EXAMPLE-LINK"),
+        "queue_link": "https://mendan.example/t/example/interviews/to-evaluate",
+        "role": "面談担当者" if ja else "interviewer", "valid_days": 7,
+    }
+    return {name: values[name] for name in KINDS[kind_key].placeholders}

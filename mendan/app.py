@@ -3,6 +3,7 @@ jobs, storage, middleware, pages and every plugin's routes."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Router
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     settings = use_settings(settings or Settings.from_env())
     configure_logging(settings.is_production)
     host = assemble(host)
-    bind_engine(make_engine(settings))
+    engine = bind_engine(make_engine(settings))
     tasks = TaskQueue(settings, actor_table(host))
     storage = BlobStore.from_settings(settings)
     set_runtime(Runtime(settings=settings, host=host, storage=storage, tasks=tasks))
@@ -167,10 +168,10 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                      "api_rate_limiter": ApiRateLimiter.from_settings(settings)}),
         before_send=[add_rate_limit_headers, security_headers(settings)],
         # The loop's database pool first and closed last: the other steps use the database.
-        on_startup=[start_loop_pool, start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock,
-                    start_scheduled_jobs],
+        on_startup=[partial(start_loop_pool, engine), start_embedded_jobs, start_daily_purge, start_reminders,
+                    start_billing_clock, start_scheduled_jobs],
         on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs,
-                     close_loop_pool],
+                     partial(close_loop_pool, engine)],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         debug=False,
     )

@@ -71,17 +71,15 @@ def current_engine() -> Engine:
     return _engine
 
 
-async def start_loop_pool(*_args) -> None:
+async def start_loop_pool(engine: Engine, *_app) -> None:
     """Give the running event loop a connection pool of its own on PostgreSQL (the web process's
-    start-up; arguments, such as the app, are ignored); nothing on SQLite."""
-    engine = current_engine()
+    start-up, as `functools.partial(start_loop_pool, engine)`: the app argument is ignored); nothing on SQLite."""
     if isinstance(engine, PooledPostgresEngine):
         await engine.start_connection_pool()
 
 
-async def close_loop_pool(*_args) -> None:
-    """Close the running loop's own pool (the web process's shutdown)."""
-    engine = current_engine()
+async def close_loop_pool(engine: Engine, *_app) -> None:
+    """Close the running loop's own pool of `engine` (the web process's shutdown)."""
     if isinstance(engine, PooledPostgresEngine):
         await engine.close_connection_pool()
 

@@ -97,12 +97,12 @@ async def test_requests_reuse_the_web_loops_pool_within_its_limit(pg_settings, m
         await sign_in(client, tenant, user)
         watcher, stop = await backends.start()
         pages = [f"/t/{tenant.slug}/", f"/t/{tenant.slug}/interviews", f"/t/{tenant.slug}/people",
-                 f"/t/{tenant.slug}/jobs"] * 10
+                 f"/t/{tenant.slug}/jobs"] * 5
         answers = await asyncio.gather(*(client.get(page, headers=HTML) for page in pages))
         stop.set()
         await watcher
         assert [a.status_code for a in answers] == [200] * len(pages)
-    # 40 pages of several statements each ran on at most WEB_MAX connections, all the loop pool's.
+    # 20 pages of several statements each ran on at most WEB_MAX connections, all the loop pool's.
     assert 1 <= len(backends.seen.get(LOOP_POOL_NAME, ())) <= WEB_MAX, backends.seen
     assert len(backends.seen.get(SHARED_POOL_NAME, ())) <= SHARED_MAX, backends.seen
     assert set(backends.seen) <= {LOOP_POOL_NAME, SHARED_POOL_NAME}, f"unpooled connections: {backends.seen}"

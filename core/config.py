@@ -64,6 +64,11 @@ class Settings:
     s3_region: str | None = None
     s3_prefix: str = ""  # key prefix inside the bucket, so deployments can share one
     s3_part_size: int = 8 * 1024**2  # multipart upload part size (S3's minimum is 5 MiB)
+    # PostgreSQL connections: each web process's pool, and the pool its job worker threads and
+    # commands share (docs/architecture.md, "Database connections").
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_shared_pool_max: int = 4
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,6 +103,9 @@ class Settings:
             s3_region=_env("MENDAN_S3_REGION"),
             s3_prefix=_env("MENDAN_S3_PREFIX", ""),
             s3_part_size=int(_env("MENDAN_S3_PART_SIZE", str(8 * 1024**2))),
+            db_pool_min=int(_env("MENDAN_DB_POOL_MIN", "2")),
+            db_pool_max=int(_env("MENDAN_DB_POOL_MAX", "10")),
+            db_shared_pool_max=int(_env("MENDAN_DB_SHARED_POOL_MAX", "4")),
             allowed_emotion_regions=tuple(
                 r.strip().upper()
                 for r in _env("MENDAN_EMOTION_REGIONS", "JP").split(",")

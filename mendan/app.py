@@ -3,6 +3,7 @@ jobs, storage, middleware, pages and every plugin's routes."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Router
@@ -25,7 +26,7 @@ from core.config import Settings, use_settings
 from billing.routes import TEMPLATES as BILLING_TEMPLATES, billing_routers
 from billing.shipping import start_billing_clock, stop_billing_clock
 from core.interviews.attributes.routes import ATTRIBUTE_TEMPLATES, attributes_router
-from core.db.engine import bind_engine, make_engine
+from core.db.engine import bind_engine, close_loop_pool, make_engine, start_loop_pool
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.hours import ServiceClosed, service_closed_answer, service_guard
 from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
     settings = use_settings(settings or Settings.from_env())
     configure_logging(settings.is_production)
     host = assemble(host)
-    bind_engine(make_engine(settings))
+    engine = bind_engine(make_engine(settings))
     tasks = TaskQueue(settings, actor_table(host))
     storage = BlobStore.from_settings(settings)
     set_runtime(Runtime(settings=settings, host=host, storage=storage, tasks=tasks))
@@ -166,9 +167,11 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                      "throttles": Throttles(settings), "service_calendar": ContractCalendar(),
                      "api_rate_limiter": ApiRateLimiter.from_settings(settings)}),
         before_send=[add_rate_limit_headers, security_headers(settings)],
-        on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock,
-                    start_scheduled_jobs],
-        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs],
+        # The loop's database pool first and closed last: the other steps use the database.
+        on_startup=[partial(start_loop_pool, engine), start_embedded_jobs, start_daily_purge, start_reminders,
+                    start_billing_clock, start_scheduled_jobs],
+        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs,
+                     partial(close_loop_pool, engine)],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         # configure_logging owns `logging`: Litestar's default config would add a handler of its own
         # (records outside the JSON log) and start a queue-listener thread per app that never stops.

@@ -1,7 +1,8 @@
-"""The piccolo engine, chosen by DATABASE_URL: SQLite by default, PostgreSQL in production."""
+"""The piccolo engine, chosen by DATABASE_URL: SQLite by default, PostgreSQL (pooled) in production."""
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import sqlite3
@@ -9,17 +10,20 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
 from core.config import Settings, get_settings
+from core.db.pools import PooledPostgresEngine
 
 
 def make_engine(settings: Settings) -> Engine:
     if settings.database_kind == "postgres":
         dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
-        return PostgresEngine(config={"dsn": dsn})
+        # Pools per event loop (core.db.pools): MENDAN_DB_POOL_MIN/MAX for the web loop's,
+        # MENDAN_DB_SHARED_POOL_MAX for the one a process's worker threads and commands share.
+        return PooledPostgresEngine(config={"dsn": dsn}, pool_min=settings.db_pool_min,
+                                    pool_max=settings.db_pool_max, shared_max=settings.db_shared_pool_max)
     path = Path(unquote(urlparse(settings.database_url).path))
     path.parent.mkdir(parents=True, exist_ok=True)
     _enable_wal(path)
@@ -50,7 +54,9 @@ def bind_engine(engine: Engine) -> Engine:
     imported later find it through piccolo's configuration (`core.db.piccolo_conf.DB`).
     """
     global _engine
-    _engine = engine
+    previous, _engine = _engine, engine
+    if previous is not None and previous is not engine:
+        close_shared_pool(previous)
     os.environ.setdefault("PICCOLO_CONF", "core.db.piccolo_conf")  # for tables imported later
     for table in _all_tables():
         table._meta.db = engine
@@ -63,3 +69,26 @@ def current_engine() -> Engine:
     if _engine is None:
         _engine = make_engine(get_settings())
     return _engine
+
+
+async def start_loop_pool(engine: Engine, *_app) -> None:
+    """Give the running event loop a connection pool of its own on PostgreSQL (the web process's
+    start-up, as `functools.partial(start_loop_pool, engine)`: the app argument is ignored); nothing on SQLite."""
+    if isinstance(engine, PooledPostgresEngine):
+        await engine.start_connection_pool()
+
+
+async def close_loop_pool(engine: Engine, *_app) -> None:
+    """Close the running loop's own pool of `engine` (the web process's shutdown)."""
+    if isinstance(engine, PooledPostgresEngine):
+        await engine.close_connection_pool()
+
+
+def close_shared_pool(engine: Engine | None = None) -> None:
+    """Close the shared pool of `engine` (default: the bound one), e.g. when a process rebinds or exits."""
+    engine = engine if engine is not None else _engine
+    if isinstance(engine, PooledPostgresEngine):
+        engine.shared.close()
+
+
+atexit.register(close_shared_pool)

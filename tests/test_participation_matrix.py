@@ -29,7 +29,7 @@ from litestar.routes import HTTPRoute, WebSocketRoute
 from core.auth.passwords import hash_password
 from core.auth.tokens import TOKEN_ROLES, create_api_token, highest_scope_for
 from core.config import use_settings
-from core.db.tables import User
+from core.db.tables import FeatureValue, User
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
 from core.interviews.schedule import schedule_interview
 from core.interviews.tables import Evaluation, Recording
@@ -111,9 +111,40 @@ LISTS = (
     "/t/{tenant:str}/interviews",
     "/t/{tenant:str}/interviews/to-evaluate",
     "/api/v1/t/{tenant:str}/interviews",
+    "/t/{tenant:str}/ai_model",
     "/t/{tenant:str}/ai_model/predictions.csv",
     "/api/v1/t/{tenant:str}/ai_model/predictions",
 )
+# Reports over interviews' data (statistics, no ids): over the interviews one takes part in.
+REPORTS = ("/t/{tenant:str}/video_analysis", "/t/{tenant:str}/video_analysis/report.csv")
+# Pages and files without an id in their path that show no interview's data, and why.
+SCRIPT = "a static script"
+ADMIN_PAGE = "admins only (tenant settings, mail, imports, analysis runs), who see every interview"
+SHOWS_NO_INTERVIEW = {
+    "/t/{tenant:str}/login": "signing in", "/t/{tenant:str}/password-reset": "signing in",
+    "/t/{tenant:str}": "the tenant's home: links to the other pages",
+    "/t/{tenant:str}/tokens": "the signed-in person's own API tokens",
+    "/t/{tenant:str}/jobs": "jobs' tasks, states and progress (staff), never their interviews",
+    "/api/v1/t/{tenant:str}/jobs": "jobs' tasks, states and progress (staff), never their interviews",
+    "/t/{tenant:str}/people": PEOPLE, "/t/{tenant:str}/people/search": PEOPLE, "/api/v1/t/{tenant:str}/people": PEOPLE,
+    "/t/{tenant:str}/attributes": PEOPLE, "/t/{tenant:str}/attributes/me": PEOPLE,
+    "/t/{tenant:str}/self_interview/accommodations": PEOPLE,
+    "/t/{tenant:str}/question-sets": "question sets", "/t/{tenant:str}/question-sets/new": "question sets",
+    "/api/v1/t/{tenant:str}/question-sets": "question sets",
+    "/t/{tenant:str}/interviews/new": "the form to schedule an interview",
+    "/t/{tenant:str}/mail": ADMIN_PAGE, "/t/{tenant:str}/imports": ADMIN_PAGE, "/t/{tenant:str}/analysis": ADMIN_PAGE,
+    "/t/{tenant:str}/webhooks": ADMIN_PAGE, "/api/v1/t/{tenant:str}/webhooks": ADMIN_PAGE,
+    "/t/{tenant:str}/services": ADMIN_PAGE, "/t/{tenant:str}/pretrained_model": ADMIN_PAGE,
+    "/t/{tenant:str}/billing": ADMIN_PAGE, "/t/{tenant:str}/billing/invoice.csv": ADMIN_PAGE,
+    "/api/v1/t/{tenant:str}/usage": "counts of use for the invoice (admins)",
+    "/t/{tenant:str}/ethics_prediction": AGGREGATE, "/t/{tenant:str}/ethics_prediction/window": AGGREGATE,
+    "/t/{tenant:str}/ethics_model": AGGREGATE,
+    "/t/{tenant:str}/conversation_analysis": "phrases' lift over all the tenant's transcripts and scores, computed "
+                                             "on an admin's request: no interview, transcript or score one by one",
+    "/api/v1/t/{tenant:str}/ai_model/versions": "model versions: their items and metrics",
+    "/t/{tenant:str}/summary/summary.js": SCRIPT, "/t/{tenant:str}/speech/speech.js": SCRIPT,
+    "/t/{tenant:str}/self_interview/flow.js": SCRIPT, "/t/{tenant:str}/live_interview/room.js": SCRIPT,
+}
 
 
 def interview_scoped(app) -> list[tuple[str, str]]:
@@ -141,9 +172,26 @@ async def test_every_route_with_an_id_is_interview_scoped_or_declared_not(world)
         elif route.path not in NOT_INTERVIEW_SCOPED:
             unknown.append(f"{route.path}: neither interview-scoped nor declared not interview-scoped")
     assert not unknown, "\n".join(unknown)
+
+
+# The example plugin's page (tests/example_plugin) is installed only in some environments.
+EXAMPLES = {"/t/{tenant:str}/hello"}
+
+
+async def test_every_page_and_file_without_an_id_is_a_filtered_list_or_shows_no_interview(world):
+    unknown = []
+    for route in world["app"].routes:
+        names = {name for name, _kind in PARAM.findall(route.path)} - {"tenant"}
+        if (isinstance(route, HTTPRoute) and "GET" in route.methods and not names
+                and route.path.startswith(("/t/", "/api/v1/t/"))
+                and route.path not in set(LISTS) | set(REPORTS) | set(SHOWS_NO_INTERVIEW) | EXAMPLES):
+            unknown.append(route.path)
+    assert not unknown, "neither a list filtered by participation nor declared to show no interview:\n" + \
+        "\n".join(unknown)
     # Nothing declared that is not there any more.
     paths = {route.path for route in world["app"].routes}
-    assert set(NOT_INTERVIEW_SCOPED) | WEBSOCKETS | set(LISTS) <= paths
+    declared = set(NOT_INTERVIEW_SCOPED) | WEBSOCKETS | set(LISTS) | set(REPORTS) | set(SHOWS_NO_INTERVIEW)
+    assert declared <= paths, declared - paths
 
 
 async def _person(tenant, role: str) -> User:
@@ -179,7 +227,9 @@ async def _interviews(storage, tenant, people: dict[str, User]) -> dict[str, dic
         evaluation = Evaluation(tenant=tenant.id, interview=interview.id, evaluator=people["expert"].id,
                                 evaluator_role="expert", question_set_version=version.id, scores={})
         prediction = Prediction(tenant=tenant.id, interview_id=interview.id, item_key="clarity", value=3.0, source="v1")
-        for row in (recording, evaluation, prediction):
+        face = FeatureValue(tenant=tenant.id, interview_id=interview.id, extractor="face_features",
+                            extractor_version="matrix", name="smile_ratio", value=0.5)
+        for row in (recording, evaluation, prediction, face):
             await row.save()
         await store_transcript(scope, recording.id, Transcript(
             language="ja", source="browser", segments=(Segment(start=0.0, end=2.0, text="自己紹介をします。",
@@ -307,3 +357,20 @@ async def test_lists_and_exports_show_only_the_interviews_one_takes_part_in(worl
             continue
         assert not leaked, f"{role} sees {leaked} in {path}"
     assert shown_own, f"no list shows {role} their own interviews: the check above proves nothing"
+
+
+@pytest.mark.parametrize("role", ("expert", "admin"))
+async def test_reports_count_only_the_interviews_one_takes_part_in(world, role):
+    """The video analysis report (admins and experts) is over the interviews one may see."""
+    client, tenant = world["client"], world["tenant"]
+    await _signed_in(world, role)
+    analysed = {str(r["interview_id"]) for r in await FeatureValue.select(FeatureValue.interview_id).where(
+        (FeatureValue.tenant == tenant.id) & (FeatureValue.extractor == "face_features")
+        & FeatureValue.recording_id.is_null())}
+    own = {str(ids["interview_id"]) for ids in world["own"].values()}
+    expected = analysed if role == "admin" else analysed & own
+    assert own <= expected and (role == "admin" or expected < analysed)  # others' interviews are analysed too
+    answer = await client.get(f"/t/{tenant.slug}/video_analysis/", headers=HTML)
+    assert answer.status_code == 200
+    assert f'<strong id="interview-count">{len(expected)}</strong>' in answer.text
+    assert (await client.get(f"/t/{tenant.slug}/video_analysis/report.csv")).status_code == 200

@@ -30,6 +30,7 @@ from core.auth.passwords import hash_password
 from core.auth.tokens import TOKEN_ROLES, create_api_token, highest_scope_for
 from core.config import use_settings
 from core.db.tables import FeatureValue, User
+from core.interviews.people import issue_join_link
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
 from core.interviews.schedule import schedule_interview
 from core.interviews.tables import Evaluation, Recording
@@ -43,6 +44,7 @@ from plugins.ai_model.tables import Prediction
 from plugins.self_interview.flow import fixed_key
 from tenants.consent import current_consent, record_consent
 from tests.conftest import form_csrf, login
+from tests.interview_fixtures import open_link
 
 METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE")
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
@@ -139,8 +141,8 @@ SHOWS_NO_INTERVIEW = {
     "/api/v1/t/{tenant:str}/usage": "counts of use for the invoice (admins)",
     "/t/{tenant:str}/ethics_prediction": AGGREGATE, "/t/{tenant:str}/ethics_prediction/window": AGGREGATE,
     "/t/{tenant:str}/ethics_model": AGGREGATE,
-    "/t/{tenant:str}/conversation_analysis": "phrases' lift over all the tenant's transcripts and scores, computed "
-                                             "on an admin's request: no interview, transcript or score one by one",
+    "/t/{tenant:str}/conversation_analysis": ("the AI model's accuracy per item with and without conversation "
+                                              "features (Spearman, MAE), over the tenant: no interview's data"),
     "/api/v1/t/{tenant:str}/ai_model/versions": "model versions: their items and metrics",
     "/t/{tenant:str}/summary/summary.js": SCRIPT, "/t/{tenant:str}/speech/speech.js": SCRIPT,
     "/t/{tenant:str}/self_interview/flow.js": SCRIPT, "/t/{tenant:str}/live_interview/room.js": SCRIPT,
@@ -222,7 +224,8 @@ async def _interviews(storage, tenant, people: dict[str, User]) -> dict[str, dic
         with storage.writer(storage.tenant_key(tenant), blob_key) as blob:
             blob.write(b"\x1a\x45\xdf\xa3")  # what a WebM file starts with: enough to be played back
         recording = Recording(tenant=tenant.id, interview=interview.id, container="webm", size=4, upload_offset=4,
-                              sha256="0" * 64, state="complete", blob_key=blob_key, uploaded_by=people["interviewee"].id,
+                              sha256="0" * 64, state="complete", blob_key=blob_key,
+                              uploaded_by=people["interviewee"].id,
                               question_key=fixed_key(0) if kind == "self" else None)
         evaluation = Evaluation(tenant=tenant.id, interview=interview.id, evaluator=people["expert"].id,
                                 evaluator_role="expert", question_set_version=version.id, scores={})
@@ -261,7 +264,8 @@ async def world(mendan_database):
     others = {role: await _person(a, role) for role in roles}
     foreigners = {role: await _person(b, role) for role in roles}
     async with AsyncTestClient(app, base_url=BASE_URL) as client:  # started: the transcripts queue their jobs
-        yield {"app": app, "client": client, "tenant": a, "people": mine | {"operator": await _person(None, "operator")},
+        operator = await _person(None, "operator")
+        yield {"app": app, "client": client, "tenant": a, "people": mine | {"operator": operator},
                "own": await _interviews(storage, a, mine), "not-mine": await _interviews(storage, a, others),
                "foreign": await _interviews(storage, b, foreigners)}
 
@@ -280,9 +284,6 @@ async def _signed_in(world, role: str) -> tuple[str | None, str | None]:
     client.cookies.clear()
     if role == "interviewee":
         # Interviewees sign in by their personal link only.
-        from tests.interview_fixtures import open_link
-        from core.interviews.people import issue_join_link
-
         token = await issue_join_link(TenantScope(tenant.id), person)
         assert (await open_link(client, f"/t/{tenant.slug}/join/{token}")).status_code in (302, 303)
     else:

@@ -58,6 +58,10 @@ class Settings:
     allowed_emotion_regions: tuple[str, ...] = ("JP",)
     job_max_retries: int = 3  # runs after the first, before a job is marked failed
     job_min_backoff_ms: int = 500  # the first retry's delay; it doubles each time
+    # A worker stamps each job it runs this often; a job unstamped for `worker_lost_after_s` is shown
+    # "worker lost" and its message goes to another worker (Redis: the broker's heartbeat timeout too).
+    job_heartbeat_s: float = 5.0
+    worker_lost_after_s: float = 20.0
     blob_backend: str = "local"  # local (data folder) | s3 (S3-compatible object storage)
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None  # unset: AWS itself; else MinIO, Ceph, Wasabi, ...
@@ -97,6 +101,8 @@ class Settings:
             api_rate_limit=_env("MENDAN_API_RATE_LIMIT", "600/minute"),
             job_max_retries=int(_env("MENDAN_JOB_MAX_RETRIES", "3")),
             job_min_backoff_ms=int(_env("MENDAN_JOB_MIN_BACKOFF_MS", "500")),
+            job_heartbeat_s=float(_env("MENDAN_JOB_HEARTBEAT_S", "5")),
+            worker_lost_after_s=float(_env("MENDAN_WORKER_LOST_AFTER_S", "20")),
             blob_backend=_env("MENDAN_BLOB_BACKEND", "local").lower(),
             s3_bucket=_env("MENDAN_S3_BUCKET"),
             s3_endpoint_url=_env("MENDAN_S3_ENDPOINT_URL"),

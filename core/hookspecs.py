@@ -62,7 +62,8 @@ def mendan_ops_route_handlers() -> Any:
 def mendan_actors() -> Any:
     """Return a mapping of task name to function; each becomes the Dramatiq actor
     `{plugin_key}.{task}`. The function takes `tenant_id` and JSON-able keyword
-    arguments, and may report progress with `core.tasks.report_progress`.
+    arguments, and may report progress with `core.tasks.report_progress`. A job whose
+    worker was lost mid-job runs again from its start, so effects must be idempotent.
     Called once per process, when the broker is set up."""
 
 

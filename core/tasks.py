@@ -24,10 +24,11 @@ from uuid import UUID, uuid4
 import dramatiq
 import structlog
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Middleware, Retries
+from dramatiq.middleware import Middleware, Retries, SkipMessage
 
 from core.db.json_columns import json_value
 from core.config import Settings
+from core.job_heartbeat import CLAIMED, HELD, SPENT, JobHeartbeat, claim, worker_id
 
 # `core.db.tables` (piccolo) is imported inside the functions that use `Job`: every plugin imports
 # this module, and every `mendan` command loads the plugins.
@@ -74,7 +75,14 @@ def _now() -> datetime:
 
 
 class JobTableMiddleware(Middleware):
-    """Keeps the `Job` row of each message: running, progress, done or failed, with timing."""
+    """Keeps the `Job` row of each message: running, progress, done or failed, with timing.
+
+    A delivery runs only after it claims the row (core/job_heartbeat.py); one that finds the job
+    finished is dropped, one that finds it held by a live worker looks again when that lease ends."""
+
+    def __init__(self, settings: Settings, heartbeat: JobHeartbeat) -> None:
+        self.settings = settings
+        self.heartbeat = heartbeat
 
     def before_process_message(self, broker, message):
         from core.db.tables import Job
@@ -89,11 +97,26 @@ class JobTableMiddleware(Middleware):
         structlog.contextvars.bind_contextvars(
             job_id=job_id, actor=message.actor_name, tenant_id=message.kwargs.get("tenant_id")
         )
+        worker = worker_id()
+        taken = claim(job_id, worker=worker, settings=self.settings, ours_ended=not self.heartbeat.holds(job_id))
+        if taken.outcome != CLAIMED:
+            self._pass_over(broker, message, taken)
+        self.heartbeat.hold(job_id, worker)
         message.options["started_monotonic"] = time.monotonic()
-        Job.update(
-            {Job.state: "running", Job.started_at: _now(), Job.attempts: Job.attempts + 1, Job.error: ""}
-        ).where(Job.id == job_id).run_sync()
-        log.info("job_started")
+        log.info("job_started", attempt=taken.attempts, worker=worker)
+
+    def _pass_over(self, broker, message, taken) -> None:
+        """Drop this delivery without running it (SkipMessage); `after_skip_message` knows why."""
+        if taken.outcome == HELD:
+            broker.enqueue(message, delay=taken.retry_in_ms)
+            log.info("job_held_by_live_worker", retry_in_ms=taken.retry_in_ms)
+        elif taken.outcome == SPENT:
+            log.warning("job_failed", error="worker lost during every attempt", attempts=taken.attempts)
+            _failed_for_good(message)
+        else:
+            log.info("job_delivered_again_after_finishing")
+        message.options["passed_over"] = True
+        raise SkipMessage(taken.outcome)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         from core.db.tables import Job
@@ -110,6 +133,7 @@ class JobTableMiddleware(Middleware):
             if isinstance(result, str):
                 values[Job.result_ref] = result
             Job.update(values).where(Job.id == job_id).run_sync()
+            self.heartbeat.release(job_id)
             log.info("job_done", seconds=seconds)
         else:
             # The Retries middleware runs before this one and marks the message failed once it gives up.
@@ -122,8 +146,8 @@ class JobTableMiddleware(Middleware):
                 }
             ).where(Job.id == job_id)
             if not final:
-                # The retry is already on the broker: once it has started, its own state wins.
-                query = query.where(Job.attempts == message.options.get("retries", 0))
+                # The retry is already on the broker: once it has claimed the row, its own state wins.
+                query = query.where((Job.worker_id == worker_id()) & (Job.state == "running"))
             query.run_sync()
             log.warning("job_failed" if final else "job_retrying", seconds=seconds, error=repr(exception))
             if final:
@@ -141,8 +165,13 @@ class JobTableMiddleware(Middleware):
         from core.db.tables import Job
 
         self._close_dispatch_scope()
+        if message.options.pop("passed_over", False):
+            current_job_id.set(None)
+            structlog.contextvars.clear_contextvars()
+            return
         job_id = message.options.get("job_id")
         if job_id:
+            self.heartbeat.release(job_id)
             Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(
                 Job.id == job_id
             ).run_sync()
@@ -164,9 +193,14 @@ def report_progress(percent: int, message: str = "") -> None:
 def make_broker(settings: Settings) -> dramatiq.Broker:
     kind = settings.broker_kind
     if kind == "redis":
-        from dramatiq.brokers.redis import RedisBroker
+        from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 
-        broker = RedisBroker(url=settings.broker_url)
+        # Redis hands a dead worker's unacknowledged messages back once its broker heartbeat (every
+        # poll, about once a second) is `heartbeat_timeout` old, but only during "maintenance", by
+        # default one command in a thousand (minutes). Maintenance on every command costs two sorted-
+        # set range reads while no worker is dead, and bounds redelivery by the timeout plus a poll.
+        broker = RedisBroker(url=settings.broker_url, heartbeat_timeout=int(settings.worker_lost_after_s * 1000),
+                             maintenance_chance=MAINTENANCE_SCALE)
     elif kind == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -174,8 +208,10 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     else:
         broker = StubBroker()
     # Placed before Retries: `after_*` hooks run in reverse order, so Retries has marked a message
-    # that gave up as failed by the time ours runs.
-    broker.add_middleware(JobTableMiddleware(), before=Retries)
+    # that gave up as failed by the time ours runs. The heartbeat goes after it (see JobHeartbeat).
+    heartbeat = JobHeartbeat(settings)
+    broker.add_middleware(JobTableMiddleware(settings, heartbeat), before=Retries)
+    broker.add_middleware(heartbeat, after=Retries)
     return broker
 
 

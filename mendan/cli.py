@@ -128,12 +128,13 @@ def uvicorn_options(settings) -> dict:
 @click.option("--threads", default=2, show_default=True, type=int)
 @click.pass_context
 def worker(ctx: click.Context, processes: int, threads: int) -> None:
-    """Run `dramatiq` worker processes for BROKER_URL; extra arguments go to dramatiq."""
+    """Run `dramatiq` worker processes for BROKER_URL; extra arguments (more modules to import,
+    dramatiq's options) go to dramatiq, right after the broker, where its modules are read."""
     settings = _settings()
     if settings.broker_kind == "embedded":
         raise click.UsageError("set BROKER_URL (redis://... or amqp://...) to run separate workers")
-    args = [sys.executable, "-m", "dramatiq", "mendan.worker:broker", "--processes", str(processes),
-            "--threads", str(threads), *ctx.args]
+    args = [sys.executable, "-m", "dramatiq", "mendan.worker:broker", *ctx.args, "--processes", str(processes),
+            "--threads", str(threads)]
     os.execv(sys.executable, args)
 
 

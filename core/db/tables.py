@@ -94,6 +94,11 @@ class Job(Table, tablename="mendan_job"):
     created_at = Timestamptz(default=TimestamptzNow())
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+    # The attempt running now: its worker ("host:pid:thread") stamps `heartbeat_at` every few seconds
+    # and moves `lease_until` on; a running job past its lease has lost its worker (core/job_heartbeat.py).
+    worker_id = Varchar(length=200, default="")
+    heartbeat_at = Timestamptz(null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
 
 
 class MailTemplate(Table, tablename="mendan_mail_template"):

@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from core.auth.guards import requires_staff
 from core.db.tables import Job
 from core.hours import service_guard
+from core.job_heartbeat import shown_state
 from core.rest.auth import requires_scope
 from core.rest.etags import tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, StateParam, created_between, \
@@ -31,13 +32,17 @@ class JobState(msgspec.Struct):
 
     id: UUID
     actor: Annotated[str, msgspec.Meta(examples=["ai_model.build"], description="{plugin or domain}.{task}")]
-    state: Annotated[str, msgspec.Meta(examples=["running"], description="queued, running, done or failed")]
+    state: Annotated[str, msgspec.Meta(examples=["running"], description=(
+        "queued, running, lost (running, but its worker stopped sending heartbeats: it will be retried), "
+        "done or failed"))]
     progress: Annotated[int, msgspec.Meta(ge=0, le=100, examples=[40])]
     message: str
     error: str
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: Annotated[datetime | None, msgspec.Meta(
+        description="when the worker running the job last said it was alive (every few seconds)")] = None
 
 
 class JobPage(msgspec.Struct):
@@ -50,9 +55,9 @@ class JobPage(msgspec.Struct):
 def job_state_of(job: Job) -> JobState:
     # Actors report English msgids; the API answers them in the request's language.
     message = translations(current_language.get()).gettext(job.message) if job.message else ""
-    return JobState(id=job.id, actor=job.actor, state=job.state, progress=max(0, min(100, job.progress or 0)),
+    return JobState(id=job.id, actor=job.actor, state=shown_state(job), progress=max(0, min(100, job.progress or 0)),
                     message=message, error=job.error or "", created_at=job.created_at, started_at=job.started_at,
-                    finished_at=job.finished_at)
+                    finished_at=job.finished_at, heartbeat_at=job.heartbeat_at)
 
 
 @get("/jobs", summary="List jobs", operation_id="listJobs",

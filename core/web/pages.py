@@ -19,6 +19,7 @@ from core.auth.guards import requires_staff
 from core.auth.routes import _safe_next
 from core.db.tables import Job, Tenant
 from core.hours import service_guard
+from core.job_heartbeat import shown_state
 from core.tenancy import TenantScope, tenant_guard
 from core.web.i18n import LANGUAGES, current_language, translations
 from core.web.middleware import LANGUAGE_COOKIE
@@ -77,13 +78,14 @@ def job_message(message: str, language: str) -> str:
 
 
 def _job_state(job: Job, language: str) -> dict[str, Any]:
-    return {"state": job.state, "progress": job.progress, "message": job_message(job.message, language),
+    return {"state": shown_state(job), "progress": job.progress, "message": job_message(job.message, language),
             "error": job.error}
 
 
 @get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard, requires_staff])
 async def job_events(tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> ServerSentEvent:
-    """Progress as server-sent events, until the job is done or failed."""
+    """Progress as server-sent events, until the job is done or failed; "lost" while a running
+    job's worker has stopped stamping it (core/job_heartbeat.py)."""
     await tenant_scope.get(Job, job_id)
     language = current_language.get()
 

@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from core.job_heartbeat import shown_state
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
 from core.web.problem import problem, wants_html
@@ -32,6 +33,7 @@ def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
         env.add_extension("jinja2.ext.i18n")
         env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)
         env.globals["languages"] = i18n.LANGUAGES
+        env.globals["job_state"] = shown_state
 
     return TemplateConfig(
         directory=[CORE_TEMPLATES, *plugin_template_dirs],

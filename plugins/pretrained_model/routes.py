@@ -18,6 +18,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from core import audit
 from core.auth.guards import requires_admin
+from core.job_heartbeat import shown_state
 from core.tables import Job, Tenant, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import current_language
@@ -229,7 +230,7 @@ async def ops_job_events(job_id: FromPath[UUID]) -> ServerSentEvent:
         last = None
         while True:
             job = await _training_job(job_id)
-            state = {"state": job.state, "progress": job.progress, "message": job.message, "error": job.error}
+            state = {"state": shown_state(job), "progress": job.progress, "message": job.message, "error": job.error}
             if state != last:
                 yield ServerSentEventMessage(data=json.dumps(state), event="progress")
                 last = state

@@ -8,6 +8,14 @@ and sent again, because the in-memory broker forgot them. With `BROKER_URL`
 Every actor is named `{plugin_key}.{task}` (the core's own are `core.{task}`),
 takes `tenant_id` and JSON-able keyword arguments, and is tracked in the
 `Job` table by `JobTableMiddleware`.
+
+The Job table is also the outbox (transactional outbox): `enqueue` writes the row first and
+sends the message only once the row is durable, after the enclosing `write_transaction()`
+committed (core.db.constraints.on_commit), at once outside one. A message that could not be
+sent (the broker is down) leaves the row unsent (`sent_at` empty) and the caller unharmed;
+`relay_unsent` (run by the sweeper, core.sweeper) sends it later. A job may so be sent twice:
+the worker runs it once, since the first message to start it owns it (`Job.message_id`) and
+any other message for the same job is skipped.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from uuid import UUID, uuid4
 import dramatiq
 import structlog
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import Middleware, Retries
+from dramatiq.middleware import Middleware, Retries, SkipMessage
 
 from core.db.json_columns import json_value
 from core.config import Settings
@@ -36,6 +44,7 @@ from core.plugins import close_dispatch_scope, open_dispatch_scope
 log = structlog.get_logger("mendan.tasks")
 
 # Batch work (a long recording's analysis, a model build) runs far past Dramatiq's default ten minutes.
+RELAY_AFTER_S = 30  # an unsent job younger than this may still be sent by the request that made it
 TIME_LIMIT_MS = 6 * 3600 * 1000
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
 job_result: ContextVar[Any] = ContextVar("job_result", default=None)  # what the running actor returned
@@ -90,9 +99,19 @@ class JobTableMiddleware(Middleware):
             job_id=job_id, actor=message.actor_name, tenant_id=message.kwargs.get("tenant_id")
         )
         message.options["started_monotonic"] = time.monotonic()
-        Job.update(
-            {Job.state: "running", Job.started_at: _now(), Job.attempts: Job.attempts + 1, Job.error: ""}
-        ).where(Job.id == job_id).run_sync()
+        # The message that starts a queued job owns it; only it (a retry, or a redelivery after a
+        # crash) may start it again. A second message for the job (the relay sent it again) is skipped.
+        claimed = Job.update(
+            {Job.state: "running", Job.started_at: _now(), Job.attempts: Job.attempts + 1, Job.error: "",
+             Job.message_id: message.message_id}
+        ).where(
+            (Job.id == job_id)
+            & ((Job.state == "queued") | ((Job.state == "running") & (Job.message_id == message.message_id)))
+        ).returning(Job.id).run_sync()
+        if not claimed:
+            message.options["duplicate"] = True
+            log.info("job_duplicate_skipped", message_id=message.message_id)
+            raise SkipMessage()
         log.info("job_started")
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
@@ -141,6 +160,10 @@ class JobTableMiddleware(Middleware):
         from core.db.tables import Job
 
         self._close_dispatch_scope()
+        if message.options.pop("duplicate", False):
+            current_job_id.set(None)
+            structlog.contextvars.clear_contextvars()
+            return
         job_id = message.options.get("job_id")
         if job_id:
             Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(
@@ -232,7 +255,10 @@ class TaskQueue:
         return self.settings.broker_kind == "embedded"
 
     async def enqueue(self, actor_name: str, *, tenant_id: UUID | str | None, **kwargs: Any) -> UUID:
-        """Record a job and send its message; returns the job id for the job page."""
+        """Record a job and send its message once the record is durable (see the module);
+        returns the job id for the job page. A broker that cannot be reached is no error here:
+        the job waits in the outbox for `relay_unsent`."""
+        from core.db.constraints import in_transaction, on_commit
         from core.db.tables import Job
 
         if actor_name not in self.actors:
@@ -240,8 +266,28 @@ class TaskQueue:
         kwargs = _jsonable(kwargs)
         job_id = uuid4()
         await Job.insert(Job(id=job_id, tenant=tenant_id, actor=actor_name, args=kwargs))
-        self._send(actor_name, job_id, tenant_id, kwargs)
+
+        async def deliver() -> None:
+            await self._deliver(actor_name, job_id, tenant_id, kwargs)
+
+        if not on_commit(deliver) and not in_transaction(Job._meta.db):
+            await deliver()
+        # Inside a transaction that runs no `on_commit` (a plain one), the relay sends it.
         return job_id
+
+    async def _deliver(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any],
+                       retries: int = 0) -> bool:
+        """Send a recorded job's message and mark the row sent; False (logged, row unsent) when
+        the broker cannot be reached."""
+        from core.db.tables import Job
+
+        try:
+            self._send(actor_name, job_id, tenant_id, kwargs, retries=retries)
+        except Exception as exc:  # any broker or network failure: the outbox keeps the job
+            log.warning("job_send_deferred", job_id=str(job_id), actor=actor_name, error=repr(exc))
+            return False
+        await Job.update({Job.sent_at: _now()}).where((Job.id == job_id) & Job.sent_at.is_null())
+        return True
 
     def _send(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any], retries: int = 0) -> None:
         actor = self.actors[actor_name]
@@ -249,6 +295,28 @@ class TaskQueue:
             kwargs={"tenant_id": str(tenant_id) if tenant_id else None, **kwargs}, job_id=str(job_id),
             retries=retries,
         )
+
+    async def relay_unsent(self, older_than_s: float = RELAY_AFTER_S, limit: int = 500) -> int:
+        """Send the queued jobs whose message was never sent (a broker outage, a crash between
+        commit and send), oldest first, at most `limit`; returns how many went out. Safe in
+        several processes at once: a job sent twice runs once (see the module)."""
+        from core.db.tables import Job
+
+        since = datetime.fromtimestamp(time.time() - older_than_s, timezone.utc)
+        rows = await Job.select(Job.id, Job.actor, Job.tenant, Job.args, Job.attempts).where(
+            Job.sent_at.is_null() & (Job.state == "queued") & (Job.created_at <= since)
+        ).order_by(Job.created_at).limit(limit)
+        sent = 0
+        for row in rows:
+            if row["actor"] not in self.actors:
+                continue
+            if not await self._deliver(row["actor"], row["id"], row["tenant"], json_value(row["args"]) or {},
+                                       retries=row["attempts"]):
+                break  # the broker is still away: the next sweep tries again
+            sent += 1
+        if sent:
+            log.info("jobs_relayed", count=sent)
+        return sent
 
     async def requeue_unfinished(self) -> int:
         """Send again the jobs an embedded process left queued or running when it stopped.
@@ -277,7 +345,7 @@ class TaskQueue:
                 continue
             await Job.update({Job.state: "queued"}).where(Job.id == job.id)
             args = json_value(job.args)
-            self._send(job.actor, job.id, job.tenant, args or {}, retries=job.attempts)
+            await self._deliver(job.actor, job.id, job.tenant, args or {}, retries=job.attempts)
             count += 1
         if count:
             log.info("jobs_requeued", count=count)

@@ -94,6 +94,8 @@ class Job(Table, tablename="mendan_job"):
     created_at = Timestamptz(default=TimestamptzNow())
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)  # its message reached the broker; empty: still in the outbox
+    message_id = Varchar(length=36, default="")  # the Dramatiq message that started it (core.tasks)
 
 
 class AuditEntry(Table, tablename="mendan_audit"):

@@ -132,9 +132,10 @@ async def sweep_recordings(older_than_s: float = STALE_AFTER_S) -> int:
         ).returning(Recording.id)
         if claimed and await _complete_left(rt, row["tenant"], row["id"]):
             moved += 1
-    # Complete, never announced.
+    # Complete, never announced (rows made complete otherwise, without received_at, are not completions).
     silent = await Recording.select(Recording.id, Recording.tenant).where(
-        (Recording.state == "complete") & Recording.announced_at.is_null() & (Recording.completed_at <= cutoff))
+        (Recording.state == "complete") & Recording.announced_at.is_null() & Recording.received_at.is_not_null()
+        & (Recording.completed_at <= cutoff))
     for row in silent:
         scope = TenantScope(row["tenant"])
         rec = await scope.objects(Recording).where(Recording.id == row["id"]).first()

@@ -134,7 +134,7 @@ async def add_stored_recording(scope: TenantScope, interview: Interview, uploade
     now = datetime.now(timezone.utc)
     return await scope.add(Recording(
         id=recording_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader), sequence=sequence,
-        filename=_plain_name(filename), size=size, upload_offset=size,
+        filename=_plain_name(filename), size=size, upload_offset=size, received_at=now,
         blob_key=blob_key,
         **{column._meta.name: value for column, value in completed_columns(info, sha256, now).items()},
     ))

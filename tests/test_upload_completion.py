@@ -12,11 +12,14 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
+from uuid import UUID
 
 import anyio.to_thread
 import dramatiq
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -159,31 +162,32 @@ async def test_a_crash_between_the_last_chunk_and_the_join_is_finished_by_the_sw
 
 
 async def test_two_final_patches_at_once_complete_the_recording_once(
-        monkeypatch, watchers, app, client, make_tenant, make_user, webm):
+        monkeypatch, watchers, app, live_server, make_tenant, make_user, webm):
     """A live recording's last PATCH declares the length; the browser sends it twice (a retry after a
-    timeout). Both get the tus answer (204, the offset); one analysis, one hook, one audit entry."""
+    timeout). Both get the tus answer (204, the offset); one analysis, one hook, one audit entry.
+    A real server (its own thread and loop) serves both requests at once."""
     watcher, completed = watchers
     tenant = await make_tenant()
-    interview = await _started(client, tenant, make_user)
-    created = await client.post(f"/t/{tenant.slug}/interviews/{interview.id}/uploads", headers=api(client),
-                                json={"defer_length": True, "filename": "live.webm", "content_type": "video/webm"})
-    assert created.status_code == 201, created.text
-    location, rec_id = created.headers["location"], created.json()["id"]
-    assert (await send(client, location, 0, webm)).status_code == 204
-
     # Both requests are past their checks before either marks the upload received.
-    together = asyncio.Barrier(2)
+    together = threading.Barrier(2)
     receive = web_recordings.receive
 
     async def at_once(scope, rec):
-        await asyncio.wait_for(together.wait(), 60)
+        await anyio.to_thread.run_sync(together.wait, 60)
         return await receive(scope, rec)
 
-    monkeypatch.setattr(web_recordings, "receive", at_once)
-    final = {**api(client), "content-type": "application/offset+octet-stream", "upload-offset": str(len(webm)),
-             "upload-length": str(len(webm)), "tus-resumable": "1.0.0"}
-    first, second = await asyncio.gather(client.patch(location, content=b"", headers=final),
-                                         client.patch(location, content=b"", headers=final))
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
+        interview = await _started(client, tenant, make_user)
+        created = await client.post(f"/t/{tenant.slug}/interviews/{interview.id}/uploads", headers=api(client),
+                                    json={"defer_length": True, "filename": "live.webm", "content_type": "video/webm"})
+        assert created.status_code == 201, created.text
+        location, rec_id = created.headers["location"], created.json()["id"]
+        assert (await send(client, location, 0, webm)).status_code == 204
+        monkeypatch.setattr(web_recordings, "receive", at_once)
+        final = {**api(client), "content-type": "application/offset+octet-stream", "upload-offset": str(len(webm)),
+                 "upload-length": str(len(webm)), "tus-resumable": "1.0.0"}
+        first, second = await asyncio.gather(client.patch(location, content=b"", headers=final),
+                                             client.patch(location, content=b"", headers=final))
     assert (first.status_code, second.status_code) == (204, 204), (first.text, second.text)
     assert first.headers["upload-offset"] == second.headers["upload-offset"] == str(len(webm))
 
@@ -195,17 +199,24 @@ async def test_two_final_patches_at_once_complete_the_recording_once(
     await _analysed_once(tenant, interview, watcher, completed, done.id)
 
 
-async def test_a_job_the_relay_sends_twice_runs_once(app, client):
+async def test_a_job_the_relay_sends_twice_runs_once(app):
+    """Two relays (two processes, or a mark that was lost) send one job's message twice before a
+    worker runs: the job runs once."""
     tasks = app.state.tasks
     token = secrets.token_hex(4)
     # Made in a transaction that sends nothing after it: the job waits in the outbox.
     async with current_engine().transaction():
         job_id = await tasks.enqueue("outbox_probe.count", tenant_id=None, token=token)
     assert (await Job.objects().where(Job.id == job_id).first()).sent_at is None
-    assert await tasks.relay_unsent(older_than_s=0) >= 1
-    await Job.update({Job.sent_at: None}).where(Job.id == job_id)  # as if the mark was lost: sent again
-    assert await tasks.relay_unsent(older_than_s=0) >= 1
-    await anyio.to_thread.run_sync(lambda: tasks.broker.join(tasks.settings.queue_name, timeout=120_000))
+    try:
+        assert await tasks.relay_unsent(older_than_s=0) >= 1
+        await Job.update({Job.sent_at: None}).where(Job.id == job_id)
+        assert await tasks.relay_unsent(older_than_s=0) >= 1
+        assert tasks.broker.queues[tasks.settings.queue_name].qsize() >= 2
+        tasks.start_embedded_worker()
+        await anyio.to_thread.run_sync(lambda: tasks.broker.join(tasks.settings.queue_name, timeout=120_000))
+    finally:
+        tasks.stop()
     job = await Job.objects().where(Job.id == job_id).first()
     assert (job.state, job.attempts, job.result_ref, CALLS[token]) == ("done", 1, "call 1", 1)
     assert job.sent_at is not None
@@ -284,7 +295,7 @@ async def test_a_broker_outage_at_completion_keeps_the_jobs_until_the_broker_is_
             assert await Job.count().where(Job.id.is_in(ids) & Job.sent_at.is_not_null()) == 2
             worker = dramatiq.Worker(tasks.broker, worker_threads=1, worker_timeout=100)
             worker.start()
-            await _analysed_once(tenant, interview, watcher, completed, rec_id)
+            await _analysed_once(tenant, interview, watcher, completed, UUID(rec_id))
             await anyio.to_thread.run_sync(lambda: tasks.broker.join(tasks.settings.queue_name, timeout=120_000))
             assert sorted(watcher.extracted) == ["clock", "clock_size"]
     finally:

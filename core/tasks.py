@@ -44,8 +44,8 @@ from core.plugins import close_dispatch_scope, open_dispatch_scope
 log = structlog.get_logger("mendan.tasks")
 
 # Batch work (a long recording's analysis, a model build) runs far past Dramatiq's default ten minutes.
-RELAY_AFTER_S = 30  # an unsent job younger than this may still be sent by the request that made it
 TIME_LIMIT_MS = 6 * 3600 * 1000
+RELAY_AFTER_S = 30  # an unsent job younger than this may still be sent by the request that made it
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
 job_result: ContextVar[Any] = ContextVar("job_result", default=None)  # what the running actor returned
 _dispatch_token: ContextVar[Any] = ContextVar("dispatch_token", default=None)

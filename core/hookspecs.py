@@ -114,7 +114,9 @@ def mendan_cli_commands() -> Any:
 @hookspec
 def mendan_recording_completed(tenant_id: Any, interview_id: Any, recording_id: Any) -> Any:
     """Called for a tenant when a recording's upload completed: every byte is in, its
-    SHA-256 matched and it decoded as a video. Return value ignored."""
+    SHA-256 matched and it decoded as a video. Called once per recording (at most once:
+    core.interviews.completion claims it first), by the request that completed it or, after a
+    crash, by the sweeper; its analysis jobs are already recorded. Return value ignored."""
 
 
 @hookspec

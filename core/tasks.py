@@ -8,6 +8,14 @@ and sent again, because the in-memory broker forgot them. With `BROKER_URL`
 Every actor is named `{plugin_key}.{task}` (the core's own are `core.{task}`),
 takes `tenant_id` and JSON-able keyword arguments, and is tracked in the
 `Job` table by `JobTableMiddleware`.
+
+The Job table is also the outbox (transactional outbox): `enqueue` writes the row first and
+sends the message only once the row is durable, after the enclosing `write_transaction()`
+committed (core.db.constraints.on_commit), at once outside one. A message that could not be
+sent (the broker is down) leaves the row unsent (`sent_at` empty) and the caller unharmed;
+`relay_unsent` (run by the sweeper, core.sweeper) sends it later. A job may so be sent twice:
+the worker runs it once, since every delivery first claims the job's row (core.job_heartbeat.claim)
+and one that finds the job done is dropped, one that finds it held by a live worker waits.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ log = structlog.get_logger("mendan.tasks")
 
 # Batch work (a long recording's analysis, a model build) runs far past Dramatiq's default ten minutes.
 TIME_LIMIT_MS = 6 * 3600 * 1000
+RELAY_AFTER_S = 30  # an unsent job younger than this may still be sent by the request that made it
 current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
 job_result: ContextVar[Any] = ContextVar("job_result", default=None)  # what the running actor returned
 _dispatch_token: ContextVar[Any] = ContextVar("dispatch_token", default=None)
@@ -268,7 +277,10 @@ class TaskQueue:
         return self.settings.broker_kind == "embedded"
 
     async def enqueue(self, actor_name: str, *, tenant_id: UUID | str | None, **kwargs: Any) -> UUID:
-        """Record a job and send its message; returns the job id for the job page."""
+        """Record a job and send its message once the record is durable (see the module);
+        returns the job id for the job page. A broker that cannot be reached is no error here:
+        the job waits in the outbox for `relay_unsent`."""
+        from core.db.constraints import in_transaction, on_commit
         from core.db.tables import Job
 
         if actor_name not in self.actors:
@@ -276,8 +288,28 @@ class TaskQueue:
         kwargs = _jsonable(kwargs)
         job_id = uuid4()
         await Job.insert(Job(id=job_id, tenant=tenant_id, actor=actor_name, args=kwargs))
-        self._send(actor_name, job_id, tenant_id, kwargs)
+
+        async def deliver() -> None:
+            await self._deliver(actor_name, job_id, tenant_id, kwargs)
+
+        if not on_commit(deliver) and not in_transaction(Job._meta.db):
+            await deliver()
+        # Inside a transaction that runs no `on_commit` (a plain one), the relay sends it.
         return job_id
+
+    async def _deliver(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any],
+                       retries: int = 0) -> bool:
+        """Send a recorded job's message and mark the row sent; False (logged, row unsent) when
+        the broker cannot be reached."""
+        from core.db.tables import Job
+
+        try:
+            self._send(actor_name, job_id, tenant_id, kwargs, retries=retries)
+        except Exception as exc:  # any broker or network failure: the outbox keeps the job
+            log.warning("job_send_deferred", job_id=str(job_id), actor=actor_name, error=repr(exc))
+            return False
+        await Job.update({Job.sent_at: _now()}).where((Job.id == job_id) & Job.sent_at.is_null())
+        return True
 
     def _send(self, actor_name: str, job_id: UUID, tenant_id: Any, kwargs: dict[str, Any], retries: int = 0) -> None:
         actor = self.actors[actor_name]
@@ -285,6 +317,28 @@ class TaskQueue:
             kwargs={"tenant_id": str(tenant_id) if tenant_id else None, **kwargs}, job_id=str(job_id),
             retries=retries,
         )
+
+    async def relay_unsent(self, older_than_s: float = RELAY_AFTER_S, limit: int = 500) -> int:
+        """Send the queued jobs whose message was never sent (a broker outage, a crash between
+        commit and send), oldest first, at most `limit`; returns how many went out. Safe in
+        several processes at once: a job sent twice runs once (see the module)."""
+        from core.db.tables import Job
+
+        since = datetime.fromtimestamp(time.time() - older_than_s, timezone.utc)
+        rows = await Job.select(Job.id, Job.actor, Job.tenant, Job.args, Job.attempts).where(
+            Job.sent_at.is_null() & (Job.state == "queued") & (Job.created_at <= since)
+        ).order_by(Job.created_at).limit(limit)
+        sent = 0
+        for row in rows:
+            if row["actor"] not in self.actors:
+                continue
+            if not await self._deliver(row["actor"], row["id"], row["tenant"], json_value(row["args"]) or {},
+                                       retries=row["attempts"]):
+                break  # the broker is still away: the next sweep tries again
+            sent += 1
+        if sent:
+            log.info("jobs_relayed", count=sent)
+        return sent
 
     async def requeue_unfinished(self) -> int:
         """Send again the jobs an embedded process left queued or running when it stopped.
@@ -313,7 +367,7 @@ class TaskQueue:
                 continue
             await Job.update({Job.state: "queued"}).where(Job.id == job.id)
             args = json_value(job.args)
-            self._send(job.actor, job.id, job.tenant, args or {}, retries=job.attempts)
+            await self._deliver(job.actor, job.id, job.tenant, args or {}, retries=job.attempts)
             count += 1
         if count:
             log.info("jobs_requeued", count=count)

@@ -68,10 +68,11 @@ class TenantScope:
         return row
 
     def transaction(self):
-        """An atomic block (`async with scope.transaction():`) on the engine of the running process."""
-        from core.db.engine import current_engine
+        """An atomic block (`async with scope.transaction():`) on the engine of the running process:
+        a `write_transaction`, so jobs enqueued inside are sent once it committed."""
+        from core.db.constraints import write_transaction
 
-        return current_engine().transaction()
+        return write_transaction()
 
     async def add(self, row: T) -> T:
         self._check(type(row))

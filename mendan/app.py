@@ -37,6 +37,7 @@ from core.rest.rate_limit import ApiRateLimiter, ApiRateLimitMiddleware, add_rat
 from core.rest.routers import tenant_api_router
 from core.runtime import Runtime, set_runtime
 from core.schedules import start_scheduled_jobs, stop_scheduled_jobs
+from core.sweeper import start_sweeper, stop_sweeper
 from core.storage import BlobStore
 from core.tasks import TaskQueue
 from core.tenancy import provide_scope, provide_tenant, resolve_tenant, tenant_guard
@@ -168,10 +169,10 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                      "api_rate_limiter": ApiRateLimiter.from_settings(settings)}),
         before_send=[add_rate_limit_headers, security_headers(settings)],
         # The loop's database pool first and closed last: the other steps use the database.
-        on_startup=[partial(start_loop_pool, engine), start_embedded_jobs, start_daily_purge, start_reminders,
-                    start_billing_clock, start_scheduled_jobs],
-        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs,
-                     partial(close_loop_pool, engine)],
+        on_startup=[partial(start_loop_pool, engine), start_embedded_jobs, start_sweeper, start_daily_purge,
+                    start_reminders, start_billing_clock, start_scheduled_jobs],
+        on_shutdown=[stop_sweeper, stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock,
+                     stop_scheduled_jobs, partial(close_loop_pool, engine)],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         # configure_logging owns `logging`: Litestar's default config would add a handler of its own
         # (records outside the JSON log) and start a queue-listener thread per app that never stops.

@@ -27,7 +27,8 @@ from core.interviews.evaluations import save_evaluation
 from core.interviews.question_sets import EvaluationItem, Question, create_question_set
 from core.interviews.schedule import schedule_interview
 from core.interviews.tables import Interview, QuestionSet, QuestionSetVersion
-from core.interviews.uploads import announce_completion, append_chunk, create_upload, finish
+from core.interviews.completion import complete_received, receive
+from core.interviews.uploads import append_chunk, create_upload
 from core.runtime import runtime
 from core.tenancy import TenantScope
 
@@ -85,8 +86,8 @@ async def _upload(scope: TenantScope, interview: Interview, path: Path, uploader
 
     rec = await append_chunk(scope, rt.storage, tk, rec, offset=0, length=len(data), checksum=None, body=body(),
                              max_bytes=rt.settings.upload_max_bytes)
-    rec = await finish(scope, rt.storage, tk, rec)
-    await announce_completion(scope, rt.host, interview, rec)
+    if await receive(scope, rec):
+        await complete_received(scope, rt.storage, tk, rt.host, interview, rec)
 
 
 async def _wait_for_jobs(tenant_id: Any, progress: Progress, percent: int) -> None:

@@ -16,7 +16,7 @@ from core.db.tables import AnalysisRun, AnalysisStep, FeatureValue, Job, Transcr
 from core.features import combine, RecordingFeatures, features_by_question, features_by_recording, features_of
 from core.hookspecs import hookimpl
 from core.interviews.tables import Recording
-from core.interviews.uploads import announce_completion
+from core.interviews.completion import announce_completion
 from core.media import probe
 from core.plugins import PluginMeta
 from core.tasks import JobRefused

@@ -17,7 +17,7 @@ from core.features import features_of
 from core.hookspecs import hookimpl
 from core.interviews.api import QuestionSetVersion, items_of
 from core.interviews.evaluations import save_evaluation
-from core.interviews.uploads import announce_completion
+from core.interviews.completion import announce_completion
 from core.media import probe
 from core.plugins import PluginMeta
 from core.interviews.reanalysis import stale_analyses

@@ -99,6 +99,7 @@ class Job(Table, tablename="mendan_job"):
     worker_id = Varchar(length=200, default="")
     heartbeat_at = Timestamptz(null=True, default=None)
     lease_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)  # its message reached the broker; empty: still in the outbox
 
 
 class MailTemplate(Table, tablename="mendan_mail_template"):

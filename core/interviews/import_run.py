@@ -37,7 +37,8 @@ from core.interviews.people import create_person
 from core.interviews.probe import NotAVideo, VideoInfo, probe
 from core.interviews.schedule import advance, schedule_interview
 from core.interviews.tables import ImportVideo, Interview, InterviewImport, Recording
-from core.interviews.uploads import add_stored_recording, announce_completion, assemble, check_announced, parts_of, \
+from core.interviews.completion import announce, record_completion
+from core.interviews.uploads import add_stored_recording, assemble, check_announced, drop_parts, parts_of, \
     recording_key
 from core.runtime import runtime
 from core.storage import BlobStore, TenantKey
@@ -172,6 +173,7 @@ async def finish_video_upload(scope: TenantScope, imp: InterviewImport, video: I
     info, sha256 = await assemble(scope, store, tk, video)
     await scope.update(ImportVideo, {ImportVideo.state: "complete", ImportVideo.sha256: sha256,
                                      ImportVideo.parts: []}).where(ImportVideo.id == video.id)
+    await anyio.to_thread.run_sync(drop_parts, store, tk, video)
     video.state, video.sha256 = "complete", sha256
     log.info("import_video_staged", import_id=str(imp.id), container=info.container)
     await _keep_video(scope, store, tk, video)
@@ -290,8 +292,8 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
                            target=str(imp.id), detail={"error": str(exc)[:500]})
         raise
     report_progress(90, _("starting the analysis"))
-    for interview, recording in made:
-        await announce_completion(scope, runtime().host, interview, recording)
+    for _interview, recording in made:
+        await announce(scope, runtime().host, recording)
     await _drop_staged(scope, store, tk, imp)
     return _("%(n)s interviews imported.") % {"n": len(made)}
 
@@ -327,6 +329,7 @@ async def _import_row(scope: TenantScope, imp: InterviewImport, people: dict[str
     await advance(scope, interview, "recorded")
     recording = await add_stored_recording(scope, interview, interviewee, recording_id=recording_id, blob_key=key,
                                            filename=row.video, size=size, sha256=sha256, info=info)
+    await record_completion(scope, interview, recording)  # its analysis commits with the import
     for expert_id, scores in row.scores.items():
         expert = await scope.get(User, expert_id)
         await save_evaluation(scope, interview, expert, {k: str(v) for k, v in scores.items()}, "")

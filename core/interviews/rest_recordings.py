@@ -58,8 +58,9 @@ class Probe(msgspec.Struct):
 
 class RecordingOut(msgspec.Struct):
     """One uploaded video. `state`: uploading (bytes `upload_offset` of `size` are in; `size` 0
-    while a deferred length is undeclared), complete (`probe` set), refused (`error` says why),
-    superseded (a retake replaced it)."""
+    while a deferred length is undeclared), received (all bytes in, being checked: complete or
+    refused soon), complete (`probe` set), refused (`error` says why), superseded (a retake
+    replaced it)."""
 
     id: UUID
     interview: UUID

@@ -87,7 +87,7 @@ class Recording(Table, tablename="mendan_recording"):
     upload_offset = BigInt(default=0)
     parts = JSON(default=[])  # blob keys of the chunks received so far, in order
     sha256 = Varchar(length=64)
-    state = Varchar(length=16, default="uploading", index=True)  # uploading | complete | refused | superseded (by a retake)
+    state = Varchar(length=16, default="uploading", index=True)  # uploading | received | complete | refused | superseded (by a retake)
     error = Text(default="")
     blob_key = Varchar(length=255, default="")
     duration_s = Real(null=True, default=None)
@@ -95,7 +95,9 @@ class Recording(Table, tablename="mendan_recording"):
     height = Integer(null=True, default=None)
     video_codec = Varchar(length=32, default="")  # FFmpeg's name ("h264", "vp8", "mpeg4"); "" if unknown
     created_at = Timestamptz(default=TimestamptzNow())
+    received_at = Timestamptz(null=True, default=None)  # all bytes in (state received); core.interviews.completion
     completed_at = Timestamptz(null=True, default=None)
+    announced_at = Timestamptz(null=True, default=None)  # mendan_recording_completed fired
 
 
 class Evaluation(Table, tablename="mendan_evaluation"):

@@ -6,7 +6,8 @@
    encrypted blob, and the offset moves only when the chunk arrived whole and intact.
    An interrupted chunk is dropped; the client asks for the offset (HEAD) and resumes.
 3. When the last byte is in, the chunks are joined into one encrypted blob while the
-   file's SHA-256 is computed; a mismatch or a file PyAV cannot decode is refused.
+   file's SHA-256 is computed; a mismatch or a file PyAV cannot decode is refused. What
+   happens then, durably and once, is core.interviews.completion's.
 Nothing is held whole in memory: chunks stream through in blocks of at most 1 MiB.
 
 A live recording does not know its length while it is made (tus creation-defer-length):
@@ -36,9 +37,7 @@ import anyio.to_thread
 import structlog
 
 from core.db.json_columns import json_value
-from core.interviews.analysis import start_analysis
 from core.interviews.probe import NotAVideo, VideoInfo, probe
-from core.interviews.schedule import advance
 from core.interviews.tables import Interview, Recording
 from core.storage import BlobStore, TenantKey
 from core.tenancy import TenantScope
@@ -135,13 +134,13 @@ async def add_stored_recording(scope: TenantScope, interview: Interview, uploade
     now = datetime.now(timezone.utc)
     return await scope.add(Recording(
         id=recording_id, interview=interview.id, uploaded_by=getattr(uploader, "id", uploader), sequence=sequence,
-        filename=_plain_name(filename), size=size, upload_offset=size,
+        filename=_plain_name(filename), size=size, upload_offset=size, received_at=now,
         blob_key=blob_key,
-        **{column._meta.name: value for column, value in _completed(info, sha256, now).items()},
+        **{column._meta.name: value for column, value in completed_columns(info, sha256, now).items()},
     ))
 
 
-def _completed(info: VideoInfo, sha256: str, now: datetime) -> dict[Any, Any]:
+def completed_columns(info: VideoInfo, sha256: str, now: datetime) -> dict[Any, Any]:
     """The columns of a recording whose checked video is in place."""
     return {Recording.state: "complete", Recording.completed_at: now, Recording.parts: [], Recording.sha256: sha256,
             Recording.container: info.container, Recording.duration_s: info.duration_s,
@@ -254,15 +253,18 @@ def _join(store: BlobStore, tk: TenantKey, rec: Any) -> str:
     return digest.hexdigest()
 
 
-def _drop_parts(store: BlobStore, tk: TenantKey, rec: Any) -> None:
+def drop_parts(store: BlobStore, tk: TenantKey, rec: Any) -> None:
+    """Delete an upload row's chunk blobs (once they were joined, or the upload refused)."""
     for key in parts_of(rec):
         store.delete(tk, key)
 
 
 async def assemble(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Any) -> tuple[VideoInfo, str]:
     """All bytes of an upload row are in: join its chunks into `blob_key`, check the whole file's
-    SHA-256 and probe the video; (what the probe found, SHA-256 hex). A refusal is kept on the row
-    (state `refused`, `error` why, the blob removed) and raised as UploadProblem 422."""
+    SHA-256 and probe the video; (what the probe found, SHA-256 hex). The chunks stay until the
+    caller kept the result (`drop_parts`), so a crash before that can join them again. A refusal
+    is kept on the row (state `refused`, `error` why, chunks and blob removed) and raised as
+    UploadProblem 422."""
     actual = await anyio.to_thread.run_sync(_join, store, tk, rec)
     problem = None
     info = None
@@ -276,31 +278,12 @@ async def assemble(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Any
             problem = _("This file is not a WebM or MP4 video that can be played, so it was refused.")
             problem += " " + _("Accepted: WebM, MP4 and QuickTime (.mov, e.g. from an iPhone) with H.264, HEVC, VP8, "
                                "VP9 or AV1 video.")
-    await anyio.to_thread.run_sync(_drop_parts, store, tk, rec)
     if info is None:
         table = type(rec)
-        store.delete(tk, rec.blob_key)
         await scope.update(table, {table.state: "refused", table.error: problem, table.parts: []}).where(
-            table.id == rec.id)
+            (table.id == rec.id) & table.state.is_in(["uploading", "received"]))
+        await anyio.to_thread.run_sync(drop_parts, store, tk, rec)
+        store.delete(tk, rec.blob_key)
         rec.state, rec.error = "refused", problem
         raise UploadProblem(422, problem)
     return info, actual
-
-
-async def finish(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Recording) -> Recording:
-    """All bytes of a recording are in: `assemble` it and keep it complete (its container as the
-    content says: a QuickTime .MOV is the MP4 family). Raises UploadProblem 422 when refused."""
-    info, actual = await assemble(scope, store, tk, rec)
-    now = datetime.now(timezone.utc)
-    await scope.update(Recording, _completed(info, actual, now)).where(Recording.id == rec.id)
-    rec.state, rec.completed_at, rec.sha256, rec.video_codec = "complete", now, actual, info.codec
-    rec.container = info.container
-    return rec
-
-
-async def announce_completion(scope: TenantScope, host: Any, interview: Interview, rec: Recording) -> None:
-    """The interview is recorded: tell the tenant's plugins and start the feature extractors."""
-    await advance(scope, interview, "recorded")
-    await host.call_for_tenant("mendan_recording_completed", tenant_id=scope.tenant_id, interview_id=interview.id, recording_id=rec.id)
-    await start_analysis(tenant_id=scope.tenant_id, interview_id=interview.id, recording_key=rec.blob_key,
-                         recording_id=rec.id, question_key=rec.question_key)

@@ -29,8 +29,9 @@ from core.interviews.people import user_for_join_link
 from core.interviews.schedule import advance, closed_for_participants, in_tokyo
 from core.interviews.senders import sender_of
 from core.interviews.tables import Interview, Recording
-from core.interviews.uploads import DEFERRED, UploadProblem, announce_completion, append_chunk, create_upload, \
-    declare_length, finish, parse_checksum
+from core.interviews.completion import complete_received, receive
+from core.interviews.uploads import DEFERRED, UploadProblem, append_chunk, create_upload, declare_length, \
+    parse_checksum
 from core.interviews.web_forms import Form
 from core.interviews.web_interviews import visible_interview
 from core.storage import TenantKey
@@ -210,17 +211,21 @@ def upload_offset_headers(upload: Any) -> dict[str, str]:
 async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, interview: Interview,
                         rec: Recording) -> Recording:
     """One tus PATCH of a recording (`append_from_request`) once the interviewee consented; the
-    last chunk finishes the recording (checksum, probe, audit, `announce_completion`). Raises
+    PATCH that brings in the last byte completes the recording (core.interviews.completion:
+    received, then checksum, probe, analysis jobs, the hook) and audits it. Of two final PATCHes at
+    once one completes it; the other returns the row as stored (tus: the offset, 204). Raises
     UploadProblem."""
     store = request.app.state.storage
     await _require_consent(interview)
     tk = store.tenant_key(tenant)
     rec = await append_from_request(request, scope, tk, rec)
-    if rec.size != DEFERRED and rec.upload_offset == rec.size:
-        rec = await finish(scope, store, tk, rec)
+    if not await receive(scope, rec):
+        # Bytes still missing; or another request completes it: answer with the row as stored.
+        return rec if rec.size == DEFERRED or rec.upload_offset != rec.size else await scope.get(Recording, rec.id)
+    rec = await complete_received(scope, store, tk, request.app.state.plugin_host, interview, rec)
+    if rec.state == "complete":
         await audit.record("recording.completed", tenant_id=scope.tenant_id, actor=request.user,
                            target=str(rec.id), detail={"bytes": rec.size}, ip=audit.client_ip(request))
-        await announce_completion(scope, request.app.state.plugin_host, interview, rec)
     return rec
 
 

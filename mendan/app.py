@@ -29,6 +29,7 @@ from core.db.engine import bind_engine, make_engine
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.hours import ServiceClosed, service_closed_answer, service_guard
 from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
+from core.interviews.upload_expiry import start_upload_sweep, stop_upload_sweep
 from core.log_config import configure_logging
 from core.plugins import PluginHost
 from core.rest.jobs import jobs_api_router
@@ -167,8 +168,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
                      "api_rate_limiter": ApiRateLimiter.from_settings(settings)}),
         before_send=[add_rate_limit_headers, security_headers(settings)],
         on_startup=[start_embedded_jobs, start_daily_purge, start_reminders, start_billing_clock,
-                    start_scheduled_jobs],
-        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs],
+                    start_scheduled_jobs, start_upload_sweep],
+        on_shutdown=[stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock, stop_scheduled_jobs,
+                     stop_upload_sweep],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         debug=False,
     )

@@ -220,8 +220,9 @@ async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, in
     store = request.app.state.storage
     await _require_consent(interview)
     refuse_gone(rec)
-    if rec.size == DEFERRED and rec.state == "uploading" and request.headers.get("content-length", "").isdigit():
-        await ensure_room(scope, request.app.state.settings, int(request.headers["content-length"]))
+    coming = request.headers.get("content-length", "")
+    if rec.size == DEFERRED and rec.state == "uploading" and coming.isdigit() and int(coming) > 0:
+        await ensure_room(scope, request.app.state.settings, int(coming))
     tk = store.tenant_key(tenant)
     await touch(scope, rec)
     rec = await append_from_request(request, scope, tk, rec)

@@ -15,10 +15,11 @@ import pytest
 
 from core.db.tables import Tenant
 from core.interviews.tables import Recording
-from core.interviews.upload_expiry import sweep
+from core.interviews.upload_expiry import EXPIRED, sweep
 from core.interviews.uploads import append_chunk, create_upload, parts_of, recording_key
 from core.storage import BlobStore, load_master_key
 from core.tenancy import TenantScope
+from core.web.i18n import translations
 from tests.interview_fixtures import consent, join, make_interview
 from tests.s3_server import s3_endpoint, s3_store  # noqa: F401 (fixture)
 from tests.test_live_interview import api, live_upload, patch
@@ -69,7 +70,8 @@ async def test_an_upload_idle_past_the_expiry_is_expired_and_gone_for_tus(client
     first, second = await asyncio.gather(sweep(store, settings), sweep(store, settings))
     expired = await TenantScope(tenant.id).get(Recording, rec.id)
     assert expired.state == "expired" and parts_of(expired) == [] and expired.upload_offset == len(chunk)
-    assert "has expired" in expired.error
+    # In the uploader's language (the interviewee's: Japanese here), to whom tus answers it.
+    assert expired.error == translations("ja").gettext(EXPIRED) % {"hours": str(settings.upload_expiry_hours + 1)}
     assert not store.exists(tk, part)
     assert first["expired"] + second["expired"] == 1
     assert (await sweep(store, settings))["expired"] == 0  # idempotent

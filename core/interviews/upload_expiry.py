@@ -33,13 +33,15 @@ from core.interviews.tables import Recording
 from core.interviews.uploads import DEFERRED, UploadProblem, parts_of
 from core.storage import BlobError, BlobStore
 from core.tenancy import TenantScope
+from core.web.i18n import DEFAULT_LANGUAGE, N_, translations
 from core.web.i18n import gettext as _
 
 log = structlog.get_logger("mendan.upload_expiry")
 
 SWEEP_SECONDS = 900
 GONE_STATES = ("abandoned", "expired")
-PARTS_MARK = ".parts/"  # chunk blobs lie at `<blob_key>.parts/<offset>-<random>` (core.interviews.uploads)
+PARTS_MARK = ".parts/"
+EXPIRED = N_("No part of this upload arrived for %(hours)s hours; it has expired and was deleted.")  # chunk blobs lie at `<blob_key>.parts/<offset>-<random>` (core.interviews.uploads)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ async def _expire(cutoff: datetime) -> tuple[int, dict[Any, list[str]]]:
     doomed: dict[Any, list[str]] = {}
     count = 0
     for rec in await Recording.objects().where(idle):
-        reason = _("No part of this upload arrived for %(hours)s hours; it has expired and was deleted.") % {
+        # No request to take the language from: the uploader's, to whom tus answers it.
+        uploader = await User.select(User.language).where(User.id == rec.uploaded_by).first()
+        reason = translations((uploader or {}).get("language") or DEFAULT_LANGUAGE).gettext(EXPIRED) % {
             "hours": f"{(hours.now() - _last_chunk(rec)).total_seconds() / 3600:.0f}"}
         claimed = await Recording.update({Recording.state: "expired", Recording.error: reason,
                                           Recording.parts: []}).where((Recording.id == rec.id) & idle).returning(

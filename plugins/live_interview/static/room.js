@@ -15,7 +15,7 @@
   const room = {
     role, stream: null, socket: null, pc: null, peer: false, ended: false, iceServers: [],
     recorder: null, segments: [], orphans: (root.dataset.openSegments || "").split(",").filter(Boolean),
-    uploadDone: false, pendingCandidates: [],
+    pendingCandidates: [],
   };
   window.liveRoom = room; // read by the browser tests
 
@@ -96,7 +96,6 @@
     } else if (m.type === "progress" && role === "interviewer") {
       showProgress(m.sent, m.recorded);
       room.recording = m.state === "recording";
-      room.uploadDone = m.state === "complete";
       say("recording-status", { recording: msg("RecordingPeer"), complete: msg("UploadDone"),
                                 failed: msg("UploadFailed"), uploading: msg("Uploading"),
                                 idle: msg("NotRecording") }[m.state] || "");
@@ -326,7 +325,6 @@
     const sent = room.segments.reduce((n, s) => n + s.base, 0);
     const recorded = room.segments.reduce((n, s) => n + s.recorded, 0);
     const state = uploadState();
-    room.uploadDone = state === "complete";
     showProgress(sent, recorded);
     say("recording-status", { recording: msg("Recording"), complete: msg("UploadDone"), failed: msg("UploadFailed"),
                               uploading: msg("Uploading"), idle: msg("NotRecording") }[state]);
@@ -390,7 +388,7 @@
     setInterval(async () => {
       if (room.ended || room.recording) return;
       const response = await fetch(root.dataset.here + "/status");
-      if (response.ok) { room.uploadDone = (await response.json()).done; controls(); }
+      if (response.ok && (await response.json()).done) say("recording-status", msg("UploadDone"));
     }, 5000);
 
     let ticking = null;

@@ -66,7 +66,7 @@ def _mb(n: int) -> str:
 
 
 def describe(upload: UploadProgress) -> str:
-    """"Name: 12.3 MB received (of 40.0 MB)" for the interviewer."""
+    """Who sends the upload and how much arrived ("Name: 12.3 of 40.0 MB received"), for the interviewer."""
     if upload.size is None:
         return _("%(who)s: %(mb)s MB received") % {"who": upload.uploader, "mb": _mb(upload.received)}
     return _("%(who)s: %(mb)s of %(total)s MB received") % {

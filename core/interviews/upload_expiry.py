@@ -40,8 +40,8 @@ log = structlog.get_logger("mendan.upload_expiry")
 
 SWEEP_SECONDS = 900
 GONE_STATES = ("abandoned", "expired")
-PARTS_MARK = ".parts/"
-EXPIRED = N_("No part of this upload arrived for %(hours)s hours; it has expired and was deleted.")  # chunk blobs lie at `<blob_key>.parts/<offset>-<random>` (core.interviews.uploads)
+PARTS_MARK = ".parts/"  # chunk blobs lie at `<blob_key>.parts/<offset>-<random>` (core.interviews.uploads)
+EXPIRED = N_("No part of this upload arrived for %(hours)s hours; it has expired and was deleted.")
 
 
 @dataclass(frozen=True)

@@ -220,9 +220,11 @@ async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, in
     store = request.app.state.storage
     await _require_consent(interview)
     refuse_gone(rec)
+    # A chunk without Content-Length (chunked) is refused only once the tenant's storage is full.
     coming = request.headers.get("content-length", "")
-    if rec.size == DEFERRED and rec.state == "uploading" and coming.isdigit() and int(coming) > 0:
-        await ensure_room(scope, request.app.state.settings, int(coming))
+    more = int(coming) if coming.isdigit() else 1
+    if rec.size == DEFERRED and rec.state == "uploading" and more > 0:
+        await ensure_room(scope, request.app.state.settings, more)
     tk = store.tenant_key(tenant)
     await touch(scope, rec)
     rec = await append_from_request(request, scope, tk, rec)

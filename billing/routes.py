@@ -41,7 +41,8 @@ from core import audit
 from core.auth.guards import requires_admin, requires_operator
 from core.db.tables import Tenant
 from core.hours import TOKYO
-from core.tenancy import tenant_guard
+from core.interviews.upload_quota import storage_use
+from core.tenancy import TenantScope, tenant_guard
 from core.web import i18n
 from core.web.i18n import gettext as _
 from core.web.rendering import page
@@ -84,7 +85,8 @@ async def _invoice_context(tenant: Tenant, month: date, request: Request) -> dic
 @get("/")
 async def tenant_invoice(request: Request, tenant_row: NamedDependency[Tenant], month: FromQuery[str] = "") -> Template:
     context = await _invoice_context(tenant_row, _month(month), request)
-    return await page(request, "billing/tenant_invoice.html", **context)
+    storage = await storage_use(TenantScope(tenant_row.id), request.app.state.settings)
+    return await page(request, "billing/tenant_invoice.html", storage=storage, **context)
 
 
 @get("/invoice.csv")

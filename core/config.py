@@ -40,6 +40,14 @@ class Settings:
     smtp_ca_file: str | None = None  # a private CA for the SMTP server's certificate
     mail_from: str = "no-reply@mendan.localhost"
     upload_max_bytes: int = 4 * 1024**3
+    # An unfinished upload with no chunk for this long is expired by the sweep (its parts deleted).
+    upload_expiry_hours: int = 24
+    # An upload with a chunk in the last this many seconds is making progress: ending a live
+    # interview waits for it; one idle longer no longer holds the end back.
+    upload_progress_seconds: int = 30
+    # Bytes of recordings a tenant may keep (complete ones plus what open uploads reserve);
+    # an operator may set another limit per tenant (Tenant.storage_quota_bytes).
+    tenant_storage_quota_bytes: int = 1024**4
     room_opens_before_minutes: int = 30  # a personal link leads in from this long before the slot
     room_closes_after_minutes: int = 120  # ... until this long after the slot's end
     # Failed sign-ins allowed per account and per client address, and password-reset requests per
@@ -90,6 +98,9 @@ class Settings:
             smtp_ca_file=_env("SMTP_CA_FILE"),
             mail_from=_env("MENDAN_MAIL_FROM", "no-reply@mendan.localhost"),
             upload_max_bytes=int(_env("MENDAN_UPLOAD_MAX_BYTES", str(4 * 1024**3))),
+            upload_expiry_hours=int(_env("MENDAN_UPLOAD_EXPIRY_HOURS", "24")),
+            upload_progress_seconds=int(_env("MENDAN_UPLOAD_PROGRESS_SECONDS", "30")),
+            tenant_storage_quota_bytes=int(_env("MENDAN_TENANT_STORAGE_QUOTA_BYTES", str(1024**4))),
             room_opens_before_minutes=int(_env("MENDAN_ROOM_OPENS_BEFORE_MINUTES", "30")),
             room_closes_after_minutes=int(_env("MENDAN_ROOM_CLOSES_AFTER_MINUTES", "120")),
             signin_account_limit=_env("MENDAN_SIGNIN_ACCOUNT_LIMIT", "5/15minutes"),

@@ -10,6 +10,7 @@ ranged GETs, so neither way holds a blob whole. Credentials come the usual boto3
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import boto3
@@ -134,6 +135,29 @@ class S3BlobStore(BlobStore):
             if "/" in relative:
                 tenant_id, key = relative.split("/", 1)
                 yield StoredBlob(tenant_id, key, item["Size"], item["LastModified"], item["ETag"])
+
+    def listed(self, tenant_id: Any, under: str):
+        start = f"{self.prefix}{tenant_id}/"
+        for item in self._listed(start + self._checked(under.rstrip("/")) + "/"):
+            yield StoredBlob(str(tenant_id), item["Key"][len(start):], item["Size"], item["LastModified"],
+                             item["ETag"])
+
+    def drop_unfinished_writes(self, older_than: datetime) -> int:
+        """Abort multipart uploads of crashed writers started before `older_than` (their parts
+        are stored and billed until then)."""
+        count = 0
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket,
+                                                                                 Prefix=self.prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    try:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                           UploadId=upload["UploadId"])
+                        count += 1
+                    except ClientError as exc:
+                        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":  # another sweep was first
+                            raise
+        return count
 
     def delete_tenant(self, tenant_id: Any) -> int:
         keys = [item["Key"] for item in self._listed(f"{self.prefix}{tenant_id}/")]

@@ -294,6 +294,33 @@ class BlobStore:
                 yield StoredBlob(tenant_id, key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC),
                                  f"{stat.st_mtime_ns}:{stat.st_ino}")
 
+    def listed(self, tenant_id: Any, under: str) -> Iterator[StoredBlob]:
+        """The tenant's blobs whose keys start with `under` (a folder, ending in "/"), as stored."""
+        folder = self.root / str(tenant_id) / self._checked(under.rstrip("/"))
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file() and not path.name.startswith("."):
+                stat = path.stat()
+                yield StoredBlob(str(tenant_id), path.relative_to(self.root / str(tenant_id)).as_posix(),
+                                 stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC),
+                                 f"{stat.st_mtime_ns}:{stat.st_ino}")
+
+    def delete_stored(self, tenant_id: Any, key: str) -> None:
+        """Delete a blob by the tenant's id alone (the sweeps, which hold no data key); no error when gone."""
+        self._delete_sealed(tenant_id, self._checked(key))
+
+    def drop_unfinished_writes(self, older_than: datetime) -> int:
+        """Delete what writers that crashed left half-written (their temporary `.part` files),
+        started before `older_than`; returns how many went. Writers still running are younger."""
+        count = 0
+        for path in self.root.glob("*/**/.*.part"):
+            try:
+                if datetime.fromtimestamp(path.stat().st_mtime, UTC) < older_than:
+                    path.unlink()
+                    count += 1
+            except FileNotFoundError:  # another process's sweep was first
+                continue
+        return count
+
     def read_sealed(self, tenant_id: Any, key: str, chunk: int = 1024 * 1024) -> Iterator[bytes]:
         """The stored (still encrypted) bytes of a blob, as a stream: what a backup copies."""
         total = self._sealed_size(tenant_id, key)

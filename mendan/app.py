@@ -30,6 +30,7 @@ from core.db.engine import bind_engine, close_loop_pool, make_engine, start_loop
 from core.health import MetricsController, healthz, prometheus_config, readyz
 from core.hours import ServiceClosed, service_closed_answer, service_guard
 from core.interviews.routes import INTERVIEW_TEMPLATES, interviews_routers, start_reminders, stop_reminders
+from core.interviews.upload_expiry import start_upload_sweep, stop_upload_sweep
 from core.log_config import configure_logging
 from core.plugins import PluginHost
 from core.rest.jobs import jobs_api_router
@@ -170,9 +171,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         before_send=[add_rate_limit_headers, security_headers(settings)],
         # The loop's database pool first and closed last: the other steps use the database.
         on_startup=[partial(start_loop_pool, engine), start_embedded_jobs, start_sweeper, start_daily_purge,
-                    start_reminders, start_billing_clock, start_scheduled_jobs],
+                    start_reminders, start_billing_clock, start_scheduled_jobs, start_upload_sweep],
         on_shutdown=[stop_sweeper, stop_jobs, stop_daily_purge, stop_reminders, stop_billing_clock,
-                     stop_scheduled_jobs, partial(close_loop_pool, engine)],
+                     stop_scheduled_jobs, stop_upload_sweep, partial(close_loop_pool, engine)],
         openapi_config=OpenAPIConfig(title="mendan", version=__version__, path="/schema"),
         # configure_logging owns `logging`: Litestar's default config would add a handler of its own
         # (records outside the JSON log) and start a queue-listener thread per app that never stops.

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 
 from core import audit
 from core.interviews.analysis import emotion_allowed
+from core.interviews.upload_quota import storage_use
 from core.auth.guards import requires_operator
 from core.db.tables import AuditEntry, Tenant, User
 from core.hours import TOKYO, now
@@ -182,6 +183,7 @@ async def _tenant_page(request: Request, tenant: Tenant, error: str | None = Non
         plugins=sorted(host.metas.values(), key=lambda m: (m.kind, m.key)), enabled=enabled,
         changes=changes, actors={u.id: u.email for u in await User.objects().where(User.tenant.is_null())},
         stop=await active_stop(tenant.id), emotion_ok=emotion_allowed(tenant),
+        storage=await storage_use(scope, request.app.state.settings),
     )
 
 
@@ -234,6 +236,24 @@ async def save_contract(request: Request, slug: FromPath[str], data: Form) -> An
             await change_contract(tenant.id, contract.id, by=request.user, ip=ip, **values)
     except ContractProblem as exc:
         return await _tenant_page(request, tenant, error=_(str(exc)))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/storage-quota")
+async def save_storage_quota(request: Request, slug: FromPath[str], data: Form) -> Any:
+    """The tenant's own storage limit for recordings, in GB; empty: the installation's default."""
+    tenant = await _tenant(slug)
+    raw = str(data.get("quota_gb", "")).strip()
+    try:
+        quota = None if raw == "" else round(float(raw) * 1024**3)
+        if quota is not None and not 0 < quota < 2**62:
+            raise ValueError(raw)
+    except ValueError:
+        return await _tenant_page(request, tenant, error=_(
+            "Enter the storage limit as a positive number of GB, or leave it empty for the default."))
+    await Tenant.update({Tenant.storage_quota_bytes: quota}).where(Tenant.id == tenant.id)
+    await audit.record("tenants.storage_quota_changed", tenant_id=tenant.id, actor=request.user, target=slug,
+                       detail={"bytes": quota}, ip=audit.client_ip(request))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -353,7 +373,8 @@ def ops_router() -> Router:
     return Router(
         path="/ops",
         route_handlers=[
-            ops_home, new_tenant_form, new_tenant, tenant_page, save_profile, save_contract, switch_option,
+            ops_home, new_tenant_form, new_tenant, tenant_page, save_profile, save_contract, save_storage_quota,
+            switch_option,
             plugin_settings_page, save_plugin_settings,
             stop_tenant, resume_tenant, delete_tenant, add_maintenance, remove_maintenance,
             stop_everything, resume_everything,

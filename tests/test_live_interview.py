@@ -4,7 +4,9 @@ cut short, the audit trail, the meters, and the signalling socket's door."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -164,6 +166,67 @@ async def test_the_interview_cannot_end_before_the_recording_upload_is_complete(
     assert detail["bytes"] == len(data) and detail["seconds"] == pytest.approx(2.0, abs=0.15)
     usage = {row.meter: row.quantity for row in await UsageRow.objects().where(UsageRow.tenant == tenant.id)}
     assert usage == {"live_interview.interviews": 1, "live_interview.recorded_minutes": 1}
+
+
+async def test_an_upload_that_stopped_holds_the_end_only_until_the_interviewer_confirms(
+        live, client, make_tenant, make_user, monkeypatch, tmp_path: Path):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    room = f"/t/{tenant.slug}/live_interview/{interview.id}"
+    data = make_video(tmp_path / "live.webm", seconds=1).read_bytes()
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], interview)
+    location = await live_upload(client, tenant, interview)
+    half = len(data) // 2
+    assert (await patch(client, location, 0, data[:half])).status_code == 204
+    client.cookies.clear()
+
+    # While chunks arrive, ending waits, and says who is still uploading how much.
+    await login(client, tenant, setup["interviewer"])
+    waiting = await client.post(f"{room}/end", headers=api(client))
+    assert waiting.status_code == 409 and waiting.json()["waiting"] is True
+    assert f"interviewee: {half / 1024**2:.1f} MB received" in waiting.json()["detail"]
+    [upload] = waiting.json()["uploads"]
+    assert upload["received"] == half and upload["size"] is None and upload["active"] is True
+
+    # The interviewee's page is gone: no chunk for longer than MENDAN_UPLOAD_PROGRESS_SECONDS.
+    later = datetime.now(timezone.utc) + timedelta(seconds=client.app.state.settings.upload_progress_seconds + 1)
+    monkeypatch.setattr("core.hours.now", lambda: later)
+    stalled = await client.post(f"{room}/end", headers=api(client))
+    assert stalled.status_code == 409 and stalled.json()["waiting"] is False
+    assert "stopped arriving" in stalled.json()["detail"]
+    assert (await TenantScope(tenant.id).objects(Recording).where(
+        Recording.interview == interview.id).first()).state == "uploading"  # nothing given up unasked
+
+    ended = await client.post(f"{room}/end?anyway=1", headers=api(client))
+    assert ended.status_code == 200, ended.text
+    rec = await TenantScope(tenant.id).objects(Recording).where(Recording.interview == interview.id).first()
+    assert rec.state == "abandoned" and rec.parts in ([], "[]")
+    assert "ended the interview before this upload finished" in rec.error and "MB received" in rec.error
+    kinds = [e.kind for e in await TenantScope(tenant.id).objects(RoomEvent).where(
+        RoomEvent.interview == interview.id).order_by(RoomEvent.at)]
+    assert kinds == ["uploads_abandoned", "ended"]
+    page = await client.get(f"/t/{tenant.slug}/interviews/{interview.id}", headers=HTML)
+    assert rec.error in html.unescape(page.text)
+    client.cookies.clear()
+
+    # tus: the abandoned upload is gone for the interviewee's page that comes back.
+    await join(client, tenant, setup["interviewee"], interview)
+    assert (await client.head(location, headers=api(client))).status_code == 410
+    late = await patch(client, location, half, data[half:], length=len(data))
+    assert late.status_code == 410 and late.json()["detail"] == rec.error
+
+
+async def test_the_interviewer_can_end_an_interview_where_nothing_was_recorded_after_confirming(
+        live, client, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    room = f"/t/{tenant.slug}/live_interview/{setup['interview'].id}"
+    await login(client, tenant, setup["interviewer"])
+    asked = await client.post(f"{room}/end", headers=api(client))
+    assert asked.status_code == 409 and asked.json()["waiting"] is False and asked.json()["uploads"] == []
+    assert (await client.post(f"{room}/end?anyway=1", headers=api(client))).status_code == 200
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
 """The live room in Debian's chromium with a fake camera and microphone (issue 8): two people
-see each other, the interviewee's recording arrives whole while it is made, and a page that
-dies mid-interview loses nothing it had already sent. Screenshots go to test-artifacts/."""
+see each other, the interviewee's recording arrives whole while it is made, a page that
+dies mid-interview loses nothing it had already sent, and one that dies for good cannot stop
+the interviewer from ending the interview (issue 21). Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import html
 from pathlib import Path
 
 import av
@@ -191,7 +194,7 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
     # Chunks go on after the blip: wait until one is acknowledged, not for a fixed time.
     await guest_page.wait_for_function("() => window.liveRoom.segments[0].base > 0", timeout=30000)
     await host_page.click("#questions li:first-child .question-timer")
-    assert await host_page.locator("#end-interview").is_disabled()
+    assert await host_page.locator("#end-interview").is_enabled()  # the interviewer can always end it
     await host_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewer.png"), full_page=True)
     await guest_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewee.png"), full_page=True)
     assert await guest_page.evaluate("window.liveRoom.segments[0].base") > 0  # sent while recording
@@ -280,3 +283,30 @@ async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(serve
     assert abs(decoded_seconds(storage, tenant, second) - second_seconds) < 1.0
     # Recorded, or analysed already: the recording's analysis jobs may have finished by now.
     assert (await TenantScope(tenant.id).get(Interview, interview.id)).state in ("recorded", "analysed")
+
+
+async def test_an_interviewee_whose_page_dies_for_good_cannot_stop_the_interviewer_ending(server, app, browser,
+                                                                                         make_tenant, make_user):
+    app.state.settings = dataclasses.replace(app.state.settings, upload_progress_seconds=2)
+    base = f"http://{server}"
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    room = f"/t/{tenant.slug}/live_interview/{interview.id}"
+    _c1, host_page = await interviewer_joins(browser, base, tenant, setup["interviewer"], room)
+    guest_context, guest_page = await interviewee_joins(browser, base, tenant, setup["interviewee"], room)
+    await sees_video(host_page)
+    await record_for(host_page, guest_page, 1)
+    await guest_page.wait_for_function("() => window.liveRoom.segments[0].base > 0", timeout=20000)
+    await guest_context.close()  # the interviewee's browser dies and never comes back
+
+    # End waits while chunks may still come, then offers to end anyway.
+    await host_page.click("#end-interview")
+    await host_page.wait_for_selector("#end-anyway:not([hidden])", timeout=30000)
+    [rec] = await segments(tenant, interview)
+    assert rec.state == "uploading"
+    await host_page.click("#end-anyway")
+    await host_page.wait_for_url(f"{base}/t/{tenant.slug}/interviews/{interview.id}", timeout=20000)
+    [rec] = await segments(tenant, interview)
+    assert rec.state == "abandoned" and rec.error
+    assert rec.error in html.unescape(await host_page.content())

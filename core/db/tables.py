@@ -9,6 +9,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSON,
     UUID,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -31,6 +32,8 @@ class Tenant(Table, tablename="mendan_tenant"):
     status = Varchar(length=16, default="active")  # active | stopped
     # The tenant's data key, wrapped (AES-GCM) by the master key; see core.storage.
     wrapped_data_key = Text(default="")
+    # Bytes of recordings the tenant may keep, as an operator set it; None: the settings' default.
+    storage_quota_bytes = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -24,6 +24,7 @@ from core.auth.guards import requires_staff
 from core.db.tables import Tenant
 from core.interviews.probe import browser_plays
 from core.interviews.tables import Interview, Recording
+from core.interviews.upload_expiry import GONE_STATES
 from core.interviews.uploads import UploadProblem
 from core.interviews.web_interviews import visible_interview
 from core.interviews.web_recordings import TUS, receive_chunk, start_upload, upload_offset_headers
@@ -33,7 +34,8 @@ from core.rest.problems import ApiError, problem_responses
 from core.tenancy import TenantScope
 
 # The code of an upload refusal whose status covers one case (the 409s name theirs).
-UPLOAD_CODES = {400: "bad_upload", 403: "consent_missing", 409: "upload_conflict", 413: "payload_too_large",
+UPLOAD_CODES = {400: "bad_upload", 403: "consent_missing", 409: "upload_conflict", 410: "upload_expired",
+                413: "payload_too_large",
                 415: "unsupported_media_type", 422: "not_a_video", 460: "checksum_mismatch"}
 
 
@@ -60,7 +62,8 @@ class RecordingOut(msgspec.Struct):
     """One uploaded video. `state`: uploading (bytes `upload_offset` of `size` are in; `size` 0
     while a deferred length is undeclared), received (all bytes in, being checked: complete or
     refused soon), complete (`probe` set), refused (`error` says why), superseded (a retake
-    replaced it)."""
+    replaced it), abandoned (a live interview was ended before it finished) or expired (no chunk
+    for MENDAN_UPLOAD_EXPIRY_HOURS; its chunks were deleted): `error` says why."""
 
     id: UUID
     interview: UUID
@@ -154,7 +157,8 @@ async def get_recording(request: Request, tenant_scope: NamedDependency[TenantSc
       description="Creates a resumable upload (tus creation) and answers 201 with its `Location`; send the bytes "
                   "there with PATCH. Refused until the interviewee consented to recording (403 "
                   "`consent_missing`), for a cancelled or ended interview (409 `interview_cancelled`, "
-                  "`interview_ended`), over the size limit (413). Staff who take part (admins: any); scope `write`.",
+                  "`interview_ended`), over the size limit (413) or past the tenant's storage quota (413 "
+                  "`quota_exceeded`). Staff who take part (admins: any); scope `write`.",
       guards=[requires_scope("write"), requires_staff], responses=problem_responses(400, 403, 409, 413, 422))
 async def create_upload(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                         data: JSONBody[UploadIn]) -> Response[RecordingOut]:
@@ -171,12 +175,14 @@ async def create_upload(request: Request, tenant_scope: NamedDependency[TenantSc
 @head("/interviews/{interview_id:uuid}/recordings/{recording_id:uuid}/upload", summary="Ask an upload's offset",
       operation_id="getRecordingUploadOffset",
       description="tus HEAD: `Upload-Offset` says how many bytes are in (resume from there), `Upload-Length` the "
-                  "size (`Upload-Defer-Length: 1` while undeclared), `Upload-State` the recording's state. Scope "
-                  "`read`.",
-      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403))
+                  "size (`Upload-Defer-Length: 1` while undeclared), `Upload-State` the recording's state; 410 for an "
+                  "upload that expired or was abandoned. Scope `read`.",
+      guards=[requires_scope("read"), requires_staff], responses=problem_responses(403, 410))
 async def upload_offset(request: Request, tenant_scope: NamedDependency[TenantScope], interview_id: FromPath[UUID],
                         recording_id: FromPath[UUID]) -> Response[None]:
     _interview, rec = await _recording(request, tenant_scope, interview_id, recording_id)
+    if rec.state in GONE_STATES:  # tus: an expired upload is gone
+        return Response(content=None, status_code=410, headers=TUS)
     return Response(content=None, headers=upload_offset_headers(rec))
 
 
@@ -186,8 +192,11 @@ async def upload_offset(request: Request, tenant_scope: NamedDependency[TenantSc
                    "offset, else 409 `offset_mismatch`) and `Upload-Checksum: sha256 <base64 of the chunk's "
                    "digest>` (460 `checksum_mismatch` when damaged: send it again). The last chunk finishes the file: a wrong "
                    "whole-file SHA-256 or a file that is not a playable video is refused (422 `not_a_video`, the "
-                   "recording kept as refused with its reason). Scope `write`.",
-       guards=[requires_scope("write"), requires_staff], responses=problem_responses(400, 403, 409, 413, 415, 422))
+                   "recording kept as refused with its reason). A chunk of a deferred-length upload past the "
+                   "tenant's storage quota: 413 `quota_exceeded`, nothing stored; an expired or abandoned upload: "
+                   "410 `upload_expired`. Scope `write`.",
+       guards=[requires_scope("write"), requires_staff],
+       responses=problem_responses(400, 403, 409, 410, 413, 415, 422))
 async def append_chunk(request: Request, tenant_scope: NamedDependency[TenantScope],
                        tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
                        recording_id: FromPath[UUID]) -> Response[None]:

@@ -87,7 +87,10 @@ class Recording(Table, tablename="mendan_recording"):
     upload_offset = BigInt(default=0)
     parts = JSON(default=[])  # blob keys of the chunks received so far, in order
     sha256 = Varchar(length=64)
-    state = Varchar(length=16, default="uploading", index=True)  # uploading | received | complete | refused | superseded (by a retake)
+    # uploading | received (all bytes in, being joined) | complete | refused | superseded (by a retake) |
+    # abandoned (the live interview was ended before it finished) | expired (no chunk for
+    # MENDAN_UPLOAD_EXPIRY_HOURS); `error` says why
+    state = Varchar(length=16, default="uploading", index=True)
     error = Text(default="")
     blob_key = Varchar(length=255, default="")
     duration_s = Real(null=True, default=None)
@@ -96,6 +99,7 @@ class Recording(Table, tablename="mendan_recording"):
     video_codec = Varchar(length=32, default="")  # FFmpeg's name ("h264", "vp8", "mpeg4"); "" if unknown
     created_at = Timestamptz(default=TimestamptzNow())
     received_at = Timestamptz(null=True, default=None)  # all bytes in (state received); core.interviews.completion
+    last_chunk_at = Timestamptz(null=True, default=None)  # when a chunk was last accepted; None: none yet
     completed_at = Timestamptz(null=True, default=None)
     announced_at = Timestamptz(null=True, default=None)  # mendan_recording_completed fired
 

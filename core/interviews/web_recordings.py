@@ -30,6 +30,8 @@ from core.interviews.schedule import advance, closed_for_participants, in_tokyo
 from core.interviews.senders import sender_of
 from core.interviews.tables import Interview, Recording
 from core.interviews.completion import complete_received, receive
+from core.interviews.upload_expiry import GONE_STATES, refuse_gone, touch
+from core.interviews.upload_quota import ensure_room
 from core.interviews.uploads import DEFERRED, UploadProblem, append_chunk, create_upload, declare_length, \
     parse_checksum
 from core.interviews.web_forms import Form
@@ -164,9 +166,11 @@ async def start_upload(request: Request, scope: TenantScope, interview: Intervie
         await _require_consent(interview)
         if str(request.user.id) == str(interview.interviewee) and participant_block(request, interview):
             raise UploadProblem(409, _(CLOSED_REASONS[participant_block(request, interview)[0]]))
+        size = None if data.get("defer_length") else int(data.get("size") or 0)
+        await ensure_room(scope, request.app.state.settings, max(size or 0, 0))
         rec = await create_upload(
             scope, interview, request.user,
-            size=None if data.get("defer_length") else int(data.get("size") or 0),
+            size=size,
             sha256=str(data.get("sha256", "")).lower(), filename=str(data.get("filename", "")),
             content_type=str(data.get("content_type", "")),
             max_bytes=request.app.state.settings.upload_max_bytes,
@@ -213,12 +217,21 @@ async def receive_chunk(request: Request, scope: TenantScope, tenant: Tenant, in
     """One tus PATCH of a recording (`append_from_request`) once the interviewee consented; the
     PATCH that brings in the last byte completes the recording (core.interviews.completion:
     received, then checksum, probe, analysis jobs, the hook) and audits it. Of two final PATCHes at
-    once one completes it; the other returns the row as stored (tus: the offset, 204). Raises
-    UploadProblem."""
+    once one completes it; the other returns the row as stored (tus: the offset, 204). A chunk of
+    a deferred-length upload must fit the tenant's storage quota; an abandoned or expired upload
+    is gone (410). Raises UploadProblem."""
     store = request.app.state.storage
     await _require_consent(interview)
+    refuse_gone(rec)
+    # A chunk without Content-Length (chunked) is refused only once the tenant's storage is full.
+    coming = request.headers.get("content-length", "")
+    more = int(coming) if coming.isdigit() else 1
+    if rec.size == DEFERRED and rec.state == "uploading" and more > 0:
+        await ensure_room(scope, request.app.state.settings, more)
     tk = store.tenant_key(tenant)
+    await touch(scope, rec)
     rec = await append_from_request(request, scope, tk, rec)
+    await touch(scope, rec)
     if not await receive(scope, rec):
         # Bytes still missing; or another request completes it: answer with the row as stored.
         return rec if rec.size == DEFERRED or rec.upload_offset != rec.size else await scope.get(Recording, rec.id)
@@ -292,6 +305,8 @@ class RecordingController(Controller):
     async def offset(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                      interview_id: FromPath[UUID], recording_id: FromPath[UUID]) -> Response[None]:
         rec = await self._recording(request, tenant_scope, interview_id, recording_id)
+        if rec.state in GONE_STATES:
+            return Response(content=None, status_code=410, headers=TUS)
         return Response(content=None, headers=upload_offset_headers(rec))
 
     @get("/uploads/{recording_id:uuid}")

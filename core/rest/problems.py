@@ -24,6 +24,7 @@ DEFAULTS: dict[int, tuple[str, str]] = {
     404: ("not_found", N_("Not found.")),
     405: ("method_not_allowed", N_("This method is not allowed here.")),
     409: ("conflict", N_("The request conflicts with the current state; try again.")),
+    410: ("gone", N_("This is gone: it expired or was given up.")),
     412: ("precondition_failed", N_("The resource changed since you read it (If-Match does not match its ETag).")),
     413: ("payload_too_large", N_("The request body is too large.")),
     415: ("unsupported_media_type", N_("This content type is not accepted here.")),

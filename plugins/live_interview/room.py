@@ -91,7 +91,8 @@ async def upload_state(scope: TenantScope, interview_id: UUID) -> UploadState:
     rows = await scope.objects(Recording).where(Recording.interview == interview_id)
     return UploadState(
         complete=sum(1 for r in rows if r.state == "complete"),
-        unfinished=sum(1 for r in rows if r.state == "uploading" and r.upload_offset > 0),
+        # `received`: all bytes in, being joined: complete in a moment.
+        unfinished=sum(1 for r in rows if (r.state == "uploading" and r.upload_offset > 0) or r.state == "received"),
         bytes_received=sum(r.upload_offset for r in rows if r.state != "refused"),
     )
 

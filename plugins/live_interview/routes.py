@@ -2,8 +2,9 @@
 
 GET  /{id}             the camera/microphone check, then the room (both people)
 POST /{id}/evaluation  the interviewer saves the evaluation during or after the interview
-GET  /{id}/status      how far the recording upload is
-POST /{id}/end         the interviewer ends the interview, only once the upload is complete
+GET  /{id}/status      how far the recording upload is, and who is still uploading how much
+POST /{id}/end         the interviewer ends the interview: once the upload is complete, or
+                       (`?anyway=1`, after confirming) giving up on uploads that stopped
 GET  /room.js          the room's script
 WS   /{id}/signal      signalling (plugins/live_interview/signalling.py)
 """
@@ -18,14 +19,15 @@ from uuid import UUID
 from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect
 
 from core import audit
 from core.consent import has_consented
-from core.interviews.api import (EvaluationProblem, Form, Interview, QuestionSetVersion, evaluation_of, in_tokyo,
-                                 items_of, link_closed_page, participant_block, questions_of, save_evaluation,
-                                 scores_of, text)
+from core.interviews.api import (EvaluationProblem, Form, Interview, QuestionSetVersion, abandon_unfinished,
+                                 describe_upload, evaluation_of, in_tokyo, items_of, link_closed_page,
+                                 participant_block, questions_of, save_evaluation, scores_of, text,
+                                 unfinished_uploads)
 from core.tables import Tenant
 from core.tenancy import TenantScope
 from core.usage import record_usage
@@ -91,27 +93,51 @@ async def evaluate(request: Request, tenant_scope: NamedDependency[TenantScope],
 @get("/{interview_id:uuid}/status", name="live_interview_status")
 async def status(request: Request, tenant_scope: NamedDependency[TenantScope],
                  interview_id: FromPath[UUID]) -> dict[str, Any]:
+    """The upload as the server holds it; `uploads` the unfinished ones (who, bytes received, of
+    what size, whether still making progress)."""
     interview, _role = await _interview_for(request, tenant_scope, interview_id)
     state = await upload_state(tenant_scope, interview.id)
+    unfinished = await unfinished_uploads(tenant_scope, interview.id,
+                                          request.app.state.settings.upload_progress_seconds)
     return {"interview_state": interview.state, "complete": state.complete, "unfinished": state.unfinished,
-            "bytes": state.bytes_received, "done": state.done}
+            "bytes": state.bytes_received, "done": state.done, "uploads": [u.as_json() for u in unfinished]}
 
 
 @post("/{interview_id:uuid}/end", name="live_interview_end", status_code=200)
 async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
-              interview_id: FromPath[UUID]) -> Response:
-    """Spec 4.2.2 (1): the interview is not over before the recording's upload is complete."""
+              interview_id: FromPath[UUID], anyway: FromQuery[bool] = False) -> Response:
+    """Spec 4.2.2 (1): the interview is not over before the recording's upload is complete. An
+    upload still making progress is waited for (409, `waiting`: the page asks again); one that
+    stopped, or nothing recorded at all, holds the end only until the interviewer confirms
+    (`anyway`): the unfinished uploads are then abandoned, each with its reason."""
     interview, role = await _interview_for(request, tenant_scope, interview_id)
     if role != "interviewer":
         raise NotFoundException(_("There is no live room for you here."))
     state = await upload_state(tenant_scope, interview.id)
-    if not state.done:
-        message = (_("The recording upload is not complete yet; the interview cannot end before it is.")
-                   if state.complete or state.unfinished else _("Nothing has been recorded yet."))
-        return problem(409, message, done=False)
+    unfinished = await unfinished_uploads(tenant_scope, interview.id,
+                                          request.app.state.settings.upload_progress_seconds)
+    # An upload that holds nothing and has stopped loses nothing when given up.
+    holding = [u for u in unfinished if u.active or u.received > 0]
+    if (holding or not state.complete) and not anyway:
+        waiting = any(u.active for u in holding)
+        who = "; ".join(describe_upload(u) for u in holding)
+        if waiting:
+            message = _("Waiting for the recording upload to finish: %(who)s.") % {"who": who}
+        elif holding:
+            message = _("These uploads have stopped arriving: %(who)s. You can end the interview anyway; what has "
+                        "not arrived is lost.") % {"who": who}
+        else:
+            message = _("Nothing has been recorded yet. You can end the interview anyway.")
+        return problem(409, message, done=False, waiting=waiting, uploads=[u.as_json() for u in holding])
+    abandoned = await abandon_unfinished(tenant_scope, interview.id) if unfinished else []
+    if abandoned:
+        await log_event(tenant_scope, interview, request.user, "uploads_abandoned",
+                        recording_ids=[str(i) for i in abandoned])
     await log_event(tenant_scope, interview, request.user, "ended", bytes=state.bytes_received)
     await audit.record("live_interview.ended", tenant_id=tenant_scope.tenant_id, actor=request.user,
-                       target=str(interview.id), detail={"bytes": state.bytes_received}, ip=audit.client_ip(request))
+                       target=str(interview.id), detail={"bytes": state.bytes_received,
+                                                         "abandoned": [str(i) for i in abandoned]},
+                       ip=audit.client_ip(request))
     await record_usage(tenant_scope.tenant_id, INTERVIEWS_HELD, 1, act=str(interview.id))
     await HUB.broadcast(interview.id, {"type": "ended"})
     return Response({"done": True, "next": f"/t/{tenant_row.slug}/interviews/{interview.id}"})

@@ -13,6 +13,7 @@ class RoomEvent(Table, tablename="live_interview_room_event"):
     tenant = ForeignKey(references=Tenant, index=True)
     interview = ForeignKey(references=Interview, index=True)
     user = ForeignKey(references=User, null=True)
-    kind = Varchar(length=24)  # joined | left | recording_started | recording_stopped | segment_completed | ended
+    # joined | left | recording_started | recording_stopped | segment_completed | uploads_abandoned | ended
+    kind = Varchar(length=24)
     detail = JSON(default={})  # role, recording id, bytes, duration
     at = Timestamptz(default=TimestamptzNow())

@@ -15,7 +15,7 @@
   const room = {
     role, stream: null, socket: null, pc: null, peer: false, ended: false, iceServers: [],
     recorder: null, segments: [], orphans: (root.dataset.openSegments || "").split(",").filter(Boolean),
-    uploadDone: false, pendingCandidates: [],
+    pendingCandidates: [],
   };
   window.liveRoom = room; // read by the browser tests
 
@@ -96,7 +96,6 @@
     } else if (m.type === "progress" && role === "interviewer") {
       showProgress(m.sent, m.recorded);
       room.recording = m.state === "recording";
-      room.uploadDone = m.state === "complete";
       say("recording-status", { recording: msg("RecordingPeer"), complete: msg("UploadDone"),
                                 failed: msg("UploadFailed"), uploading: msg("Uploading"),
                                 idle: msg("NotRecording") }[m.state] || "");
@@ -179,6 +178,8 @@
 
   async function serverState(location) {
     const response = await fetch(location, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } });
+    // Gone: the interviewer ended the interview without it, or it expired; nothing more to send.
+    if (response.status === 410 || response.status === 404) return { offset: 0, state: "gone" };
     if (!response.ok) throw new Error(String(response.status));
     return { offset: Number(response.headers.get("Upload-Offset")), state: response.headers.get("Upload-State") };
   }
@@ -218,6 +219,7 @@
         await sleep(Math.min(10000, 250 * 2 ** segment.failures));
         try {
           const server = await serverState(segment.location);
+          if (server.state === "gone") { segment.failed = true; break; }
           moveTo(segment, server.offset);
           segment.done = server.state === "complete";
         } catch (e) { /* still offline */ }
@@ -323,7 +325,6 @@
     const sent = room.segments.reduce((n, s) => n + s.base, 0);
     const recorded = room.segments.reduce((n, s) => n + s.recorded, 0);
     const state = uploadState();
-    room.uploadDone = state === "complete";
     showProgress(sent, recorded);
     say("recording-status", { recording: msg("Recording"), complete: msg("UploadDone"), failed: msg("UploadFailed"),
                               uploading: msg("Uploading"), idle: msg("NotRecording") }[state]);
@@ -344,7 +345,32 @@
     if (role !== "interviewer") return;
     $("start-recording").disabled = !room.peer || room.recording;
     $("stop-recording").disabled = !room.peer || !room.recording; // the stop must reach the recorder
-    $("end-interview").disabled = !room.uploadDone || room.recording;
+    $("end-interview").disabled = Boolean(room.ending);
+  }
+
+  // Ending stops the recording and waits while its upload makes progress (the server answers
+  // 409 `waiting`); an upload that stopped, or no recording at all, needs "End anyway".
+  async function endInterview(anyway) {
+    if (room.ending) return;
+    room.ending = true;
+    $("end-anyway").hidden = true;
+    controls();
+    try {
+      if (room.recording) send({ type: "control", action: "stop-recording" });
+      for (;;) {
+        const response = await fetch(root.dataset.here + "/end" + (anyway ? "?anyway=1" : ""),
+                                     { method: "POST", headers: { "X-CSRFToken": csrf() } });
+        const body = await response.json();
+        if (response.ok) { room.ended = true; location.assign(body.next); return; }
+        say("end-status", body.detail);
+        if (response.status === 409 && body.waiting) { await sleep(2000); continue; }
+        if (response.status === 409) $("end-anyway").hidden = false;
+        return;
+      }
+    } finally {
+      room.ending = false;
+      controls();
+    }
   }
 
   if (role === "interviewer") {
@@ -356,16 +382,13 @@
       send({ type: "control", action: "stop-recording" });
       $("stop-recording").disabled = true;
     });
-    $("end-interview").addEventListener("click", async () => {
-      const response = await fetch(root.dataset.here + "/end", { method: "POST", headers: { "X-CSRFToken": csrf() } });
-      const body = await response.json();
-      if (response.ok) { room.ended = true; location.assign(body.next); } else say("end-status", body.detail);
-    });
+    $("end-interview").addEventListener("click", () => endInterview(false));
+    $("end-anyway").addEventListener("click", () => endInterview(true));
     // The upload's truth is the server's: asked now and then, in case the interviewee's page is gone.
     setInterval(async () => {
       if (room.ended || room.recording) return;
       const response = await fetch(root.dataset.here + "/status");
-      if (response.ok) { room.uploadDone = (await response.json()).done; controls(); }
+      if (response.ok && (await response.json()).done) say("recording-status", msg("UploadDone"));
     }, 5000);
 
     let ticking = null;

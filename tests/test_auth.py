@@ -305,6 +305,35 @@ async def test_a_visitor_without_a_cookie_leaves_no_session_row(client):
     assert await WebSession.count() == before
 
 
+
+async def test_page_views_renew_the_stored_session_at_most_every_few_minutes(client, make_tenant, make_user):
+    from core.auth.session_store import RENEW_AFTER
+    from core.db.tables import WebSession
+
+    tenant = await make_tenant()
+    user = await make_user(tenant, "admin")
+    await login(client, tenant, user)
+    key = f"session:{client.cookies['session']}"
+
+    async def stored() -> dict:
+        return await WebSession.select(WebSession.value, WebSession.expires_at).where(WebSession.key == key).first()
+
+    first = await stored()
+    for _ in range(3):
+        assert (await client.get(f"/t/{tenant.slug}/", headers=HTML)).status_code == 200
+    assert await stored() == first  # unchanged and renewed a moment ago: no write
+    # Renewed once the stored expiry is older than RENEW_AFTER...
+    aged = first["expires_at"] - RENEW_AFTER - timedelta(seconds=1)
+    await WebSession.update({WebSession.expires_at: aged}).where(WebSession.key == key)
+    assert (await client.get(f"/t/{tenant.slug}/", headers=HTML)).status_code == 200
+    assert (await stored())["expires_at"] > first["expires_at"] - timedelta(seconds=1)
+    # ...and written at once when the session's data changes (signing out empties it).
+    page = await client.get(f"/t/{tenant.slug}/", headers=HTML)
+    out = await client.post("/logout", data={"_csrf_token": form_csrf(page.text)}, headers=HTML,
+                            follow_redirects=False)
+    assert out.status_code in (302, 303)
+    assert (await stored()) is None or (await stored())["value"] != first["value"]
+
 # -- password reset --------------------------------------------------------------------
 
 

@@ -14,6 +14,11 @@ from litestar.stores.base import NamespacedStore
 from core.auth.middleware import SESSION_USER_KEY
 from core.db.tables import WebSession
 
+# Litestar stores the session after every response and renews its expiry. A session that did not
+# change and was renewed less than this long ago is left as it is: one write per page view would
+# queue every reader behind SQLite's single write lock.
+RENEW_AFTER = timedelta(minutes=5)
+
 
 def _expiry(expires_in: int | timedelta | None) -> datetime | None:
     if expires_in is None:
@@ -29,6 +34,13 @@ def _session_user(raw: bytes) -> UUID | None:
         return UUID(data[SESSION_USER_KEY]) if isinstance(data, dict) and data.get(SESSION_USER_KEY) else None
     except (ValueError, TypeError):
         return None
+
+
+def _fresh(stored: datetime | None, wanted: datetime | None) -> bool:
+    """True when the stored expiry is within RENEW_AFTER of the wanted one (or both are None)."""
+    if stored is None or wanted is None:
+        return stored is wanted
+    return wanted - stored < RENEW_AFTER
 
 
 async def end_sessions_of(user_id: Any) -> int:
@@ -50,13 +62,16 @@ class DatabaseStore(NamespacedStore):
         raw = value.encode() if isinstance(value, str) else value
         encoded = base64.b64encode(raw).decode()
         full = self._key(key)
+        expires_at = _expiry(expires_in)
+        stored = await WebSession.select(WebSession.value, WebSession.expires_at).where(WebSession.key == full).first()
+        if stored is not None and stored["value"] == encoded and _fresh(stored["expires_at"], expires_at):
+            return
         user_id = _session_user(raw)
         updated = await WebSession.update(
-            {WebSession.value: encoded, WebSession.expires_at: _expiry(expires_in), WebSession.user_id: user_id}
+            {WebSession.value: encoded, WebSession.expires_at: expires_at, WebSession.user_id: user_id}
         ).where(WebSession.key == full).returning(WebSession.id)
         if not updated:
-            await WebSession.insert(WebSession(key=full, value=encoded, expires_at=_expiry(expires_in),
-                                               user_id=user_id))
+            await WebSession.insert(WebSession(key=full, value=encoded, expires_at=expires_at, user_id=user_id))
 
     async def _row(self, key: str) -> WebSession | None:
         row = await WebSession.objects().where(WebSession.key == self._key(key)).first()
@@ -71,7 +86,7 @@ class DatabaseStore(NamespacedStore):
         row = await self._row(key)
         if row is None:
             return None
-        if renew_for is not None and row.expires_at is not None:
+        if renew_for is not None and row.expires_at is not None and not _fresh(row.expires_at, _expiry(renew_for)):
             await WebSession.update({WebSession.expires_at: _expiry(renew_for)}).where(WebSession.id == row.id)
         return base64.b64decode(row.value)
 

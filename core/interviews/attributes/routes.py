@@ -22,6 +22,7 @@ from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope, tenant_guard
 from core.web.i18n import gettext as _
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 ATTRIBUTE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -52,7 +53,7 @@ class AttributeController(Controller):
 
     @get("/")
     async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope], q: FromQuery[str] = "",
-                    page_number: FromQuery[int] = 1) -> Template:
+                    page_number: PageNumber = 1) -> Template:
         return await _index(request, tenant_scope, query=q, page_number=page_number)
 
     @post("/definitions", media_type=MediaType.HTML)

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, Parameter
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
@@ -52,7 +52,7 @@ class AttributeController(Controller):
     guards = [requires_attribute_access]
 
     @get("/")
-    async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope], q: FromQuery[str] = "",
+    async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope], q: Annotated[str, Parameter(max_length=200)] = "",
                     page_number: PageNumber = 1) -> Template:
         return await _index(request, tenant_scope, query=q, page_number=page_number)
 

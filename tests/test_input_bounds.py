@@ -12,7 +12,7 @@ from typing import Any
 import icalendar
 import msgspec
 import pytest
-from mendan.pytest_plugin import HTML
+from mendan.pytest_plugin import HTML, PASSWORD
 
 from core.mail import build_message
 
@@ -247,3 +247,16 @@ def test_the_fairness_report_csv_neutralises_formulas_in_group_and_expert_names(
                                             "share": 0.5}]})
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0]["group"] == "'=HYPERLINK(\"http://x\")" and rows[0]["n"] == "3"
+
+
+async def test_a_line_break_in_a_form_target_never_splits_the_location_header(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    user = await make_user(tenant, "admin")
+    path = f"/t/{tenant.slug}/login"
+    await client.get(path, headers=HTML)
+    response = await client.post(path, headers=HTML, follow_redirects=False, data={
+        "email": user.email, "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"],
+        "next": f"/t/{tenant.slug}/people\r\nSet-Cookie: planted=1"})
+    assert response.status_code in (302, 303), response.status_code
+    location = response.headers.get("location", "")
+    assert "\r" not in location and "\n" not in location and "planted" not in client.cookies

@@ -112,7 +112,8 @@ async def _join_target(request: Request, tenant: FromPath[str], token: str, inte
 
 @get("/t/{tenant:str}/join/{token:str}", name="interviews_join", media_type=MediaType.HTML)
 async def join_page(request: Request, tenant: FromPath[str], token: FromPath[str],
-                    interview: Annotated[str | None, Parameter(max_length=64)] = None, next_page: Annotated[str | None, Parameter(max_length=2000)] = None) -> Any:
+                    interview: Annotated[str | None, Parameter(max_length=64)] = None,
+                    next_page: Annotated[str | None, Parameter(max_length=2000)] = None) -> Any:
     """The page a personal link opens: who invites, for which interview, and one button that signs
     the interviewee in. Opening a link never signs anyone in by itself (a GET can be sent by any
     site: that would let it sign a visitor in as someone else, or out). Outside service hours it

@@ -188,17 +188,16 @@ async def api(client, make_tenant, make_user):
     return {"base": f"/api/v1/t/{tenant.slug}", "interviewee": str(interviewee.id)}
 
 
-@pytest.mark.parametrize("title, field", [("a\x00b", "title"), ("one\rX-INJECT:1", "title"),
-                                          ("x" * 201, "title")])
-async def test_the_api_refuses_a_control_character_or_an_overlong_title_with_a_problem(client, api, title, field):
+@pytest.mark.parametrize("title", ["a\x00b", "one\rX-INJECT:1", "x" * 201])
+async def test_the_api_refuses_a_control_character_or_an_overlong_title_with_a_problem(client, api, title):
     response = await client.post(f"{api['base']}/interviews", json={
         "kind": "live", "starts_at": "2030-01-01T10:00:00+09:00", "interviewee": api["interviewee"],
         "title": title})
     assert response.status_code == 422, response.text
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert [e["field"] for e in problem["errors"]] in (["title"], ["$.title"]), problem
-    assert "control character" in problem["errors"][0]["detail"] or "characters" in problem["errors"][0]["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["title"], problem
+    assert ("200 characters" if len(title) > 200 else "control character") in problem["errors"][0]["detail"]
 
 
 async def test_the_api_refuses_evaluation_item_keys_outside_the_pattern_and_unbounded_numbers(client, api):

@@ -54,14 +54,16 @@ def _check(request: Request, field: str, value: str, source: str, *, allowed: st
                 % {"field": field, "length": len(value), "max": max_length})
 
 
-def _json_strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
-    """(JSON path, text) of every key and string value in a decoded JSON document."""
+def _json_strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of every key and string value in a decoded JSON document; paths name members
+    as the API's field errors do (`title`, `items[0].name`, `scores.clarity`)."""
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield f"{where}.{key}", str(key)
-            yield from _json_strings(item, f"{where}.{key}")
+            path = f"{where}.{key}" if where else str(key)
+            yield path, str(key)
+            yield from _json_strings(item, path)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _json_strings(item, f"{where}[{index}]")
@@ -86,5 +88,5 @@ async def refuse_control_characters(request: Request) -> None:
             document = msgspec.json.decode(await request.body())
         except msgspec.DecodeError:
             return  # not JSON: the handler's own decoding answers that
-        for where, text in _json_strings(document, "$"):
+        for where, text in _json_strings(document):
             _check(request, where, text, "body", allowed=LINE_BREAKS, max_length=FORM_LENGTH)

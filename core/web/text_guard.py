@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 from litestar import Request
@@ -39,7 +39,7 @@ class TextRefused(HTTPException):
     status_code = 400
 
 
-def _refuse(request: Request, field: str, source: str, detail: str) -> None:
+def _refuse(request: Request, field: str, source: str, detail: str) -> NoReturn:
     if is_api_path(request.url.path):
         raise ApiError(422, detail=detail, errors=[FieldError(field, detail, source)])
     raise TextRefused(detail=detail)

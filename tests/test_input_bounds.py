@@ -259,3 +259,26 @@ async def test_a_line_break_in_a_form_target_never_splits_the_location_header(cl
     assert response.status_code in (302, 303), response.status_code
     location = response.headers.get("location", "")
     assert "\r" not in location and "\n" not in location and "planted" not in client.cookies
+
+
+async def test_a_bare_cr_in_an_interview_title_typed_in_the_form_is_refused_and_nothing_is_kept(
+        client, make_tenant, make_user, login):
+    from core.interviews.question_sets import EvaluationItem, Question, create_question_set
+    from core.interviews.tables import Interview
+    from core.tenancy import TenantScope
+
+    tenant = await make_tenant()
+    admin = await make_user(tenant, "admin")
+    interviewer = await make_user(tenant, "interviewer")
+    interviewee = await make_user(tenant, "interviewee")
+    scope = TenantScope(tenant.id)
+    version = await create_question_set(scope, name="Basics", author=admin, items=[EvaluationItem(key="", name="Clarity")],
+                                        questions=[Question(text="自己紹介をお願いします。")])
+    await login(client, tenant, admin)
+    response = await client.post(f"/t/{tenant.slug}/interviews/", headers=HTML, data={
+        "_csrf_token": client.cookies["csrftoken"], "kind": "live", "starts_at": "2030-01-07T10:00",
+        "interviewee": str(interviewee.id), "interviewer": str(interviewer.id), "version": str(version.id),
+        "title": "一次面接\rATTENDEE:mailto:evil@example.com", "duration_minutes": "60"})
+    assert response.status_code == 400 and "text/html" in response.headers["content-type"]
+    assert "制御文字" in response.text
+    assert await scope.count(Interview) == 0

@@ -14,7 +14,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, Template
 
 from billing.catalogue import meters, options, prices, set_price
@@ -49,6 +49,7 @@ from core.web.rendering import page
 
 TEMPLATES = Path(__file__).parent / "templates"
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Month = Annotated[str, Parameter(max_length=7, description="YYYY-MM")]
 
 
 def _month(value: str) -> date:
@@ -83,14 +84,14 @@ async def _invoice_context(tenant: Tenant, month: date, request: Request) -> dic
 
 
 @get("/")
-async def tenant_invoice(request: Request, tenant_row: NamedDependency[Tenant], month: FromQuery[str] = "") -> Template:
+async def tenant_invoice(request: Request, tenant_row: NamedDependency[Tenant], month: Month = "") -> Template:
     context = await _invoice_context(tenant_row, _month(month), request)
     storage = await storage_use(TenantScope(tenant_row.id), request.app.state.settings)
     return await page(request, "billing/tenant_invoice.html", storage=storage, **context)
 
 
 @get("/invoice.csv")
-async def tenant_invoice_csv(request: Request, tenant_row: NamedDependency[Tenant], month: FromQuery[str] = "") -> Response:
+async def tenant_invoice_csv(request: Request, tenant_row: NamedDependency[Tenant], month: Month = "") -> Response:
     invoice = await invoice_for(tenant_row.id, _month(month), request.app.state.plugin_host)
     return _csv(invoice, tenant_row.slug)
 
@@ -133,7 +134,7 @@ async def _ops_home(request: Request, month: date, error: str | None = None) -> 
 
 
 @get("/")
-async def ops_billing(request: Request, month: FromQuery[str] = "") -> Template:
+async def ops_billing(request: Request, month: Month = "") -> Template:
     return await _ops_home(request, _month(month))
 
 
@@ -217,7 +218,7 @@ async def delivery_retry(request: Request, delivery_id: FromPath[int]) -> Any:
 
 
 @get("/reconciliation")
-async def reconciliation_report(request: Request, month: FromQuery[str] = "") -> Template:
+async def reconciliation_report(request: Request, month: Month = "") -> Template:
     chosen = _month(month)
     slugs = {str(t["id"]): t["slug"] for t in await Tenant.select(Tenant.id, Tenant.slug)}
     return await page(request, "billing/reconciliation.html", month=chosen, previous=_previous(chosen),
@@ -235,7 +236,7 @@ async def _ops_tenant(request: Request, tenant: Tenant, month: date, error: str 
 
 
 @get("/tenants/{slug:str}")
-async def ops_tenant(request: Request, slug: FromPath[str], month: FromQuery[str] = "") -> Template:
+async def ops_tenant(request: Request, slug: FromPath[str], month: Month = "") -> Template:
     return await _ops_tenant(request, await _tenant(slug), _month(month))
 
 
@@ -282,7 +283,7 @@ async def create_stripe_customer(request: Request, slug: FromPath[str]) -> Any:
 
 
 @get("/tenants/{slug:str}/invoice.csv")
-async def ops_invoice_csv(request: Request, slug: FromPath[str], month: FromQuery[str] = "") -> Response:
+async def ops_invoice_csv(request: Request, slug: FromPath[str], month: Month = "") -> Response:
     tenant = await _tenant(slug)
     return _csv(await invoice_for(tenant.id, _month(month), request.app.state.plugin_host), slug)
 

@@ -3,7 +3,7 @@ spreadsheet never runs them as formulas (CSV injection, e.g. `=HYPERLINK(...)` i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # What Excel, LibreOffice and Google Sheets start a formula with (OWASP's list).
@@ -29,3 +29,8 @@ def cell(value: Any) -> Any:
 def row(values: Iterable[Any]) -> list[Any]:
     """A row for `csv.writer.writerow`, every cell through `cell`."""
     return [cell(v) for v in values]
+
+
+def record(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row for `csv.DictWriter.writerow`, every cell through `cell`."""
+    return {name: cell(value) for name, value in values.items()}

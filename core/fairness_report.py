@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from core import csv_output
 from core.fairness import UNDISCLOSED
 
 CJK_FONTS = ["Noto Sans CJK JP", "Noto Serif CJK JP", "DejaVu Sans"]
@@ -143,23 +144,28 @@ def report_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
+
+    def write(values: dict[str, Any]) -> None:
+        # Group names and expert names are typed by people: no formula may reach a spreadsheet.
+        writer.writerow(csv_output.record(values))
+
     for row in report.get("representation", []):
-        writer.writerow({"section": "representation", "category": row["attribute"],
+        write({"section": "representation", "category": row["attribute"],
                          "group": row["group"] or "missing", "n": row["n"], "share": row["share"]})
     for item in report.get("items", []):
         for section in ("label_rates", "prediction_rates"):
             for row in item.get(section, []):
-                writer.writerow({"section": section, "item": item["key"], **row})
+                write({"section": section, "item": item["key"], **row})
         for section in ("label_metrics", "prediction_metrics", "errors"):
             for row in item.get(section, []):
-                writer.writerow({"section": section, "item": item["key"], "category": row["attribute"], **row})
+                write({"section": section, "item": item["key"], "category": row["attribute"], **row})
         for row in item.get("experts", []):
-            writer.writerow({"section": "experts", "item": item["key"], "category": row["attribute"],
+            write({"section": "experts", "item": item["key"], "category": row["attribute"],
                              "expert": report.get("expert_names", {}).get(row["expert_id"], row["expert_id"]),
                              **{k: v for k, v in row.items() if k != "expert_id"}})
     for row in (report.get("ablation") or {}).get("rows", []):
         for g in row.get("groups", []):
-            writer.writerow({"section": f"ablation:{row['family']}", "item": report["ablation"]["item"],
+            write({"section": f"ablation:{row['family']}", "item": report["ablation"]["item"],
                              "category": g["category"], "group": g["group"], "impact_ratio": g["impact_ratio"],
                              "mae": row.get("mae")})
     return "\ufeff" + out.getvalue()

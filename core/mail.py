@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 import structlog
 
 from core.config import Settings
+from core.text_input import one_line
 
 log = structlog.get_logger("mendan.mail")
 
@@ -32,7 +33,7 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
-    msg["Subject"] = subject
+    msg["Subject"] = one_line(subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "mendan.localhost")
     msg.set_content(text)

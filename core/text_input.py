@@ -9,15 +9,40 @@ and a CR in a title would start a new line in an iCalendar file or a mail header
 from __future__ import annotations
 
 import unicodedata
+from typing import Annotated, Any
+
+import msgspec
 
 from core.web.i18n import gettext as _
 
 NAME_LENGTH = 200  # display names, interview titles, question-set and item names, tenant names
 LINE_ENDS = "\r\n"
+# The same rule as msgspec constraints for REST request bodies: checked while decoding (a 422
+# problem) and shown in the OpenAPI schema. Cc is U+0000-001F and U+007F-009F.
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+
+def single_line(max_length: int = NAME_LENGTH, **meta: Any) -> Any:
+    """`str` for a msgspec model: at most `max_length` code points, no control character.
+    `meta`: further `msgspec.Meta` arguments (examples, description)."""
+    return Annotated[str, msgspec.Meta(max_length=max_length, pattern=SINGLE_LINE_PATTERN, **meta)]
+
+
+def multi_line(max_length: int, **meta: Any) -> Any:
+    """`str` for a msgspec model: at most `max_length` code points; tab, CR and LF allowed, no
+    other control character."""
+    return Annotated[str, msgspec.Meta(max_length=max_length, pattern=MULTI_LINE_PATTERN, **meta)]
 
 
 class TextProblem(ValueError):
     """A text value was refused; the message (translated) names the field and says why."""
+
+
+def one_line(value: str) -> str:
+    """`value` for a place that is one line by nature (a mail subject, an iCalendar SUMMARY, a
+    header): every control character (a CR, LF or NUL an older row may still hold) becomes a space."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in value)
 
 
 def clean_text(value: object, *, label: str, max_length: int = NAME_LENGTH, multiline: bool = False,

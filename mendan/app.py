@@ -50,6 +50,7 @@ from core.web.middleware import RequestContextMiddleware
 from core.web.pages import pages_router
 from core.web.rendering import STATIC_DIR, enabled_plugins, template_config
 from core.web.security_headers import security_headers
+from core.web.text_guard import refuse_control_characters
 from core.webhooks.rest import webhooks_api_router
 from core.webhooks.routes import WEBHOOK_TEMPLATES, webhooks_router
 from tenants.console import TEMPLATES as TENANT_TEMPLATES, ops_router
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None)
         state=State({"settings": settings, "plugin_host": host, "tasks": tasks, "storage": storage,
                      "throttles": Throttles(settings), "service_calendar": ContractCalendar(),
                      "api_rate_limiter": ApiRateLimiter.from_settings(settings)}),
+        before_request=refuse_control_characters,
         before_send=[add_rate_limit_headers, security_headers(settings)],
         # The loop's database pool first and closed last: the other steps use the database.
         on_startup=[partial(start_loop_pool, engine), start_embedded_jobs, start_sweeper, start_daily_purge,

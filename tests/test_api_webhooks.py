@@ -108,7 +108,9 @@ async def test_a_url_with_a_control_character_or_inner_space_is_refused(client, 
     for url in ("http://127.0.0.1:9/hook\u0000", "http://127.0.0.1:9/ho\u001bok", "http://127.0.0.1:9/a b"):
         refused = await client.post(base, json={"url": url, "events": ["model.built"]}, headers=bearer(token))
         assert refused.status_code == 422, refused.text
-        assert refused.json()["code"] == "invalid_endpoint" and refused.json()["errors"][0]["field"] == "url"
+        # A control character is refused by the one text rule (validation_failed) before the URL is read.
+        code = "invalid_endpoint" if " " in url else "validation_failed"
+        assert refused.json()["code"] == code and refused.json()["errors"][0]["field"] == "url"
     listed = await client.get(base, headers=bearer(token))
     assert listed.json()["items"] == []
 

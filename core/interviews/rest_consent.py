@@ -21,7 +21,7 @@ from core.interviews.tables import Interview
 from core.rest.auth import requires_scope
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tenancy import TenantScope
-from core.text_input import TextProblem, clean_text
+from core.text_input import MULTI_LINE_PATTERN, TextProblem, clean_text
 from core.web.i18n import gettext as _
 
 PURPOSES = ("recording", "training")
@@ -50,7 +50,7 @@ class ConsentDeclaration(msgspec.Struct, forbid_unknown_fields=True):
     obtained it, when, where the proof is kept)."""
 
     purposes: Annotated[list[Purpose], msgspec.Meta(min_length=1, max_length=2, examples=[["recording"]])]
-    source: Annotated[str, msgspec.Meta(max_length=1000,
+    source: Annotated[str, msgspec.Meta(max_length=1000, pattern=MULTI_LINE_PATTERN,
                                         examples=["ATS の同意画面で取得（2026-04-01、採用管理システム記録）"])]
 
 

@@ -22,17 +22,21 @@ from core import audit
 from core.auth.guards import requires_staff
 from core.interviews.evaluations import COMMENT_LENGTH, EvaluationProblem, evaluator_role, may_see_scores, \
     save_evaluation, scores_of
-from core.interviews.question_sets import items_of
+from core.interviews.question_sets import KEY_PATTERN, items_of
+from core.interviews.rest_question_sets import SCALE_BOUND
 from core.interviews.tables import Evaluation, QuestionSetVersion
 from core.interviews.web_interviews import visible_interview
 from core.rest.auth import requires_scope
 from core.rest.etags import tagged
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tenancy import TenantScope
+from core.text_input import multi_line
 from core.web.i18n import gettext as _
 
 STATUS = {"not_an_evaluator": 403, "not_held_yet": 409, "evaluation_exists": 409, "evaluation_locked": 409}
 
+
+ItemKey = Annotated[str, msgspec.Meta(max_length=63, pattern=KEY_PATTERN.pattern)]
 
 class EvaluationOut(msgspec.Struct):
     """One evaluator's scores (item key -> score) against the question set version they saw.
@@ -60,8 +64,9 @@ class EvaluationList(msgspec.Struct):
 class EvaluationIn(msgspec.Struct, forbid_unknown_fields=True):
     """Your scores by evaluation item key (every required item; each within its scale) and a comment."""
 
-    scores: Annotated[dict[str, int], msgspec.Meta(examples=[{"clarity": 4, "warmth": 5}])]
-    comment: Annotated[str, msgspec.Meta(max_length=COMMENT_LENGTH)] = ""
+    scores: Annotated[dict[ItemKey, Annotated[int, msgspec.Meta(ge=-SCALE_BOUND, le=SCALE_BOUND)]],
+                      msgspec.Meta(max_length=200, examples=[{"clarity": 4, "warmth": 5}])]
+    comment: multi_line(COMMENT_LENGTH) = ""
 
 
 def evaluation_out(row: Evaluation) -> EvaluationOut:

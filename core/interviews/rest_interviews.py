@@ -24,14 +24,15 @@ from core.auth.guards import requires_admin, requires_staff
 from core.db.tables import Tenant, User
 from core.interviews.notifications import join_link_lifetime, notify, personal_link
 from core.interviews.question_sets import latest_version
-from core.interviews.schedule import InterviewOverlap, InterviewProblem, cancel, experts_of, reschedule, \
-    schedule_interview, window_of
+from core.interviews.schedule import MAX_DURATION_MINUTES, InterviewOverlap, InterviewProblem, cancel, experts_of, \
+    reschedule, schedule_interview, window_of
 from core.interviews.tables import INTERVIEW_KINDS, INTERVIEW_STATES, Interview, QuestionSet, QuestionSetVersion
 from core.interviews.web_interviews import service_state, visible_interview, visible_interviews
 from core.rest.auth import requires_scope
 from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CursorParam, Limit, in_states, paginate, parse_time
 from core.rest.problems import ApiError, FieldError, problem_responses
+from core.text_input import single_line
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 
@@ -95,8 +96,8 @@ class InterviewIn(msgspec.Struct, forbid_unknown_fields=True):
     experts: list[UUID] = []
     question_set: UUID | None = None
     question_set_version: UUID | None = None
-    title: str = ""
-    duration_minutes: int = 60
+    title: single_line() = ""
+    duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=MAX_DURATION_MINUTES)] = 60
     ends_at: AwareTime | None = None
     allow_overlap: bool = False
 

@@ -24,10 +24,13 @@ from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, in_states, paginate
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tenancy import TenantScope
-from core.text_input import TextProblem, clean_text
+from core.text_input import NAME_LENGTH, SINGLE_LINE_PATTERN, TextProblem, clean_text, single_line
 from core.web.i18n import LANGUAGES, gettext as _
 
-Role = Annotated[str, msgspec.Meta(description="admin, interviewer, expert or interviewee", examples=["interviewee"])]
+Role = Annotated[str, msgspec.Meta(max_length=16, pattern=SINGLE_LINE_PATTERN,
+                                   description="admin, interviewer, expert or interviewee", examples=["interviewee"])]
+Language = Annotated[str, msgspec.Meta(max_length=8, pattern=SINGLE_LINE_PATTERN, description="ja or en",
+                                       examples=["ja"])]
 
 
 class Person(msgspec.Struct):
@@ -53,19 +56,19 @@ class PersonCreate(msgspec.Struct, forbid_unknown_fields=True):
     """A person to register; without a password they sign in by the links they are mailed (staff:
     an invitation that sets their first password)."""
 
-    email: Annotated[str, msgspec.Meta(max_length=254, examples=["hanako@example.jp"])]
+    email: single_line(254, examples=["hanako@example.jp"])
     role: Role
-    display_name: Annotated[str, msgspec.Meta(max_length=200, examples=["山田 花子"])] = ""
-    language: Annotated[str, msgspec.Meta(description="ja or en", examples=["ja"])] = "ja"
-    password: Annotated[str, msgspec.Meta(max_length=200, description="At least 10 characters, or empty.")] = ""
+    display_name: single_line(NAME_LENGTH, examples=["山田 花子"]) = ""
+    language: Language = "ja"
+    password: single_line(200, description="At least 10 characters, or empty.") = ""
 
 
 class PersonChange(msgspec.Struct, forbid_unknown_fields=True):
     """What a PATCH may change; absent members stay as they are. A new `role`, or `active: false`,
     revokes the person's API tokens and reset links."""
 
-    display_name: Annotated[str, msgspec.Meta(max_length=200, examples=["山田 花子"])] | None = None
-    language: Annotated[str, msgspec.Meta(description="ja or en", examples=["en"])] | None = None
+    display_name: single_line(NAME_LENGTH, examples=["山田 花子"]) | None = None
+    language: Language | None = None
     role: Role | None = None
     active: bool | None = None
 

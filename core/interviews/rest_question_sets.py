@@ -27,10 +27,13 @@ from core.rest.etags import require_if_match, tagged
 from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit, created_between, paginate
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tenancy import TenantScope
-from core.text_input import NAME_LENGTH, TextProblem, clean_text
+from core.interviews.question_sets import KEY_PATTERN, MAX_FOLLOW_UPS, MAX_RETAKES, MAX_THINKING_S
+from core.text_input import NAME_LENGTH, TextProblem, clean_text, single_line
 from core.web.i18n import gettext as _
 
 TEXT_LENGTH = 1000  # as on the editor page: a question's text and an item's description
+MAX_ANSWER_S = 3600  # an answer's time limit: an hour is past any interview question
+SCALE_BOUND = 1000  # a scale's ends lie within ±1000
 
 
 class Item(msgspec.Struct):
@@ -84,30 +87,30 @@ class QuestionSetPage(msgspec.Struct):
 
 
 class QuestionIn(msgspec.Struct, forbid_unknown_fields=True):
-    text: Annotated[str, msgspec.Meta(examples=["自己紹介をしてください。"])]
-    time_limit_s: int = 120
-    follow_ups: int = 0
+    text: single_line(TEXT_LENGTH, examples=["自己紹介をしてください。"])
+    time_limit_s: Annotated[int, msgspec.Meta(ge=1, le=MAX_ANSWER_S)] = 120
+    follow_ups: Annotated[int, msgspec.Meta(ge=0, le=MAX_FOLLOW_UPS)] = 0
     recorded: bool = True
-    thinking_time_s: int = 0
-    retakes: int = 0
+    thinking_time_s: Annotated[int, msgspec.Meta(ge=0, le=MAX_THINKING_S)] = 0
+    retakes: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETAKES)] = 0
 
 
 class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
     """An item; leave `key` empty for a new one (it is made from the name), or send the key of an
     item of the previous version to keep it the same item (a renamed item, say)."""
 
-    name: Annotated[str, msgspec.Meta(examples=["話の明瞭さ"])]
-    key: str = ""
-    description: str = ""
-    scale_min: int = 1
-    scale_max: int = 5
+    name: single_line(NAME_LENGTH, examples=["話の明瞭さ"])
+    key: Annotated[str, msgspec.Meta(max_length=63, pattern=f"^$|{KEY_PATTERN.pattern}")] = ""
+    description: single_line(TEXT_LENGTH) = ""
+    scale_min: Annotated[int, msgspec.Meta(ge=-SCALE_BOUND, le=SCALE_BOUND)] = 1
+    scale_max: Annotated[int, msgspec.Meta(ge=-SCALE_BOUND, le=SCALE_BOUND)] = 5
     required: bool = True
 
 
 class QuestionSetIn(msgspec.Struct, forbid_unknown_fields=True):
     """A new question set: its name, questions and evaluation items, in order."""
 
-    name: Annotated[str, msgspec.Meta(examples=["一次面接"])]
+    name: single_line(NAME_LENGTH, examples=["一次面接"])
     questions: list[QuestionIn]
     items: list[ItemIn]
 

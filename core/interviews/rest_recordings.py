@@ -32,6 +32,7 @@ from core.rest.auth import requires_scope
 from core.rest.etags import tagged
 from core.rest.problems import ApiError, problem_responses
 from core.tenancy import TenantScope
+from core.text_input import single_line
 
 # The code of an upload refusal whose status covers one case (the 409s name theirs).
 UPLOAD_CODES = {400: "bad_upload", 403: "consent_missing", 409: "upload_conflict", 410: "upload_expired",
@@ -92,12 +93,12 @@ class UploadIn(msgspec.Struct, forbid_unknown_fields=True):
     file still being made (each chunk then needs its checksum; the last PATCH declares
     `Upload-Length`). `question_key` ties it to one question (a self-interview's answer)."""
 
-    filename: Annotated[str, msgspec.Meta(max_length=1000, examples=["interview.mp4"])]
-    size: int | None = None
-    sha256: Annotated[str, msgspec.Meta(max_length=64)] = ""
-    content_type: Annotated[str, msgspec.Meta(max_length=200, examples=["video/mp4"])] = ""
+    filename: single_line(1000, examples=["interview.mp4"])
+    size: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+    sha256: Annotated[str, msgspec.Meta(max_length=64, pattern="^[0-9a-fA-F]*$")] = ""
+    content_type: single_line(200, examples=["video/mp4"]) = ""
     defer_length: bool = False
-    question_key: str | None = None
+    question_key: single_line(200) | None = None
 
 
 def _upload_url(request: Request, rec: Recording) -> str:

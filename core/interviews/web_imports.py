@@ -16,13 +16,13 @@ The upload is the recording page's tus (core.interviews.uploads, web_recordings'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, MediaType, Request, Response, get, head, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -111,7 +111,7 @@ class ImportController(Controller):
 
     @get("/{import_id:uuid}")
     async def show_import(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                          import_id: FromPath[UUID], notice: FromQuery[str] = "") -> Template:
+                          import_id: FromPath[UUID], notice: Annotated[str, Parameter(max_length=64)] = "") -> Template:
         imp = await tenant_scope.get(InterviewImport, import_id)
         return await _detail_page(request, tenant_scope, imp, notice=notice)
 

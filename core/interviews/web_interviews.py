@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import MediaType, Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -30,6 +30,7 @@ from core.interviews.web_forms import PAGE_SIZE, Form, back_with_error, many, pa
 from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 
 def state_label(state: str) -> str:
@@ -91,7 +92,7 @@ class InterviewController(Controller):
 
     @get("/")
     async def list_interviews(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                              page_number: FromQuery[int] = 1) -> Template:
+                              page_number: PageNumber = 1) -> Template:
         query = visible_interviews(tenant_scope, request.user)
         limit, offset = page_window(page_number)
         rows = await query.order_by(Interview.starts_at, ascending=False).limit(limit).offset(offset)
@@ -102,7 +103,7 @@ class InterviewController(Controller):
 
     @get("/to-evaluate", guards=[requires_staff])
     async def to_evaluate(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                          page_number: FromQuery[int] = 1) -> Template:
+                          page_number: PageNumber = 1) -> Template:
         """The signed-in expert's queue: interviews held, assigned to them, not yet evaluated."""
         limit, offset = page_window(page_number)
         rows, total = await awaiting_evaluation(tenant_scope, request.user, limit=limit, offset=offset)

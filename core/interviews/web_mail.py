@@ -10,7 +10,7 @@ from uuid import UUID
 
 from litestar import MediaType, Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -23,6 +23,7 @@ from core.mail import queue_mail
 from core.mail_log import logged_mail
 from core.tenancy import TenantScope
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 RESENT = "resent"  # marks a failed mail job whose message was queued again
 
@@ -54,7 +55,7 @@ class MailController(Controller):
 
     @get("/")
     async def mail_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                        page_number: FromQuery[int] = 1) -> Template:
+                        page_number: PageNumber = 1) -> Template:
         return await _mail_page(request, tenant_scope, page_number)
 
     @get("/log")

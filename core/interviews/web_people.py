@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import MediaType, Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -21,6 +21,7 @@ from core.tenancy import TenantScope
 from core.web.i18n import gettext as _
 from core.web.problem import problem, wants_html
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 
 async def _people_page(request: Request, scope: TenantScope, page_number: int, status_code: int = 200,
@@ -39,7 +40,7 @@ class PeopleController(Controller):
 
     @get("/")
     async def list_people(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                          page_number: FromQuery[int] = 1) -> Template:
+                          page_number: PageNumber = 1) -> Template:
         return await _people_page(request, tenant_scope, page_number)
 
     @post("/", media_type=MediaType.HTML)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import MediaType, Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -21,6 +21,7 @@ from core.tenancy import TenantScope
 from core.text_input import NAME_LENGTH, TextProblem, clean_text
 from core.web.i18n import gettext as _
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 BLANK_ROWS = 3
 TEXT_LENGTH = 1000  # a question's text and an item's description, in code points; longer ones are refused, never cut
@@ -105,7 +106,7 @@ class QuestionSetController(Controller):
 
     @get("/")
     async def list_sets(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                        page_number: FromQuery[int] = 1) -> Template:
+                        page_number: PageNumber = 1) -> Template:
         limit, offset = page_window(page_number)
         rows = await tenant_scope.objects(QuestionSet).order_by(QuestionSet.created_at, ascending=False).limit(
             limit).offset(offset)

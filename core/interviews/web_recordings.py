@@ -7,14 +7,14 @@ consent text for `recording` (spec 4.2.1 (2)).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
 from litestar import MediaType, Controller, Request, Response, Router, get, head, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -115,7 +115,8 @@ async def _join_target(request: Request, tenant: FromPath[str], token: str, inte
 
 @get("/t/{tenant:str}/join/{token:str}", name="interviews_join", media_type=MediaType.HTML)
 async def join_page(request: Request, tenant: FromPath[str], token: FromPath[str],
-                    interview: FromQuery[str | None] = None, next_page: FromQuery[str | None] = None) -> Any:
+                    interview: Annotated[str | None, Parameter(max_length=64)] = None,
+                    next_page: Annotated[str | None, Parameter(max_length=2000)] = None) -> Any:
     """The page a personal link opens: who invites, for which interview, and one button that signs
     the interviewee in. Opening a link never signs anyone in by itself (a GET can be sent by any
     site: that would let it sign a visitor in as someone else, or out). Outside service hours it
@@ -248,7 +249,7 @@ class RecordingController(Controller):
     @get("/consent")
     async def consent_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                            tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
-                           next_page: FromQuery[str | None] = None) -> Template:
+                           next_page: Annotated[str | None, Parameter(max_length=2000)] = None) -> Template:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         text = await current_consent(tenant_scope.tenant_id, PURPOSE)
         agreed = await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE)

@@ -1,4 +1,4 @@
-"""Cursor pagination and list filters for /api/v1 lists.
+"""Cursor pagination and list filters for /api/v1 lists, and the bounded page number of the pages' lists.
 
 Lists are ordered by (created_at, id), oldest first, so a walk neither skips nor repeats rows
 when rows are added meanwhile. A page is `{"items": [...], "next_cursor": str | null}`; the
@@ -20,11 +20,14 @@ from core.web.i18n import gettext as _
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_PAGE = 1_000_000  # a page number beyond it would only ever be empty (and overflows an OFFSET)
 
 # Query parameters, to annotate a list handler's arguments with (bounds are checked and
 # documented by Litestar; a value out of range is a 422 problem).
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT,
                                  description="Items per page, 1 to 100.")]
+# `?page_number=` of a web page's list: out of range is a 400 page, never a database overflow.
+PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page of the list, 1 to 1,000,000.")]
 CursorParam = Annotated[str | None, Parameter(max_length=200,
                                               description="`next_cursor` of the previous page.")]
 # `state` is a name Litestar keeps for the app state: a handler takes `state_filter: StateParam = None`.

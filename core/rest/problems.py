@@ -3,6 +3,7 @@ in the request's language (Accept-Language; Japanese by default)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -81,11 +82,23 @@ def api_problem(status: int, code: str, detail: str, errors: list[FieldError] | 
     return problem(status, detail, headers=headers, code=code, **extra)
 
 
+def _readable(message: str) -> str:
+    """msgspec's English message for the text rule's constraints (`core.text_input`), in the
+    reader's language; other messages as they are."""
+    if "matching regex" in message and "x00-" in message:
+        return _("Remove the control character (such as a line break or NUL).")
+    if "matching regex" in message and "[a-z0-9_]" in message:
+        return _("An evaluation item's key is lowercase letters, digits and _.")
+    if longest := re.search(r"Expected `str` of length <= (\d+)", message):
+        return _("At most %(max)s characters are allowed.") % {"max": longest.group(1)}
+    return message
+
+
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     found = [e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)]
     # Litestar's fallback collection also reports path parameters the handler does not take, as
     # their KeyError ("'tenant'"): not the client's error. Its sources are `ParamType` members.
-    return [FieldError(field=str(e.get("key", "")), detail=str(e.get("message", "")),
+    return [FieldError(field=str(e.get("key", "")), detail=_readable(str(e.get("message", ""))),
                        source=str(getattr(e.get("source"), "value", e.get("source") or "body")))
             for e in found if e.get("message") != f"'{e.get('key')}'"]
 

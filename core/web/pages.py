@@ -11,7 +11,7 @@ from uuid import UUID
 from litestar import Request, Router, get
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
@@ -24,6 +24,7 @@ from core.tenancy import TenantScope, tenant_guard
 from core.web.i18n import LANGUAGES, current_language, translations
 from core.web.middleware import LANGUAGE_COOKIE
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 PAGE_SIZE = 25
 FINISHED = ("done", "failed")
@@ -55,7 +56,7 @@ async def tenant_home(request: Request) -> Template:
 
 # Jobs are staff business: an interviewee sees neither the list nor any job's progress.
 @get("/t/{tenant:str}/jobs", guards=[tenant_guard, requires_staff, service_guard("batch")])
-async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: FromQuery[int] = 1) -> Template:
+async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: PageNumber = 1) -> Template:
     page_number = max(1, page_number)
     jobs = await tenant_scope.objects(Job).order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
         (page_number - 1) * PAGE_SIZE

@@ -28,7 +28,7 @@ from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.rest.routers import tenant_api_router
 from core.tenancy import TenantScope
-from core.text_input import TextProblem, clean_text
+from core.text_input import NAME_LENGTH, SINGLE_LINE_PATTERN, TextProblem, clean_text, single_line
 from core.web.i18n import gettext as _
 from core.webhooks import endpoints
 from core.webhooks.endpoints import EndpointProblem
@@ -37,7 +37,8 @@ from core.webhooks.tables import DELIVERY_STATES, WebhookAttempt, WebhookDeliver
 
 ADMIN_READ = [requires_scope("admin"), requires_admin]
 NO_STORE = {"Cache-Control": "no-store"}
-EventName = Annotated[str, msgspec.Meta(description=", ".join(EVENT_NAMES), examples=["analysis.finished"])]
+EventName = Annotated[str, msgspec.Meta(max_length=64, pattern=SINGLE_LINE_PATTERN, description=", ".join(EVENT_NAMES),
+                                        examples=["analysis.finished"])]
 
 
 class Endpoint(msgspec.Struct):
@@ -70,9 +71,9 @@ class EndpointPage(msgspec.Struct):
 class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
     """A new endpoint: in production an `https` URL whose host resolves to public addresses only."""
 
-    url: Annotated[str, msgspec.Meta(max_length=2000, examples=["https://ats.example.jp/hooks/mendan"])]
+    url: single_line(2000, examples=["https://ats.example.jp/hooks/mendan"])
     events: Annotated[list[EventName], msgspec.Meta(min_length=1, max_length=len(EVENT_NAMES))]
-    description: Annotated[str, msgspec.Meta(max_length=200, examples=["採用管理システム"])] = ""
+    description: single_line(NAME_LENGTH, examples=["採用管理システム"]) = ""
 
 
 class EndpointChange(msgspec.Struct, forbid_unknown_fields=True):

@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Controller, MediaType, Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
@@ -24,6 +24,7 @@ from core.webhooks import endpoints
 from core.webhooks.endpoints import EndpointProblem
 from core.webhooks.events import EVENT_TYPES
 from core.webhooks.tables import WebhookDelivery, WebhookEndpoint
+from core.rest.pagination import PageNumber
 
 WEBHOOK_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -66,7 +67,7 @@ class WebhookController(Controller):
 
     @get("/{endpoint_id:uuid}")
     async def endpoint(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                       endpoint_id: FromPath[UUID], page_number: FromQuery[int] = 1) -> Template:
+                       endpoint_id: FromPath[UUID], page_number: PageNumber = 1) -> Template:
         endpoint = await tenant_scope.get(WebhookEndpoint, endpoint_id)
         limit, offset = page_window(page_number)
         rows = await endpoints.deliveries_page(tenant_scope, endpoint, limit=limit, offset=offset)

@@ -35,6 +35,7 @@ from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit
 from core.rest.problems import ApiError, FieldError, problem_responses
 from core.tables import Tenant, json_value
 from core.tenancy import TenantScope
+from core.text_input import multi_line
 from core.web.i18n import gettext as _
 from plugins.ai_model import actions, service
 from plugins.ai_model.routes import item_names, labels_of
@@ -208,16 +209,16 @@ class PredictionPage(msgspec.Struct):
 class ConfirmBody(msgspec.Struct, forbid_unknown_fields=True):
     """A confirmation of the AI's score."""
 
-    comment: Annotated[str, msgspec.Meta(max_length=2000, description="An optional comment.")] = ""
+    comment: multi_line(2000, description="An optional comment.") = ""
 
 
 class OverrideBody(msgspec.Struct, forbid_unknown_fields=True):
     """A person's own score instead of the AI's."""
 
-    score: Annotated[float, msgspec.Meta(description="Your score, on the item's scale (scale_min to scale_max).",
+    score: Annotated[float, msgspec.Meta(ge=-1000, le=1000,
+                                         description="Your score, on the item's scale (scale_min to scale_max).",
                                          examples=[4])]
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000,
-                                        description="Why your score differs from the AI's.")]
+    reason: multi_line(2000, min_length=1, description="Why your score differs from the AI's.")
 
 
 def version_summary(row: ModelVersion) -> VersionSummary:

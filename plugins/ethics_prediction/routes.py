@@ -5,11 +5,11 @@ everyone else gets 404."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from core.interviews.api import requires_attribute_access, uuid_or_404
@@ -24,6 +24,7 @@ from plugins.ethics_prediction.monitoring import verify, window_report
 from plugins.ethics_prediction.tables import Snapshot
 
 GUARDS = [requires_attribute_access]
+Day = Annotated[str | None, Parameter(max_length=10, description="YYYY-MM-DD")]
 WINDOW_DAYS = 30
 
 
@@ -65,8 +66,8 @@ def _window(since: str | None, until: str | None) -> tuple[datetime, datetime]:
 
 
 @get("/window", name="ethics_prediction_window", guards=GUARDS)
-async def window_page(request: Request, tenant_scope: NamedDependency[TenantScope], since: FromQuery[str | None] = None,
-                      until: FromQuery[str | None] = None) -> Template:
+async def window_page(request: Request, tenant_scope: NamedDependency[TenantScope], since: Day = None,
+                      until: Day = None) -> Template:
     start, end = _window(since, until)
     report = await window_report(tenant_scope.tenant_id, start, end)
     return await page(request, "ethics_prediction/report.html", report=report, intact=True, base=None,

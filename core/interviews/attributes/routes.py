@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, Parameter
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
@@ -22,6 +22,7 @@ from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope, tenant_guard
 from core.web.i18n import gettext as _
 from core.web.rendering import page
+from core.rest.pagination import PageNumber
 
 ATTRIBUTE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,8 +52,8 @@ class AttributeController(Controller):
     guards = [requires_attribute_access]
 
     @get("/")
-    async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope], q: FromQuery[str] = "",
-                    page_number: FromQuery[int] = 1) -> Template:
+    async def index(self, request: Request, tenant_scope: NamedDependency[TenantScope], q: Annotated[str, Parameter(max_length=200)] = "",
+                    page_number: PageNumber = 1) -> Template:
         return await _index(request, tenant_scope, query=q, page_number=page_number)
 
     @post("/definitions", media_type=MediaType.HTML)

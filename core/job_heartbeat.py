@@ -115,9 +115,15 @@ class JobHeartbeat(Middleware):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def holds(self, job_id: str) -> bool:
+    def reserve(self, job_id: str, worker: str) -> bool:
+        """Hold the job for `worker` unless another thread of this process holds it already; True
+        when this call took it. Taken before the row is claimed, so two deliveries of one job in two
+        threads of one process never both count as "ours ended" (`claim`)."""
         with self._lock:
-            return job_id in self._held
+            if job_id in self._held:
+                return False
+            self._held[job_id] = worker
+            return True
 
     def hold(self, job_id: str, worker: str) -> None:
         with self._lock:

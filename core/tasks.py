@@ -107,8 +107,11 @@ class JobTableMiddleware(Middleware):
             job_id=job_id, actor=message.actor_name, tenant_id=message.kwargs.get("tenant_id")
         )
         worker = worker_id()
-        taken = claim(job_id, worker=worker, settings=self.settings, ours_ended=not self.heartbeat.holds(job_id))
+        first_here = self.heartbeat.reserve(job_id, worker)
+        taken = claim(job_id, worker=worker, settings=self.settings, ours_ended=first_here)
         if taken.outcome != CLAIMED:
+            if first_here:
+                self.heartbeat.release(job_id)
             self._pass_over(broker, message, taken)
         self.heartbeat.hold(job_id, worker)
         message.options["started_monotonic"] = time.monotonic()

@@ -17,7 +17,8 @@ from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, cre
     issue_join_link, role_label, set_active
 from core.interviews.web_forms import PAGE_SIZE, Form, Upload, page_window, text
 from core.tenancy import TenantScope
-from core.web.i18n import gettext as _
+from core.web.flash import flash
+from core.web.i18n import N_, gettext as _
 from core.web.problem import problem, wants_html
 from core.web.rendering import page
 
@@ -51,6 +52,7 @@ class PeopleController(Controller):
             return await _people_page(request, tenant_scope, 1, status_code=400, error=str(exc))
         await audit.record("people.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(user.id), detail={"role": user.role}, ip=audit.client_ip(request))
+        flash(request, N_("%(name)s was added."), name=user.display_name or user.email)
         return Redirect(f"/t/{request.path_params['tenant']}/people/")
 
     @post("/import", media_type=MediaType.HTML)

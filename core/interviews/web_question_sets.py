@@ -19,7 +19,8 @@ from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope
 from core.text_input import NAME_LENGTH, TextProblem, clean_text
-from core.web.i18n import gettext as _
+from core.web.flash import flash
+from core.web.i18n import N_, gettext as _
 from core.web.rendering import page
 
 BLANK_ROWS = 3
@@ -127,6 +128,7 @@ class QuestionSetController(Controller):
         await audit.record("question_set.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(version.question_set), ip=audit.client_ip(request))
         await announce_saved(tenant_scope, version)
+        flash(request, N_("The question set was saved."))
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{version.question_set}")
 
     @get("/{set_id:uuid}")
@@ -148,4 +150,5 @@ class QuestionSetController(Controller):
         await audit.record("question_set.versioned", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(qs.id), detail={"version": version.number}, ip=audit.client_ip(request))
         await announce_saved(tenant_scope, version)
+        flash(request, N_("The question set was saved as version %(number)s."), number=version.number)
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{qs.id}")

@@ -14,14 +14,16 @@ ROWS = 5
 
 async def unconfirmed_section(tenant: Any) -> HomeSection:
     """The interviews with unconfirmed predictions, newest prediction first, and how many."""
-    rows = await Prediction.select(Prediction.interview_id, Prediction.created_at).where(
-        (Prediction.tenant == tenant.id) & (Prediction.status == "unconfirmed")
-    ).order_by(Prediction.created_at, ascending=False)
-    ids = list(dict.fromkeys(r["interview_id"] for r in rows))
+    waiting = (Prediction.tenant == tenant.id) & (Prediction.status == "unconfirmed")
+    total = len(await Prediction.select(Prediction.interview_id).where(waiting).distinct())
+    # One interview has a prediction per item: the newest rows hold the newest few interviews.
+    newest = await Prediction.select(Prediction.interview_id).where(waiting) \
+        .order_by(Prediction.created_at, ascending=False).limit(ROWS * 20)
+    ids = list(dict.fromkeys(r["interview_id"] for r in newest))
     shown = {i.id: i for i in await Interview.objects().where(
         (Interview.tenant == tenant.id) & Interview.id.is_in(ids[:ROWS]))} if ids else {}
     lines = tuple((f"{in_tokyo(shown[i].starts_at).strftime('%Y-%m-%d %H:%M')} {shown[i].title}".strip(),
                    f"interviews/{i}") for i in ids[:ROWS] if i in shown)
-    return HomeSection("確認待ちのAIスコア", "AI scores waiting for confirmation", lines, "ai_model/", len(ids),
+    return HomeSection("確認待ちのAIスコア", "AI scores waiting for confirmation", lines, "ai_model/", total,
                        empty_ja="確認待ちのAIスコアはありません。", empty_en="No AI score is waiting for confirmation.",
                        order=30)

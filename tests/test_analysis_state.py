@@ -8,7 +8,7 @@ import pytest
 
 from core.db.tables import Job
 from plugins.speech import plugin as speech_plugin
-from tests.conftest import HTML, login
+from tests.conftest import HTML, PASSWORD, login
 from tests.interview_fixtures import make_interview
 
 
@@ -61,3 +61,24 @@ async def test_a_failed_analysis_says_why_in_words_and_links_the_job(client, mak
     assert "文字起こしを完了できませんでした：予期しないエラーです。" in shown
     assert "KeyError" not in shown and "Traceback" not in shown
     assert f'href="/t/{tenant.slug}/jobs/{transcribe.id}"' in shown
+
+
+@pytest.mark.browser
+async def test_the_page_follows_the_analysis_live(live_server, browser, make_tenant, make_user):
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    extract, transcribe = _jobs_of(interview, "running", "done")
+    extract.progress = 50
+    await Job.insert(extract, transcribe)
+    page = await (await browser.new_context(locale="ja-JP")).new_page()
+    await page.goto(f"{live_server}/t/{tenant.slug}/login")
+    await page.fill("#email", setup["admin"].email)
+    await page.fill("#password", PASSWORD)
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_load_state()
+    await page.goto(f"{live_server}/t/{tenant.slug}/interviews/{interview.id}")
+    assert "75%" in await page.locator("#analysis-state").inner_text()
+    await Job.update({Job.state: "done", Job.progress: 100}).where(Job.id == extract.id)
+    await page.locator('#analysis-state[data-state="done"]').wait_for(timeout=15000)
+    assert "分析が完了しました" in await page.locator("#analysis-state").inner_text()

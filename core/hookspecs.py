@@ -68,6 +68,14 @@ def mendan_actors() -> Any:
 
 
 @hookspec
+def mendan_job_names() -> Any:
+    """Return a mapping of task name (as in `mendan_actors`) to `(japanese, english)` words for its
+    jobs, shown in the jobs list instead of the actor name: `{"transcribe": ("文字起こし",
+    "Transcription")}`. A domain (no plugin key) names its actors in full (`"core.extract_features"`).
+    Called when a page names jobs; must answer synchronously."""
+
+
+@hookspec
 def mendan_feature_extractors() -> Any:
     """Return a list of `core.features.FeatureExtractor` objects (name, version,
     input kind, `extract`). The host offers them only for tenants that enabled the plugin."""
@@ -89,6 +97,15 @@ def mendan_template_dirs() -> Any:
 def mendan_nav_items(tenant: Any, user: Any) -> Any:
     """Return a list of `core.plugins.NavItem` for the tenant's navigation bar.
     Called for a tenant, so only for plugins that tenant enabled."""
+
+
+@hookspec
+def mendan_home_sections(tenant: Any, user: Any) -> Any:
+    """Return a list of `core.plugins.HomeSection` for `user`'s home page (a staff member:
+    interviewer, expert or admin; never called for an interviewee): what waits for them, a few
+    rows each with a count and a link to the whole list. Called for a tenant, so only for plugins
+    it enabled; may be async. A plugin that raises or answers something else is left out and
+    logged (`plugin_home_failed`)."""
 
 
 @hookspec

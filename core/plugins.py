@@ -120,6 +120,29 @@ class NavItem:
         return self.label_ja if language == "ja" else self.label_en
 
 
+@dataclass(frozen=True)
+class HomeSection:
+    """A list on a staff member's home page ("Upcoming interviews"): at most a few `rows` of
+    (text, path relative to `/t/{tenant}/`), `more_path` to the whole list (the "see all" link)
+    and `total`, how many there are in all (None where counting costs too much). `order` sorts
+    the sections."""
+
+    title_ja: str
+    title_en: str
+    rows: tuple[tuple[str, str], ...]
+    more_path: str
+    total: int | None = None
+    empty_ja: str = "ありません。"
+    empty_en: str = "None."
+    order: int = 100
+
+    def title(self, language: str) -> str:
+        return self.title_ja if language == "ja" else self.title_en
+
+    def empty(self, language: str) -> str:
+        return self.empty_ja if language == "ja" else self.empty_en
+
+
 class PluginError(Exception):
     pass
 
@@ -370,6 +393,15 @@ class PluginHost:
             f"{key}.{task}": fn
             for key, tasks in self.call_each("mendan_actors")
             for task, fn in tasks.items()
+        }
+
+    def job_names(self) -> dict[str, tuple[str, str]]:
+        """Words for jobs by actor name (`mendan_job_names`): (Japanese, English). A plugin's task
+        names get its key in front; a domain names its actors in full."""
+        return {
+            (task if key in self.domains else f"{key}.{task}"): (str(names[0]), str(names[1]))
+            for key, named in self.call_each("mendan_job_names")
+            for task, names in named.items()
         }
 
     def feature_extractors(self, enabled: set[str] | frozenset[str]) -> list[Any]:

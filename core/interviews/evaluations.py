@@ -91,12 +91,13 @@ async def blinded_interview_ids(scope: TenantScope, user: User) -> set[str]:
     return {str(r["id"]) for r in rows} - evaluated
 
 
-async def awaiting_evaluation(scope: TenantScope, user: User, *, limit: int, offset: int
+async def awaiting_evaluation(scope: TenantScope, user: User, *, limit: int, offset: int, as_interviewer: bool = False
                               ) -> tuple[list[Interview], int]:
-    """`user`'s queue: the interviews they are an assigned expert of, held (not scheduled, not
-    cancelled) and without their evaluation, oldest first by start. Returns (`limit` of them
-    from `offset`, how many there are in all)."""
-    condition = _assigned_as_expert(user) & Interview.state.not_in(["scheduled", "cancelled"])
+    """`user`'s queue: the interviews they are an assigned expert of (with `as_interviewer`: the
+    interviewer of), held (not scheduled, not cancelled) and without their evaluation, oldest
+    first by start. Returns (`limit` of them from `offset`, how many there are in all)."""
+    role = (Interview.interviewer == user.id) if as_interviewer else _assigned_as_expert(user)
+    condition = role & Interview.state.not_in(["scheduled", "cancelled"])
     evaluated = await _evaluated_ids(scope, user)
     if evaluated:
         condition = condition & Interview.id.not_in(evaluated)

@@ -16,5 +16,18 @@ def mendan_nav_items(user: Any):
 
 
 @hookimpl
+async def mendan_home_sections(tenant: Any, user: Any):
+    from core.interviews.home import home_sections
+
+    return await home_sections(tenant, user)
+
+
+@hookimpl
+def mendan_job_names():
+    return {"core.extract_features": ("動画の分析", "Video analysis"), "core.reanalyse": ("動画の再分析", "Video re-analysis"),
+            "core.import_interviews": ("過去の面談の取り込み", "Importing past interviews")}
+
+
+@hookimpl
 def mendan_piccolo_apps():
     return ["core.interviews.piccolo_app", "core.interviews.attributes.piccolo_app"]

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin, requires_login, requires_staff
 from core.db.tables import Tenant, User
+from core.interviews.analysis_state import analysis_state, failure_reason
 from core.interviews.evaluations import EvaluationProblem, awaiting_evaluation, evaluation_of, evaluator_role, \
     lock_evaluations, may_see_scores, save_evaluation, scores_of
 from core.interviews.notifications import notify
@@ -28,7 +29,9 @@ from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
 from core.interviews.web_forms import PAGE_SIZE, Form, back_with_error, many, page_window, text
 from core.tenancy import TenantScope
-from core.web.i18n import gettext as _
+from core.web.flash import flash
+from core.web.i18n import N_, current_language, gettext as _
+from core.web.job_names import job_name
 from core.web.rendering import page
 from core.rest.pagination import PageNumber
 
@@ -84,6 +87,14 @@ async def _setup_page(request: Request, scope: TenantScope, status_code: int = 2
     return await page(request, "interviews/interview_new.html", status_code=status_code, chosen=chosen,
                       versions=choices, error=error, form=form, overlap=overlap, person_label=person_label,
                       expert_ids=many(form, "experts"))
+
+
+async def _analysis_context(request: Request, scope: TenantScope, interview: Interview) -> dict[str, Any]:
+    """What the analysis-state fragment shows: the state, its jobs named in words, why one failed."""
+    analysis = await analysis_state(scope, interview.id)
+    host, language = request.app.state.plugin_host, current_language.get()
+    return {"analysis": analysis, "failure_reason": failure_reason,
+            "job_names": {job.actor: job_name(host, job.actor, language) for job in analysis.jobs}}
 
 
 class InterviewController(Controller):
@@ -145,6 +156,7 @@ class InterviewController(Controller):
                      "scheduled")
         await audit.record("interview.scheduled", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), ip=audit.client_ip(request))
+        flash(request, N_("The interview was scheduled; the invitations are being sent by mail."))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
 
     @get("/{interview_id:uuid}")
@@ -173,7 +185,17 @@ class InterviewController(Controller):
             experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
             scores_hidden=scores_hidden,
             panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,
+            **await _analysis_context(request, tenant_scope, interview),
             error=request.query_params.get("error"))
+
+    @get("/{interview_id:uuid}/analysis-state", guards=[requires_staff])
+    async def analysis_fragment(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                                tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Template:
+        """The analysis state alone (static/analysis_state.js refreshes the interview page with it)."""
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        return Template(template_name="interviews/analysis_state.html", media_type=MediaType.HTML,
+                        context={"tenant": tenant_row, "interview": interview,
+                                 **await _analysis_context(request, tenant_scope, interview)})
 
     @post("/{interview_id:uuid}/reschedule", guards=[requires_admin], media_type=MediaType.HTML)
     async def move_interview(self, request: Request, tenant_scope: NamedDependency[TenantScope],
@@ -191,6 +213,7 @@ class InterviewController(Controller):
                      "rescheduled")
         await audit.record("interview.rescheduled", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), ip=audit.client_ip(request))
+        flash(request, N_("The interview was moved; the participants are being told by mail."))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
 
     @post("/{interview_id:uuid}/cancel", guards=[requires_admin], media_type=MediaType.HTML)
@@ -205,6 +228,7 @@ class InterviewController(Controller):
                      "cancelled")
         await audit.record("interview.cancelled", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), ip=audit.client_ip(request))
+        flash(request, N_("The interview was cancelled; the participants are being told by mail."))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
 
     @post("/{interview_id:uuid}/start")
@@ -226,6 +250,7 @@ class InterviewController(Controller):
             return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc))
         await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), ip=audit.client_ip(request))
+        flash(request, N_("Your evaluation was saved."))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
 
     @post("/{interview_id:uuid}/lock", guards=[requires_admin])
@@ -235,4 +260,5 @@ class InterviewController(Controller):
         count = await lock_evaluations(tenant_scope, interview)
         await audit.record("evaluation.locked", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), detail={"count": count}, ip=audit.client_ip(request))
+        flash(request, N_("The evaluations were locked."))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")

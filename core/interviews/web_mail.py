@@ -22,6 +22,8 @@ from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.mail import queue_mail
 from core.mail_log import logged_mail
 from core.tenancy import TenantScope
+from core.web.flash import flash
+from core.web.i18n import N_
 from core.web.rendering import page
 from core.rest.pagination import PageNumber
 
@@ -75,6 +77,7 @@ class MailController(Controller):
             return await _mail_page(request, tenant_scope, 1, status_code=400, error=str(exc))
         await audit.record("mail.sender_set", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=row.address, detail={"selector": row.selector}, ip=audit.client_ip(request))
+        flash(request, N_("The sender address was saved."))
         return Redirect(f"/t/{tenant_row.slug}/mail/")
 
     @post("/failed/{job_id:uuid}/retry")
@@ -88,4 +91,5 @@ class MailController(Controller):
             await tenant_scope.update(Job, {Job.message: RESENT}).where(Job.id == job.id)
             await audit.record("mail.resent", tenant_id=tenant_scope.tenant_id, actor=request.user,
                                target=str(job.id), ip=audit.client_ip(request))
+            flash(request, N_("The mail is being sent again."))
         return Redirect(f"/t/{tenant_row.slug}/mail/")

@@ -18,7 +18,8 @@ from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, cre
 from core.interviews.staff_invitation import invite_staff, needs_invitation
 from core.interviews.web_forms import PAGE_SIZE, Form, Upload, page_window, text
 from core.tenancy import TenantScope
-from core.web.i18n import gettext as _
+from core.web.flash import flash
+from core.web.i18n import N_, gettext as _
 from core.web.problem import problem, wants_html
 from core.web.rendering import page
 from core.rest.pagination import PageNumber
@@ -56,6 +57,7 @@ class PeopleController(Controller):
                            target=str(user.id), detail={"role": user.role}, ip=audit.client_ip(request))
         if needs_invitation(user):
             await invite_staff(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, user)
+        flash(request, N_("%(name)s was added."), name=user.display_name or user.email)
         return Redirect(f"/t/{request.path_params['tenant']}/people/")
 
     @post("/import", media_type=MediaType.HTML)

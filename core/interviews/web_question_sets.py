@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
@@ -19,11 +20,13 @@ from core.interviews.tables import QuestionSet, QuestionSetVersion
 from core.interviews.web_forms import PAGE_SIZE, Form, page_window, text
 from core.tenancy import TenantScope
 from core.text_input import NAME_LENGTH, TextProblem, clean_text
-from core.web.i18n import gettext as _
+from core.web.flash import flash
+from core.web.i18n import N_, gettext as _
 from core.web.rendering import page
 from core.rest.pagination import PageNumber
 
 BLANK_ROWS = 3
+ROW_LIMIT = 100  # questions, and items, in one set: the editor's rows are numbered fields
 TEXT_LENGTH = 1000  # a question's text and an item's description, in code points; longer ones are refused, never cut
 
 
@@ -41,12 +44,23 @@ def _name(data: dict[str, Any], field: str, label: str, max_length: int = NAME_L
         raise QuestionSetProblem(str(exc)) from exc
 
 
+def row_numbers(data: dict[str, Any], field: str) -> list[int]:
+    """The row numbers of the posted `field` (`q_text` for questions, `i_name` for items), in
+    order: the editor's script may leave gaps after removing rows, and questions and items are
+    numbered apart, so rows are found by name, not counted from 0."""
+    pattern = re.compile(rf"{field}_(\d{{1,6}})")
+    return sorted(int(m.group(1)) for key in data if (m := pattern.fullmatch(key)))
+
+
 def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem]]:
-    """Rows are numbered fields (q_text_0, i_name_0, ...); empty rows are skipped, order is row order."""
+    """Rows are numbered fields (q_text_0, i_name_0, ...) in any number up to ROW_LIMIT each;
+    empty rows are skipped, order is row-number order. Raises QuestionSetProblem beyond the limit."""
+    question_rows, item_rows = row_numbers(data, "q_text"), row_numbers(data, "i_name")
+    if max(len(question_rows), len(item_rows)) > ROW_LIMIT:
+        raise QuestionSetProblem(_("A question set has at most %(limit)s questions and %(limit)s evaluation items.")
+                                 % {"limit": ROW_LIMIT})
     questions, items = [], []
-    for n in range(200):
-        if f"q_text_{n}" not in data and f"i_name_{n}" not in data:
-            break
+    for n in question_rows:
         if text(data, f"q_text_{n}"):
             questions.append(Question(text=_name(data, f"q_text_{n}", _("Question"), max_length=TEXT_LENGTH),
                                       follow_ups=_int(data, f"q_follow_{n}", 0),
@@ -54,6 +68,7 @@ def read_form(data: dict[str, Any]) -> tuple[list[Question], list[EvaluationItem
                                       recorded=bool(text(data, f"q_recorded_{n}")),
                                       thinking_time_s=_int(data, f"q_thinking_{n}", 0),
                                       retakes=_int(data, f"q_retakes_{n}", 0)))
+    for n in item_rows:
         if text(data, f"i_name_{n}"):
             items.append(EvaluationItem(key=text(data, f"i_key_{n}"), name=_name(data, f"i_name_{n}", _("Item name")),
                                         description=_name(data, f"i_desc_{n}", _("Description"),
@@ -70,14 +85,13 @@ def posted_rows(data: dict[str, Any]) -> tuple[list[SimpleNamespace], list[Simpl
     `EvaluationItem`; rows left wholly empty are dropped.
     """
     questions, items = [], []
-    for n in range(200):
-        if f"q_text_{n}" not in data and f"i_name_{n}" not in data:
-            break
+    for n in row_numbers(data, "q_text")[:ROW_LIMIT]:
         if text(data, f"q_text_{n}"):
             questions.append(SimpleNamespace(
                 text=text(data, f"q_text_{n}"), follow_ups=text(data, f"q_follow_{n}"),
                 time_limit_s=text(data, f"q_limit_{n}"), recorded=bool(text(data, f"q_recorded_{n}")),
                 thinking_time_s=text(data, f"q_thinking_{n}"), retakes=text(data, f"q_retakes_{n}")))
+    for n in row_numbers(data, "i_name")[:ROW_LIMIT]:
         if text(data, f"i_name_{n}"):
             items.append(SimpleNamespace(
                 key=text(data, f"i_key_{n}"), name=text(data, f"i_name_{n}"), description=text(data, f"i_desc_{n}"),
@@ -94,9 +108,9 @@ async def _editor(request: Request, qs: QuestionSet | None, version: QuestionSet
     else:
         questions = questions_of(version) if version else []
         items = items_of(version) if version else []
-    rows = max(len(questions), len(items)) + BLANK_ROWS
     return await page(request, "interviews/question_set.html", status_code=status_code, qs=qs, version=version,
-                      questions=questions, items=items, rows=rows, error=error,
+                      questions=questions, items=items, question_rows=len(questions) + BLANK_ROWS,
+                      item_rows=len(items) + BLANK_ROWS, error=error,
                       name=text(posted, "name") if posted else "")
 
 
@@ -128,6 +142,7 @@ class QuestionSetController(Controller):
         await audit.record("question_set.created", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(version.question_set), ip=audit.client_ip(request))
         await announce_saved(tenant_scope, version)
+        flash(request, N_("The question set was saved."))
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{version.question_set}")
 
     @get("/{set_id:uuid}")
@@ -149,4 +164,5 @@ class QuestionSetController(Controller):
         await audit.record("question_set.versioned", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(qs.id), detail={"version": version.number}, ip=audit.client_ip(request))
         await announce_saved(tenant_scope, version)
+        flash(request, N_("The question set was saved as version %(number)s."), number=version.number)
         return Redirect(f"/t/{request.path_params['tenant']}/question-sets/{qs.id}")

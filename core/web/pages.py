@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator
 from uuid import UUID
 
 from litestar import Request, Router, get
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
@@ -21,13 +21,16 @@ from core.db.tables import Job, Tenant
 from core.hours import service_guard
 from core.job_heartbeat import shown_state
 from core.tenancy import TenantScope, tenant_guard
+from core.web.home import home_sections
 from core.web.i18n import LANGUAGES, current_language, translations
+from core.web.job_names import job_name
 from core.web.middleware import LANGUAGE_COOKIE
 from core.web.rendering import page
 from core.rest.pagination import PageNumber
 
 PAGE_SIZE = 25
 FINISHED = ("done", "failed")
+JOB_STATES = ("queued", "running", "done", "failed")
 
 
 @get("/")
@@ -51,24 +54,35 @@ async def switch_language(request: Request, code: FromPath[str]) -> Redirect:
 
 @get("/t/{tenant:str}/", guards=[tenant_guard, service_guard("interactive")])
 async def tenant_home(request: Request) -> Template:
-    return await page(request, "tenant_home.html")
+    sections = await home_sections(request.app.state.plugin_host, request.state.get("tenant"), request.user,
+                                   current_language.get())
+    return await page(request, "tenant_home.html", sections=sections)
 
 
 # Jobs are staff business: an interviewee sees neither the list nor any job's progress.
 @get("/t/{tenant:str}/jobs", guards=[tenant_guard, requires_staff, service_guard("batch")])
-async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: PageNumber = 1) -> Template:
+async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope], page_number: PageNumber = 1,
+                   job_state: Annotated[str, Parameter(max_length=16, description="Only jobs in this state.")] = ""
+                   ) -> Template:
     page_number = max(1, page_number)
-    jobs = await tenant_scope.objects(Job).order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
+    query = tenant_scope.objects(Job)
+    if job_state in JOB_STATES:
+        query = query.where(Job.state == job_state)
+    jobs = await query.order_by(Job.created_at, ascending=False).limit(PAGE_SIZE + 1).offset(
         (page_number - 1) * PAGE_SIZE
     )
+    host, language = request.app.state.plugin_host, current_language.get()
     return await page(request, "jobs.html", jobs=jobs[:PAGE_SIZE], page_number=page_number,
-                      has_next=len(jobs) > PAGE_SIZE)
+                      has_next=len(jobs) > PAGE_SIZE, state_filter=job_state if job_state in JOB_STATES else "",
+                      names={job.actor: job_name(host, job.actor, language) for job in jobs})
 
 
 @get("/t/{tenant:str}/jobs/{job_id:uuid}", guards=[tenant_guard, requires_staff, service_guard("batch")])
 async def job_page(request: Request, tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> Template:
     job = await tenant_scope.get(Job, job_id)
-    return await page(request, "job.html", job=job, message=job_message(job.message, current_language.get()))
+    language = current_language.get()
+    return await page(request, "job.html", job=job, message=job_message(job.message, language),
+                      name=job_name(request.app.state.plugin_host, job.actor, language))
 
 
 def job_message(message: str, language: str) -> str:

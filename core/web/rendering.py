@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 from core.job_heartbeat import shown_state
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
+from core.web.flash import take_flash
 from core.web.problem import problem, wants_html
 
 log = structlog.get_logger("mendan.plugins")
@@ -105,6 +106,7 @@ def plain_page(request: Request, template: str, status_code: int = 200, **contex
         "tenant": request.state.get("tenant"),
         "nav": [],
         "here": address_of(request),
+        "flash": take_flash(request) if status_code < 400 else "",
     }
     # Always text/html: a POST handler's default media type is JSON, and a form re-rendered with an
     # error would otherwise reach the browser as "application/json" and show as source.

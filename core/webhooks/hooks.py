@@ -12,7 +12,7 @@ from typing import Any
 
 from core.hookspecs import hookimpl
 from core.plugins import NavItem
-from core.webhooks.events import publish
+from core.webhooks.events import DELIVER_ACTOR, publish
 
 WEBHOOKS_NAV = NavItem(path="webhooks/", label_ja="Webhook", label_en="Webhooks", order=870)
 
@@ -20,6 +20,11 @@ WEBHOOKS_NAV = NavItem(path="webhooks/", label_ja="Webhook", label_en="Webhooks"
 @hookimpl
 def mendan_nav_items(user: Any):
     return [WEBHOOKS_NAV] if user is not None and user.role == "admin" else []
+
+
+@hookimpl
+def mendan_job_names():
+    return {DELIVER_ACTOR: ("Webhookの送信", "Webhook delivery")}
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """ai_model: build evaluation models from expert evaluations, and predict new interviews.
 
 What it adds: routes under /t/{tenant}/ai_model/ (model versions, build, activate,
-review predictions, CSV export, re-score), its REST API v1 under /api/v1/t/{tenant}/ai_model/
+review predictions, CSV export, re-score), a list on the admin's home page, its REST API v1 under /api/v1/t/{tenant}/ai_model/
 (./api.py), the actors `ai_model.build`, `ai_model.predict`
 and `ai_model.rescore`, its tables (`ai_model_*`), a panel on the interview result page,
 a nav item, and one prediction per analysis of an interview (`mendan_interview_analysed`).
@@ -61,6 +61,12 @@ def mendan_actors() -> dict[str, Any]:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"build": ("AIモデルの構築", "Building an AI model"), "predict": ("AIによる採点", "AI scoring"),
+            "rescore": ("AIによる再採点", "AI re-scoring")}
+
+
+@hookimpl
 def mendan_piccolo_apps() -> list[str]:
     return ["plugins.ai_model.piccolo_app"]
 
@@ -75,6 +81,15 @@ def mendan_nav_items(tenant: Any, user: Any) -> list[NavItem]:
     if user is None or user.role == "interviewee":
         return []
     return [NavItem(path="ai_model/", label_ja="AIモデル", label_en="AI models", order=300)]
+
+
+@hookimpl
+async def mendan_home_sections(tenant: Any, user: Any) -> list[Any]:
+    if user.role != "admin":
+        return []
+    from plugins.ai_model.home import unconfirmed_section
+
+    return [await unconfirmed_section(tenant)]
 
 
 @hookimpl

@@ -66,6 +66,11 @@ def mendan_actors() -> dict[str, Any]:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"lift": ("会話分析の集計", "Conversation analysis")}
+
+
+@hookimpl
 async def mendan_model_activated(tenant_id: Any, version_id: Any) -> None:
     """Another model is in use: its lift report is measured again, so the model page shows the current one."""
     from core.runtime import runtime

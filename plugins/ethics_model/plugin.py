@@ -53,6 +53,11 @@ def mendan_actors() -> dict[str, Any]:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"analyse": ("AIモデルの公平性分析", "Fairness analysis of a model")}
+
+
+@hookimpl
 def mendan_piccolo_apps() -> list[str]:
     return ["plugins.ethics_model.piccolo_app"]
 

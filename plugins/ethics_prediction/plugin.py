@@ -57,6 +57,11 @@ def mendan_actors() -> dict[str, Any]:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"monitor": ("予測の公平性監視", "Fairness monitoring of predictions")}
+
+
+@hookimpl
 def mendan_scheduled_jobs() -> list[Any]:
     from plugins.ethics_prediction import monitoring
 

@@ -55,6 +55,11 @@ def mendan_actors() -> dict[str, Any]:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"train": ("事前学習モデルの学習", "Training the pretrained model")}
+
+
+@hookimpl
 def mendan_piccolo_apps() -> list[str]:
     return ["plugins.pretrained_model.piccolo_app"]
 

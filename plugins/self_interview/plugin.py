@@ -108,6 +108,11 @@ def mendan_actors() -> dict[str, Any]:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"render_voices": ("質問音声の作成", "Making the question voices")}
+
+
+@hookimpl
 async def mendan_question_set_saved(tenant_id: Any, version_id: Any) -> None:
     """Render the avatar's voice of each question when the set is saved, in a job."""
     from plugins.self_interview.voices import queue_voices

@@ -74,6 +74,11 @@ def mendan_actors() -> dict:
 
 
 @hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"transcribe": ("文字起こし", "Transcription")}
+
+
+@hookimpl
 async def mendan_recording_completed(tenant_id, interview_id, recording_id) -> None:
     from plugins.speech.jobs import queue_transcription
 

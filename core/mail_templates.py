@@ -122,7 +122,6 @@ def check(kind_key: str, subject: str, body: str) -> tuple[str, str]:
     """The cleaned (subject, body) when both are templates `kind_key` can render; otherwise
     MailTemplateProblem (a syntax error, an unknown placeholder, a line break in the subject,
     too long, or a failure when rendered with sample values)."""
-    kind = KINDS[kind_key]
     try:
         subject = clean_text(subject, label=_("Subject"), max_length=SUBJECT_LENGTH, required=True)
         body = clean_text(body, label=_("Body"), max_length=BODY_LENGTH, multiline=True, required=True)

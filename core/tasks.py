@@ -94,8 +94,6 @@ class JobTableMiddleware(Middleware):
         self.heartbeat = heartbeat
 
     def before_process_message(self, broker, message):
-        from core.db.tables import Job
-
         job_id = message.options.get("job_id")
         structlog.contextvars.clear_contextvars()
         # The tenant's enabled plugins are read once per job; the worker thread runs one message at a time.

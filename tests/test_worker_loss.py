@@ -5,7 +5,6 @@ and it finishes exactly once: a later delivery of the finished job does not run 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal

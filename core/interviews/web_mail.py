@@ -62,7 +62,7 @@ class MailController(Controller):
 
     @get("/log")
     async def log_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
-                       page_number: FromQuery[int] = 1) -> Template:
+                       page_number: PageNumber = 1) -> Template:
         limit, offset = page_window(page_number)
         entries = await logged_mail(tenant_scope, limit=limit, offset=offset)
         return await page(request, "interviews/mail_log.html", entries=entries[:PAGE_SIZE],

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin, requires_login, requires_staff
 from core.db.tables import Tenant, User
+from core.interviews.consent_declined import declined_at
 from core.interviews.evaluations import EvaluationProblem, awaiting_evaluation, evaluation_of, evaluator_role, \
     lock_evaluations, may_see_scores, save_evaluation, scores_of
 from core.interviews.notifications import notify
@@ -172,6 +173,7 @@ class InterviewController(Controller):
             experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
             scores_hidden=scores_hidden,
             panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,
+            declined=await declined_at(tenant_scope, interview),
             error=request.query_params.get("error"))
 
     @post("/{interview_id:uuid}/reschedule", guards=[requires_admin], media_type=MediaType.HTML)

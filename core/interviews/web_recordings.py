@@ -21,10 +21,11 @@ from core import audit
 from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
 from core.auth.sessions import start_session
-from core.consent import current_consent, has_consented, record_consent
+from core.consent import consent_terms, current_consent, has_consented, record_consent
 from core.db.tables import Tenant
 from core import hours
 from core.hours import ensure_open
+from core.interviews.consent_declined import decline
 from core.interviews.people import user_for_join_link
 from core.interviews.schedule import advance, closed_for_participants, in_tokyo
 from core.interviews.senders import sender_of
@@ -234,8 +235,10 @@ class RecordingController(Controller):
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         text = await current_consent(tenant_scope.tenant_id, PURPOSE)
         agreed = await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE)
+        sender = await sender_of(tenant_scope)
         return await page(request, "interviews/consent.html", interview=interview, agreed=agreed,
                           consent=text, consent_text=text.text_ja if current_language.get() == "ja" else text.text_en,
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=sender,
                           is_interviewee=str(request.user.id) == str(interview.interviewee),
                           next_page=local_next(tenant_row.slug, next_page)
                           or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
@@ -256,6 +259,20 @@ class RecordingController(Controller):
                            ip=audit.client_ip(request))
         return Redirect(local_next(tenant_row.slug, data.get("next_page"))
                         or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+
+    @post("/consent/decline", media_type=MediaType.HTML)
+    async def decline_consent(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                              tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+        """"I do not agree": no consent is kept, the interview's staff are told, and the
+        interviewee sees what happens next."""
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        if str(request.user.id) != str(interview.interviewee):
+            raise NotFoundException(_("Only the interviewee can give this consent."))
+        await decline(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
+                      request.user, ip=audit.client_ip(request))
+        sender = await sender_of(tenant_scope)
+        return await page(request, "interviews/consent_declined.html", interview=interview,
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=sender)
 
     @get("/record", media_type=MediaType.HTML)
     async def record_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],

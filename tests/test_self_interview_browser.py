@@ -195,7 +195,8 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     await page.click("#stop-button")
     await page.wait_for_selector("#finish-button:visible", timeout=60000)
     await page.click("#finish-button")
-    await page.wait_for_selector("#done:visible", timeout=60000)
+    await page.wait_for_url(f"**/interviews/{interview.id}/thanks", timeout=60000)
+    await page.wait_for_selector("#thanks:visible")
     await page.screenshot(path=str(ARTIFACTS / "self_interview_done.png"), full_page=True)
 
     rows = await scope.objects(Recording).where(Recording.interview == interview.id).order_by(Recording.sequence)

@@ -274,6 +274,15 @@ class RecordingController(Controller):
         return await page(request, "interviews/consent_declined.html", interview=interview,
                           terms=await consent_terms(tenant_scope.tenant_id), sender=sender)
 
+    @get("/thanks", media_type=MediaType.HTML)
+    async def thanks_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                          interview_id: FromPath[UUID]) -> Template:
+        """Where the live room and the self-interview lead the interviewee at the end (their
+        camera and microphone already stopped): thanks, what happens next, whom to ask."""
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        return await page(request, "interviews/thanks.html", interview=interview,
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=await sender_of(tenant_scope))
+
     @get("/record", media_type=MediaType.HTML)
     async def record_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                           tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:

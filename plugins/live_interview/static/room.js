@@ -106,7 +106,15 @@
       say("room-status", msg("Ended"));
       closePeer();
       if (room.socket) room.socket.close();
+      releaseDevices();
+      if (role === "interviewee") location.assign(root.dataset.thanks);
     }
+  }
+
+  // The end: the camera and microphone go off at once, not when the tab closes.
+  function releaseDevices() {
+    if (room.stream) room.stream.getTracks().forEach((track) => track.stop());
+    if (room.audioContext) room.audioContext.close().catch(() => {});
   }
 
   // -- WebRTC -------------------------------------------------------------------------------
@@ -359,7 +367,7 @@
     $("end-interview").addEventListener("click", async () => {
       const response = await fetch(root.dataset.here + "/end", { method: "POST", headers: { "X-CSRFToken": csrf() } });
       const body = await response.json();
-      if (response.ok) { room.ended = true; location.assign(body.next); } else say("end-status", body.detail);
+      if (response.ok) { room.ended = true; releaseDevices(); location.assign(body.next); } else say("end-status", body.detail);
     });
     // The upload's truth is the server's: asked now and then, in case the interviewee's page is gone.
     setInterval(async () => {

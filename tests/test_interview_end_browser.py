@@ -3,46 +3,14 @@ page with the next steps (issue 20), in Debian's chromium with the fake devices.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.interview_fixtures import make_interview
+from tests.track_watch import track_states, watch_tracks
 from tests.test_live_interview import live, server  # noqa: F401  (fixtures)
 from tests.test_live_interview_browser import interviewee_joins, interviewer_joins, record_for, stop_and_end
 
 pytestmark = pytest.mark.browser
-
-# Every track the page obtains, and their states as the page is left (kept in the tab's
-# sessionStorage so the next page can read them): "ended" only when the page stopped them itself.
-TRACK_WATCH = """(() => {
-  const tracks = [];
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const stream = await original(constraints);
-    tracks.push(...stream.getTracks());
-    return stream;
-  };
-  window.addEventListener("pagehide", () => {
-    if (tracks.length) sessionStorage.setItem("mendan-tracks", JSON.stringify(tracks.map((t) => t.readyState)));
-  });
-})();"""
-
-
-def watch_tracks(browser) -> None:
-    """Every context made from now on watches its page's tracks."""
-    new_context = browser.new_context
-
-    async def watched(*args, **kwargs):
-        context = await new_context(*args, **kwargs)
-        await context.add_init_script(TRACK_WATCH)
-        return context
-
-    browser.new_context = watched
-
-
-async def track_states(page) -> list[str]:
-    return json.loads(await page.evaluate("() => sessionStorage.getItem('mendan-tracks') || '[]'"))
 
 
 async def test_the_live_interviews_end_stops_both_cameras_and_thanks_the_interviewee(server, browser, make_tenant,

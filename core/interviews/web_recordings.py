@@ -241,6 +241,7 @@ class RecordingController(Controller):
                           terms=await consent_terms(tenant_scope.tenant_id), sender=sender,
                           is_interviewee=str(request.user.id) == str(interview.interviewee),
                           next_page=local_next(tenant_row.slug, next_page)
+                          or await interview_entry(request, tenant_row, interview)
                           or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
 
     @post("/consent", media_type=MediaType.HTML)

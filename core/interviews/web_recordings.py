@@ -231,18 +231,19 @@ class RecordingController(Controller):
     @get("/consent")
     async def consent_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                            tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
-                           next_page: FromQuery[str | None] = None) -> Template:
+                           next_page: FromQuery[str | None] = None) -> Any:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         text = await current_consent(tenant_scope.tenant_id, PURPOSE)
         agreed = await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE)
-        sender = await sender_of(tenant_scope)
+        is_interviewee = str(request.user.id) == str(interview.interviewee)
+        next_page = (local_next(tenant_row.slug, next_page) or await interview_entry(request, tenant_row, interview)
+                     or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+        if agreed and is_interviewee:  # nothing to ask: straight on into the interview
+            return Redirect(next_page)
         return await page(request, "interviews/consent.html", interview=interview, agreed=agreed,
                           consent=text, consent_text=text.text_ja if current_language.get() == "ja" else text.text_en,
-                          terms=await consent_terms(tenant_scope.tenant_id), sender=sender,
-                          is_interviewee=str(request.user.id) == str(interview.interviewee),
-                          next_page=local_next(tenant_row.slug, next_page)
-                          or await interview_entry(request, tenant_row, interview)
-                          or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=await sender_of(tenant_scope),
+                          is_interviewee=is_interviewee, next_page=next_page)
 
     @post("/consent", media_type=MediaType.HTML)
     async def accept_consent(self, request: Request, tenant_scope: NamedDependency[TenantScope],

@@ -56,6 +56,10 @@ async def test_declining_keeps_no_consent_and_tells_the_staff(client, make_tenan
     jobs = await Job.objects().where((Job.tenant == tenant.id) & (Job.actor == "core.send_mail"))
     recipients = {json_value(j.args)["message"].split("\nTo: ", 1)[1].split("\n", 1)[0].strip() for j in jobs}
     assert recipients == {setup["admin"].email, setup["interviewer"].email}
+    again = await client.post(f"/t/{tenant.slug}/interviews/{interview.id}/consent/decline", headers=HTML,
+                              data={"_csrf_token": form_csrf(shown.text)})
+    assert again.status_code == 200
+    assert await Job.count().where((Job.tenant == tenant.id) & (Job.actor == "core.send_mail")) == len(jobs)
 
     client.cookies.clear()
     await login(client, tenant, setup["interviewer"])

@@ -45,7 +45,10 @@ def declined_mail(settings: Settings, tenant: Tenant, interview: Interview, staf
 async def decline(scope: TenantScope, settings: Settings, tasks: Any, tenant: Tenant, interview: Interview,
                   interviewee: User, ip: str = "") -> list[Any]:
     """Tell the interviewer and the active admins by mail (the `core.send_mail` job) and keep the
-    audit entry the interview page reads; returns the job ids."""
+    audit entry the interview page reads; returns the job ids. Declining again (a second click)
+    tells no one twice: [] while the earlier answer still stands."""
+    if await declined_at(scope, interview) is not None:
+        return []
     sender_row = await sender_of(scope)
     sender = sender_row.address if sender_row else settings.mail_from
     told = User.role == "admin"

@@ -22,6 +22,10 @@ class ConsentRegister(Protocol):
 
     async def has_consented(self, tenant_id: Any, user_id: Any, purpose: str) -> bool: ...
 
+    async def consent_terms(self, tenant_id: Any) -> dict[str, Any]: ...
+
+    async def set_privacy_policy_url(self, tenant_id: Any, url: str) -> None: ...
+
 
 _register: ConsentRegister | None = None
 
@@ -56,3 +60,15 @@ async def record_consent(tenant_id: Any, user_id: Any, purpose: str, version: in
 async def has_consented(tenant_id: Any, user_id: Any, purpose: str) -> bool:
     """True only when the user accepted the current version of the purpose's text."""
     return await _kept().has_consented(tenant_id, user_id, purpose)
+
+
+async def consent_terms(tenant_id: Any) -> dict[str, Any]:
+    """What the consent page states beside the text: retention (`ends_on`, `grace_days`,
+    `purge_on`: dates or None), `contact_name`, `contact_email` and `privacy_policy_url` ("" when unset)."""
+    return await _kept().consent_terms(tenant_id)
+
+
+async def set_privacy_policy_url(tenant_id: Any, url: str) -> None:
+    """Keep the tenant's privacy policy address linked from the consent page ("" removes it);
+    the caller checks it is an http(s) URL."""
+    await _kept().set_privacy_policy_url(tenant_id, url)

@@ -13,7 +13,9 @@ from typing import Any
 
 from core.db.constraints import is_unique_violation, retry_on_conflict, write_transaction
 from core.tenancy import TenantScope
-from tenants.tables import ConsentRecord, ConsentText
+from tenants.contracts import purge_due
+from tenants.hours import current_contract
+from tenants.tables import ConsentRecord, ConsentText, TenantProfile
 
 DEFAULT_TEXTS: dict[str, tuple[str, str]] = {
     "recording": (
@@ -109,3 +111,29 @@ async def has_consented(tenant_id: Any, user_id: Any, purpose: str) -> bool:
     return await TenantScope(tenant_id).count(ConsentRecord).where(
         (ConsentRecord.user == user_id) & (ConsentRecord.consent_text == current.id)
     ) > 0
+
+
+async def consent_terms(tenant_id: Any) -> dict[str, Any]:
+    """What the consent page states beside the text: `ends_on` (date or None: the contract has no
+    end yet), `grace_days` (int, or None for one calendar month), `purge_on` (the deletion day or
+    None), and the profile's `contact_name`, `contact_email`, `privacy_policy_url` ("" when unset)."""
+    contract = await current_contract(tenant_id)
+    profile = await TenantScope(tenant_id).objects(TenantProfile).first()
+    return {
+        "ends_on": contract.ends_on if contract else None,
+        "grace_days": contract.retention_grace_days if contract else None,
+        "purge_on": purge_due(contract) if contract else None,
+        "contact_name": profile.contact_name if profile else "",
+        "contact_email": profile.contact_email if profile else "",
+        "privacy_policy_url": profile.privacy_policy_url if profile else "",
+    }
+
+
+async def set_privacy_policy_url(tenant_id: Any, url: str) -> None:
+    """Keep the tenant's privacy policy address (an http(s) URL, or "" for none); a profile row
+    is made when the tenant has none."""
+    scope = TenantScope(tenant_id)
+    if await scope.objects(TenantProfile).first() is None:
+        await scope.add(TenantProfile(privacy_policy_url=url))
+    else:
+        await scope.update(TenantProfile, {TenantProfile.privacy_policy_url: url})

@@ -24,6 +24,8 @@ class TenantProfile(Table, tablename="tenants_profile"):
     tenant = ForeignKey(references=Tenant, unique=True, index=True)
     contact_name = Varchar(length=200, default="")
     contact_email = Varchar(length=254, default="")
+    # Linked from the consent page; the tenant's admin sets it on the mail settings page.
+    privacy_policy_url = Varchar(length=500, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -161,11 +161,15 @@ async def record_for(interviewer_page, interviewee_page, seconds: float) -> None
     await asyncio.sleep(seconds)
 
 
-async def stop_and_end(interviewer_page, base: str, tenant, interview) -> None:
+async def stop_and_end(interviewer_page, interviewee_page, base: str, tenant, interview) -> float:
+    """Stop, wait for the upload, end; returns the seconds the interviewee's last segment recorded,
+    read before the end leads their page to the thank-you page."""
     await interviewer_page.click("#stop-recording")
     await interviewer_page.wait_for_selector("#end-interview:not([disabled])", timeout=60000)
+    recorded = await interviewee_page.evaluate("window.liveRoom.segments.at(-1).seconds")
     await interviewer_page.click("#end-interview")
     await interviewer_page.wait_for_url(f"{base}/t/{tenant.slug}/interviews/{interview.id}", timeout=20000)
+    return recorded
 
 
 async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, speech, server, browser,
@@ -199,10 +203,10 @@ async def test_two_people_see_each_other_and_the_recording_arrives_whole(face, s
     await guest_page.screenshot(path=str(ARTIFACTS / "live_interview_interviewee.png"), full_page=True)
     assert await guest_page.evaluate("window.liveRoom.segments[0].base") > 0  # sent while recording
 
-    await stop_and_end(host_page, base, tenant, interview)
-    recorded = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
-    await guest_page.wait_for_selector("text=面談は終了しました", timeout=10000)
     assert await guest_page.evaluate("window.liveRoom.segments.length") == 1
+    recorded = await stop_and_end(host_page, guest_page, base, tenant, interview)
+    # The interviewee is led to the thank-you page.
+    await guest_page.wait_for_selector("text=面談は終了しました", timeout=10000)
 
     [rec] = await segments(tenant, interview)
     assert rec.state == "complete" and rec.size > 0
@@ -272,8 +276,7 @@ async def test_a_page_that_dies_mid_interview_keeps_the_chunks_it_had_sent(serve
     # Recording was on when the page died: the rejoined page records again by itself.
     await guest_page.wait_for_function("() => window.liveRoom.recorder !== null", timeout=20000)
     await asyncio.sleep(3)
-    await stop_and_end(host_page, base, tenant, interview)
-    second_seconds = await guest_page.evaluate("window.liveRoom.segments[0].seconds")
+    second_seconds = await stop_and_end(host_page, guest_page, base, tenant, interview)
 
     first, second = await segments(tenant, interview)
     # Every chunk acknowledged before the crash is kept (chunks still in flight then may follow).

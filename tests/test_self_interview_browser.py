@@ -22,6 +22,7 @@ from core.transcripts import Segment, Transcript
 from plugins.self_interview import plugin as self_interview
 from plugins.self_interview.tables import GeneratedQuestion
 from tests.conftest import PASSWORD, eventually
+from tests.track_watch import track_states, watch_tracks
 
 pytestmark = pytest.mark.browser
 
@@ -127,6 +128,7 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
                                          interviewer_id=interviewer.id, expert_ids=[], version_id=version.id)
     transcribing = asyncio.create_task(transcribe_when_complete(tenant, interview, "q2", ANSWER))
 
+    watch_tracks(browser)
     _context, page = await phone_page(browser, "interviewee")
     token = await issue_join_link(scope, interviewee)
     await page.goto(f"{server}/t/{tenant.slug}/join/{token}?interview={interview.id}")
@@ -195,7 +197,10 @@ async def test_a_self_interview_on_a_phone_with_the_avatar_a_follow_up_and_a_rel
     await page.click("#stop-button")
     await page.wait_for_selector("#finish-button:visible", timeout=60000)
     await page.click("#finish-button")
-    await page.wait_for_selector("#done:visible", timeout=60000)
+    await page.wait_for_url(f"**/interviews/{interview.id}/thanks", timeout=60000)
+    await page.wait_for_selector("#thanks:visible")
+    tracks = await track_states(page)  # the camera and microphone were stopped before the page was left
+    assert len(tracks) >= 2 and set(tracks) == {"ended"}, tracks
     await page.screenshot(path=str(ARTIFACTS / "self_interview_done.png"), full_page=True)
 
     rows = await scope.objects(Recording).where(Recording.interview == interview.id).order_by(Recording.sequence)

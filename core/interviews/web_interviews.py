@@ -17,6 +17,7 @@ from core import audit
 from core.auth.guards import requires_admin, requires_login, requires_staff
 from core.db.tables import Tenant, User
 from core.interviews.analysis_state import analysis_state, failure_reason
+from core.interviews.consent_declined import declined_at
 from core.interviews.evaluations import EvaluationProblem, awaiting_evaluation, evaluation_of, evaluator_role, \
     lock_evaluations, may_see_scores, save_evaluation, scores_of
 from core.interviews.notifications import notify
@@ -39,6 +40,13 @@ from core.rest.pagination import PageNumber
 def state_label(state: str) -> str:
     return {"scheduled": _("Scheduled"), "in_progress": _("In progress"), "recorded": _("Recorded"),
             "evaluated": _("Evaluated"), "analysed": _("Analysed"), "cancelled": _("Cancelled")}.get(state, state)
+
+
+def guest_state_label(state: str) -> str:
+    """The state as the interviewee sees it: whether it is still to come, done or cancelled, never
+    how far the company's evaluation and analysis have got."""
+    return {"scheduled": _("Scheduled"), "in_progress": _("In progress"),
+            "cancelled": _("Cancelled")}.get(state, _("Completed"))
 
 
 async def visible_interview(scope: TenantScope, user: User, interview_id: UUID) -> Interview:
@@ -110,7 +118,8 @@ class InterviewController(Controller):
         return await page(request, "interviews/interviews.html", interviews=rows[:PAGE_SIZE],
                           people=await _people(tenant_scope, [i.interviewee for i in rows[:PAGE_SIZE]]),
                           page_number=max(1, page_number),
-                          has_next=len(rows) > PAGE_SIZE, state_label=state_label, in_tokyo=in_tokyo)
+                          has_next=len(rows) > PAGE_SIZE, in_tokyo=in_tokyo,
+                          state_label=guest_state_label if request.user.role == "interviewee" else state_label)
 
     @get("/to-evaluate", guards=[requires_staff])
     async def to_evaluate(self, request: Request, tenant_scope: NamedDependency[TenantScope],
@@ -169,7 +178,7 @@ class InterviewController(Controller):
         if request.user.role == "interviewee":
             return await page(request, "interviews/interview_guest.html", interview=interview,
                               when=in_tokyo(interview.starts_at), until=in_tokyo(window_of(interview)[1]),
-                              recordings=recordings, state_label=state_label)
+                              received=sum(r.state == "complete" for r in recordings), state_label=guest_state_label)
         mine = await evaluation_of(tenant_scope, interview, request.user)
         # Experts score blind: until their own is saved, they see no one else's scores.
         scores_hidden = not await may_see_scores(tenant_scope, request.user, interview)
@@ -186,6 +195,7 @@ class InterviewController(Controller):
             scores_hidden=scores_hidden,
             panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,
             **await _analysis_context(request, tenant_scope, interview),
+            declined=await declined_at(tenant_scope, interview),
             error=request.query_params.get("error"))
 
     @get("/{interview_id:uuid}/analysis-state", guards=[requires_staff])

@@ -4,6 +4,7 @@ log (core.mail_log), a page of its own."""
 
 from __future__ import annotations
 
+import re
 from email import message_from_string, policy
 from typing import Any
 from uuid import UUID
@@ -14,6 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from core import audit
+from core.consent import consent_terms, set_privacy_policy_url
 from core.db.json_columns import json_value
 from core.auth.guards import requires_admin
 from core.db.tables import Job, Tenant
@@ -23,7 +25,7 @@ from core.mail import queue_mail
 from core.mail_log import logged_mail
 from core.tenancy import TenantScope
 from core.web.flash import flash
-from core.web.i18n import N_
+from core.web.i18n import N_, gettext as _
 from core.web.rendering import page
 from core.rest.pagination import PageNumber
 
@@ -47,6 +49,7 @@ async def _mail_page(request: Request, scope: TenantScope, page_number: int, sta
     return await page(
         request, "interviews/mail.html", status_code=status_code, sender=sender, error=error,
         records=dns_records(sender, request.app.state.settings.smtp_url) if sender else [],
+        privacy_policy_url=(await consent_terms(scope.tenant_id))["privacy_policy_url"],
         failed=[failed_mail(j) for j in jobs[:PAGE_SIZE]], page_number=max(1, page_number),
         has_next=len(jobs) > PAGE_SIZE, smtp=bool(request.app.state.settings.smtp_url))
 
@@ -78,6 +81,19 @@ class MailController(Controller):
         await audit.record("mail.sender_set", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=row.address, detail={"selector": row.selector}, ip=audit.client_ip(request))
         flash(request, N_("The sender address was saved."))
+        return Redirect(f"/t/{tenant_row.slug}/mail/")
+
+    @post("/privacy", media_type=MediaType.HTML)
+    async def change_privacy_policy(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                                    tenant_row: NamedDependency[Tenant], data: Form) -> Any:
+        """The privacy policy the consent page links to: an http(s) address, or empty for none."""
+        url = text(data, "privacy_policy_url")
+        if url and (not re.fullmatch(r"https?://[^\s<>\"']+", url) or len(url) > 500):
+            return await _mail_page(request, tenant_scope, 1, status_code=400,
+                                    error=_("The privacy policy must be an address starting with https:// or http://."))
+        await set_privacy_policy_url(tenant_scope.tenant_id, url)
+        await audit.record("tenant.privacy_policy_set", tenant_id=tenant_scope.tenant_id, actor=request.user,
+                           target=url, ip=audit.client_ip(request))
         return Redirect(f"/t/{tenant_row.slug}/mail/")
 
     @post("/failed/{job_id:uuid}/retry")

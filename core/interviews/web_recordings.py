@@ -21,10 +21,11 @@ from core import audit
 from core.auth.guards import requires_staff
 from core.auth.middleware import SESSION_USER_KEY
 from core.auth.sessions import start_session
-from core.consent import current_consent, has_consented, record_consent
+from core.consent import consent_terms, current_consent, has_consented, record_consent
 from core.db.tables import Tenant
 from core import hours
 from core.hours import ensure_open
+from core.interviews.consent_declined import decline
 from core.interviews.people import user_for_join_link
 from core.interviews.schedule import advance, closed_for_participants, in_tokyo
 from core.interviews.senders import sender_of
@@ -249,15 +250,19 @@ class RecordingController(Controller):
     @get("/consent")
     async def consent_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                            tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID],
-                           next_page: Annotated[str | None, Parameter(max_length=2000)] = None) -> Template:
+                           next_page: Annotated[str | None, Parameter(max_length=2000)] = None) -> Any:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
         text = await current_consent(tenant_scope.tenant_id, PURPOSE)
         agreed = await has_consented(tenant_scope.tenant_id, interview.interviewee, PURPOSE)
+        is_interviewee = str(request.user.id) == str(interview.interviewee)
+        next_page = (local_next(tenant_row.slug, next_page) or await interview_entry(request, tenant_row, interview)
+                     or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+        if agreed and is_interviewee:  # nothing to ask: straight on into the interview
+            return Redirect(next_page)
         return await page(request, "interviews/consent.html", interview=interview, agreed=agreed,
                           consent=text, consent_text=text.text_ja if current_language.get() == "ja" else text.text_en,
-                          is_interviewee=str(request.user.id) == str(interview.interviewee),
-                          next_page=local_next(tenant_row.slug, next_page)
-                          or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=await sender_of(tenant_scope),
+                          is_interviewee=is_interviewee, next_page=next_page)
 
     @post("/consent", media_type=MediaType.HTML)
     async def accept_consent(self, request: Request, tenant_scope: NamedDependency[TenantScope],
@@ -275,6 +280,29 @@ class RecordingController(Controller):
                            ip=audit.client_ip(request))
         return Redirect(local_next(tenant_row.slug, data.get("next_page"))
                         or f"/t/{tenant_row.slug}/interviews/{interview.id}/record")
+
+    @post("/consent/decline", media_type=MediaType.HTML)
+    async def decline_consent(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                              tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Any:
+        """"I do not agree": no consent is kept, the interview's staff are told, and the
+        interviewee sees what happens next."""
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        if str(request.user.id) != str(interview.interviewee):
+            raise NotFoundException(_("Only the interviewee can give this consent."))
+        await decline(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
+                      request.user, ip=audit.client_ip(request))
+        sender = await sender_of(tenant_scope)
+        return await page(request, "interviews/consent_declined.html", interview=interview,
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=sender)
+
+    @get("/thanks", media_type=MediaType.HTML)
+    async def thanks_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
+                          interview_id: FromPath[UUID]) -> Template:
+        """Where the live room and the self-interview lead the interviewee at the end (their
+        camera and microphone already stopped): thanks, what happens next, whom to ask."""
+        interview = await visible_interview(tenant_scope, request.user, interview_id)
+        return await page(request, "interviews/thanks.html", interview=interview,
+                          terms=await consent_terms(tenant_scope.tenant_id), sender=await sender_of(tenant_scope))
 
     @get("/record", media_type=MediaType.HTML)
     async def record_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],

@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from core.auth.guards import STAFF_ROLES
 from core.job_heartbeat import shown_state
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
@@ -22,10 +23,9 @@ log = structlog.get_logger("mendan.plugins")
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-CORE_NAV = (
-    NavItem(path="", label_ja="ホーム", label_en="Home", order=0),
-    NavItem(path="jobs", label_ja="ジョブ", label_en="Jobs", order=900),
-)
+CORE_NAV = (NavItem(path="", label_ja="ホーム", label_en="Home", order=0),)
+# Only staff see the jobs (their routes are `requires_staff`); candidates see their own interviews.
+STAFF_NAV = (NavItem(path="jobs", label_ja="ジョブ", label_en="Jobs", order=900),)
 
 
 def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
@@ -47,7 +47,8 @@ async def nav_items(request: Request, host: PluginHost, tenant: Any) -> list[dic
     """The tenant's navigation bar; a plugin's unusable item is left out and logged (`plugin_nav_failed`)."""
     language = i18n.current_language.get()
     base = f"/t/{tenant.slug}/"
-    items = [(item.order, item.path, item.label(language)) for item in CORE_NAV]  # the domains' links come through the hook, as the plugins' do
+    core_items = (*CORE_NAV, *STAFF_NAV) if getattr(request.user, "role", None) in STAFF_ROLES else CORE_NAV
+    items = [(item.order, item.path, item.label(language)) for item in core_items]  # the domains' links come through the hook, as the plugins' do
     for key, contributed in await host.call_for_tenant("mendan_nav_items", tenant=tenant, user=request.user):
         for item in contributed if isinstance(contributed, (list, tuple)) else [contributed]:
             try:

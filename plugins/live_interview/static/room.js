@@ -105,7 +105,15 @@
       say("room-status", msg("Ended"));
       closePeer();
       if (room.socket) room.socket.close();
+      releaseDevices();
+      if (role === "interviewee") location.assign(root.dataset.thanks);
     }
+  }
+
+  // The end: the camera and microphone go off at once, not when the tab closes.
+  function releaseDevices() {
+    if (room.stream) room.stream.getTracks().forEach((track) => track.stop());
+    if (room.audioContext) room.audioContext.close().catch(() => {});
   }
 
   // -- WebRTC -------------------------------------------------------------------------------
@@ -361,7 +369,7 @@
         const response = await fetch(root.dataset.here + "/end" + (anyway ? "?anyway=1" : ""),
                                      { method: "POST", headers: { "X-CSRFToken": csrf() } });
         const body = await response.json();
-        if (response.ok) { room.ended = true; location.assign(body.next); return; }
+        if (response.ok) { room.ended = true; releaseDevices(); location.assign(body.next); return; }
         say("end-status", body.detail);
         if (response.status === 409 && body.waiting) { await sleep(2000); continue; }
         if (response.status === 409) $("end-anyway").hidden = false;

@@ -375,9 +375,10 @@
       say("upload-status", body.detail || "");
     }
     si.phase = "done";
-    show("finish-button", false);
-    show("stage", false);
-    show("done", true);
+    // The camera and microphone go off at once; the thank-you page says what happens next.
+    if (si.stream) si.stream.getTracks().forEach((track) => track.stop());
+    if (si.audioContext) si.audioContext.close().catch(() => {});
+    location.assign(root.dataset.thanks);
   }
 
   // Spec 4.2.2 (1): leaving before the answers are sent loses them.

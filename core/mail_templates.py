@@ -3,7 +3,10 @@ the tenant's own text (the MailTemplate table) or the shipped default (core.mail
 checking a new text, and rendering.
 
 Templates are Jinja2 run in its sandbox, so a tenant admin's text can read only the values it is
-given. Autoescape is off: the mail is text/plain, where HTML entities would show as typed. A
+given, and in a small subset of the language (`_refuse_costly`): placeholders, `if`, `set`, a few
+text filters. No loops, macros, multiplication or large numbers, and no globals (`range`,
+`lipsum`, `cycler`): one preview must never keep the web process busy or fill its memory, and the
+rendered text is bounded (RENDERED_LENGTH). Autoescape is off: the mail is text/plain, where HTML entities would show as typed. A
 subject is one line: CR or LF in it is refused when saved and when rendered.
 """
 
@@ -14,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import structlog
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.db.tables import MailContact, MailTemplate
@@ -27,6 +31,12 @@ from core.web.i18n import gettext as _
 log = structlog.get_logger("mendan.mail_templates")
 SUBJECT_LENGTH = 200
 BODY_LENGTH = 10_000
+RENDERED_LENGTH = 50_000  # characters of a rendered body; the placeholders' values are short
+LARGEST_NUMBER = 1000  # bounds what a filter argument such as center(n) or truncate(n) can make
+SAFE_FILTERS = ("default", "d", "upper", "lower", "title", "capitalize", "trim", "replace", "truncate", "center",
+                "length", "string", "int", "first", "last", "join")
+COSTLY = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.Mul, nodes.Pow, nodes.FloorDiv, nodes.Div, nodes.Mod,
+          nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 _INTERVIEW_VALUES = ("name", "company", "title", "date", "closes", "minutes", "format", "self_interview",
                      "candidate", "link", "contact")
 
@@ -64,6 +74,9 @@ class RenderedMail:
 
 _env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                             keep_trailing_newline=True)
+_env.globals.clear()
+_env.filters = {name: _env.filters[name] for name in SAFE_FILTERS}
+_env.tests = {name: _env.tests[name] for name in ("defined", "undefined", "none", "number", "string")}
 
 
 def default_text(kind: str, language: str) -> tuple[str, str]:
@@ -104,12 +117,27 @@ async def set_contact(scope: TenantScope, text: str) -> str:
     return text
 
 
+def _refuse_costly(parsed: nodes.Template, field: str) -> None:
+    """MailTemplateProblem when the template uses more of Jinja2 than a mail needs (COSTLY nodes,
+    numbers beyond LARGEST_NUMBER, the template's `self`)."""
+    costly = next(parsed.find_all(COSTLY), None)
+    big = next((c for c in parsed.find_all(nodes.Const)
+                if isinstance(c.value, (int, float)) and abs(c.value) > LARGEST_NUMBER), None)
+    own = next((n for n in parsed.find_all(nodes.Name) if n.name in ("self", "loop", "caller", "varargs")), None)
+    if costly is not None or big is not None or own is not None:
+        raise MailTemplateProblem(
+            _("%(field)s uses more than mail templates allow: placeholders, if, set and simple filters only "
+              "(no loops, macros, arithmetic or numbers over %(largest)s).")
+            % {"field": field, "largest": LARGEST_NUMBER})
+
+
 def _compile(source: str, kind: MailKind, field: str):
     try:
         parsed = _env.parse(source)
     except TemplateError as exc:
         raise MailTemplateProblem(_("%(field)s cannot be read as a template: %(reason)s")
                                   % {"field": field, "reason": exc.message or str(exc)}) from None
+    _refuse_costly(parsed, field)
     unknown = sorted(meta.find_undeclared_variables(parsed) - set(kind.placeholders))
     if unknown:
         raise MailTemplateProblem(
@@ -141,9 +169,15 @@ def render(kind_key: str, subject: str, body: str, values: dict[str, Any]) -> Re
     try:
         rendered_subject = subject_template.render(values).strip()
         rendered_body = body_template.render(values)
-    except Exception as exc:  # noqa: BLE001  (an admin's text may fail in any way: 1 // 0, "a" + 1)
+    except SecurityError:  # the sandbox's own message is English and names Python internals
+        raise MailTemplateProblem(_("The template reads something that mail templates may not read; use only "
+                                    "the placeholders listed.")) from None
+    except Exception as exc:  # noqa: BLE001  (an admin's text may fail in any way: "a" + 1, an unknown filter)
         reason = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
         raise MailTemplateProblem(_("The template could not be rendered: %(reason)s") % {"reason": reason}) from None
+    if len(rendered_body) > RENDERED_LENGTH or len(rendered_subject) > SUBJECT_LENGTH:
+        raise MailTemplateProblem(_("The rendered mail is too long (at most %(max)s characters).")
+                                  % {"max": RENDERED_LENGTH})
     if "\r" in rendered_subject or "\n" in rendered_subject:
         raise MailTemplateProblem(_("%(field)s contains a control character (such as a line break); remove it.")
                                   % {"field": _("Subject")})

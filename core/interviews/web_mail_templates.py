@@ -18,8 +18,8 @@ from core.auth.guards import requires_admin
 from core.db.tables import Tenant
 from core.interviews.senders import sender_of
 from core.interviews.web_forms import Form
-from core.mail_templates import (KINDS, MailTemplateProblem, contact_of, current_text, render, reset, sample_values,
-                                 own_templates, save, set_contact, stored_text)
+from core.mail_templates import (KINDS, MailTemplateProblem, check, contact_of, current_text, own_templates, render,
+                                 reset, sample_values, save, set_contact, stored_text)
 from core.tenancy import TenantScope
 from core.text_input import TextProblem
 from core.web.i18n import LANGUAGES
@@ -97,7 +97,8 @@ class MailTemplateController(Controller):
         try:
             if _raw(data, "action") == "preview":
                 values = sample_values(kind, language, tenant_row.name, await _contact(request, tenant_scope))
-                preview = render(kind, subject.strip(), body, values)
+                # The save's own check first, so a preview never shows a text that could not be saved.
+                preview = render(kind, *check(kind, subject, body), values)
                 return await _edit_page(request, tenant_scope, kind, language, subject=subject,
                                         body=body, preview=preview)
             await save(tenant_scope, kind, language, subject, body, request.user.id)

@@ -58,12 +58,15 @@ def _day(value: Any) -> date | None:
         raise ContractProblem("Dates must be given as YYYY-MM-DD.") from exc
 
 
+MAX_GRACE_DAYS = 3650
+
+
 def _grace(value: Any) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise ContractProblem("The grace period must be a number of days.")
+    if not text.isdigit() or int(text) > MAX_GRACE_DAYS:
+        raise ContractProblem("The grace period must be a number of days, at most ten years.")
     return int(text)
 
 
@@ -223,6 +226,8 @@ async def save_contract(request: Request, slug: FromPath[str], data: Form) -> An
     try:
         values = _contract_values(data)
         newest = await current_contract(tenant.id)
+        if values["course"] not in COURSES:
+            raise ContractProblem("Unknown course.")
         if values["course"] != course_in_effect(newest) and data.get("confirm_course") != "yes":
             # A course switched by a form's default closed a 24-hour tenant at night: never silently.
             return await _tenant_page(request, tenant, error=_(
@@ -248,7 +253,7 @@ async def save_storage_quota(request: Request, slug: FromPath[str], data: Form) 
         quota = None if raw == "" else round(float(raw) * 1024**3)
         if quota is not None and not 0 < quota < 2**62:
             raise ValueError(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "NaN"; "inf" and "1e400" overflow round()
         return await _tenant_page(request, tenant, error=_(
             "Enter the storage limit as a positive number of GB, or leave it empty for the default."))
     await Tenant.update({Tenant.storage_quota_bytes: quota}).where(Tenant.id == tenant.id)

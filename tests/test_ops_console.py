@@ -176,3 +176,19 @@ async def test_stop_buttons_are_red_last_and_the_whole_service_stop_needs_a_conf
     stopped = await _post(client, "/ops/stop", {"message": "障害対応", "confirm": "yes"})
     assert stopped.status_code == 303 and await service_wide_stop() is not None
     assert (await _post(client, "/ops/resume", {})).status_code == 303 and await service_wide_stop() is None
+
+
+async def test_odd_numbers_and_a_missing_course_get_a_message_and_change_nothing(client, make_tenant, make_user):
+    tenant = await make_tenant()
+    operator = await make_user(None, "operator")
+    await login(client, None, operator)
+    form = {"course": "always", "starts_on": "2026-04-01", "status": "active"}
+    for odd in ({"retention_grace_days": "99999999999999999999"}, {"course": ""}, {"course": None}):
+        data = {k: v for k, v in {**form, **odd}.items() if v is not None}
+        answer = await _post(client, f"/ops/tenants/{tenant.slug}/contract", data)
+        assert answer.status_code == 400 and "Project-Id-Version" not in answer.text, odd
+        assert await current_contract(tenant.id) is None
+    for quota in ("inf", "1e400", "-inf", "nan", "-1"):
+        answer = await _post(client, f"/ops/tenants/{tenant.slug}/storage-quota", {"quota_gb": quota})
+        assert answer.status_code == 400 and "GB" in answer.text, quota
+        assert (await Tenant.objects().where(Tenant.id == tenant.id).first()).storage_quota_bytes is None

@@ -19,7 +19,7 @@ NAME_LENGTH = 200  # display names, interview titles, question-set and item name
 LINE_ENDS = "\r\n"
 # The same rule as msgspec constraints for REST request bodies: checked while decoding (a 422
 # problem) and shown in the OpenAPI schema. Cc is U+0000-001F and U+007F-009F.
-SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # U+2028/2029: line and paragraph separators
 MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
 
@@ -51,11 +51,16 @@ def clean_text(value: object, *, label: str, max_length: int = NAME_LENGTH, mult
 
     `label` is the field's name in the reader's language (already translated); `max_length`
     counts code points, as the database column does. Single-line values refuse every control
-    character (tab, CR, LF included); multi-line ones allow tab, CR and LF.
+    character (tab, CR, LF included) and the Unicode line and paragraph separators; multi-line ones
+    allow tab, CR and LF. A value of invisible characters only (zero-width spaces) counts as empty:
+    it would show as a blank name.
     """
     text = str(value if value is not None else "").strip()
     allowed = "\t" + LINE_ENDS if multiline else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+    refused = ("Cc",) if multiline else ("Cc", "Zl", "Zp")
+    if all(unicodedata.category(c) in ("Cf", "Zs", "Zl", "Zp") for c in text):
+        text = ""
+    if any(unicodedata.category(c) in refused and c not in allowed for c in text):
         raise TextProblem(_("%(field)s contains a control character (such as a line break); remove it.")
                           % {"field": label})
     if len(text) > max_length:

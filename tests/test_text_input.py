@@ -20,11 +20,20 @@ def test_a_name_over_the_limit_is_refused_not_cut():
         clean_text("あ" * (NAME_LENGTH - len(FAMILY) + 1) + FAMILY, label="Name")
 
 
-@pytest.mark.parametrize("bad", ["a\x00b", "title\rX-INJECT:1", "two\nlines", "bell\x07"])
+@pytest.mark.parametrize("bad", ["a\x00b", "title\rX-INJECT:1", "two\nlines", "bell\x07", "line\u2028separator"])
 def test_control_characters_are_refused_in_single_line_fields(bad):
     with pytest.raises(TextProblem):
         clean_text(bad, label="Title")
     assert clean_text("two\nlines", label="Comment", multiline=True, max_length=50) == "two\nlines"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200b\u3000\u200d", "\ufeff"])
+def test_a_name_of_invisible_characters_only_counts_as_empty(invisible):
+    with pytest.raises(TextProblem, match="Name を入力してください"):
+        clean_text(invisible, label="Name", required=True)
+    assert clean_text(invisible, label="Name") == ""
+    assert clean_text("山田\u200b太郎", label="Name") == "山田\u200b太郎"  # visible text keeps what was typed
+    assert clean_text(FAMILY, label="Name") == FAMILY  # ZWJ sequences are visible
 
 
 async def test_people_with_long_names_are_refused_with_the_line(make_tenant):

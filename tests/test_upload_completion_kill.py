@@ -198,6 +198,7 @@ async def test_a_web_server_killed_mid_upload_and_at_completion_completes_the_re
             sent = await _patch(http, location, at, video[at:min(at + CHUNK, last)])
             assert sent.status_code == 204, sent.text
         at_kill = await _kill_when_received(http, location, last, video[last:], web)
+        cookies = http.cookies
     print("the final PATCH's server was killed with the row", at_kill)
 
     # The kill stands for a crash two minutes ago (completion.STALE_AFTER_S: what the sweeper
@@ -211,6 +212,10 @@ async def test_a_web_server_killed_mid_upload_and_at_completion_completes_the_re
     }).where(Recording.id == rec_id)
 
     third, _web = await processes.serve("serve-3")
+    async with httpx.AsyncClient(base_url=third, timeout=120, cookies=cookies) as http:
+        # The browser's tus client, its final answer lost, asks again: every byte is in, none to resend.
+        held = await http.head(location, headers={"tus-resumable": "1.0.0"})
+        assert held.status_code == 200 and held.headers["upload-offset"] == str(len(video)), held.headers
 
     async def announced():
         rec = await Recording.objects().where(Recording.id == rec_id).first()
@@ -226,7 +231,8 @@ async def test_a_web_server_killed_mid_upload_and_at_completion_completes_the_re
     runs = await AnalysisRun.objects().where(AnalysisRun.interview_id == interview.id)
     assert len(runs) == 1 and runs[0].expected == len(extractions) == 1
     # Ran once (the video has no sound: the voice extractor refuses it, without retries).
-    assert [(json_value(j.args)["recording_id"], j.attempts) for j in extractions] == [(rec_id, 1)], [j.error for j in extractions]
+    ran = [(json_value(j.args)["recording_id"], j.attempts) for j in extractions]
+    assert ran == [(rec_id, 1)], [j.error for j in extractions]
 
     async def heard():  # the hooks of mendan_recording_completed, in the sweeper's process
         events = await RoomEvent.objects().where(
@@ -237,6 +243,10 @@ async def test_a_web_server_killed_mid_upload_and_at_completion_completes_the_re
     assert [json_value(e.detail)["recording_id"] for e in events] == [rec_id]
     assert [json_value(j.args)["recording_id"] for j in transcriptions] == [rec_id]
 
+    async with httpx.AsyncClient(base_url=third, timeout=120, cookies=cookies) as http:
+        # The upload's state, as its tus URL tells the interviewee.
+        seen = await http.get(location, headers={"accept": "application/json"})
+    assert seen.status_code == 200 and seen.json()["state"] == "complete", seen.text
     async with httpx.AsyncClient(base_url=third, timeout=120) as api:
         shown = await api.get(f"/api/v1/t/{tenant.slug}/interviews/{interview.id}/recordings/{rec_id}",
                               headers={"authorization": f"Bearer {reader}", "accept": "application/json"})

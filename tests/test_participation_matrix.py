@@ -46,6 +46,8 @@ from tenants.consent import current_consent, record_consent
 from tests.conftest import form_csrf, login
 from tests.interview_fixtures import open_link
 
+pytestmark = pytest.mark.sqlite_pass
+
 METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE")
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 NOT_FOUND = (400, 403, 404, 422)  # how an interview that does not exist may answer

@@ -73,9 +73,14 @@ def test_development_logs_are_console_lines_and_production_logs_json():
 
 
 def test_litestars_own_records_are_json_lines_and_an_app_starts_no_logging_thread(settings, host):
+    # Another test's bare Litestar app (its default logging config) may have taken the logger over.
+    litestar_logger = logging.getLogger("litestar")
+    litestar_logger.handlers.clear()
+    litestar_logger.propagate = True
     before = threading.active_count()
     apps = [create_app(settings, host=host) for _ in range(3)]
     assert threading.active_count() == before  # Litestar's queue listener would add one thread per app
+    assert litestar_logger.propagate and not litestar_logger.handlers  # our apps leave it to the root's handler
     try:
         configure_logging(True)
         (ours,) = [h for h in logging.getLogger().handlers if isinstance(h, _MendanHandler)]

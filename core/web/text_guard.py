@@ -6,6 +6,10 @@ Query values, form fields (URL-encoded and multipart), uploaded files' names and
 breaks and tabs stay allowed in form fields and JSON (a comment may have paragraphs); a field
 that must be one line refuses them itself (`core.text_input.clean_text`, or the `SingleLine`
 type of a REST model). Browsers get a page, API clients a 422 problem naming the field.
+
+A form whose handler checks every text field itself and shows the form again with everything that
+was typed (a transcript's corrections) declares so with the route option `OWN_TEXT_CHECKS`; its
+fields are then left to it (file names are still checked here).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ QUERY_LENGTH = 2000  # a search term, a filter, a cursor: far below what a URL c
 FORM_LENGTH = 50_000  # the longest text area (a model card, a transcript segment) with room to spare
 FILE_NAME_LENGTH = 255  # what file systems keep
 LINE_BREAKS = "\t\r\n"
+OWN_TEXT_CHECKS = "own_text_checks"  # route `opt` key: the handler refuses control characters itself, keeping the form
 
 
 def control_character(text: str, *, allowed: str = "") -> str | None:
@@ -78,10 +83,11 @@ async def refuse_control_characters(request: Request) -> None:
         return
     content_type = request.content_type[0]
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        own_checks = request.route_handler.opt.get(OWN_TEXT_CHECKS, False)
         for name, value in (await request.form()).multi_items():
             if isinstance(value, UploadFile):
                 _check(request, name, value.filename or "", "body", allowed="", max_length=FILE_NAME_LENGTH)
-            else:
+            elif not own_checks:
                 _check(request, name, str(value), "body", allowed=LINE_BREAKS, max_length=FORM_LENGTH)
     elif content_type == "application/json" or content_type.endswith("+json"):
         try:

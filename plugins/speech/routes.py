@@ -32,6 +32,7 @@ from core.web.blobs import content_disposition
 from core.web.i18n import gettext as _
 from core.web.problem import problem
 from core.web.rendering import page
+from core.web.text_guard import OWN_TEXT_CHECKS
 from plugins.speech.browser import BrowserTranscriptInvalid, browser_transcript
 from plugins.speech.captions import to_text, to_vtt
 from plugins.speech.jobs import interview_language, transcription_state
@@ -180,7 +181,7 @@ def edited_transcript(current: Transcript, form: dict[str, Any]) -> Transcript:
 
 
 @post("/recordings/{recording_id:uuid}/edit", name="speech_transcript_edit", guards=[requires_login],
-      media_type=MediaType.HTML)
+      media_type=MediaType.HTML, opt={OWN_TEXT_CHECKS: True})
 async def edit(request: Request, tenant_scope: NamedDependency[TenantScope], tenant_row: NamedDependency[Tenant],
                recording_id: FromPath[UUID], data: Form) -> Any:
     """Store the form's corrections as a new revision. The form names the revision it was made on: an

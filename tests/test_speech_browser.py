@@ -62,6 +62,7 @@ async def test_transcript_follows_the_video_and_summary_sentences_play_it(plugin
     await page.evaluate(f"document.getElementById('recording-{rec_id}').pause()")
     await page.click("a[hreflang=en]")  # the language switch: one hit reads "1 sentence matches."
     await page.wait_for_selector("html[lang=en]")
+    await page.wait_for_load_state("load")  # the deferred script listens to the search box from then on
     await page.fill("#transcript-search", FIGURES_JA[0][:6])
     await page.wait_for_selector("#transcript li.match")
     visible = await page.locator("#transcript li:not([hidden])").all_inner_texts()

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from core.config import Settings
-from core.db.engine import close_shared_pool, current_engine
+from core.db.engine import close_kept_connections, current_engine
 from core.db.pools import LOOP_POOL_NAME, SHARED_POOL_NAME
 from core.db.tables import Job
 from core.tasks import TaskQueue, current_job_id
@@ -146,5 +146,5 @@ async def test_worker_threads_share_the_process_pool_and_leave_nothing_open(pg_s
     assert len({pid for pid, _name, _thread in seen}) <= SHARED_MAX, seen
     assert backends.most.get(SHARED_POOL_NAME, 0) <= SHARED_MAX, backends.most
     assert set(backends.seen) <= {LOOP_POOL_NAME, SHARED_POOL_NAME}, f"unpooled connections: {backends.seen}"
-    close_shared_pool(engine)
+    close_kept_connections(engine)
     await backends.wait_for_none(SHARED_POOL_NAME)

@@ -1,20 +1,20 @@
-"""The piccolo engine, chosen by DATABASE_URL: SQLite by default, PostgreSQL (pooled) in production."""
+"""The piccolo engine, chosen by DATABASE_URL: SQLite by default (kept connections, core.db.sqlite_lanes),
+PostgreSQL (pooled, core.db.pools) in production."""
 
 from __future__ import annotations
 
 import atexit
 import os
-
 import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
-from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
 from core.config import Settings, get_settings
 from core.db.pools import PooledPostgresEngine
+from core.db.sqlite_lanes import LaneSQLiteEngine
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -28,7 +28,7 @@ def make_engine(settings: Settings) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
     _enable_wal(path)
     # A generous busy timeout: web requests and in-process worker threads share the file.
-    return SQLiteEngine(path=str(path), timeout=30)
+    return LaneSQLiteEngine(path=str(path), timeout=30)
 
 
 def _enable_wal(path: Path) -> None:
@@ -56,7 +56,7 @@ def bind_engine(engine: Engine) -> Engine:
     global _engine
     previous, _engine = _engine, engine
     if previous is not None and previous is not engine:
-        close_shared_pool(previous)
+        close_kept_connections(previous)
     os.environ.setdefault("PICCOLO_CONF", "core.db.piccolo_conf")  # for tables imported later
     for table in _all_tables():
         table._meta.db = engine
@@ -84,11 +84,14 @@ async def close_loop_pool(engine: Engine, *_app) -> None:
         await engine.close_connection_pool()
 
 
-def close_shared_pool(engine: Engine | None = None) -> None:
-    """Close the shared pool of `engine` (default: the bound one), e.g. when a process rebinds or exits."""
+def close_kept_connections(engine: Engine | None = None) -> None:
+    """Close the connections `engine` (default: the bound one) keeps beyond a loop's own pool: the
+    PostgreSQL shared pool, the SQLite lanes; e.g. when a process rebinds or exits."""
     engine = engine if engine is not None else _engine
     if isinstance(engine, PooledPostgresEngine):
         engine.shared.close()
+    elif isinstance(engine, LaneSQLiteEngine):
+        engine.close_lanes()
 
 
-atexit.register(close_shared_pool)
+atexit.register(close_kept_connections)

@@ -1,5 +1,5 @@
-"""`mendan serve | worker | migrate | createoperator | demo | backup | restore | purge-expired | analyse |
-import-interviews` and the installed plugins' commands."""
+"""`mendan serve | worker | migrate | createoperator | createtenant | demo | backup | restore | purge-expired |
+analyse | import-interviews` and the installed plugins' commands."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.config import Settings, use_settings
 from core.model_files import models_command
 from mendan.analysis_cli import analyse_command
 from mendan.import_cli import import_interviews_command
+from mendan.tenant_cli import createtenant_command
 from tenants.cli import purge_expired_command
 
 DEMO_PASSWORD = "mendan-demo-2026"
@@ -295,6 +296,7 @@ def restore(source: Path) -> None:
                f"{manifest['counts']['tenants']} tenants, {manifest['counts']['blobs']} blobs")
 
 
+main.add_command(createtenant_command)
 main.add_command(purge_expired_command)
 main.add_command(analyse_command)
 main.add_command(import_interviews_command)

@@ -7,10 +7,10 @@ Every change is audited by the domain function it calls.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
@@ -20,16 +20,21 @@ from litestar.response import Redirect, Template
 
 from core import audit
 from core.interviews.analysis import emotion_allowed
+from core.interviews.people import PersonProblem
+from core.interviews.staff_invitation import INVITATION_LIFETIME, needs_invitation
 from core.interviews.upload_quota import storage_use
 from core.auth.guards import requires_operator
 from core.db.tables import AuditEntry, Tenant, User
 from core.hours import TOKYO, now
-from core.tenancy import TenantScope, create_tenant
+from core.tenancy import TenantScope
 from core.text_input import TextProblem, clean_text
-from core.web.i18n import current_language, gettext as _
+from core.web.flash import flash
+from core.web.i18n import N_, current_language, gettext as _
 from core.web.rendering import page
 from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
+from tenants.first_admin import Invitation, check_admin, invite_admin, resend_invitation, tenant_admins
 from tenants.hours import active_stop, course_in_effect, current_contract
+from tenants.new_tenant import TenantProblem, check_new_tenant, create_new_tenant
 from tenants.options import set_option
 from tenants.services import save_settings_form, settings_form
 from tenants.stop_mail import mail_admins
@@ -46,7 +51,6 @@ from tenants.tables import COURSES, CONTRACT_STATES, ContractChange, DeletionRep
 
 TEMPLATES = Path(__file__).parent / "templates"
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 RECENT = 30
 
 
@@ -139,40 +143,45 @@ def _plugin_ops_pages(request: Request) -> list[tuple[str, str]]:
 
 @get("/tenants/new")
 async def new_tenant_form(request: Request) -> Template:
-    return await _page(request, "ops/tenant_new.html", courses=COURSES, values={}, error=None)
+    return await _page(request, "ops/tenant_new.html", courses=COURSES, values={}, error=None,
+                       invitation_days=INVITATION_LIFETIME.days)
 
 
 @post("/tenants/new")
 async def new_tenant(request: Request, data: Form) -> Any:
-    slug = str(data.get("slug", "")).strip().lower()
+    """The tenant with its profile, contract and first admin (tenants/new_tenant.py); any refused
+    value shows the form again with what was typed, and nothing is created."""
     try:
-        name = clean_text(data.get("name", ""), label=_("Name"))
-        if not SLUG_RE.fullmatch(slug):
-            raise ContractProblem("The slug takes 2-63 lower-case letters, digits and hyphens.")
-        if not name:
-            raise ContractProblem("The tenant needs a name.")
-        if await Tenant.exists().where(Tenant.slug == slug):
-            raise ContractProblem("That slug is taken.")
-        values = _contract_values({**data, "status": "active"})
+        new = await check_new_tenant(
+            slug=data.get("slug"), name=data.get("name"), region=data.get("region"),
+            contact_name=data.get("contact_name"), contact_email=data.get("contact_email"),
+            contract=_contract_values({**data, "status": "active"}), admin_email=data.get("admin_email"),
+            admin_name=data.get("admin_name"), admin_language=data.get("admin_language"))
     except ContractProblem as exc:
-        return await _page(request, "ops/tenant_new.html", status_code=400, courses=COURSES, values=data,
-                          error=_(str(exc)))
-    except TextProblem as exc:
-        return await _page(request, "ops/tenant_new.html", status_code=400, courses=COURSES, values=data,
-                          error=str(exc))
-    ip = audit.client_ip(request)
-    region = str(data.get("region", "JP")).strip().upper() or "JP"
-    tenant = await create_tenant(request.app.state.storage, slug=slug, name=name, region=region)
-    await TenantScope(tenant.id).add(TenantProfile(
-        contact_name=str(data.get("contact_name", "")).strip(), contact_email=str(data.get("contact_email", "")).strip()
-    ))
-    await audit.record("tenants.tenant_created", tenant_id=tenant.id, actor=request.user, target=slug,
-                       detail={"region": region}, ip=ip)
-    await create_contract(tenant.id, by=request.user, ip=ip, **values)
-    return _back(f"/ops/tenants/{slug}")
+        return await _new_tenant_page(request, data, _(str(exc)))
+    except TenantProblem as exc:
+        return await _new_tenant_page(request, data, str(exc))
+    app = request.app.state
+    created = await create_new_tenant(new, storage=app.storage, settings=app.settings, tasks=app.tasks,
+                                      by=request.user, ip=audit.client_ip(request))
+    flash(request, N_("Tenant %(tenant)s was created. %(admin)s was mailed an invitation to set a password; "
+                      "the link works until %(expires)s."),
+          tenant=new.name, admin=new.admin.email, expires=_until(created.invitation))
+    return _back(f"/ops/tenants/{new.slug}")
 
 
-async def _tenant_page(request: Request, tenant: Tenant, error: str | None = None) -> Template:
+async def _new_tenant_page(request: Request, values: dict[str, Any], error: str) -> Template:
+    return await _page(request, "ops/tenant_new.html", status_code=400, courses=COURSES, values=values, error=error,
+                       invitation_days=INVITATION_LIFETIME.days)
+
+
+def _until(invitation: Invitation) -> str:
+    """When the invitation's link stops working, in Japan time like every time on /ops/."""
+    return invitation.expires_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+async def _tenant_page(request: Request, tenant: Tenant, error: str | None = None,
+                       admin_values: dict[str, Any] | None = None) -> Template:
     host = request.app.state.plugin_host
     scope = TenantScope(tenant.id)
     contract = await current_contract(tenant.id)
@@ -187,6 +196,7 @@ async def _tenant_page(request: Request, tenant: Tenant, error: str | None = Non
         changes=changes, actors={u.id: u.email for u in await User.objects().where(User.tenant.is_null())},
         stop=await active_stop(tenant.id), emotion_ok=emotion_allowed(tenant),
         storage=await storage_use(scope, request.app.state.settings),
+        admins=await tenant_admins(tenant.id), needs_invitation=needs_invitation, admin_values=admin_values or {},
     )
 
 
@@ -216,6 +226,38 @@ async def save_profile(request: Request, slug: FromPath[str], data: Form) -> Any
     # The contact is personal data: the audit entry says what changed, not to what.
     await audit.record("tenants.profile_changed", tenant_id=tenant.id, actor=request.user, target=slug,
                        detail={"name": name, "region": region, "contact_changed": True}, ip=audit.client_ip(request))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/admins")
+async def add_admin(request: Request, slug: FromPath[str], data: Form) -> Any:
+    """Invite another admin (a tenant made before first admins were, or one whose admin left)."""
+    tenant = await _tenant(slug)
+    app = request.app.state
+    try:
+        admin = check_admin(data.get("admin_email"), data.get("admin_name"), data.get("admin_language"))
+        invitation = await invite_admin(tenant, admin, settings=app.settings, tasks=app.tasks, by=request.user,
+                                        ip=audit.client_ip(request))
+    except PersonProblem as exc:
+        return await _tenant_page(request, tenant, error=str(exc), admin_values=data)
+    flash(request, N_("%(admin)s was mailed an invitation to set a password; the link works until %(expires)s."),
+          admin=admin.email, expires=_until(invitation))
+    return _back(f"/ops/tenants/{slug}")
+
+
+@post("/tenants/{slug:str}/admins/{user_id:uuid}/invitation")
+async def resend_admin_invitation(request: Request, slug: FromPath[str], user_id: FromPath[UUID]) -> Any:
+    tenant = await _tenant(slug)
+    app = request.app.state
+    try:
+        invitation = await resend_invitation(tenant, user_id, settings=app.settings, tasks=app.tasks,
+                                             by=request.user, ip=audit.client_ip(request))
+    except LookupError:
+        raise NotFoundException(_("No such admin in this tenant.")) from None
+    except PersonProblem as exc:
+        return await _tenant_page(request, tenant, error=str(exc))
+    flash(request, N_("The invitation was sent again to %(admin)s; the new link works until %(expires)s."),
+          admin=invitation.user.email, expires=_until(invitation))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -378,7 +420,8 @@ def ops_router() -> Router:
     return Router(
         path="/ops",
         route_handlers=[
-            ops_home, new_tenant_form, new_tenant, tenant_page, save_profile, save_contract, save_storage_quota,
+            ops_home, new_tenant_form, new_tenant, tenant_page, save_profile, add_admin, resend_admin_invitation,
+            save_contract, save_storage_quota,
             switch_option,
             plugin_settings_page, save_plugin_settings,
             stop_tenant, resume_tenant, delete_tenant, add_maintenance, remove_maintenance,

@@ -18,7 +18,9 @@ class ContractProblem(ValueError):
     """A contract value that can not be accepted; the message is shown to the operator."""
 
 
-def _checked(values: dict[str, Any]) -> dict[str, Any]:
+def check_contract(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` (create_contract's keyword arguments, any subset) when they may be saved, else
+    ContractProblem; a new tenant's are checked so before anything is written."""
     if values.get("course", "weekday") not in COURSES:
         raise ContractProblem("Unknown course.")
     if values.get("status", "active") not in CONTRACT_STATES:
@@ -33,7 +35,7 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_contract(tenant_id: Any, *, by: Any, ip: str = "", **values: Any) -> Contract:
-    contract = await TenantScope(tenant_id).add(Contract(**_checked(values)))
+    contract = await TenantScope(tenant_id).add(Contract(**check_contract(values)))
     await TenantScope(tenant_id).add(
         ContractChange(contract=contract.id, by=getattr(by, "id", by),
                        changes={k: [None, _plain(getattr(contract, k))] for k in EDITABLE})
@@ -48,7 +50,7 @@ async def change_contract(tenant_id: Any, contract_id: Any, *, by: Any, ip: str 
     scope = TenantScope(tenant_id)
     contract = await scope.get(Contract, contract_id)
     merged = {k: getattr(contract, k) for k in EDITABLE} | {k: v for k, v in values.items() if k in EDITABLE}
-    _checked(merged)
+    check_contract(merged)
     changes = {
         k: [_plain(getattr(contract, k)), _plain(v)]
         for k, v in merged.items() if getattr(contract, k) != v

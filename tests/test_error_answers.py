@@ -121,12 +121,13 @@ async def test_operator_form_errors_re_render_the_form_with_the_message(client, 
     await login(client, None, operator)
     cases = [
         ("/ops/maintenance", {"starts_at": "2031-01-11T02:00", "ends_at": "2031-01-10T22:00", "message": "x"}),
-        ("/ops/tenants/new", {"slug": tenant.slug, "name": "重複", "course": "weekday", "starts_on": "2026-04-01"}),
+        ("/ops/tenants/new", {"slug": tenant.slug, "name": "重複", "admin_email": "a@example.jp", "course": "weekday",
+                              "starts_on": "2026-04-01"}),
         (f"/ops/tenants/{tenant.slug}/contract", {"course": "weekday", "starts_on": "2026-04-01",
                                                   "ends_on": "2026-03-01", "status": "active"}),
         (f"/ops/tenants/{tenant.slug}/delete", {"confirm": tenant.slug + "-no"}),
-        ("/ops/tenants/new", {"slug": f"long-{tenant.slug}", "name": "名" * 201, "course": "weekday",
-                              "starts_on": "2026-04-01"}),  # a name over the limit is refused, not cut
+        ("/ops/tenants/new", {"slug": f"long-{tenant.slug}", "name": "名" * 201, "admin_email": "a@example.jp",
+                              "course": "weekday", "starts_on": "2026-04-01"}),  # a name over the limit is refused, not cut
     ]
     for path, data in cases:
         token = await _page_token(client, "/ops/")

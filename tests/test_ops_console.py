@@ -42,7 +42,7 @@ async def test_operator_actions_are_kept_in_the_audit_log(host, client, make_use
     slug = f"ops-{operator.id.hex[:8]}"
     created = await _post(client, "/ops/tenants/new", {
         "slug": slug, "name": "面談商事", "region": "JP", "contact_name": "山田", "contact_email": "y@example.jp",
-        "course": "weekday", "starts_on": "2026-04-01", "ends_on": "", "retention_grace_days": "",
+        "admin_email": f"admin@{slug}.example.jp", "admin_name": "", "admin_language": "ja", "course": "weekday", "starts_on": "2026-04-01", "ends_on": "", "retention_grace_days": "",
     })
     assert created.status_code == 303, created.text
     tenant = await Tenant.objects().where(Tenant.slug == slug).first()
@@ -83,7 +83,7 @@ async def test_operator_actions_are_kept_in_the_audit_log(host, client, make_use
     actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action).where(
         (AuditEntry.actor == operator.id) & AuditEntry.action.like("tenants.%")).order_by(AuditEntry.id)]
     assert actions == [
-        "tenants.tenant_created", "tenants.contract_created", "tenants.contract_changed",
+        "tenants.tenant_created", "tenants.contract_created", "tenants.admin_invited", "tenants.contract_changed",
         "tenants.option_switched", "tenants.service_stopped", "tenants.service_resumed",
         "tenants.maintenance_planned", "tenants.maintenance_cancelled",
     ]

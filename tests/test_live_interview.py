@@ -117,6 +117,30 @@ async def test_the_mailed_personal_link_leads_through_consent_into_the_room(live
     assert f'name="next_page" value="{room}"' in consent_page.text
 
 
+async def test_ending_while_the_last_chunk_is_being_joined_waits_rather_than_asking_to_end_anyway(
+        live, client, make_tenant, make_user, tmp_path: Path):
+    """The end can arrive between the last chunk and the join (state `received`): the page must be
+    told to wait, not that nothing was recorded."""
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    data = make_video(tmp_path / "live.webm", seconds=2).read_bytes()
+    await consent(tenant, setup["interviewee"])
+    await join(client, tenant, setup["interviewee"], interview)
+    location = await live_upload(client, tenant, interview)
+    assert (await patch(client, location, 0, data[:1000])).status_code == 204
+    client.cookies.clear()
+    scope = TenantScope(tenant.id)
+    rec = await scope.objects(Recording).where(Recording.interview == interview.id).first()
+    await scope.update(Recording, {Recording.state: "received"}).where(Recording.id == rec.id)
+
+    await login(client, tenant, setup["interviewer"])
+    joining = await client.post(f"/t/{tenant.slug}/live_interview/{interview.id}/end", headers=api(client))
+    assert joining.status_code == 409 and joining.json()["waiting"] is True, joining.text
+    assert "being put together" in joining.json()["detail"]
+    assert (await scope.get(Recording, rec.id)).state == "received"  # nothing given up
+
+
 async def test_the_interview_cannot_end_before_the_recording_upload_is_complete(
         live, client, make_tenant, make_user, tmp_path: Path):
     tenant = await make_tenant()

@@ -79,8 +79,9 @@ class UploadState:
     """The interview's recordings as the server holds them."""
 
     complete: int
-    unfinished: int  # segments still uploading that hold bytes
+    unfinished: int  # segments still uploading that hold bytes, and those being joined
     bytes_received: int
+    joining: int = 0  # segments whose bytes are all in, being joined: complete in a moment
 
     @property
     def done(self) -> bool:
@@ -94,6 +95,7 @@ async def upload_state(scope: TenantScope, interview_id: UUID) -> UploadState:
         # `received`: all bytes in, being joined: complete in a moment.
         unfinished=sum(1 for r in rows if (r.state == "uploading" and r.upload_offset > 0) or r.state == "received"),
         bytes_received=sum(r.upload_offset for r in rows if r.state != "refused"),
+        joining=sum(1 for r in rows if r.state == "received"),
     )
 
 

@@ -118,10 +118,13 @@ async def end(request: Request, tenant_scope: NamedDependency[TenantScope], tena
                                           request.app.state.settings.upload_progress_seconds)
     # An upload that holds nothing and has stopped loses nothing when given up.
     holding = [u for u in unfinished if u.active or u.received > 0]
-    if (holding or not state.complete) and not anyway:
-        waiting = any(u.active for u in holding)
+    if (holding or state.joining or not state.complete) and not anyway:
+        # A segment whose last chunk is in is being joined (core.interviews.completion): complete in a moment.
+        waiting = bool(state.joining) or any(u.active for u in holding)
         who = "; ".join(describe_upload(u) for u in holding)
-        if waiting:
+        if waiting and not holding:
+            message = _("The recording has arrived and is being put together; a moment, please.")
+        elif waiting:
             message = _("Waiting for the recording upload to finish: %(who)s.") % {"who": who}
         elif holding:
             message = _("These uploads have stopped arriving: %(who)s. You can end the interview anyway; what has "

@@ -1,5 +1,5 @@
 """SQLite's kept connections (core.db.sqlite_lanes): two per calling thread (reads, writes),
-statements never interleave, a transaction's writes are seen at its commit, a write waits on
+statements never interleave, a forked child gets its own, a transaction's writes are seen at its commit, a write waits on
 another connection's lock without stopping the event loop or the reads, and a thread's
 connections go when the thread ends."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sqlite3
 import threading
 import time
@@ -110,3 +111,20 @@ def test_closed_lanes_end_their_threads_and_later_statements_open_new_ones(engin
         thread.join(10)
         assert not thread.is_alive()
     assert asyncio.run(count(engine)) == 1
+
+
+def test_a_forked_child_runs_statements_on_lanes_of_its_own(engine):
+    asyncio.run(engine.run_querystring(sql("INSERT INTO note (body) VALUES ({})", "親")))
+    assert asyncio.run(count(engine)) == 1  # the parent's reader lane exists before the fork
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: the parent's lane threads do not exist here
+        try:
+            rows = asyncio.run(asyncio.wait_for(engine.run_querystring(sql("SELECT body FROM note")), 10))
+            os.write(write, rows[0]["body"].encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(child, 0)
+    with os.fdopen(read, "rb") as answer:
+        assert answer.read().decode() == "親" and status == 0

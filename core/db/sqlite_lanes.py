@@ -14,6 +14,7 @@ each, so a transaction sees only its own statements.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import weakref
@@ -71,6 +72,7 @@ class LaneSQLiteEngine(SQLiteEngine):
         super().__init__(**kwargs)
         self._local = threading.local()
         self._lanes: weakref.WeakSet[Lane] = weakref.WeakSet()
+        _ENGINES.add(self)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)
@@ -94,9 +96,27 @@ class LaneSQLiteEngine(SQLiteEngine):
             return await super()._run_in_new_connection(query, args, query_type, table)
         return await self._lane(query).run(query, args or [])
 
+    def forget_lanes(self) -> None:
+        """Drop the lanes without using them: in a forked child, whose copies of the connections
+        belong to the parent and whose copies of the lanes' threads do not run."""
+        self._lanes = weakref.WeakSet()
+        self._local = threading.local()
+
     def close_lanes(self) -> None:
         """Close every thread's kept connection (when a process rebinds or exits); later statements open new ones."""
         for lane in list(self._lanes):
             lane.close()
         self._lanes = weakref.WeakSet()
         self._local = threading.local()
+
+
+# A process forked after statements ran (dramatiq's worker processes) starts with lanes of its own.
+_ENGINES: weakref.WeakSet[LaneSQLiteEngine] = weakref.WeakSet()
+
+
+def _forget_all_lanes() -> None:
+    for engine in list(_ENGINES):
+        engine.forget_lanes()
+
+
+os.register_at_fork(after_in_child=_forget_all_lanes)

@@ -34,8 +34,9 @@ def new_master_key() -> str:
 
 
 @pytest.fixture
-def rebinds(settings: Settings):
-    """The test binds other databases; the session's comes back afterwards."""
+def rebinds(settings: Settings, app):
+    """The test binds other databases; the session's comes back afterwards. The app is built for
+    the runtime that scheduling an interview queues its mails with."""
     engine, current = current_engine(), get_settings()
     yield
     use_settings(current)

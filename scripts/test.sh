@@ -13,6 +13,19 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+# The browser tests check each page's accessibility with axe-core, the npm package pinned in
+# tests/a11y/package-lock.json (node and npm from Debian install it; without it those tests fail, saying so).
+if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update && apt-get install -y --no-install-recommends nodejs npm
+  fi
+  if command -v npm >/dev/null; then
+    npm ci --prefix tests/a11y --no-audit --no-fund
+  else
+    echo "warning: npm is missing (as root: apt-get install -y nodejs npm); the accessibility checks will fail" >&2
+  fi
+fi
+
 # The AI-ethics report tests render PDFs to PNG with poppler and check their Japanese fonts.
 if ! command -v pdftoppm >/dev/null || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK JP"; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -9,10 +9,12 @@ tests of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 import uvicorn
@@ -53,9 +55,10 @@ def migrated(mendan_database: Settings) -> None:
     """Every test runs on the migrated database."""
 
 
-@pytest.fixture
-def live_server(app):
-    """The test app served by uvicorn on a free loopback port (its own thread and event loop)."""
+@contextlib.contextmanager
+def serve(app) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port (its own thread and event loop) while the
+    block runs; yields its base URL (http://127.0.0.1:PORT)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -64,9 +67,18 @@ def live_server(app):
     thread.start()
     while not server.started:
         threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served by uvicorn on a free loopback port (its own thread and event loop)."""
+    with serve(app) as base:
+        yield base
 
 
 # Debian's chromium, headless, with a fake camera and microphone; no network of its own.

@@ -17,7 +17,11 @@
 
     function hidden() { return box.querySelector("input[type=hidden][name='" + name + "']"); }
 
-    function close() { results.hidden = true; results.replaceChildren(); active = -1; }
+    function close() {
+      results.hidden = true; results.replaceChildren(); active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
 
     function choose(person) {
       if (multiple) {
@@ -46,6 +50,8 @@
       if (!people.length) {
         const none = document.createElement("li");
         none.textContent = box.dataset.emptyLabel;
+        none.setAttribute("role", "option");  // a listbox holds options only; this one cannot be chosen
+        none.setAttribute("aria-disabled", "true");
         results.appendChild(none);
       }
       people.forEach((person, index) => {
@@ -58,6 +64,7 @@
         results.appendChild(option);
       });
       results.hidden = false;
+      input.setAttribute("aria-expanded", "true");
     }
 
     async function search() {
@@ -71,7 +78,7 @@
     }
 
     function mark(step) {
-      const options = results.querySelectorAll("[role=option]");
+      const options = results.querySelectorAll("[role=option]:not([aria-disabled])");
       if (!options.length) { return; }
       if (active >= 0) { options[active].removeAttribute("aria-selected"); }
       active = (active + step + options.length) % options.length;
@@ -79,8 +86,11 @@
       input.setAttribute("aria-activedescendant", options[active].id);
     }
 
+    // A combobox states whether its list is open and which list it controls (WAI-ARIA 1.2).
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", results.id);
     input.addEventListener("input", () => {
       if (!multiple) { hidden().value = ""; }  // typed again: the earlier choice no longer holds
       clearTimeout(timer);
@@ -93,7 +103,7 @@
         mark(event.key === "ArrowDown" ? 1 : -1);
       } else if (event.key === "Enter" && active >= 0) {
         event.preventDefault();
-        choose(results.querySelectorAll("[role=option]")[active].person);
+        choose(results.querySelectorAll("[role=option]:not([aria-disabled])")[active].person);
       } else if (event.key === "Escape") {
         close();
       }

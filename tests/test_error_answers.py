@@ -5,11 +5,9 @@ form route of the assembled app (all installed plugins), signed in as the role t
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 
 import pytest
-from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 

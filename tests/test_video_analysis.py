@@ -16,6 +16,7 @@ from core.web.i18n import translations
 from plugins.face_features import plugin as face_plugin
 from plugins.face_features.video_analysis import plugin as report_plugin
 from plugins.face_features.video_analysis import report_data
+from plugins.face_features.video_analysis.report_content import csv_text, report_content
 from plugins.face_features.video_analysis.statistics import benjamini_hochberg, report_tables
 from tests.conftest import HTML, login
 
@@ -60,7 +61,7 @@ def test_distributions_and_csv_cover_every_feature_and_test():
     dist = tables.distributions.set_index("feature")
     assert dist.loc["yaw_std", "n"] == len(features) - 1
     assert dist.loc["smile_ratio", "p50"] == pytest.approx(features["smile_ratio"].median())
-    rows = list(csv.DictReader(io.StringIO(tables.csv())))
+    rows = list(csv.DictReader(io.StringIO(csv_text(report_content(features, labels, {})))))
     assert {r["test"] for r in rows} == {"spearman", "mann_whitney"}
     assert len(rows) == len(tables.correlations) + len(tables.differences) == 8
 

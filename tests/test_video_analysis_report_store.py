@@ -193,6 +193,16 @@ async def test_an_experts_evaluation_queues_a_refresh(report_host, client, make_
     assert row.inputs != before and row.inputs == await report_store.inputs_stamp(made.scope, None)
 
 
+async def test_a_burst_of_expert_saves_leaves_one_refresh_waiting(report_host, app, make_tenant, make_user):
+    # The app is not started, so no worker takes jobs: they wait as in a busy worker's queue.
+    made = await evaluated_tenant(make_tenant, make_user, n=3)  # the option is off: nothing queued yet
+    await report_host.set_enabled(made.tenant.id, "video_analysis", True)
+    for interview in made.interviews:
+        await save_evaluation(made.scope, interview, made.expert, {"warmth": "2", "logic": "4"}, "")
+    jobs = await Job.objects().where((Job.tenant == made.tenant.id) & (Job.actor == "video_analysis.refresh"))
+    assert [job.state for job in jobs] == ["queued"]  # the one job will read all three scores
+
+
 async def test_old_data_without_a_report_is_computed_once_then_read_until_its_inputs_change(
         report_host, client, make_tenant, make_user, counted_computations):
     made = await evaluated_tenant(make_tenant, make_user, n=8)

@@ -4,8 +4,9 @@ Adds
 - routes `/t/{tenant}/video_analysis/` (report page) and `/report.csv`, for admins and experts;
 - template folder `video_analysis/`; a navigation item;
 - table `video_analysis_report`: the report's content, computed ahead of the page (./report_store.py);
-- actor `video_analysis.refresh`, queued when an interview's analysis finishes, an expert's
-  evaluation or a question set is saved: the tenant's stored reports computed again;
+- actor `video_analysis.refresh`, queued (one waiting at most) when an interview's analysis
+  finishes, an expert's evaluation or a question set is saved: the tenant's stored reports
+  computed again;
 - no extractors or meters: it reads the features `face_features` stored.
 """
 
@@ -18,6 +19,7 @@ from core.hookspecs import hookimpl
 from core.plugins import NavItem, PluginMeta
 
 EXTRACTOR = "face_features"  # the features the report is made of
+REFRESH = "video_analysis.refresh"
 
 
 @hookimpl
@@ -71,9 +73,15 @@ def mendan_nav_items(tenant, user) -> list[NavItem]:
 
 
 async def _refresh_later(tenant_id: Any) -> None:
+    """Queue the tenant's refresh, unless one is still waiting to start: that one reads whatever
+    changed meanwhile, so a burst (a bulk import, two experts scoring a batch) computes the report
+    a few times, not once per save."""
     from core.runtime import runtime
+    from core.tables import Job
 
-    await runtime().tasks.enqueue("video_analysis.refresh", tenant_id=str(tenant_id))
+    waiting = await Job.count().where((Job.tenant == tenant_id) & (Job.actor == REFRESH) & (Job.state == "queued"))
+    if not waiting:
+        await runtime().tasks.enqueue(REFRESH, tenant_id=str(tenant_id))
 
 
 @hookimpl

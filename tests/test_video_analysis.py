@@ -158,7 +158,7 @@ async def test_the_report_page_and_csv(report_host, client, make_tenant, make_us
     assert 'class="significant"><td>smile_ratio</td><td>warmth</td>' in page.text
     download = await client.get(f"/t/{tenant.slug}/video_analysis/report.csv")
     assert download.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(download.text)))
+    rows = list(csv.DictReader(io.StringIO(download.text.removeprefix("\ufeff"))))
     assert any(r["feature"] == "smile_ratio" and r["item"] == "warmth" and r["significant"] == "True" for r in rows)
 
 

@@ -14,7 +14,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from uuid import UUID
 
 import structlog
 from piccolo.query.functions.aggregate import Count, Max
@@ -111,24 +110,17 @@ async def report_for(scope: TenantScope, user: Any) -> CurrentReport:
 
 
 async def refresh(tenant_id: str) -> str:
-    """The `video_analysis.refresh` job: bring every stored report of the tenant up to date (the
-    admins' one always, an expert's once they have read theirs); an up-to-date one is left as it
-    is, so a burst of saves queues jobs that mostly find nothing to do. Returns what it did."""
+    """The `video_analysis.refresh` job: bring the tenant's reports up to date, the admins' and
+    each expert's (over their own interviews), so that every reader's first view finds one; a
+    report already up to date is left as it is. Reports of people who are no longer experts go.
+    Returns what it did."""
     scope = TenantScope(tenant_id)
-    audiences = {ALL} | {row["audience"] for row in await scope.select(VideoAnalysisReport,
-                                                                      VideoAnalysisReport.audience)}
-    computed = 0
-    for audience in sorted(audiences):
-        if audience == ALL:
-            visible = None
-        else:
-            user = await scope.objects(User).where(User.id == UUID(audience.removeprefix("user:"))).first()
-            if user is None or user.role not in ("admin", "expert"):  # gone, or no longer a reader
-                await scope.delete(VideoAnalysisReport).where(VideoAnalysisReport.audience == audience)
-                continue
-            visible = await visible_interview_ids(scope, user)
-            if visible is None:  # became an admin: reads the admins' report now
-                await scope.delete(VideoAnalysisReport).where(VideoAnalysisReport.audience == audience)
-                continue
+    experts = {f"user:{user.id}": user for user in await scope.objects(User).where(User.role == "expert")}
+    stored = {row["audience"] for row in await scope.select(VideoAnalysisReport, VideoAnalysisReport.audience)}
+    for gone in stored - experts.keys() - {ALL}:
+        await scope.delete(VideoAnalysisReport).where(VideoAnalysisReport.audience == gone)
+    computed = (await current_report(scope, ALL, None)).computed_now
+    for audience, expert in experts.items():
+        visible = await visible_interview_ids(scope, expert)
         computed += (await current_report(scope, audience, visible)).computed_now
-    return f"{computed} of {len(audiences)} video analysis reports computed"
+    return f"{computed} of {1 + len(experts)} video analysis reports computed"

@@ -34,8 +34,9 @@ async def report_page(request: Request, tenant_scope: NamedDependency[TenantScop
 @get("/report.csv", guards=GUARDS, name="video_analysis_csv")
 async def report_csv(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Response[str]:
     report = await report_for(tenant_scope, request.user)
+    # The byte-order mark lets spreadsheet programs read the items' Japanese names as UTF-8.
     return Response(
-        csv_text(report.content), media_type="text/csv",
+        "\ufeff" + csv_text(report.content), media_type="text/csv",
         headers={"content-disposition": 'attachment; filename="video-analysis.csv"'},
     )
 

@@ -234,7 +234,10 @@ async def test_each_expert_gets_a_report_of_their_own_interviews_before_their_fi
     assert json_value((await stored(made.scope)).report)["interviews"] == 6
     assert json_value((await stored(made.scope, f"user:{made.expert.id}")).report)["interviews"] == 6
     tenant = str(made.tenant.id)
-    mine = lambda: sorted(c for c in counted_computations if c[0] == tenant)  # noqa: E731
+
+    def mine() -> list:
+        return sorted(c for c in counted_computations if c[0] == tenant)
+
     assert mine() == [(tenant, "all"), (tenant, "expert"), (tenant, "expert")]
     await login(client, made.tenant, other_expert)
     page = await client.get(f"/t/{made.tenant.slug}/video_analysis/", headers=HTML)

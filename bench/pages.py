@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,8 @@ def main() -> None:
             stop_server(server)
         if args.db == "postgres":
             asyncio.run(postgres(server_url, f"DROP DATABASE {database} WITH (FORCE)"))
+    if not args.keep:  # kept after a failure, for its serve.log
+        shutil.rmtree(data_dir)
 
     screens = {name: {"cold_ms": round(f["cold"] * 1000, 1), "p50_ms": round(percentile(f["warm"], 50), 1),
                       "p95_ms": round(percentile(f["warm"], 95), 1), "max_ms": round(max(f["warm"]) * 1000, 1)}

@@ -119,10 +119,11 @@ def paths(interview_id: str) -> dict[str, str]:
             "ai_model": f"{base}/ai_model/"}
 
 
-async def sign_in(client: httpx.AsyncClient, email: str) -> None:
-    await client.get(f"/t/{SLUG}/login", headers=HTML)
-    answer = await client.post(f"/t/{SLUG}/login", headers=HTML, data={
-        "email": email, "password": PASSWORD, "_csrf_token": client.cookies["csrftoken"]})
+async def sign_in(client: httpx.AsyncClient, email: str, *, slug: str = SLUG, password: str = PASSWORD) -> None:
+    """Through the sign-in form, as a person does (bench/pages.py signs the demo's users in with it)."""
+    await client.get(f"/t/{slug}/login", headers=HTML)
+    answer = await client.post(f"/t/{slug}/login", headers=HTML, data={
+        "email": email, "password": password, "_csrf_token": client.cookies["csrftoken"]})
     if answer.status_code != 302:
         raise SystemExit(f"sign-in of {email} answered {answer.status_code}: {answer.text[:300]}")
 

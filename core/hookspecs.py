@@ -345,3 +345,14 @@ def mendan_model_built(tenant_id: Any, version_id: Any) -> Any:
     first version is activated (`mendan_model_activated`) before this call. The AI model plugin
     fires it, once per version. Return value ignored; may be async. The webhooks domain sends
     `model.built`."""
+
+
+@hookspec
+def mendan_evaluation_saved(tenant_id: Any, interview_id: Any, evaluator_role: Any) -> Any:
+    """Called for a tenant after an evaluator saved their scores of an interview (a new evaluation
+    or a change). `interview_id` is the interview's id (UUID); `evaluator_role` is "expert",
+    "interviewer" or "admin" (expert scores are the AI model's labels). Fired by the interviews
+    domain's `save_evaluation` (the page's form, the REST API) once the row is stored, on the
+    tenant's enabled plugins only. Return value ignored; may be async; answer quickly (the
+    evaluator's save waits), queue slow work as a job. The video-analysis option recomputes its
+    report from here."""

@@ -16,6 +16,7 @@ from core.web.i18n import translations
 from plugins.face_features import plugin as face_plugin
 from plugins.face_features.video_analysis import plugin as report_plugin
 from plugins.face_features.video_analysis import report_data
+from plugins.face_features.video_analysis.report_content import csv_text, report_content
 from plugins.face_features.video_analysis.statistics import benjamini_hochberg, report_tables
 from tests.conftest import HTML, login
 
@@ -60,7 +61,7 @@ def test_distributions_and_csv_cover_every_feature_and_test():
     dist = tables.distributions.set_index("feature")
     assert dist.loc["yaw_std", "n"] == len(features) - 1
     assert dist.loc["smile_ratio", "p50"] == pytest.approx(features["smile_ratio"].median())
-    rows = list(csv.DictReader(io.StringIO(tables.csv())))
+    rows = list(csv.DictReader(io.StringIO(csv_text(report_content(features, labels, {})))))
     assert {r["test"] for r in rows} == {"spearman", "mann_whitney"}
     assert len(rows) == len(tables.correlations) + len(tables.differences) == 8
 
@@ -157,7 +158,7 @@ async def test_the_report_page_and_csv(report_host, client, make_tenant, make_us
     assert 'class="significant"><td>smile_ratio</td><td>warmth</td>' in page.text
     download = await client.get(f"/t/{tenant.slug}/video_analysis/report.csv")
     assert download.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(download.text)))
+    rows = list(csv.DictReader(io.StringIO(download.text.removeprefix("\ufeff"))))
     assert any(r["feature"] == "smile_ratio" and r["item"] == "warmth" and r["significant"] == "True" for r in rows)
 
 

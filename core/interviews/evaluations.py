@@ -1,5 +1,6 @@
 """Evaluations: a score per evaluation item and a comment, one per evaluator and interview,
-editable until locked. Expert evaluations are the AI model's training labels."""
+editable until locked. Expert evaluations are the AI model's training labels. Each save is
+announced to the tenant's plugins (`mendan_evaluation_saved`)."""
 
 from __future__ import annotations
 
@@ -131,7 +132,16 @@ async def save_evaluation(scope: TenantScope, interview: Interview, user: User, 
 
     row = await retry_on_conflict(write)
     await advance(scope, interview, "evaluated")
+    await _announce_saved(scope, interview, role)
     return row
+
+
+async def _announce_saved(scope: TenantScope, interview: Interview, role: str) -> None:
+    """Tell the tenant's enabled plugins an evaluation was saved (`mendan_evaluation_saved`)."""
+    from core.runtime import runtime
+
+    await runtime().host.call_for_tenant("mendan_evaluation_saved", tenant_id=scope.tenant_id,
+                                         interview_id=_uuid(interview.id), evaluator_role=role)
 
 
 async def _write_evaluation(scope: TenantScope, interview: Interview, user: User, role: str,

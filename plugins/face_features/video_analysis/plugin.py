@@ -3,15 +3,23 @@
 Adds
 - routes `/t/{tenant}/video_analysis/` (report page) and `/report.csv`, for admins and experts;
 - template folder `video_analysis/`; a navigation item;
-- no actors, extractors, tables or meters: it reads the features `face_features` stored.
+- table `video_analysis_report`: the report's content, computed ahead of the page (./report_store.py);
+- actor `video_analysis.refresh`, queued (one waiting at most) when an interview's analysis
+  finishes, an expert's evaluation or a question set is saved: the tenant's stored reports
+  computed again;
+- no extractors or meters: it reads the features `face_features` stored.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from core.hookspecs import hookimpl
 from core.plugins import NavItem, PluginMeta
+
+EXTRACTOR = "face_features"  # the features the report is made of
+REFRESH = "video_analysis.refresh"
 
 
 @hookimpl
@@ -36,6 +44,23 @@ def mendan_route_handlers() -> list:
 
 
 @hookimpl
+def mendan_actors() -> dict[str, Any]:
+    from plugins.face_features.video_analysis import report_store
+
+    return {"refresh": report_store.refresh}
+
+
+@hookimpl
+def mendan_job_names() -> dict[str, tuple[str, str]]:
+    return {"refresh": ("動画分析レポートの更新", "Updating the video analysis report")}
+
+
+@hookimpl
+def mendan_piccolo_apps() -> list[str]:
+    return ["plugins.face_features.video_analysis.piccolo_app"]
+
+
+@hookimpl
 def mendan_template_dirs() -> list[Path]:
     return [Path(__file__).parent / "templates"]
 
@@ -45,3 +70,35 @@ def mendan_nav_items(tenant, user) -> list[NavItem]:
     if user is None or user.role not in ("admin", "expert"):
         return []
     return [NavItem(path="video_analysis/", label_ja="動画分析", label_en="Video analysis", order=500)]
+
+
+async def _refresh_later(tenant_id: Any) -> None:
+    """Queue the tenant's refresh, unless one is still waiting to start: that one reads whatever
+    changed meanwhile, so a burst (a bulk import, two experts scoring a batch) computes the report
+    a few times, not once per save."""
+    from core.runtime import runtime
+    from core.tables import Job
+
+    waiting = await Job.count().where((Job.tenant == tenant_id) & (Job.actor == REFRESH) & (Job.state == "queued"))
+    if not waiting:
+        await runtime().tasks.enqueue(REFRESH, tenant_id=str(tenant_id))
+
+
+@hookimpl
+async def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded: Any, failed: Any) -> None:
+    """New face features: the report is computed now, not when someone next opens it."""
+    if EXTRACTOR in succeeded:
+        await _refresh_later(tenant_id)
+
+
+@hookimpl
+async def mendan_evaluation_saved(tenant_id: Any, interview_id: Any, evaluator_role: Any) -> None:
+    """Expert scores are the report's other input (the interviewer's and admins' are not)."""
+    if evaluator_role == "expert":
+        await _refresh_later(tenant_id)
+
+
+@hookimpl
+async def mendan_question_set_saved(tenant_id: Any, version_id: Any) -> None:
+    """A new version may rename the items the report names."""
+    await _refresh_later(tenant_id)

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core import csv_output
 
 MIN_PAIRS = 5  # fewer interviews than this give no test
 MIN_GROUP = 3
@@ -28,16 +27,6 @@ class ReportTables:
     distributions: pd.DataFrame  # feature, n, mean, std, p10, p50, p90
     correlations: pd.DataFrame  # feature, item, n, rho, p, q, significant
     differences: pd.DataFrame  # feature, item, n_high, n_low, median_high, median_low, u, p, q, significant
-
-    def csv(self) -> str:
-        """One table for download: every test in long form."""
-        corr = self.correlations.assign(test="spearman", statistic=self.correlations["rho"])
-        diff = self.differences.assign(test="mann_whitney", statistic=self.differences["u"])
-        keep = ["test", "feature", "item", "statistic", "p", "q", "significant"]
-        table = pd.concat([corr[keep], diff[keep]], ignore_index=True)
-        for column in ("feature", "item"):  # names typed by people: no formulas in a spreadsheet
-            table[column] = table[column].map(csv_output.cell)
-        return table.to_csv(index=False)
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,12 @@ def charts(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _context(report: dict[str, Any], language: str) -> dict[str, Any]:
+    from core.web.rendering import tokyo_time
+
+    made_at = report.get("made_at") or ""
     return {"report": report, "charts": charts(report), "lang": language, "UNDISCLOSED": UNDISCLOSED,
-            "expert_names": report.get("expert_names", {})}
+            "expert_names": report.get("expert_names", {}),
+            "made_at": tokyo_time(datetime.fromisoformat(made_at)) if made_at else ""}
 
 
 def report_html(report: dict[str, Any], language: str, *, standalone: bool) -> str:

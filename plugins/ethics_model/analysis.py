@@ -24,6 +24,7 @@ from core.runtime import runtime
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
 from core.usage import record_usage
+from core.web.i18n import N_
 from plugins.ethics_model.tables import ModelReport
 
 KEY = "ethics_model"
@@ -163,19 +164,19 @@ async def analyse_version(tenant_id: str, version_id: str, requested_by: str | N
     answers = await host.call_for_tenant("mendan_model_evaluation", tenant_id=scope.tenant_id,
                                          version_id=version_id)
     if not answers:
-        raise JobRefused("no built model version answers with its training data (is the AI model service on?)")
+        raise JobRefused(N_("no built model version answers with its training data (is the AI model service on?)"))
     evaluation = answers[0][1]
     attributes = [d.key for d in await definitions(scope)]
     if not attributes:
-        raise JobRefused("no protected attributes are defined: define them under Protected attributes first")
-    report_progress(10, "reading protected attributes")
+        raise JobRefused(N_("no protected attributes are defined: define them under Protected attributes first"))
+    report_progress(10, N_("reading protected attributes"))
     interview_ids = list(evaluation["labels"])
     groups = await groups_for_interviews(scope, interview_ids)
     features = await feature_matrix(scope, interview_ids, evaluation["feature_names"])
     experts = {r["expert_id"] for r in evaluation["expert_scores"]}
     names = {str(r["id"]): r["display_name"] or r["email"] for r in await scope.select(
         User, User.id, User.display_name, User.email).where(User.id.is_in([UUID(e) for e in experts] or [UUID(int=0)]))}
-    report_progress(30, "measuring")
+    report_progress(30, N_("measuring"))
     settings = await fairness_settings(host, scope.tenant_id, KEY)
     report = analyse_evaluation(evaluation, groups, attributes, settings, features=features, expert_names=names)
     row = await scope.add(ModelReport(tenant=scope.tenant_id, model_version_id=str(version_id),

@@ -80,7 +80,7 @@ async def transcribe(tenant_id: str, recording_id: str) -> str:
         raise JobRefused(_("No speech recogniser is available for %(language)s.") % {"language": language})
     recogniser = answered[1]
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
-    report_progress(1, _("decrypting the recording"))
+    report_progress(1, N_("decrypting the recording"))
     with tempfile.TemporaryDirectory(prefix="mendan-speech-") as tmp:
         path = Path(tmp) / f"recording.{recording.container or 'webm'}"
         key = rt.storage.tenant_key(tenant)

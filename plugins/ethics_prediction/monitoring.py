@@ -177,21 +177,26 @@ async def monitor_tenant(tenant_id: Any, period: str, *, at: datetime | None = N
 
 
 async def mail_admins(scope: TenantScope, snapshot: Snapshot, report: dict[str, Any]) -> int:
-    """One mail per active admin of the tenant, in Japanese and English, pointing at the snapshot."""
+    """One mail per active admin of the tenant, in the admin's language (Japanese unless they chose
+    English), pointing at the snapshot."""
     rt = runtime()
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
     admins = await scope.objects(User).where((User.role == "admin") & (User.active == True))  # noqa: E712
     link = f"{rt.settings.base_url.rstrip('/')}/t/{tenant.slug}/{KEY}/snapshots/{snapshot.id}"
     level = {"high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low")}[report["risk"]]
-    findings_ja = "\n".join(f"- {f['ja']}" for f in report["findings"] if f["level"] != "low")
-    findings_en = "\n".join(f"- {f['en']}" for f in report["findings"] if f["level"] != "low")
-    text = (f"{tenant.name}\n\nAI予測の月次監視（{snapshot.period}）で閾値を超える結果がありました。リスク: {level[0]}\n"
-            f"{findings_ja}\n\n詳細: {link}\n\n"
-            f"The monthly monitoring of AI predictions ({snapshot.period}) crossed a threshold. Risk: {level[1]}\n"
-            f"{findings_en}\n\nDetails: {link}\n")
+    findings = {language: "\n".join(f"- {f[language]}" for f in report["findings"] if f["level"] != "low")
+                for language in ("ja", "en")}
+    mails = {
+        "ja": (f"[mendan] AI予測の監視: {snapshot.period}",
+               f"{tenant.name}\n\nAI予測の月次監視（{snapshot.period}）で閾値を超える結果がありました。リスク: {level[0]}\n"
+               f"{findings['ja']}\n\n詳細: {link}\n"),
+        "en": (f"[mendan] AI prediction monitoring: {snapshot.period}",
+               f"{tenant.name}\n\nThe monthly monitoring of AI predictions ({snapshot.period}) crossed a threshold. "
+               f"Risk: {level[1]}\n{findings['en']}\n\nDetails: {link}\n"),
+    }
     for admin in admins:
-        message = build_message(sender=rt.settings.mail_from, to=admin.email,
-                                subject=f"[mendan] AI予測の監視 / AI prediction monitoring: {snapshot.period}", text=text)
+        subject, text = mails["en" if admin.language == "en" else "ja"]
+        message = build_message(sender=rt.settings.mail_from, to=admin.email, subject=subject, text=text)
         await rt.tasks.enqueue("core.send_mail", tenant_id=scope.tenant_id, message=message.as_string())
     return len(admins)
 

@@ -345,3 +345,11 @@ def mendan_model_built(tenant_id: Any, version_id: Any) -> Any:
     first version is activated (`mendan_model_activated`) before this call. The AI model plugin
     fires it, once per version. Return value ignored; may be async. The webhooks domain sends
     `model.built`."""
+
+
+@hookspec
+def mendan_fairness_reports(tenant: Any) -> Any:
+    """Return a list of `core.plugins.NavItem`: where the tenant's AI-ethics reports are (paths
+    under `/t/{tenant}/`), so that the fairness note beside a face-based AI score links to them.
+    Only people who may see protected attributes (`core.interviews.api.can_see_attributes`) are
+    shown the links. Called for a tenant, so only for plugins it enabled; may be async."""

@@ -132,6 +132,7 @@ async def build_world(app: Any) -> dict[str, Any]:
     # Interviews already held, analysed and evaluated by both experts: the model's material.
     await define_attribute(scope, key="gender", name_ja="性別", name_en="Gender",
                            choices_text="female | 女性 | Female\nmale | 男性 | Male")
+    await set_attributes(scope, candidate.id, {"gender": "female"}, actor=admin)
     rng = np.random.default_rng(20)
     held = datetime.now(timezone.utc) - timedelta(days=40)
     for i in range(TRAINING):

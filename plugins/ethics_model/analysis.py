@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from core.interviews.api import definitions, groups_for_interviews
+from core.interviews.api import definitions, groups_for_interviews, report_names
 from core.tables import FeatureValue, User
 from core.fairness import FairnessSettings, analyse_item, fairness_settings, make_report, plain, rate_table
 from core.runtime import runtime
@@ -109,11 +109,13 @@ def _focus(item_report: dict[str, Any]) -> list[tuple[str, str]]:
 
 def analyse_evaluation(evaluation: dict[str, Any], groups: pd.DataFrame, attributes: list[str],
                        settings: FairnessSettings, *, features: pd.DataFrame | None = None,
-                       expert_names: dict[str, str] | None = None, made_at: str | None = None) -> dict[str, Any]:
+                       expert_names: dict[str, str] | None = None, made_at: str | None = None,
+                       names: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report of one model version from what `mendan_model_evaluation` answered.
 
     groups: core.interviews.attributes.groups_for_interviews of the labelled interviews; features: one
-    row per interview, one column per model feature (for the ablation; None skips it)."""
+    row per interview, one column per model feature (for the ablation; None skips it); names: how the
+    attributes and their values are named (core.interviews.api.report_names)."""
     groups, features = plain(groups), plain(features)
     items = []
     for key, spec in evaluation["items"].items():
@@ -138,7 +140,7 @@ def analyse_evaluation(evaluation: dict[str, Any], groups: pd.DataFrame, attribu
     return make_report(kind="model", subject_ja=f"モデル v{number}", subject_en=f"Model v{number}",
                        made_at=made_at or datetime.now(timezone.utc).isoformat(), groups=groups,
                        attributes=attributes, items=items, settings=settings, expert_names=expert_names,
-                       ablation=ablation)
+                       ablation=ablation, names=names)
 
 
 async def feature_matrix(scope: TenantScope, interview_ids: list[str], columns: list[str]) -> pd.DataFrame:
@@ -166,7 +168,8 @@ async def analyse_version(tenant_id: str, version_id: str, requested_by: str | N
     if not answers:
         raise JobRefused(N_("no built model version answers with its training data (is the AI model service on?)"))
     evaluation = answers[0][1]
-    attributes = [d.key for d in await definitions(scope)]
+    defined = await definitions(scope)
+    attributes = [d.key for d in defined]
     if not attributes:
         raise JobRefused(N_("no protected attributes are defined: define them under Protected attributes first"))
     report_progress(10, N_("reading protected attributes"))
@@ -178,7 +181,8 @@ async def analyse_version(tenant_id: str, version_id: str, requested_by: str | N
         User, User.id, User.display_name, User.email).where(User.id.is_in([UUID(e) for e in experts] or [UUID(int=0)]))}
     report_progress(30, N_("measuring"))
     settings = await fairness_settings(host, scope.tenant_id, KEY)
-    report = analyse_evaluation(evaluation, groups, attributes, settings, features=features, expert_names=names)
+    report = analyse_evaluation(evaluation, groups, attributes, settings, features=features, expert_names=names,
+                                names=report_names(defined))
     row = await scope.add(ModelReport(tenant=scope.tenant_id, model_version_id=str(version_id),
                                       model_version_number=evaluation["version"], requested_by=requested_by,
                                       risk=report["risk"], report=report))

@@ -410,6 +410,12 @@ def group_name(report: dict[str, Any], category: str, group: Any, language: str)
     return " × ".join(names.get(a, {}).get(v, [v, v])[index] for a, v in zip(attributes, values))
 
 
+def family_name(report: dict[str, Any], family: str, language: str) -> str:
+    """A feature family of the ablation as the report names it in `language`; its key where unnamed."""
+    names = (report.get("names") or {}).get("families", {})
+    return names.get(family, [family, family])[0 if language == "ja" else 1]
+
+
 def _who(report: dict[str, Any], category: str, group: Any, language: str) -> str:
     return f"{attribute_name(report, category, language)} = {group_name(report, category, group, language)}"
 
@@ -510,16 +516,16 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
         if not ratios:
             continue
         family, ratio = min(ratios, key=lambda fr: fr[1])
+        family_ja, family_en = family_name(report, family, "ja"), family_name(report, family, "en")
         out.append(Finding(
             "medium",
-            f"{_who(report, focus['category'], focus['group'], 'ja')} の格差は、特徴量の系統「{family}」だけで学習したモデルで最も強く"
-            f"再現されます（インパクト比 {ratio:.2f}）。この系統が属性の代わりになっている可能性があります。",
+            f"{_who(report, focus['category'], focus['group'], 'ja')} の格差は、特徴量の系統「{family_ja}」だけで学習した"
+            f"モデルで最も強く再現されます（インパクト比 {ratio:.2f}）。この系統が属性の代わりになっている可能性があります。",
             f"The disparity for {_who(report, focus['category'], focus['group'], 'en')} is reproduced most by a "
-            f"model trained on "
-            f"the \"{family}\" feature family alone (impact ratio {ratio:.2f}): those features may stand in "
-            f"for the attribute.",
-            f"「{family}」系統の特徴量を使うべきか見直し、外したモデルと比べてください。",
-            f"Review whether the \"{family}\" features should be used, and compare with a model built without "
+            f"model trained on the \"{family_en}\" feature family alone (impact ratio {ratio:.2f}): those features "
+            f"may stand in for the attribute.",
+            f"「{family_ja}」系統の特徴量を使うべきか見直し、外したモデルと比べてください。",
+            f"Review whether the \"{family_en}\" features should be used, and compare with a model built without "
             f"them.",
             {"family": family, "category": focus["category"], "group": focus["group"], "impact_ratio": ratio}))
     undisclosed = [r for r in report.get("representation", []) if r["group"] in (None, UNDISCLOSED)]
@@ -558,7 +564,8 @@ def make_report(*, kind: str, subject_ja: str, subject_en: str, made_at: str, gr
                 ablation: dict[str, Any] | None = None, names: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stored report: the `analyse_item` tables with representation, findings and the risk
     level (what `core.fairness_report` presents). JSON-able. `names` says how the attributes and
-    their values are named (core.interviews.attributes.report_names); without it, by their keys."""
+    their values are named (core.interviews.attributes.report_names), and the feature families of an
+    ablation (`"families": {family: [ja, en]}`); without it, by their keys."""
     report: dict[str, Any] = {
         "kind": kind, "subject_ja": subject_ja, "subject_en": subject_en, "made_at": made_at,
         "settings": settings.as_dict(), "n_interviews": int(len(groups)), "attributes": list(attributes),

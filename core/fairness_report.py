@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core import csv_output
-from core.fairness import UNDISCLOSED, attribute_name, group_name
+from core.fairness import UNDISCLOSED, attribute_name, family_name, group_name
 
 CJK_FONTS = ["Noto Sans CJK JP", "Noto Serif CJK JP", "DejaVu Sans"]
 TEMPLATES = Path(__file__).parent / "web" / "templates"
@@ -120,6 +120,7 @@ def _context(report: dict[str, Any], language: str) -> dict[str, Any]:
             "expert_names": report.get("expert_names", {}),
             "attribute_name": lambda category: attribute_name(report, category, language),
             "group_name": lambda category, group: group_name(report, category, group, language),
+            "family_name": lambda family: family_name(report, family, language),
             "made_at": tokyo_time(datetime.fromisoformat(made_at)) if made_at else ""}
 
 

@@ -310,7 +310,8 @@ async def test_error_pages_read_in_japanese(world):
 
 
 async def test_ethics_reports_name_attributes_and_groups_as_the_tenant_named_them(world):
-    """The analyses work on keys ("gender", "female"); the reports show the names (性別, 女性)."""
+    """The analyses work on keys ("gender", "female", the feature family "face"); the reports show the
+    names (性別, 女性; tests/test_ethics_report.py shows the feature families' names)."""
     client, slug = world["client"], world["tenant"].slug
     await sign_in(world, "admin")
     for path in (f"ethics_model/reports/{world['params']['report_id'][0]}",
@@ -319,7 +320,8 @@ async def test_ethics_reports_name_attributes_and_groups_as_the_tenant_named_the
         assert answer.status_code == 200, path
         text = " ".join(visible_text(answer.text))
         assert "性別" in text and "女性" in text, path
-        assert not re.search(r"\b(gender|female|male)\b", text), (path, re.findall(r".{30}\b(?:female|male)\b.{30}", text))
+        assert not re.search(r"\b(gender|female|male|face|emotion)\b", text), \
+            (path, re.findall(r".{30}\b(?:gender|female|male|face|emotion)\b.{30}", text))
 
 
 def test_the_checks_catch_what_they_are_for(world):

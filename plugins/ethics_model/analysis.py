@@ -30,6 +30,9 @@ from plugins.ethics_model.tables import ModelReport
 KEY = "ethics_model"
 from plugins.ethics_model.meters import ANALYSES
 FAMILIES = ("face", "emotion", "conversation")
+FAMILY_NAMES = {"face": ["顔の表情と動き", "Face expressions and movements"],
+                "emotion": ["表情から推定した感情", "Emotions estimated from the face"],
+                "conversation": ["話し方と話の内容", "Speech and what was said"]}
 log = structlog.get_logger("mendan.ethics_model")
 
 
@@ -44,6 +47,17 @@ def feature_family(column: str) -> str:
     if any(word in extractor for word in ("speech", "transcript", "summary", "conversation", "audio", "voice")):
         return "conversation"
     return extractor
+
+
+def family_names(host: Any) -> dict[str, list[str]]:
+    """How the report names each feature family: the three above, and another extractor's
+    family by the name of the plugin that contributes it."""
+    names = dict(FAMILY_NAMES)
+    for extractor in host.feature_extractors(None):
+        owner = host.metas.get(host.extractor_owner(extractor.name) or "")
+        if owner is not None:
+            names.setdefault(extractor.name, [owner.name_ja, owner.name_en])
+    return names
 
 
 def _oof_predictions(X: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0) -> np.ndarray:
@@ -182,7 +196,7 @@ async def analyse_version(tenant_id: str, version_id: str, requested_by: str | N
     report_progress(30, N_("measuring"))
     settings = await fairness_settings(host, scope.tenant_id, KEY)
     report = analyse_evaluation(evaluation, groups, attributes, settings, features=features, expert_names=names,
-                                names=report_names(defined))
+                                names=report_names(defined) | {"families": family_names(host)})
     row = await scope.add(ModelReport(tenant=scope.tenant_id, model_version_id=str(version_id),
                                       model_version_number=evaluation["version"], requested_by=requested_by,
                                       risk=report["risk"], report=report))

@@ -163,8 +163,13 @@ async def test_times_stored_in_utc_are_shown_as_japan_time(world):
     await ModelVersion.update({ModelVersion.created_at: utc}).where(ModelVersion.tenant == tenant.id)
     await create_api_token(admin, "time", scope="read")
     await ApiToken.update({ApiToken.created_at: utc}).where(ApiToken.user == admin.id)
+    await Prediction.update({Prediction.created_at: utc}).where(Prediction.interview_id == world["scored"].id)
     client = await _as(world, admin)
     for path in ("jobs", "ai_model/", "tokens"):
         page = (await client.get(f"/t/{tenant.slug}/{path}", headers=HTML)).text
         assert "2026-03-02 08:30" in page, path
         assert "2026-03-01 23:30" not in page and "UTC" not in page, path
+    export = (await client.get(f"/t/{tenant.slug}/ai_model/predictions.csv")).text
+    scored = [r for r in csv.DictReader(io.StringIO(export.lstrip("\ufeff")))
+              if r["interview_id"] == str(world["scored"].id)]
+    assert scored and all(r["created_at"] == "2026-03-02T08:30:00+09:00" for r in scored), scored

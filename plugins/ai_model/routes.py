@@ -19,7 +19,7 @@ from core import audit, csv_output
 from core.auth.guards import requires_admin, requires_staff
 from core.hours import service_guard
 from core.features import FeatureLabel, feature_labels, feature_name, insufficient_data_text
-from core.interviews.api import Interview, QuestionSetVersion, items_of
+from core.interviews.api import Interview, QuestionSetVersion, in_tokyo, items_of
 from core.plugins import NavItem
 from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
@@ -228,7 +228,8 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
     reviewed by a person says so in the `status` column.
 
     `insufficient_data` and `explanation` are in the page language: feature labels with their
-    SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first.
+    SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first; `created_at` is Japan time
+    (ISO 8601 with its +09:00 offset).
     """
     out = io.StringIO()
     writer = csv.writer(out)
@@ -244,7 +245,7 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
         writer.writerow(csv_output.row([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
                                         "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
                                         insufficient_data_text(r.insufficient_data) if r.insufficient_data else "",
-                                        explanation, r.created_at.isoformat()]))
+                                        explanation, in_tokyo(r.created_at).isoformat()]))
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"content-disposition": 'attachment; filename="ai_predictions.csv"'})
 

@@ -186,6 +186,10 @@ async def build_world(app: Any) -> dict[str, Any]:
     recorded = await schedule_interview(scope, kind="live", starts_at=now - timedelta(days=1), title="面談（録画済み）",
                                         check=False, **people)
     await advance(scope, recorded, "recorded")
+    # Its recording is being transcribed as the pages are read.
+    transcribing = await _recording(scope, tenant, recorded, candidate)
+    await Job.insert(Job(tenant=tenant.id, actor="speech.transcribe", state="running", progress=30,
+                         message="transcribing", args={"recording_id": str(transcribing.id)}))
     for interview in (analysed, poor):
         predicted = await wait_for_job(await tasks.enqueue("ai_model.predict", tenant_id=tenant.id,
                                                            interview_id=str(interview.id)))

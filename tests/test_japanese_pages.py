@@ -5,7 +5,8 @@ expert, interviewee, operator) in Japanese over a tenant with realistic data
 
 What a person sees of a page (its text without scripts and styles, and the attributes that are
 read or shown: title, placeholder, aria-label, alt, the value of a button) must hold none of
-- the English words the code stores and could show raw: roles, states of interviews, recordings,
+- the catalogue's short msgids (one to three lowercase words: states, progress messages) shown
+  untranslated, and the English words the code stores and could show raw: roles, states of interviews, recordings,
   jobs, contracts, model versions, predictions and webhook deliveries, courses, interview kinds,
   plugin kinds, meter units and the choices of plugin settings (read from the code's own constants
   and the installed plugins), HTTP reason phrases and the names of the code's exceptions;
@@ -83,9 +84,20 @@ def _constants() -> dict[str, str]:
     return found
 
 
+def _short_msgids() -> dict[str, str]:
+    """The catalogue's msgids of one to three lowercase words (states, units, progress messages):
+    shown raw, one of them is a value that skipped its translation."""
+    from core.web.i18n import translations
+
+    catalogue = translations("ja")
+    return {msgid: "a msgid shown untranslated" for msgid in catalogue._catalog
+            if isinstance(msgid, str) and re.fullmatch(r"[a-z]+(?: [a-z]+){0,2}", msgid)
+            and catalogue.gettext(msgid) != msgid}
+
+
 def deny_list(host: PluginHost) -> dict[str, str]:
     """Every known English value (word or phrase) -> what it is."""
-    found = _constants()
+    found = _short_msgids() | _constants()
     for meta in host.metas.values():
         for meter in meta.meters:
             found[meter.unit] = f"unit of the meter {meter.key}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from jinja2 import Environment
@@ -14,8 +14,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
-from core.auth.guards import STAFF_ROLES
 from core import job_texts
+from core.auth.guards import STAFF_ROLES
 from core.job_heartbeat import shown_state
 from core.plugins import NavItem, PluginHost
 from core.web import i18n
@@ -38,7 +38,7 @@ def tokyo_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=timezone.utc)  # times are stored in UTC
     return moment.astimezone(TOKYO).strftime(fmt)
 
 

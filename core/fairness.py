@@ -390,6 +390,36 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.0f}%"
 
 
+def attribute_name(report: dict[str, Any], category: str, language: str) -> str:
+    """An attribute (or an intersection "a × b") as the report names it in `language`."""
+    names = (report.get("names") or {}).get("attributes", {})
+    index = 0 if language == "ja" else 1
+    return " × ".join(names.get(a, [a, a])[index] for a in category.split(" × "))
+
+
+def group_name(report: dict[str, Any], category: str, group: Any, language: str) -> str:
+    """A group's value (or an intersection's "x × y") as the report names it in `language`; the key
+    where the report has no name for it. None (never entered) is returned as ""."""
+    if group is None:
+        return ""
+    names = (report.get("names") or {}).get("groups", {})
+    index = 0 if language == "ja" else 1
+    attributes, values = category.split(" × "), str(group).split(" × ")
+    if len(attributes) != len(values):
+        return str(group)
+    return " × ".join(names.get(a, {}).get(v, [v, v])[index] for a, v in zip(attributes, values))
+
+
+def family_name(report: dict[str, Any], family: str, language: str) -> str:
+    """A feature family of the ablation as the report names it in `language`; its key where unnamed."""
+    names = (report.get("names") or {}).get("families", {})
+    return names.get(family, [family, family])[0 if language == "ja" else 1]
+
+
+def _who(report: dict[str, Any], category: str, group: Any, language: str) -> str:
+    return f"{attribute_name(report, category, language)} = {group_name(report, category, group, language)}"
+
+
 def findings(report: dict[str, Any], settings: FairnessSettings,
              expert_names: dict[str, str] | None = None) -> list[Finding]:
     """Plain-language findings of a report made of `analyse_item` results (report["items"]),
@@ -408,11 +438,12 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
                     "label_metrics" if source == "label_rates" else "prediction_metrics", [])
                     if m["group"] == row["group"] and m["attribute"] == row["category"]), None)
                 level = "high" if spd is None or abs(spd) > settings.spd_max else "medium"
+                who_ja, who_en = (_who(report, row["category"], row["group"], lang) for lang in ("ja", "en"))
                 out.append(Finding(
                     level,
-                    f"「{label}」の{what_ja}で、{row['category']} = {row['group']} の合格率は {_pct(row['rate'])}、"
+                    f"「{label}」の{what_ja}で、{who_ja} の合格率は {_pct(row['rate'])}、"
                     f"インパクト比は {row['impact_ratio']:.2f} で、4/5 ルール（{settings.impact_ratio_min:.2f}）を下回っています。",
-                    f"In {what_en} of \"{label}\", {row['category']} = {row['group']} passes at {_pct(row['rate'])}; "
+                    f"In {what_en} of \"{label}\", {who_en} passes at {_pct(row['rate'])}; "
                     f"its impact ratio {row['impact_ratio']:.2f} is below the four-fifths rule "
                     f"({settings.impact_ratio_min:.2f}).",
                     "評価基準と評価の過程を見直し、この集団の面談を複数の評価者で再確認してください。",
@@ -426,9 +457,10 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
             who = names.get(row["expert_id"], row["expert_id"])
             out.append(Finding(
                 "high",
-                f"「{label}」で、評価者 {who} は {row['attribute']} = {row['group']} の面談を、同じ面談を評価した他の評価者より "
+                f"「{label}」で、評価者 {who} は {_who(report, row['attribute'], row['group'], 'ja')} の面談を、"
+                f"同じ面談を評価した他の評価者より "
                 f"平均 {abs(row['paired_gap']):.2f} 点低く評価しています（インパクト比 {row['impact_ratio']:.2f}）。",
-                f"In \"{label}\", expert {who} scores {row['attribute']} = {row['group']} "
+                f"In \"{label}\", expert {who} scores {_who(report, row['attribute'], row['group'], 'en')} "
                 f"{abs(row['paired_gap']):.2f} points lower on average than the other experts scoring the same "
                 f"interviews (impact ratio {row['impact_ratio']:.2f}).",
                 "この評価者の評価をモデルの学習から外すか再評価を依頼し、評価基準の研修を検討してください。"
@@ -442,10 +474,11 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
                 continue
             out.append(Finding(
                 "medium",
-                f"「{label}」で、AIモデルの正確さが {row['attribute']} = {row['group']} と他の集団で異なります"
+                f"「{label}」で、AIモデルの正確さが {_who(report, row['attribute'], row['group'], 'ja')} と他の集団で異なります"
                 f"（平均絶対誤差 {row['mae']:.2f}、他の集団 {row['mae_rest']:.2f}、機会均等差 "
                 f"{row['equal_opportunity_difference'] if row['equal_opportunity_difference'] is not None else '—'}）。",
-                f"In \"{label}\", the model is not equally accurate for {row['attribute']} = {row['group']} "
+                f"In \"{label}\", the model is not equally accurate for "
+                f"{_who(report, row['attribute'], row['group'], 'en')} "
                 f"(MAE {row['mae']:.2f} against {row['mae_rest']:.2f} for the rest; equal opportunity difference "
                 f"{row['equal_opportunity_difference'] if row['equal_opportunity_difference'] is not None else '—'}).",
                 "この集団の学習データを増やし、モデルを再構築してください。予測は必ず人が確認してください。",
@@ -464,12 +497,13 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
                 "Check for changes in applicants or in how interviews are run, and rebuild the model if needed.",
                 {"item": item_key, "psi": d["psi"]}))
     for change in drift.get("disparities", []):
+        who_ja, who_en = (_who(report, change["category"], change["group"], lang) for lang in ("ja", "en"))
+        before = change["before"] if change["before"] is not None else "—"
         out.append(Finding(
             "high",
-            f"前月になかった、または拡大した格差: 「{change['name']}」{change['category']} = {change['group']} "
-            f"のインパクト比 {change['before'] if change['before'] is not None else '—'} → {change['after']:.2f}。",
-            f"A new or grown disparity since last month: \"{change['name']}\" {change['category']} = "
-            f"{change['group']}, impact ratio {change['before'] if change['before'] is not None else '—'} → "
+            f"前月になかった、または拡大した格差: 「{change['name']}」{who_ja} "
+            f"のインパクト比 {before} → {change['after']:.2f}。",
+            f"A new or grown disparity since last month: \"{change['name']}\" {who_en}, impact ratio {before} → "
             f"{change['after']:.2f}.",
             "この期間の予測を人が再確認し、原因を調べてください。",
             "Have a person re-check this period's predictions and look for the cause.",
@@ -482,15 +516,16 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
         if not ratios:
             continue
         family, ratio = min(ratios, key=lambda fr: fr[1])
+        family_ja, family_en = family_name(report, family, "ja"), family_name(report, family, "en")
         out.append(Finding(
             "medium",
-            f"{focus['category']} = {focus['group']} の格差は、特徴量の系統「{family}」だけで学習したモデルで最も強く"
-            f"再現されます（インパクト比 {ratio:.2f}）。この系統が属性の代わりになっている可能性があります。",
-            f"The disparity for {focus['category']} = {focus['group']} is reproduced most by a model trained on "
-            f"the \"{family}\" feature family alone (impact ratio {ratio:.2f}): those features may stand in "
-            f"for the attribute.",
-            f"「{family}」系統の特徴量を使うべきか見直し、外したモデルと比べてください。",
-            f"Review whether the \"{family}\" features should be used, and compare with a model built without "
+            f"{_who(report, focus['category'], focus['group'], 'ja')} の格差は、特徴量の系統「{family_ja}」だけで学習した"
+            f"モデルで最も強く再現されます（インパクト比 {ratio:.2f}）。この系統が属性の代わりになっている可能性があります。",
+            f"The disparity for {_who(report, focus['category'], focus['group'], 'en')} is reproduced most by a "
+            f"model trained on the \"{family_en}\" feature family alone (impact ratio {ratio:.2f}): those features "
+            f"may stand in for the attribute.",
+            f"「{family_ja}」系統の特徴量を使うべきか見直し、外したモデルと比べてください。",
+            f"Review whether the \"{family_en}\" features should be used, and compare with a model built without "
             f"them.",
             {"family": family, "category": focus["category"], "group": focus["group"], "impact_ratio": ratio}))
     undisclosed = [r for r in report.get("representation", []) if r["group"] in (None, UNDISCLOSED)]
@@ -501,9 +536,10 @@ def findings(report: dict[str, Any], settings: FairnessSettings,
         if share > 0.5:
             out.append(Finding(
                 "medium",
-                f"属性「{attribute}」は {_pct(share)} の面談で不明（未入力または回答しない）のため、分析は残りの面談だけに基づきます。",
-                f"Attribute \"{attribute}\" is unknown (not entered or not disclosed) for {_pct(share)} of the "
-                f"interviews; the analysis rests on the others only.",
+                f"属性「{attribute_name(report, attribute, 'ja')}」は {_pct(share)} の面談で不明（未入力または回答しない）のため、"
+                "分析は残りの面談だけに基づきます。",
+                f"Attribute \"{attribute_name(report, attribute, 'en')}\" is unknown (not entered or not disclosed) "
+                f"for {_pct(share)} of the interviews; the analysis rests on the others only.",
                 "属性の入力や任意回答の案内を見直してください。",
                 "Review how attributes are entered and how the voluntary declaration is offered.",
                 {"attribute": attribute, "unknown_share": share}))
@@ -525,14 +561,16 @@ def risk_level(found: list[Finding]) -> str:
 def make_report(*, kind: str, subject_ja: str, subject_en: str, made_at: str, groups: pd.DataFrame,
                 attributes: list[str], items: list[dict[str, Any]], settings: FairnessSettings,
                 expert_names: dict[str, str] | None = None, drift: dict[str, Any] | None = None,
-                ablation: dict[str, Any] | None = None) -> dict[str, Any]:
+                ablation: dict[str, Any] | None = None, names: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stored report: the `analyse_item` tables with representation, findings and the risk
-    level (what `core.fairness_report` presents). JSON-able."""
+    level (what `core.fairness_report` presents). JSON-able. `names` says how the attributes and
+    their values are named (core.interviews.attributes.report_names), and the feature families of an
+    ablation (`"families": {family: [ja, en]}`); without it, by their keys."""
     report: dict[str, Any] = {
         "kind": kind, "subject_ja": subject_ja, "subject_en": subject_en, "made_at": made_at,
         "settings": settings.as_dict(), "n_interviews": int(len(groups)), "attributes": list(attributes),
         "representation": representation(groups, attributes), "items": items,
-        "expert_names": dict(expert_names or {}), "drift": drift, "ablation": ablation,
+        "expert_names": dict(expert_names or {}), "drift": drift, "ablation": ablation, "names": names or {},
     }
     found = findings(report, settings, expert_names)
     report["findings"] = [asdict(f) for f in found]

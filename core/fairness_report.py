@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from core import csv_output
-from core.fairness import UNDISCLOSED
+from core.fairness import UNDISCLOSED, attribute_name, family_name, group_name
 
 CJK_FONTS = ["Noto Sans CJK JP", "Noto Serif CJK JP", "DejaVu Sans"]
 TEMPLATES = Path(__file__).parent / "web" / "templates"
@@ -39,15 +40,17 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def rate_chart(rows: list[dict[str, Any]], title: str, impact_ratio_min: float) -> str | None:
+def rate_chart(rows: list[dict[str, Any]], title: str, impact_ratio_min: float,
+               label: Callable[[str, Any], str] = lambda category, group: f"{category}: {group}") -> str | None:
     """Bars of the scoring rate per group of each single attribute, with 95 % intervals and the
-    four-fifths line of each attribute; None when there is nothing to draw."""
+    four-fifths line of each attribute (each bar named `label(category, group)`); None when there
+    is nothing to draw."""
     rows = [r for r in rows if " × " not in r["category"]]
     if not rows:
         return None
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
-    labels = [f"{r['category']}: {r['group']}" for r in rows]
+    labels = [label(r["category"], r["group"]) for r in rows]
     rates = [r["rate"] or 0 for r in rows]
     low = [max(0.0, (r["rate"] or 0) - (r["rate_low"] or 0)) for r in rows]
     high = [max(0.0, (r["rate_high"] or 0) - (r["rate"] or 0)) for r in rows]
@@ -86,15 +89,20 @@ def drift_chart(name: str, before: list[int], after: list[int], scale_min: float
     return _png(fig)
 
 
-def charts(report: dict[str, Any]) -> dict[str, Any]:
-    """Every chart of a report: {"items": {item key: [data URI, ...]}, "drift": {item key: data URI}}."""
+def charts(report: dict[str, Any], language: str = "ja") -> dict[str, Any]:
+    """Every chart of a report: {"items": {item key: [data URI, ...]}, "drift": {item key: data URI}};
+    groups named as the report names them in `language`."""
     ratio = report.get("settings", {}).get("impact_ratio_min", 0.8)
+
+    def label(category: str, group: Any) -> str:
+        return f"{attribute_name(report, category, language)}: {group_name(report, category, group, language)}"
+
     out: dict[str, Any] = {"items": {}, "drift": {}}
     for item in report.get("items", []):
         pictures = []
         for source, title in (("label_rates", "expert evaluations / 専門家の評価"),
                               ("prediction_rates", "AI predictions / AIの予測")):
-            picture = rate_chart(item.get(source, []), f"{item['name']}: {title}", ratio)
+            picture = rate_chart(item.get(source, []), f"{item['name']}: {title}", ratio, label)
             if picture:
                 pictures.append(picture)
         out["items"][item["key"]] = pictures
@@ -105,8 +113,15 @@ def charts(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _context(report: dict[str, Any], language: str) -> dict[str, Any]:
-    return {"report": report, "charts": charts(report), "lang": language, "UNDISCLOSED": UNDISCLOSED,
-            "expert_names": report.get("expert_names", {})}
+    from core.web.rendering import tokyo_time
+
+    made_at = report.get("made_at") or ""
+    return {"report": report, "charts": charts(report, language), "lang": language, "UNDISCLOSED": UNDISCLOSED,
+            "expert_names": report.get("expert_names", {}),
+            "attribute_name": lambda category: attribute_name(report, category, language),
+            "group_name": lambda category, group: group_name(report, category, group, language),
+            "family_name": lambda family: family_name(report, family, language),
+            "made_at": tokyo_time(datetime.fromisoformat(made_at)) if made_at else ""}
 
 
 def report_html(report: dict[str, Any], language: str, *, standalone: bool) -> str:

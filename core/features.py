@@ -291,9 +291,15 @@ NOT_ANALYSED = "not analysed"  # the stored reason when an interview has no feat
 _QUALITY = re.compile(r"^(?P<name>\w+) (?P<value>[-\d.]+) is below (?P<minimum>[-\d.]+)$")
 
 
-def insufficient_data_text(reason: str) -> str:
+def insufficient_data_text(reason: str, language: str | None = None) -> str:
     """A stored "insufficient data" reason (`quality_problem`'s, or NOT_ANALYSED) in plain words,
-    in the request's language; an unknown reason is returned as it is."""
+    in `language` (the request's by default); an unknown reason is returned as it is."""
+    if language is not None:
+        token = current_language.set(language)
+        try:
+            return insufficient_data_text(reason)
+        finally:
+            current_language.reset(token)
     if reason == NOT_ANALYSED:
         return _("The interview has not been analysed yet.")
     match = _QUALITY.match(reason.strip())

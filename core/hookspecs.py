@@ -356,3 +356,11 @@ def mendan_evaluation_saved(tenant_id: Any, interview_id: Any, evaluator_role: A
     tenant's enabled plugins only. Return value ignored; may be async; answer quickly (the
     evaluator's save waits), queue slow work as a job. The video-analysis option recomputes its
     report from here."""
+
+
+@hookspec
+def mendan_fairness_reports(tenant: Any) -> Any:
+    """Return a list of `core.plugins.NavItem`: where the tenant's AI-ethics reports are (paths
+    under `/t/{tenant}/`), so that the fairness note beside a face-based AI score links to them.
+    Only people who may see protected attributes (`core.interviews.api.can_see_attributes`) are
+    shown the links. Called for a tenant, so only for plugins it enabled; may be async."""

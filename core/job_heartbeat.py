@@ -22,6 +22,7 @@ import structlog
 from dramatiq.middleware import Middleware
 
 from core.config import Settings
+from core.web.i18n import N_
 
 log = structlog.get_logger("mendan.job_heartbeat")
 
@@ -29,6 +30,7 @@ log = structlog.get_logger("mendan.job_heartbeat")
 # holds it, look again when its lease ends; its worker was lost on every attempt, it failed for good.
 CLAIMED, FINISHED, HELD, SPENT = "claimed", "finished", "held", "spent"
 LOST = "lost"  # the state shown for a running job whose worker's lease ran out
+WORKER_LOST = N_("the worker was lost during all %(n)s attempts")  # a job's error when every attempt lost its worker
 
 
 def _now() -> datetime:
@@ -94,7 +96,7 @@ def claim(job_id: str, *, worker: str, settings: Settings, ours_ended: bool) -> 
         return Claim(HELD, retry_in_ms=int(wait * 1000), attempts=row["attempts"])
     Job.update({
         Job.state: "failed", Job.finished_at: now,
-        Job.error: f"the worker was lost during all {row['attempts']} attempts",
+        Job.error: WORKER_LOST % {"n": row["attempts"]},
     }).where((Job.id == job_id) & (Job.state == row["state"])).run_sync()
     return Claim(SPENT, attempts=row["attempts"])
 

@@ -27,6 +27,7 @@ import click
 
 from core.config import get_settings
 from core.tasks import JobRefused
+from core.web.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,11 @@ def verified_path(model: ModelFile, root: Path | None = None) -> Path:
     """The file's path once its SHA-256 matched. Raises ModelFileError (missing or altered)."""
     path = model_path(model, root)
     if not path.is_file():
-        raise ModelFileError(f"model file {path} is missing: run `mendan models fetch`")
+        raise ModelFileError(N_("a model file is missing") + f": run `mendan models fetch` ({path})")
     if sha256_of(path) != model.sha256:
         raise ModelFileError(
-            f"model file {path} does not match its SHA-256 {model.sha256}: it was altered or damaged; "
-            "delete it and run `mendan models fetch`"
+            N_("a model file does not match its SHA-256") + f": {path} ({model.sha256}): it was altered or "
+            "damaged; delete it and run `mendan models fetch`"
         )
     return path
 

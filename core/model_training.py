@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.job_texts import job_text
 from core.tasks import JobRefused
+from core.web.i18n import N_
 
 HARD_MINIMUM = 10  # fewer labelled interviews than this cannot be cross-validated meaningfully
 RECOMMENDED_MINIMUM = 50  # the spec: 50-100 interview videos give reasonable accuracy
@@ -175,7 +177,8 @@ def out_of_fold(features: pd.DataFrame, y: np.ndarray, item: ItemSpec, test_fold
         else:
             out[test] = _fit_predict(item, X.iloc[train], y[train], X.iloc[test], seed, threads, texts, iterations)
         if progress:
-            progress(k + 1, f"{item.name}: fold {k + 1}/{len(test_folds)}")
+            progress(k + 1, job_text(N_("%(item)s: cross-validation, part %(part)s of %(parts)s"), item=item.name,
+                                     part=k + 1, parts=len(test_folds)))
     return out
 
 
@@ -206,7 +209,7 @@ def build(
     numeric = features.drop(columns=text_columns_of(features)).astype(float)
     feature_names = [c for c in numeric.columns if numeric[c].notna().any()]
     if not feature_names:
-        raise TrainingRefused("no features: analyse the recordings before building a model", code="no_features")
+        raise TrainingRefused(N_("no features: analyse the recordings before building a model"), code="no_features")
     # An interview without text has "" there: CatBoost reads it as no words, not as a value.
     X_all = pd.concat([numeric[feature_names], features[texts].fillna("").astype(str)], axis=1)
     feature_names = feature_names + texts
@@ -240,7 +243,7 @@ def build(
             warnings.append({"code": "few", "item": item.name, "n": n, "recommended": RECOMMENDED_MINIMUM})
     if not results:
         reasons = "; ".join(_skip_text(reason) for reason in skipped.values()) or "no evaluation item has expert scores"
-        raise TrainingRefused(f"no evaluation item could be built: {reasons}", code="no_item", skipped=skipped)
+        raise TrainingRefused(N_("no evaluation item could be built") + f": {reasons}", code="no_item", skipped=skipped)
     return BuildResult(feature_names=feature_names, n_interviews=len(common), items=results, skipped=skipped,
                        warnings=warnings)
 
@@ -271,7 +274,7 @@ def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds:
         metrics = regression_metrics(y, np.clip(predicted, item.scale_min, item.scale_max), item.integer_scale)
     final = _model(item, seed, threads, bool(texts), iterations)
     final.fit(_pool(X, y, texts))
-    report(folds + 1, f"{item.name}: final model")
+    report(folds + 1, job_text(N_("%(item)s: training the final model"), item=item.name))
     importance = dict(zip(features.columns, map(float, final.get_feature_importance())))
     return ItemResult(item=item, n=n, metrics=metrics, importance=importance, model_bytes=_to_bytes(final),
                       oof=dict(zip(map(str, y_all.index), map(float, predicted))))

@@ -9,6 +9,7 @@ and bounded:
     unit                shown after the field ("fps", "秒")
     min, max            bounds of a number; for a str, its length
     choices             the allowed values (shown as a list)
+    choice_labels       {value: (label ja, label en)}: how each choice is named in the form
     secret              stored sealed under the tenant's data key, never shown back
     operator_only       only operators see and change it (in /ops/)
 
@@ -34,8 +35,8 @@ from core.web.i18n import gettext as _
 log = structlog.get_logger("mendan.plugins")
 
 SUPPORTED_TYPES = (bool, int, float, str)
-_KNOWN_METADATA = {"label_ja", "label_en", "unit", "min", "max", "choices", "secret", "operator_only", "help_ja",
-                   "help_en"}
+_KNOWN_METADATA = {"label_ja", "label_en", "unit", "min", "max", "choices", "choice_labels", "secret",
+                   "operator_only", "help_ja", "help_en"}
 
 
 class SchemaError(ValueError):
@@ -67,9 +68,17 @@ class SettingField:
     operator_only: bool = False
     help_ja: str = ""
     help_en: str = ""
+    choice_labels: tuple[tuple[Any, str, str], ...] = ()  # (value, label ja, label en)
 
     def label(self, language: str) -> str:
         return self.label_ja if language == "ja" else self.label_en
+
+    def choice_label(self, value: Any, language: str) -> str:
+        """How the choice `value` is named in `language`; the value itself where the plugin gave no label."""
+        for choice, ja, en in self.choice_labels:
+            if choice == value:
+                return ja if language == "ja" else en
+        return str(value)
 
     def help(self, language: str) -> str:
         return self.help_ja if language == "ja" else self.help_en
@@ -113,6 +122,7 @@ def schema_fields(schema: type) -> list[SettingField]:
             choices=tuple(meta.get("choices", ())), secret=bool(meta.get("secret", False)),
             operator_only=bool(meta.get("operator_only", False)),
             help_ja=meta.get("help_ja", ""), help_en=meta.get("help_en", ""),
+            choice_labels=_choice_labels(f.name, meta),
         )
         if field.secret and kind is not str:
             raise SchemaError(f"setting {f.name!r}: only str settings can be secret")
@@ -123,6 +133,22 @@ def schema_fields(schema: type) -> list[SettingField]:
                 raise SchemaError(f"setting {f.name!r}: the default does not fit: {exc.errors[f.name]}") from exc
         out.append(field)
     return out
+
+
+def _choice_labels(name: str, meta: dict[str, Any]) -> tuple[tuple[Any, str, str], ...]:
+    """`choice_labels` of a field's metadata as (value, ja, en); SchemaError for a label of no choice
+    or one that is not a (ja, en) pair of text."""
+    labels = meta.get("choice_labels", {})
+    if not isinstance(labels, dict):
+        raise SchemaError(f"setting {name!r}: choice_labels must map each choice to (label ja, label en)")
+    out = []
+    for value, pair in labels.items():
+        if value not in tuple(meta.get("choices", ())):
+            raise SchemaError(f"setting {name!r}: choice_labels names {value!r}, which is not one of its choices")
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)):
+            raise SchemaError(f"setting {name!r}: the label of {value!r} must be (label ja, label en)")
+        out.append((value, pair[0], pair[1]))
+    return tuple(out)
 
 
 def check(field: SettingField, value: Any) -> Any:

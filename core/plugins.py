@@ -74,14 +74,29 @@ def _keys_from_env(name: str) -> set[str] | None:
     return {k.strip() for k in raw.split(",") if k.strip()} if raw else None
 
 
+# The billed units of the built-in meters, in words (Japanese, English); a meter with another
+# unit names it itself (`Meter.unit_ja`, `Meter.unit_en`).
+UNIT_NAMES = {"interview": ("面談", "interview"), "minute": ("分", "minute"), "build": ("構築", "build"),
+              "analysis": ("分析", "analysis"), "month": ("月", "month"), "question": ("質問", "question")}
+
+
 @dataclass(frozen=True)
 class Meter:
-    """A usage meter a plugin emits, billed per unit."""
+    """A usage meter a plugin emits, billed per `unit` (a code such as "minute"); pages name the
+    unit in words: `unit_ja` / `unit_en` where given, else `UNIT_NAMES`."""
 
     key: str
     unit: str
     name_ja: str
     name_en: str
+    unit_ja: str = ""
+    unit_en: str = ""
+
+    def unit_name(self, language: str) -> str:
+        """The unit in words in `language` ("ja" or "en"); the code itself when nobody named it."""
+        ja, en = (self.unit_ja, self.unit_en) if self.unit_ja or self.unit_en else \
+            UNIT_NAMES.get(self.unit, (self.unit, self.unit))
+        return (ja or en) if language == "ja" else (en or ja)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,7 @@ from dramatiq.middleware import Middleware, Retries, SkipMessage
 from core.db.json_columns import json_value
 from core.config import Settings
 from core.job_heartbeat import CLAIMED, HELD, SPENT, JobHeartbeat, claim, worker_id
+from core.web.i18n import N_
 
 # `core.db.tables` (piccolo) is imported inside the functions that use `Job`: every plugin imports
 # this module, and every `mendan` command loads the plugins.
@@ -76,7 +77,9 @@ def _failed_for_good(message: Any) -> None:
 
 class JobRefused(Exception):
     """A job that cannot succeed however often it runs (bad input, too little data):
-    it fails at once, without retries, and its message is shown to the user."""
+    it fails at once, without retries, and its message is shown to the user in words
+    (core.job_texts.failure_text): an English msgid marked with `N_`, optionally followed by
+    ": " and details (ids, values) that are shown to support only."""
 
 
 def _now() -> datetime:
@@ -182,14 +185,16 @@ class JobTableMiddleware(Middleware):
         job_id = message.options.get("job_id")
         if job_id:
             self.heartbeat.release(job_id)
-            Job.update({Job.state: "failed", Job.error: "skipped", Job.finished_at: _now()}).where(
+            Job.update({Job.state: "failed", Job.error: N_("skipped"), Job.finished_at: _now()}).where(
                 Job.id == job_id
             ).run_sync()
         _failed_for_good(message)
 
 
 def report_progress(percent: int, message: str = "") -> None:
-    """Called by an actor while it works; shown live on the job page."""
+    """Called by an actor while it works; shown live on the job page. `message` is an English
+    msgid (marked with `N_`), or `core.job_texts.job_text(msgid, **values)` where it has values;
+    the page translates it (core.job_texts.message_text)."""
     from core.db.tables import Job
 
     job_id = current_job_id.get()
@@ -354,9 +359,9 @@ class TaskQueue:
         for job in rows:
             error = ""
             if job.actor not in self.actors:
-                error = "actor no longer installed"
+                error = N_("actor no longer installed")
             elif job.attempts > self.settings.job_max_retries:
-                error = f"the process stopped during all {job.attempts} attempts"
+                error = N_("the process stopped during all %(n)s attempts") % {"n": job.attempts}
             if error:
                 await Job.update({Job.state: "failed", Job.error: error, Job.finished_at: _now()}).where(
                     Job.id == job.id

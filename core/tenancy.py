@@ -64,7 +64,7 @@ class TenantScope:
         except (ValueError, TypeError):
             row = None
         if row is None:
-            raise NotFoundException(f"{table.__name__} not found")
+            raise NotFoundException()
         return row
 
     def transaction(self):
@@ -84,7 +84,7 @@ class TenantScope:
 async def tenant_by_slug(slug: str) -> Tenant:
     tenant = await Tenant.objects().where(Tenant.slug == slug).first()
     if tenant is None:
-        raise NotFoundException("tenant not found")
+        raise NotFoundException()
     return tenant
 
 
@@ -102,7 +102,7 @@ async def resolve_tenant(connection: ASGIConnection) -> Tenant:
     if user is None:
         raise NotAuthorizedException("sign in to continue")
     if user.tenant != tenant.id:
-        raise NotFoundException("tenant not found")
+        raise NotFoundException()
     connection.state["tenant"] = tenant
     connection.state["scope"] = TenantScope(tenant.id)
     structlog.contextvars.bind_contextvars(tenant_id=str(tenant.id))

@@ -34,6 +34,7 @@ def analyse_command(slug: str, extractor: str | None, interview_id: str | None, 
 async def _run(settings, slug: str, extractor: str | None, interview_id: str | None, all_interviews: bool):
     from mendan.app import create_app
     from core.db.tables import Job, Tenant
+    from core.job_texts import message_text
 
     app = create_app(settings)
     async with app.lifespan():
@@ -47,7 +48,7 @@ async def _run(settings, slug: str, extractor: str | None, interview_id: str | N
             shown = 0
             while True:
                 job = await Job.objects().where(Job.id == job_id).first()
-                bar.label = job.message or "re-analysis"
+                bar.label = message_text(job.message, "en") or "re-analysis"
                 bar.update(max(0, job.progress - shown))
                 shown = max(shown, job.progress)
                 if job.state in ("done", "failed"):

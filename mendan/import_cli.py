@@ -68,6 +68,7 @@ def _probe_in(folder: Path):
 
 async def _run(settings, csv_file: Path, videos_dir: Path, slug: str, consent_source: str, check_only: bool) -> str:
     from core.db.tables import Job, Tenant
+    from core.job_texts import message_text
     from core.interviews.import_check import check_import
     from core.interviews.import_run import ImportProblem, confirm_import, create_import, stage_video
     from core.tenancy import TenantScope
@@ -103,7 +104,7 @@ async def _run(settings, csv_file: Path, videos_dir: Path, slug: str, consent_so
             shown = 0
             while True:
                 job = await Job.objects().where(Job.id == job_id).first()
-                bar.label = job.message or "import"
+                bar.label = message_text(job.message, "en") or "import"
                 bar.update(max(0, job.progress - shown))
                 shown = max(shown, job.progress)
                 if job.state in ("done", "failed"):

@@ -13,6 +13,7 @@ from core.auth.tokens import TokenRefused, create_api_token, create_password_res
 from core.db.tables import ApiToken, Job
 from core.interviews.people import set_active
 from core.tenancy import TenantScope
+from core.web.rendering import TOKYO
 from tests.conftest import HTML, form_csrf, login
 
 NEW_PASSWORD = "a-brand-new-passphrase"
@@ -82,7 +83,8 @@ async def test_the_page_makes_lists_and_revokes_tokens_with_scope_and_expiry(cli
     row = await ApiToken.objects().where(ApiToken.user == interviewer.id).first()
     assert row.scope == "write" and row.name == "ats"
     assert timedelta(days=29) < row.expires_at - datetime.now(timezone.utc) <= timedelta(days=30)
-    assert "read, write" in made.text and row.expires_at.strftime("%Y-%m-%d") in made.text
+    assert "<code>read, write</code>" in made.text  # the scopes as the API names them, beside their words
+    assert row.expires_at.astimezone(TOKYO).strftime("%Y-%m-%d") in made.text
     # An interviewer's write token: the role still keeps them out of the admin's people list.
     assert (await client.get(f"/api/v1/t/{tenant.slug}/people", headers=bearer(token))).status_code == 403
     revoke = await client.post(f"/t/{tenant.slug}/tokens/{row.id}/revoke", headers=HTML,

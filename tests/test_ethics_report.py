@@ -73,3 +73,23 @@ def test_csv_holds_every_table(report):
     assert text.startswith("\ufeff")
     sections = {line.split(",")[0] for line in text.splitlines()[1:]}
     assert {"representation", "label_rates", "prediction_rates", "label_metrics", "experts", "errors"} <= sections
+
+
+def test_the_report_names_attributes_groups_and_feature_families_as_the_tenant_does():
+    """The analysis works on keys; the report shows the names (core.interviews.api.report_names) in
+    the reader's language: its tables, findings and feature families."""
+    from plugins.ethics_model.analysis import FAMILY_NAMES
+
+    evaluation, groups, features = generated_evaluation(n=200, all_experts_biased=True, n_features=2,
+                                                         proxy_family="face")
+    names = {"attributes": {"gender": ["性別", "Gender"], "age_band": ["年齢層", "Age band"]},
+             "groups": {"gender": {"female": ["女性", "Female"], "male": ["男性", "Male"]}},
+             "families": FAMILY_NAMES}
+    named = analyse_evaluation(evaluation, groups, ["gender", "age_band"], FairnessSettings(), features=features,
+                               names=names)
+    assert named["ablation"]["rows"], "no feature families: the check proves nothing"
+    ja, en = report_html(named, "ja", standalone=False), report_html(named, "en", standalone=False)
+    assert "<td>性別</td><td>女性</td>" in ja and "<td>顔の表情と動き</td>" in ja
+    assert "<td>Gender</td><td>Female</td>" in en and "<td>Face expressions and movements</td>" in en
+    assert not any(f"<td>{key}</td>" in ja for key in ("gender", "female", "male", "face"))
+    assert any("性別 = 女性" in f["ja"] and "Gender = Female" in f["en"] for f in named["findings"])

@@ -168,7 +168,8 @@ async def test_progress_is_visible_while_running_and_streamed_to_the_job_page(ap
     assert events.status_code == 200
     assert events.headers["content-type"].startswith("text/event-stream")
     states = [json.loads(line[len("data: "):]) for line in events.text.splitlines() if line.startswith("data: ")]
-    assert states[0] == {"state": "running", "progress": 30, "message": "waiting at the gate", "error": ""}
+    assert states[0] == {"state": "running", "progress": 30, "message": "waiting at the gate", "error": "",
+                         "detail": ""}
     assert states[-1]["state"] == "done" and states[-1]["progress"] == 100
     progress = [s["progress"] for s in states]
     assert progress == sorted(progress) and len(states) >= 2

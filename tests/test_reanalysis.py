@@ -14,6 +14,7 @@ import pytest
 import plugins.ai_model.plugin as ai_model_plugin
 from core.db.tables import FeatureValue
 from core.features import features_of
+from core.job_texts import message_text
 from core.hookspecs import hookimpl
 from core.interviews.api import QuestionSetVersion, items_of
 from core.interviews.evaluations import save_evaluation
@@ -114,7 +115,8 @@ async def test_a_bumped_extractor_is_detected_rerun_with_progress_and_used_by_th
     job_id = pressed.headers["location"].rsplit("/", 1)[1]
     job = await wait_for_job(job_id)
     assert (job.state, job.progress, job.result_ref) == ("done", 100, "3 interviews re-analysed")
-    assert job.message == "3/3 interviews"
+    assert message_text(job.message, "en") == "3 of 3 interviews"  # stored as a msgid with its counts
+    assert message_text(job.message, "ja") == "3 件中 3 件の面談"
     assert [s.stale for s in await stale_analyses(tenant.id) if s.name == "timing"] == [[]]
     assert (await features_of(scope, interviews[0].id))["timing.length_s"] == pytest.approx(106.0, abs=0.2)
     assert len(timing.analysed) == 6  # once more per interview

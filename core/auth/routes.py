@@ -39,7 +39,7 @@ from core.config import Settings
 from core.db.tables import ApiToken, PasswordReset, Tenant, User
 from core.tenancy import tenant_by_slug, tenant_guard
 from core.text_input import TextProblem, clean_text
-from core.web.i18n import current_language
+from core.web.i18n import N_, current_language
 from core.web.i18n import gettext as _
 from core.web.rendering import page
 
@@ -252,6 +252,9 @@ async def tenant_reset_apply(request: Request, tenant: FromPath[str], token: Fro
 
 # -- API tokens ---------------------------------------------------------------
 
+# What each scope lets a token do, in words (the API's names, `read` ..., are shown as code beside them).
+SCOPE_NAMES = {"read": N_("Read only"), "write": N_("Read and write"), "admin": N_("Read, write and settings")}
+
 
 async def _tokens_page(request: Request, new_token: str | None = None, error: str | None = None,
                        revoked: bool = False) -> Template:
@@ -260,7 +263,7 @@ async def _tokens_page(request: Request, new_token: str | None = None, error: st
                                             ).order_by(ApiToken.created_at, ascending=False)
     widest = highest_scope_for(request.user.role) or "read"
     return await page(request, "tokens.html", status_code=400 if error else 200, tokens=tokens, new_token=new_token,
-                      error=error, scopes=SCOPES[:SCOPES.index(widest) + 1], all_scopes=SCOPES,
+                      error=error, scopes=SCOPES[:SCOPES.index(widest) + 1], all_scopes=SCOPES, scope_names=SCOPE_NAMES,
                       default_days=DEFAULT_TOKEN_LIFETIME.days, now=datetime.now(timezone.utc), revoked=revoked)
 
 

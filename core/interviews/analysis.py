@@ -35,6 +35,7 @@ from core.interviews.tables import Interview, Recording
 from core.runtime import runtime
 from core.tasks import JobRefused, on_final_failure, report_progress
 from core.tenancy import TenantScope
+from core.web.i18n import N_
 
 log = structlog.get_logger("mendan.analysis")
 
@@ -163,7 +164,7 @@ async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtra
 
         transcript = await transcript_of(scope, target.recording_id) if target.recording_id else None
         if transcript is None:
-            raise JobRefused(f"recording {target.recording_id} has no stored transcript")
+            raise JobRefused(N_("the recording has no stored transcript") + f": {target.recording_id}")
         question = await question_text(scope, interview_id, target.question_key)
         features = chosen.extract(ExtractionInput(**common, text=transcript.text(), transcript=transcript,
                                                   question_text=question), progress)
@@ -174,7 +175,7 @@ async def run_extractor(tenant: Tenant, interview_id: UUID, chosen: FeatureExtra
             with path.open("wb") as fh:
                 for block in rt.storage.read(tk, target.blob_key):
                     fh.write(block)
-            progress(1, "decrypted")
+            progress(1, N_("decrypted"))
             features = chosen.extract(ExtractionInput(**common, path=path), progress)
     count = await store_features(scope, interview_id, chosen, features, recording_id=target.recording_id,
                                  question_key=target.question_key)

@@ -11,10 +11,12 @@ from piccolo.columns.combination import WhereRaw
 
 from core.db.tables import Job
 from core.tenancy import TenantScope
-from core.web.i18n import gettext, translations
+from core.job_texts import failure_text
+from core.web.i18n import N_, current_language
 
 RECENT = 50  # an interview's jobs considered: its latest analyses, not every retry of past ones
 UNFINISHED = ("queued", "running")
+UNEXPECTED_HERE = N_("an unexpected error; the job's page has the technical details.")
 
 
 @dataclass
@@ -61,7 +63,4 @@ def failure_reason(job: Job) -> str:
     """Why a job failed, in the viewer's language: the actor's message where it raised one the
     catalogue knows (a sentence meant for people), else a plain sentence pointing to the job page
     (exception names and stack traces are for the operators there)."""
-    detail = (job.error or "").rsplit("\n", 1)[-1].split(": ", 1)[-1].strip()
-    if detail and translations("ja").gettext(detail) != detail:
-        return gettext(detail)
-    return gettext("an unexpected error; the job's page has the technical details.")
+    return failure_text(job.error or "", current_language.get(), unexpected=UNEXPECTED_HERE)

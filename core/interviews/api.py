@@ -8,7 +8,7 @@ reading a stored recording, who takes part in an interview and may see its data 
 (for the AI-ethics options: who may see them, their definitions and groups). Everything else in `core.interviews` is the
 domain's own and may change without notice."""
 
-from core.interviews.attributes import (can_see_attributes, definitions, groups_for_interviews,
+from core.interviews.attributes import (can_see_attributes, definitions, groups_for_interviews, report_names,
                                         requires_attribute_access, uuid_or_404)
 from core.interviews.evaluations import (EvaluationProblem, blinded_interview_ids, evaluation_of, expert_labels,
                                          may_see_scores, save_evaluation, scores_of)
@@ -31,5 +31,5 @@ __all__ = [
     "link_closed_page", "participant_block",
     "UploadProgress", "abandon_unfinished", "describe_upload", "unfinished_uploads",
     "store_transcript", "transcript_of", "transcripts_of_interview", "supersede_earlier_takes",
-    "can_see_attributes", "definitions", "groups_for_interviews", "requires_attribute_access", "uuid_or_404",
+    "can_see_attributes", "definitions", "groups_for_interviews", "report_names", "requires_attribute_access", "uuid_or_404",
 ]

@@ -42,9 +42,10 @@ from core.interviews.uploads import add_stored_recording, assemble, check_announ
     recording_key
 from core.runtime import runtime
 from core.storage import BlobStore, TenantKey
+from core.job_texts import job_text
 from core.tasks import JobRefused, on_final_failure, report_progress
 from core.tenancy import TenantScope
-from core.web.i18n import gettext as _
+from core.web.i18n import N_, gettext as _
 
 log = structlog.get_logger("mendan.imports")
 
@@ -251,7 +252,7 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
     scope = TenantScope(tenant_id)
     imp = await scope.objects(InterviewImport).where(InterviewImport.id == import_id).first()
     if imp is None:
-        raise JobRefused("no such import")
+        raise JobRefused(N_("no such import"))
     if imp.state == "done":
         return _("%(n)s interviews imported.") % {"n": imp.interviews}
     await scope.update(InterviewImport, {InterviewImport.state: "running", InterviewImport.error: ""}).where(
@@ -268,7 +269,8 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
             copied = await anyio.to_thread.run_sync(_copy_video, store, tk, videos[row.video], key_of)
             written.append(copied[0])
             prepared.append((row, recording_id, *copied))
-            report_progress(int(80 * n / len(rows)), _("videos stored: %(n)s of %(total)s") % {"n": n, "total": len(rows)})
+            report_progress(int(80 * n / len(rows)),
+                            job_text(N_("videos stored: %(n)s of %(total)s"), n=n, total=len(rows)))
         async with write_transaction():
             claimed = await scope.update(InterviewImport, {
                 InterviewImport.state: "done", InterviewImport.interviews: len(rows),
@@ -291,7 +293,7 @@ async def import_interviews(*, tenant_id: str, import_id: str) -> str:
         await audit.record("interviews.import_failed", tenant_id=scope.tenant_id, actor=imp.created_by,
                            target=str(imp.id), detail={"error": str(exc)[:500]})
         raise
-    report_progress(90, _("starting the analysis"))
+    report_progress(90, N_("starting the analysis"))
     for _interview, recording in made:
         await announce(scope, runtime().host, recording)
     await _drop_staged(scope, store, tk, imp)

@@ -24,10 +24,13 @@ import structlog
 from core.interviews.analysis import MEDIA_KINDS, Target, announce_analysed, enabled_extractors, run_extractor
 from core.db.tables import FeatureValue, Tenant, TranscriptRecord
 from core.interviews.tables import Recording
+from core.job_texts import job_text
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
+from core.web.i18n import N_
 
 log = structlog.get_logger("mendan.analysis")
+INTERVIEWS_DONE = N_("%(done)s of %(total)s interviews")
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,11 @@ async def reanalyse(tenant_id: str, extractor: str | None = None, interview_id: 
     `failed`, and the others go on."""
     tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
     if tenant is None:
-        raise JobRefused(f"tenant {tenant_id} no longer exists")
+        raise JobRefused(N_("the tenant no longer exists") + f": {tenant_id}")
     scope = TenantScope(tenant.id)
     extractors = {e.name: e for e in await enabled_extractors(tenant.id)}
     if extractor is not None and extractor not in extractors:
-        raise JobRefused(f"extractor {extractor!r} is not installed or not enabled for this tenant")
+        raise JobRefused(N_("the extractor is not installed or not enabled for this tenant") + f": {extractor}")
     chosen = [extractors[extractor]] if extractor else list(extractors.values())
     stale = {s.name: set(s.stale) for s in await stale_analyses(tenant.id)}
     plan: dict[UUID, list[tuple[Any, Target]]] = {}
@@ -121,11 +124,11 @@ async def reanalyse(tenant_id: str, extractor: str | None = None, interview_id: 
                 continue
             plan.setdefault(iid, []).extend((e, t) for t in targets)
     if not plan:
-        report_progress(100, "nothing to re-analyse")
+        report_progress(100, N_("nothing to re-analyse"))
         return "0 interviews re-analysed"
     failures = 0
     for number, (iid, steps) in enumerate(plan.items()):
-        report_progress(100 * number // len(plan), f"{number}/{len(plan)} interviews")
+        report_progress(100 * number // len(plan), job_text(INTERVIEWS_DONE, done=number, total=len(plan)))
         succeeded, failed = set(), set()
         for e, target in steps:
             try:
@@ -136,6 +139,6 @@ async def reanalyse(tenant_id: str, extractor: str | None = None, interview_id: 
                 failed.add(e.name)
         failures += bool(failed)
         await announce_analysed(tenant.id, iid, succeeded, failed)
-    report_progress(100, f"{len(plan)}/{len(plan)} interviews")
+    report_progress(100, job_text(INTERVIEWS_DONE, done=len(plan), total=len(plan)))
     return f"{len(plan)} interviews re-analysed" + (f", {failures} with failures" if failures else "")
 

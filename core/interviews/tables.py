@@ -10,6 +10,8 @@ from core.db.tables import Tenant, User
 
 INTERVIEW_KINDS = ("live", "self")
 INTERVIEW_STATES = ("scheduled", "in_progress", "recorded", "evaluated", "analysed", "cancelled")
+# A recording's states (Recording.state, which says what each means).
+RECORDING_STATES = ("uploading", "received", "complete", "refused", "superseded", "abandoned", "expired")
 
 
 class JoinLink(Table, tablename="mendan_join_link"):

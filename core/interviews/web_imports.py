@@ -38,9 +38,8 @@ from core.interviews.uploads import UploadProblem
 from core.interviews.web_recordings import TUS, append_from_request, upload_offset_headers
 from core.interviews.web_forms import Upload
 from core.tenancy import TenantScope
-from core.web.i18n import N_, current_language
+from core.web.i18n import N_
 from core.web.i18n import gettext as _
-from core.web.pages import job_message
 from core.web.problem import problem
 from core.web.rendering import page
 
@@ -72,7 +71,7 @@ async def _detail_page(request: Request, scope: TenantScope, imp: InterviewImpor
     job = await scope.objects(Job).where(Job.id == imp.job).first() if imp.job else None
     return await page(request, "interviews/import.html", status_code=status_code, imp=imp, check=check,
                       videos=await video_states(scope, imp) if check is not None else {},
-                      wanted=wanted, job=job, message=job_message(job.message, current_language.get()) if job else "",
+                      wanted=wanted, job=job,
                       error=error, notice=_(NOTICES[notice]) if notice in NOTICES else "",
                       state_label=_(STATE_LABELS.get(imp.state, imp.state)),
                       max_bytes=request.app.state.settings.upload_max_bytes, in_tokyo=in_tokyo)

@@ -53,7 +53,7 @@ async def visible_interview(scope: TenantScope, user: User, interview_id: UUID) 
     """The interview, or 404 for one the user takes no part in (as for another tenant's)."""
     interview = await scope.get(Interview, interview_id)
     if not may_see(user, interview):
-        raise NotFoundException("Interview not found")
+        raise NotFoundException()
     return interview
 
 

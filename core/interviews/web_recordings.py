@@ -375,7 +375,7 @@ class RecordingController(Controller):
         interview = await visible_interview(scope, request.user, interview_id)
         rec = await scope.get(Recording, recording_id)
         if rec.interview != interview.id:
-            raise NotFoundException("Recording not found")
+            raise NotFoundException()
         return rec
 
 

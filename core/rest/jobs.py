@@ -22,7 +22,8 @@ from core.rest.pagination import CreatedAfter, CreatedBefore, CursorParam, Limit
 from core.rest.problems import problem_responses
 from core.rest.routers import tenant_api_router
 from core.tenancy import TenantScope
-from core.web.i18n import current_language, translations
+from core.job_texts import message_text
+from core.web.i18n import current_language
 
 JOB_STATES = ("queued", "running", "done", "failed")
 
@@ -54,7 +55,7 @@ class JobPage(msgspec.Struct):
 
 def job_state_of(job: Job) -> JobState:
     # Actors report English msgids; the API answers them in the request's language.
-    message = translations(current_language.get()).gettext(job.message) if job.message else ""
+    message = message_text(job.message, current_language.get())
     return JobState(id=job.id, actor=job.actor, state=shown_state(job), progress=max(0, min(100, job.progress or 0)),
                     message=message, error=job.error or "", created_at=job.created_at, started_at=job.started_at,
                     finished_at=job.finished_at, heartbeat_at=job.heartbeat_at)

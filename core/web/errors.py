@@ -6,10 +6,12 @@ the URL (or the operators' one), and comes back afterwards.
 
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
 from urllib.parse import quote
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -17,7 +19,7 @@ import structlog
 
 from core.db.constraints import ConflictError
 from core.rest.problems import ApiError, api_error_answer, is_api_path
-from core.web.i18n import gettext as _
+from core.web.i18n import gettext as _, translations
 from core.web.problem import PROBLEM_JSON, problem, wants_html  # noqa: F401 (the public names live here too)
 from core.web.rendering import plain_page
 
@@ -47,6 +49,32 @@ def _headers(exc: HTTPException) -> dict[str, str]:
     return headers
 
 
+# Litestar's own message for a parameter it could not read ("Validation failed for GET /t/..."),
+# as opposed to a handler's ValidationException, whose message is already meant for people.
+_LITESTAR_VALIDATION = re.compile(r"^Validation failed for [A-Z]+ ")
+
+
+def _invalid_values(exc: ValidationException) -> str:
+    """Litestar's refusal of a parameter in words: which fields (their names, as sent) were not valid."""
+    fields = sorted({str(e.get("key")) for e in exc.extra if isinstance(e, dict) and e.get("key")}) \
+        if isinstance(exc.extra, list) else []
+    if not fields:
+        return _("A value in the address or the form is not valid.")
+    return _("A value in the address or the form is not valid: %(fields)s.") % {"fields": ", ".join(fields)}
+
+
+def _translated(message: str) -> bool:
+    """Whether the catalogue says `message` in Japanese (the catalogue that holds every msgid)."""
+    return translations("ja").gettext(message) != message
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def http_error(request: Request, exc: HTTPException):
     if is_api_path(request.url.path):
         return api_error_answer(request, exc)
@@ -59,8 +87,13 @@ def http_error(request: Request, exc: HTTPException):
     if isinstance(exc, NotInContract):
         return plain_page(request, "not_in_contract.html", status_code=404, service_name=exc.service_name)
     # Translated here, not in the template: Jinja's `_()` marks its result safe and %-formats it,
-    # and a detail may quote the request (a validation error quotes the URL).
+    # and a detail may quote the request (a validation error quotes the URL). A detail that is only
+    # the status's English reason phrase ("Not Found"), untranslated, is left out: the heading says it.
     detail = _(exc.detail) if exc.detail else ""
+    if exc.detail == _reason_phrase(exc.status_code) and not _translated(exc.detail):
+        detail = ""
+    if isinstance(exc, ValidationException) and _LITESTAR_VALIDATION.match(exc.detail or ""):
+        detail = _invalid_values(exc)
     response = plain_page(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
     response.headers.update(headers)
     return response

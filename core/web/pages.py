@@ -20,9 +20,10 @@ from core.auth.routes import _safe_next
 from core.db.tables import Job, Tenant
 from core.hours import service_guard
 from core.job_heartbeat import shown_state
+from core.job_texts import job_texts
 from core.tenancy import TenantScope, tenant_guard
 from core.web.home import home_sections
-from core.web.i18n import LANGUAGES, current_language, translations
+from core.web.i18n import LANGUAGES, current_language
 from core.web.job_names import job_name
 from core.web.middleware import LANGUAGE_COOKIE
 from core.web.rendering import page
@@ -81,20 +82,11 @@ async def job_list(request: Request, tenant_scope: NamedDependency[TenantScope],
 async def job_page(request: Request, tenant_scope: NamedDependency[TenantScope], job_id: FromPath[UUID]) -> Template:
     job = await tenant_scope.get(Job, job_id)
     language = current_language.get()
-    return await page(request, "job.html", job=job, message=job_message(job.message, language),
-                      name=job_name(request.app.state.plugin_host, job.actor, language))
-
-
-def job_message(message: str, language: str) -> str:
-    """A job's progress message in the viewer's language: actors report an English msgid (the
-    job runs for no one in particular), translated when shown; anything the catalogue lacks
-    (counts like "3/10") is shown as it is."""
-    return translations(language).gettext(message) if message else ""
+    return await page(request, "job.html", job=job, name=job_name(request.app.state.plugin_host, job.actor, language))
 
 
 def _job_state(job: Job, language: str) -> dict[str, Any]:
-    return {"state": shown_state(job), "progress": job.progress, "message": job_message(job.message, language),
-            "error": job.error}
+    return {"state": shown_state(job), "progress": job.progress, **job_texts(job.message, job.error, language)}
 
 
 @get("/t/{tenant:str}/jobs/{job_id:uuid}/events", guards=[tenant_guard, requires_staff])

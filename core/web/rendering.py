@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from jinja2 import Environment
@@ -12,6 +14,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from core import job_texts
 from core.auth.guards import STAFF_ROLES
 from core.job_heartbeat import shown_state
 from core.plugins import NavItem, PluginHost
@@ -22,10 +25,21 @@ from core.web.problem import problem, wants_html
 log = structlog.get_logger("mendan.plugins")
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 CORE_NAV = (NavItem(path="", label_ja="ホーム", label_en="Home", order=0),)
 # Only staff see the jobs (their routes are `requires_staff`); candidates see their own interviews.
 STAFF_NAV = (NavItem(path="jobs", label_ja="ジョブ", label_en="Jobs", order=900),)
+
+
+def tokyo_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (UTC, or any aware datetime) as the clock in Japan shows it: every time on a
+    page is Japan time (`{{ row.created_at | tokyo }}`). Empty for None."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # times are stored in UTC
+    return moment.astimezone(TOKYO).strftime(fmt)
 
 
 def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
@@ -35,6 +49,12 @@ def template_config(plugin_template_dirs: list[str]) -> TemplateConfig:
         env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)
         env.globals["languages"] = i18n.LANGUAGES
         env.globals["job_state"] = shown_state
+        env.filters["tokyo"] = tokyo_time
+        # A job's stored message and error, said in the reader's language (core.job_texts).
+        env.globals["job_message"] = lambda stored: job_texts.message_text(stored or "", i18n.current_language.get())
+        env.globals["job_failure"] = lambda error, unexpected=job_texts.UNEXPECTED: job_texts.failure_text(
+            error or "", i18n.current_language.get(), unexpected)
+        env.globals["job_detail"] = lambda error: job_texts.technical_detail(error or "")
 
     return TemplateConfig(
         directory=[CORE_TEMPLATES, *plugin_template_dirs],

@@ -26,6 +26,7 @@ from core.db.tables import Tenant
 from core.runtime import runtime
 from core.tasks import JobRefused, current_job_id, on_final_failure
 from core.tenancy import TenantScope
+from core.web.i18n import N_
 from core.webhooks.addresses import AddressRefused, checked_target, connect_url
 from core.webhooks.events import DELIVER_ACTOR
 from core.webhooks.signing import open_secret, signed_headers
@@ -81,7 +82,7 @@ async def deliver(tenant_id: str, delivery_id: str, replay: bool = False) -> str
     clock = time.monotonic()
     status, excerpt, error, refused = None, "", "", False
     if not endpoint.active and not replay:
-        error, refused = "the endpoint is switched off", True
+        error, refused = N_("the endpoint is switched off"), True
     else:
         tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
         secret = open_secret(runtime().storage.tenant_key(tenant), endpoint.id, endpoint.sealed_secret)
@@ -92,9 +93,9 @@ async def deliver(tenant_id: str, delivery_id: str, replay: bool = False) -> str
         except AddressRefused as exc:
             error, refused = str(exc), True
         except TimeoutError:
-            error = f"no answer within {ATTEMPT_SECONDS} s"
+            error = N_("no answer within the time limit") + f": {ATTEMPT_SECONDS} s"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:1000]
+            error = (N_("the receiver could not be reached") + f": {type(exc).__name__}: {exc}")[:1000]
     ok = status is not None and 200 <= status < 300
     await scope.add(WebhookAttempt(delivery=delivery.id, job_id=job_id, replay=replay, started_at=started,
                                    duration_ms=int((time.monotonic() - clock) * 1000), status_code=status,
@@ -109,7 +110,7 @@ async def deliver(tenant_id: str, delivery_id: str, replay: bool = False) -> str
         return f"delivered ({status})"
     if refused:
         raise DeliveryRefused(error)
-    raise DeliveryFailed(error or f"the receiver answered {status}")
+    raise DeliveryFailed(error or N_("the receiver answered with an error") + f": HTTP {status}")
 
 
 async def _failed_for_good(kwargs: dict[str, Any]) -> None:

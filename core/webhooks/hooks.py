@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.features import insufficient_data_text
 from core.hookspecs import hookimpl
 from core.plugins import NavItem
 from core.webhooks.events import DELIVER_ACTOR, publish
@@ -55,9 +56,13 @@ async def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded
 
 
 def _prediction_data(prediction: Any) -> dict[str, Any]:
+    reason = prediction.insufficient_data or None
     return {"prediction_id": prediction.id, "interview_id": prediction.interview_id,
             "item_key": prediction.item_key, "value": prediction.value, "source": prediction.source,
-            "insufficient_data": prediction.insufficient_data or None, "status": prediction.status}
+            "insufficient_data": reason, "status": prediction.status,
+            # The receiver shows it to people: the reason in words, in both languages.
+            "insufficient_data_text": {language: insufficient_data_text(reason, language) for language in ("ja", "en")}
+            if reason else None}
 
 
 @hookimpl

@@ -66,7 +66,7 @@ async def visible_prediction(scope: TenantScope, user: Any, prediction_id: Any) 
     prediction = await scope.get(Prediction, prediction_id)
     interview = await scope.get(Interview, prediction.interview_id)
     if not may_see(user, interview):
-        raise NotFoundException("Prediction not found")
+        raise NotFoundException()
     if not await may_see_scores(scope, user, interview):
         raise ScoresHidden()
     return prediction

@@ -108,12 +108,18 @@ async def mendan_interview_panels(tenant: Any, interview: Any) -> list[Any]:
 
     from core.runtime import runtime
 
-    predictions = await routes.latest_predictions(TenantScope(tenant.id), interview.id,
-                                                  routes.labels_of(runtime().host))
+    from core.interviews.api import can_see_attributes
+
+    host = runtime().host
+    predictions = await routes.latest_predictions(TenantScope(tenant.id), interview.id, routes.labels_of(host),
+                                                  routes.face_extractors(host))
     if not predictions:
         return []
+    reports = await routes.fairness_reports(host, tenant) if any(p["face_based"] for p in predictions) else []
     return [Panel(title_ja="AIによる参考評価", title_en="AI reference evaluation", template="ai_model/panel.html",
-                  context={"predictions": predictions}, order=50, scores=True)]
+                  context={"predictions": predictions, "fairness_reports": reports,
+                           "may_read_reports": can_see_attributes},
+                  order=50, scores=True)]
 
 
 @hookimpl

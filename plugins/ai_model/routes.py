@@ -19,10 +19,11 @@ from core import audit, csv_output
 from core.auth.guards import requires_admin, requires_staff
 from core.hours import service_guard
 from core.features import FeatureLabel, feature_labels, feature_name, insufficient_data_text
-from core.interviews.api import Interview, QuestionSetVersion, items_of
+from core.interviews.api import Interview, QuestionSetVersion, in_tokyo, items_of
+from core.plugins import NavItem
 from core.tables import Tenant, User, json_value
 from core.tenancy import TenantScope
-from core.web.i18n import gettext as _
+from core.web.i18n import current_language, gettext as _
 from core.web.rendering import page
 from plugins.ai_model import actions, service
 from plugins.ai_model.tables import ModelVersion, Prediction
@@ -59,27 +60,53 @@ async def item_names(scope: TenantScope, interview_id: Any) -> dict[str, tuple[s
     return {i.key: (i.name, i.scale_min, i.scale_max) for i in items_of(version)} if version else {}
 
 
-async def latest_predictions(scope: TenantScope, interview_id: Any, labels: dict[str, FeatureLabel] | None = None
-                             ) -> list[dict[str, Any]]:
-    """The interview's current prediction per item (reviewed or not), newest first, explained with labels."""
+def face_extractors(host: Any) -> set[str]:
+    """Names of the installed extractors that read video: their features describe a face."""
+    return {e.name for e in host.feature_extractors(None) if e.input_kind == "video"}
+
+
+async def latest_predictions(scope: TenantScope, interview_id: Any, labels: dict[str, FeatureLabel] | None = None,
+                             face: set[str] | None = None) -> list[dict[str, Any]]:
+    """The interview's current prediction per item (reviewed or not), newest first, explained with labels;
+    `face_based` when its model reads features of an extractor in `face` (all of the model version's
+    features, or for a model without a version here, those its explanation names)."""
     rows = await scope.objects(Prediction).where(Prediction.interview_id == interview_id).order_by(
         Prediction.created_at, ascending=False)
     own_items = await item_names(scope, interview_id)
-    names: dict[str, dict[str, Any]] = {}
+    versions: dict[str, tuple[dict[str, Any], list[str]]] = {}  # version id -> (items, feature names)
     seen: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row.item_key in seen:
             continue
         version_id = str(row.model_version) if row.model_version else None
-        if version_id and version_id not in names:
+        if version_id and version_id not in versions:
             version = await scope.objects(ModelVersion).where(ModelVersion.id == row.model_version).first()
-            names[version_id] = json_value(version.items) if version else {}
+            versions[version_id] = (json_value(version.items) or {}, json_value(version.feature_names) or []) \
+                if version else ({}, [])
+        items, features = versions.get(version_id, ({}, []))
         name = own_items[row.item_key][0] if row.item_key in own_items else \
-            names.get(version_id, {}).get(row.item_key, {}).get("name", row.item_key)
+            items.get(row.item_key, {}).get("name", row.item_key)
+        contributions = json_value(row.contributions) or []
+        read = features or [key for key, _value in contributions]
         seen[row.item_key] = {"row": row, "name": name, "model": service.model_kind(row.source or ""),
                               "insufficient": insufficient_data_text(row.insufficient_data) if row.insufficient_data else "",
-                              "contributions": explained(json_value(row.contributions) or [], labels or {})}
+                              "contributions": explained(contributions, labels or {}),
+                              "face_based": any(key.split(".", 1)[0] in (face or set()) for key in read)}
     return list(seen.values())
+
+
+async def fairness_reports(host: Any, tenant: Any) -> list[dict[str, str]]:
+    """Where the tenant's AI-ethics reports are (`mendan_fairness_reports`): [{"href", "label"}] in
+    the request's language; an answer that is not a NavItem is left out and logged."""
+    language = current_language.get()
+    links = []
+    for key, answer in await host.call_for_tenant("mendan_fairness_reports", tenant=tenant):
+        for item in answer if isinstance(answer, (list, tuple)) else [answer]:
+            if isinstance(item, NavItem):
+                links.append({"href": f"/t/{tenant.slug}/{item.path}", "label": item.label(language)})
+            else:
+                log.error("plugin_fairness_reports_failed", plugin=key, error=f"not a NavItem: {item!r}")
+    return links
 
 
 def _version_view(version: ModelVersion, labels: dict[str, FeatureLabel]) -> dict[str, Any]:
@@ -201,7 +228,8 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
     reviewed by a person says so in the `status` column.
 
     `insufficient_data` and `explanation` are in the page language: feature labels with their
-    SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first.
+    SHAP contribution ("笑顔の割合 +0.42; ..."), largest effect first; `created_at` is Japan time
+    (ISO 8601 with its +09:00 offset).
     """
     out = io.StringIO()
     writer = csv.writer(out)
@@ -217,7 +245,7 @@ async def export_predictions(request: Request, tenant_scope: NamedDependency[Ten
         writer.writerow(csv_output.row([r.interview_id, r.item_key, "" if r.value is None else round(r.value, 3),
                                         "UNCONFIRMED" if r.status == "unconfirmed" else r.status, reviewed, r.source,
                                         insufficient_data_text(r.insufficient_data) if r.insufficient_data else "",
-                                        explanation, r.created_at.isoformat()]))
+                                        explanation, in_tokyo(r.created_at).isoformat()]))
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"content-disposition": 'attachment; filename="ai_predictions.csv"'})
 

@@ -29,7 +29,7 @@ from core.tables import FeatureValue, json_value
 from core.tasks import JobRefused, current_job_id, report_progress
 from core.tenancy import TenantScope
 from core.usage import record_usage
-from core.web.i18n import gettext as _
+from core.web.i18n import N_, gettext as _
 from plugins.ai_model.meters import BUILDS, PREDICTIONS
 from plugins.ai_model.tables import ModelVersion, Prediction
 
@@ -168,7 +168,7 @@ async def build_model(tenant_id: str, requested_by: str | None = None) -> str:
         return f"model version {version.number}"
     await ModelVersion.update({ModelVersion.state: "building", ModelVersion.error: "",
                                ModelVersion.failure: {}}).where(ModelVersion.id == version.id)
-    report_progress(2, "collecting the training set")
+    report_progress(2, N_("collecting the training set"))
     try:
         return await _build(scope, version)
     except Exception as exc:
@@ -187,7 +187,7 @@ async def _build(scope: TenantScope, version: ModelVersion) -> str:
     rt = runtime()
     features, labels, items, excluded, extractors = await training_set(scope)
     if features.empty or not items:
-        raise TrainingRefused("no analysed interview has expert evaluations", code="no_data")
+        raise TrainingRefused(N_("no analysed interview has expert evaluations"), code="no_data")
     result = await asyncio.to_thread(build, features, labels, items, threads=2,
                                      progress=lambda p, m: report_progress(5 + int(p * 0.9), m))
     tenant = await _tenant(scope.tenant_id)
@@ -401,7 +401,7 @@ async def rescore(tenant_id: str, version_id: str) -> str:
     scope = TenantScope(UUID(tenant_id))
     version = await scope.get(ModelVersion, UUID(version_id))
     if not version.active:
-        raise JobRefused(f"model version {version.number} is no longer the active one")
+        raise JobRefused(N_("this model version is no longer the active one") + f": v{version.number}")
     interviews = await analysed_interviews(scope)
     own, blend = await chosen_models(scope)  # the admin's choice of the pretrained-model option holds here too
     model = await _model_name(scope, own, blend)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core.features import ExtractionInput, FeatureLabel, Progress, RecordingFeatures
+from core.web.i18n import N_
 from plugins.conversation_analysis import language
 
 MIN_INTERVIEW_CHARS = 100  # fewer characters over the whole interview: no conversation features
@@ -79,7 +80,7 @@ class ConversationExtractor:
             shared = language.overlap(source.question_text, source.transcript.text(), source.transcript.language)
             if shared is not None:
                 features["question_overlap"] = shared
-        progress(100, "conversation features")
+        progress(100, N_("conversation features"))
         return features
 
     def aggregate(self, per_recording: Sequence[RecordingFeatures]) -> dict[str, float]:
@@ -123,5 +124,5 @@ class RelevanceExtractor:
         if len(language.tokens(text, transcript.language)) < language.MIN_ANSWER_WORDS:
             return {}
         value = language.relevance(source.question_text, text)
-        progress(100, "relevance to the question")
+        progress(100, N_("relevance to the question"))
         return {"question_relevance": value}

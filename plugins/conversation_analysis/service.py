@@ -13,8 +13,7 @@ from core.storage import BlobNotFound
 from core.tables import Tenant
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
-from core.web.i18n import N_
-from core.web.i18n import gettext as _
+from core.web.i18n import N_, gettext as _
 from plugins.conversation_analysis import language
 from plugins.conversation_analysis.extractor import MIN_INTERVIEW_CHARS, ConversationExtractor
 
@@ -87,7 +86,7 @@ async def _training_tables(scope: TenantScope):
             if versions.get(r["extractor"]) == r["extractor_version"]]
     frame = pd.DataFrame(rows)
     if frame.empty:
-        raise JobRefused("no analysed interview has expert evaluations")
+        raise JobRefused(N_("no analysed interview has expert evaluations"))
     frame["column"] = frame["extractor"] + "." + frame["name"]
     frame["interview_id"] = frame["interview_id"].astype(str)
     features = frame.pivot_table(index="interview_id", columns="column", values="value", aggfunc="last")

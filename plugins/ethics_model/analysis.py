@@ -17,18 +17,22 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from core.interviews.api import definitions, groups_for_interviews
+from core.interviews.api import definitions, groups_for_interviews, report_names
 from core.tables import FeatureValue, User
 from core.fairness import FairnessSettings, analyse_item, fairness_settings, make_report, plain, rate_table
 from core.runtime import runtime
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
 from core.usage import record_usage
+from core.web.i18n import N_
 from plugins.ethics_model.tables import ModelReport
 
 KEY = "ethics_model"
 from plugins.ethics_model.meters import ANALYSES
 FAMILIES = ("face", "emotion", "conversation")
+FAMILY_NAMES = {"face": ["顔の表情と動き", "Face expressions and movements"],
+                "emotion": ["表情から推定した感情", "Emotions estimated from the face"],
+                "conversation": ["話し方と話の内容", "Speech and what was said"]}
 log = structlog.get_logger("mendan.ethics_model")
 
 
@@ -43,6 +47,17 @@ def feature_family(column: str) -> str:
     if any(word in extractor for word in ("speech", "transcript", "summary", "conversation", "audio", "voice")):
         return "conversation"
     return extractor
+
+
+def family_names(host: Any) -> dict[str, list[str]]:
+    """How the report names each feature family: the three above, and another extractor's
+    family by the name of the plugin that contributes it."""
+    names = dict(FAMILY_NAMES)
+    for extractor in host.feature_extractors(None):
+        owner = host.metas.get(host.extractor_owner(extractor.name) or "")
+        if owner is not None:
+            names.setdefault(extractor.name, [owner.name_ja, owner.name_en])
+    return names
 
 
 def _oof_predictions(X: np.ndarray, y: np.ndarray, folds: int = 3, seed: int = 0) -> np.ndarray:
@@ -108,11 +123,13 @@ def _focus(item_report: dict[str, Any]) -> list[tuple[str, str]]:
 
 def analyse_evaluation(evaluation: dict[str, Any], groups: pd.DataFrame, attributes: list[str],
                        settings: FairnessSettings, *, features: pd.DataFrame | None = None,
-                       expert_names: dict[str, str] | None = None, made_at: str | None = None) -> dict[str, Any]:
+                       expert_names: dict[str, str] | None = None, made_at: str | None = None,
+                       names: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report of one model version from what `mendan_model_evaluation` answered.
 
     groups: core.interviews.attributes.groups_for_interviews of the labelled interviews; features: one
-    row per interview, one column per model feature (for the ablation; None skips it)."""
+    row per interview, one column per model feature (for the ablation; None skips it); names: how the
+    attributes and their values are named (core.interviews.api.report_names)."""
     groups, features = plain(groups), plain(features)
     items = []
     for key, spec in evaluation["items"].items():
@@ -137,7 +154,7 @@ def analyse_evaluation(evaluation: dict[str, Any], groups: pd.DataFrame, attribu
     return make_report(kind="model", subject_ja=f"モデル v{number}", subject_en=f"Model v{number}",
                        made_at=made_at or datetime.now(timezone.utc).isoformat(), groups=groups,
                        attributes=attributes, items=items, settings=settings, expert_names=expert_names,
-                       ablation=ablation)
+                       ablation=ablation, names=names)
 
 
 async def feature_matrix(scope: TenantScope, interview_ids: list[str], columns: list[str]) -> pd.DataFrame:
@@ -163,21 +180,23 @@ async def analyse_version(tenant_id: str, version_id: str, requested_by: str | N
     answers = await host.call_for_tenant("mendan_model_evaluation", tenant_id=scope.tenant_id,
                                          version_id=version_id)
     if not answers:
-        raise JobRefused("no built model version answers with its training data (is the AI model service on?)")
+        raise JobRefused(N_("no built model version answers with its training data (is the AI model service on?)"))
     evaluation = answers[0][1]
-    attributes = [d.key for d in await definitions(scope)]
+    defined = await definitions(scope)
+    attributes = [d.key for d in defined]
     if not attributes:
-        raise JobRefused("no protected attributes are defined: define them under Protected attributes first")
-    report_progress(10, "reading protected attributes")
+        raise JobRefused(N_("no protected attributes are defined: define them under Protected attributes first"))
+    report_progress(10, N_("reading protected attributes"))
     interview_ids = list(evaluation["labels"])
     groups = await groups_for_interviews(scope, interview_ids)
     features = await feature_matrix(scope, interview_ids, evaluation["feature_names"])
     experts = {r["expert_id"] for r in evaluation["expert_scores"]}
     names = {str(r["id"]): r["display_name"] or r["email"] for r in await scope.select(
         User, User.id, User.display_name, User.email).where(User.id.is_in([UUID(e) for e in experts] or [UUID(int=0)]))}
-    report_progress(30, "measuring")
+    report_progress(30, N_("measuring"))
     settings = await fairness_settings(host, scope.tenant_id, KEY)
-    report = analyse_evaluation(evaluation, groups, attributes, settings, features=features, expert_names=names)
+    report = analyse_evaluation(evaluation, groups, attributes, settings, features=features, expert_names=names,
+                                names=report_names(defined) | {"families": family_names(host)})
     row = await scope.add(ModelReport(tenant=scope.tenant_id, model_version_id=str(version_id),
                                       model_version_number=evaluation["version"], requested_by=requested_by,
                                       risk=report["risk"], report=report))

@@ -68,6 +68,12 @@ def mendan_template_dirs() -> list[Path]:
 
 
 @hookimpl
+def mendan_fairness_reports(tenant: Any) -> list[NavItem]:
+    """The fairness note beside a face-based AI score links to the model reports."""
+    return [NavItem(path="ethics_model/", label_ja="AI倫理レポート（モデル）", label_en="AI-ethics reports (models)")]
+
+
+@hookimpl
 def mendan_nav_items(tenant: Any, user: Any) -> list[NavItem]:
     from core.interviews.api import can_see_attributes
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import structlog
 
-from core.interviews.api import definitions, groups_for_interviews
+from core.interviews.api import definitions, groups_for_interviews, report_names
 from core.tables import json_value
 from core.tables import Tenant, User
 from core.fairness import FairnessSettings, analyse_item, fairness_settings, histogram, make_report, psi
@@ -81,8 +81,10 @@ def latest_per_interview(predictions: list[dict[str, Any]], item_key: str) -> pd
 
 def analyse_predictions(records: dict[str, Any], groups: pd.DataFrame, attributes: list[str],
                         settings: FairnessSettings, *, subject: tuple[str, str], made_at: str,
-                        previous: Snapshot | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(report, histograms) of the predictions in a window, compared with `previous` when given."""
+                        previous: Snapshot | None = None, names: dict[str, Any] | None = None
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(report, histograms) of the predictions in a window, compared with `previous` when given;
+    `names` says how the attributes and their values are named (core.interviews.api.report_names)."""
     items, histograms = [], {}
     for key, spec in records["items"].items():
         scores = latest_per_interview(records["predictions"], key)
@@ -116,7 +118,7 @@ def analyse_predictions(records: dict[str, Any], groups: pd.DataFrame, attribute
                                                  "before": old["impact_ratio"] if old else None})
     report = make_report(kind="prediction", subject_ja=f"{subject[0]} の予測", subject_en=f"Predictions of {subject[1]}",
                          made_at=made_at, groups=groups, attributes=attributes, items=items, settings=settings,
-                         drift=drift)
+                         drift=drift, names=names)
     return report, histograms
 
 
@@ -134,13 +136,14 @@ async def window_report(tenant_id: Any, since: datetime, until: datetime) -> dic
     """A report (not stored) of the predictions made in [since, until): the on-demand analysis."""
     scope = TenantScope(tenant_id)
     records = await _records(tenant_id, since, until)
-    attributes = [d.key for d in await definitions(scope)]
+    defined = await definitions(scope)
+    attributes = [d.key for d in defined]
     interview_ids = sorted({p["interview_id"] for p in records["predictions"]})
     groups = await groups_for_interviews(scope, interview_ids)
     settings = await fairness_settings(runtime().host, tenant_id, KEY)
     label = f"{since.astimezone(TOKYO):%Y-%m-%d} – {(until - timedelta(seconds=1)).astimezone(TOKYO):%Y-%m-%d}"
     report, _h = analyse_predictions(records, groups, attributes, settings, subject=(label, label),
-                                     made_at=now().isoformat())
+                                     made_at=now().isoformat(), names=report_names(defined))
     # One analysis billed per window and day: reloading the page or fetching its PDF is not a new one.
     await record_usage(tenant_id, ANALYSES, 1,
                        act=f"window:{since.isoformat()}:{until.isoformat()}:{now().astimezone(TOKYO).date()}")
@@ -155,14 +158,16 @@ async def monitor_tenant(tenant_id: Any, period: str, *, at: datetime | None = N
         return None
     since, until = month_bounds(period)
     records = await _records(tenant_id, since, until)
-    attributes = [d.key for d in await definitions(scope)]
+    defined = await definitions(scope)
+    attributes = [d.key for d in defined]
     interview_ids = sorted({p["interview_id"] for p in records["predictions"]})
     groups = await groups_for_interviews(scope, interview_ids)
     settings = await fairness_settings(runtime().host, tenant_id, KEY)
     previous = await scope.objects(Snapshot).where(Snapshot.period < period).order_by(
         Snapshot.period, ascending=False).first()
     report, histograms = analyse_predictions(records, groups, attributes, settings, subject=(period, period),
-                                             made_at=(at or now()).isoformat(), previous=previous)
+                                             made_at=(at or now()).isoformat(), previous=previous,
+                                             names=report_names(defined))
     alerted = report["risk"] != "low" and bool(records["predictions"])
     snapshot = await scope.add(Snapshot(tenant=scope.tenant_id, period=period, since=since, until=until,
                                         made_at=at or now(), n_predictions=len(records["predictions"]),
@@ -177,21 +182,26 @@ async def monitor_tenant(tenant_id: Any, period: str, *, at: datetime | None = N
 
 
 async def mail_admins(scope: TenantScope, snapshot: Snapshot, report: dict[str, Any]) -> int:
-    """One mail per active admin of the tenant, in Japanese and English, pointing at the snapshot."""
+    """One mail per active admin of the tenant, in the admin's language (Japanese unless they chose
+    English), pointing at the snapshot."""
     rt = runtime()
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
     admins = await scope.objects(User).where((User.role == "admin") & (User.active == True))  # noqa: E712
     link = f"{rt.settings.base_url.rstrip('/')}/t/{tenant.slug}/{KEY}/snapshots/{snapshot.id}"
     level = {"high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low")}[report["risk"]]
-    findings_ja = "\n".join(f"- {f['ja']}" for f in report["findings"] if f["level"] != "low")
-    findings_en = "\n".join(f"- {f['en']}" for f in report["findings"] if f["level"] != "low")
-    text = (f"{tenant.name}\n\nAI予測の月次監視（{snapshot.period}）で閾値を超える結果がありました。リスク: {level[0]}\n"
-            f"{findings_ja}\n\n詳細: {link}\n\n"
-            f"The monthly monitoring of AI predictions ({snapshot.period}) crossed a threshold. Risk: {level[1]}\n"
-            f"{findings_en}\n\nDetails: {link}\n")
+    findings = {language: "\n".join(f"- {f[language]}" for f in report["findings"] if f["level"] != "low")
+                for language in ("ja", "en")}
+    mails = {
+        "ja": (f"[mendan] AI予測の監視: {snapshot.period}",
+               f"{tenant.name}\n\nAI予測の月次監視（{snapshot.period}）で閾値を超える結果がありました。リスク: {level[0]}\n"
+               f"{findings['ja']}\n\n詳細: {link}\n"),
+        "en": (f"[mendan] AI prediction monitoring: {snapshot.period}",
+               f"{tenant.name}\n\nThe monthly monitoring of AI predictions ({snapshot.period}) crossed a threshold. "
+               f"Risk: {level[1]}\n{findings['en']}\n\nDetails: {link}\n"),
+    }
     for admin in admins:
-        message = build_message(sender=rt.settings.mail_from, to=admin.email,
-                                subject=f"[mendan] AI予測の監視 / AI prediction monitoring: {snapshot.period}", text=text)
+        subject, text = mails["en" if admin.language == "en" else "ja"]
+        message = build_message(sender=rt.settings.mail_from, to=admin.email, subject=subject, text=text)
         await rt.tasks.enqueue("core.send_mail", tenant_id=scope.tenant_id, message=message.as_string())
     return len(admins)
 

@@ -86,6 +86,13 @@ def mendan_template_dirs() -> list[Path]:
 
 
 @hookimpl
+def mendan_fairness_reports(tenant: Any) -> list[NavItem]:
+    """The fairness note beside a face-based AI score links to the monthly monitoring of predictions."""
+    return [NavItem(path="ethics_prediction/", label_ja="AI倫理レポート（予測の月次監視）",
+                    label_en="AI-ethics reports (monthly monitoring of predictions)")]
+
+
+@hookimpl
 def mendan_nav_items(tenant: Any, user: Any) -> list[NavItem]:
     from core.interviews.api import can_see_attributes
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from core.features import ExtractionInput, FeatureLabel, Progress
+from core.web.i18n import N_
 from plugins.face_features import frame_table
 from plugins.face_features.aggregates import aggregate
 from plugins.face_features.model_files import EMOTION, FACE_LANDMARKER, verified_path
@@ -63,5 +64,5 @@ class FaceFeatureExtractor:
         tenant = Tenant.objects().where(Tenant.id == source.tenant_id).first().run_sync()
         key = frame_table.blob_key(source.interview_id, self.version, source.recording_id)
         frame_table.store(storage, storage.tenant_key(tenant), key, table)
-        progress(97, "per-frame table stored")
+        progress(97, N_("per-frame table stored"))
         return features

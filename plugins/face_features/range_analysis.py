@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.media import MediaInfo, MediaUnreadable, plan_ranges, probe, sample_frames
+from core.job_texts import job_text
 from core.tasks import JobRefused
+from core.web.i18n import N_
 from plugins.face_features.frame_analysis import FrameAnalyser, columns
 
+RANGES_DONE = N_("%(done)s of %(total)s parts of the video analysed")
 RANGE_SECONDS = 60.0
 Progress = Callable[[int, str], None]
 
@@ -53,7 +56,7 @@ def probe_video(path: Path) -> MediaInfo:
     try:
         return probe(path)
     except MediaUnreadable as exc:
-        raise VideoUnreadable(f"the recording cannot be opened as a video ({path.name}): {exc}") from exc
+        raise VideoUnreadable(N_("the recording cannot be opened as a video") + f": {path.name}: {exc}") from exc
 
 
 def analyse_range(task: RangeTask) -> list[dict]:
@@ -65,7 +68,7 @@ def analyse_range(task: RangeTask) -> list[dict]:
                                          info=task.info, decoder_threads=task.decoder_threads):
                 rows.append(analyser.analyse(sampled.image, sampled.index, sampled.t))
         except MediaUnreadable as exc:
-            raise VideoUnreadable(f"the recording cannot be decoded ({Path(task.path).name}): {exc}") from exc
+            raise VideoUnreadable(N_("the recording cannot be decoded") + f": {Path(task.path).name}: {exc}") from exc
     return rows
 
 
@@ -104,7 +107,7 @@ def analyse_video(
     if processes == 1:
         for number, task in enumerate(tasks):
             results[number] = analyse_range(task)
-            progress(_percent(len(results), len(tasks)), f"{len(results)}/{len(tasks)} ranges")
+            progress(_percent(len(results), len(tasks)), job_text(RANGES_DONE, done=len(results), total=len(tasks)))
     else:
         # spawn: the worker process has threads (Dramatiq, MediaPipe); forking them is unsafe.
         context = multiprocessing.get_context("spawn")
@@ -113,12 +116,13 @@ def analyse_video(
                 futures = {pool.submit(analyse_range, task): number for number, task in enumerate(tasks)}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
-                    progress(_percent(len(results), len(tasks)), f"{len(results)}/{len(tasks)} ranges")
+                    progress(_percent(len(results), len(tasks)),
+                             job_text(RANGES_DONE, done=len(results), total=len(tasks)))
         except BrokenProcessPool as exc:
-            raise WorkerLost("a face analysis worker process died; the job will be retried") from exc
+            raise WorkerLost(N_("a face analysis worker process died; the job will be retried")) from exc
     rows = [row for number in range(len(tasks)) for row in results[number]]
     if not rows:
-        raise VideoUnreadable(f"no frame of the recording could be decoded ({path.name})")
+        raise VideoUnreadable(N_("no frame of the recording could be decoded") + f": {path.name}")
     return rows, columns(emotion is not None)
 
 

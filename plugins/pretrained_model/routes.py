@@ -19,6 +19,7 @@ from litestar.response.sse import ServerSentEventMessage
 from core import audit
 from core.auth.guards import requires_admin
 from core.job_heartbeat import shown_state
+from core.job_texts import job_texts
 from core.tables import Job, Tenant, json_value
 from core.tenancy import TenantScope
 from core.web.i18n import current_language
@@ -225,12 +226,14 @@ async def ops_job_page(request: Request, job_id: FromPath[UUID]) -> Template:
 async def ops_job_events(job_id: FromPath[UUID]) -> ServerSentEvent:
     """Progress as server-sent events, until the job is done or failed."""
     await _training_job(job_id)
+    language = current_language.get()
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         last = None
         while True:
             job = await _training_job(job_id)
-            state = {"state": shown_state(job), "progress": job.progress, "message": job.message, "error": job.error}
+            state = {"state": shown_state(job), "progress": job.progress,
+                     **job_texts(job.message, job.error, language)}
             if state != last:
                 yield ServerSentEventMessage(data=json.dumps(state), event="progress")
                 last = state

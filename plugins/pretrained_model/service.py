@@ -21,7 +21,7 @@ from core.interviews.api import QuestionSetVersion, items_of
 from core.runtime import runtime
 from core.tables import FeatureValue, json_value
 from core.tenancy import TenantScope
-from core.web.i18n import current_language, gettext as _
+from core.web.i18n import N_, current_language, gettext as _
 
 from plugins.pretrained_model.tables import Artifact, Choice, ItemMapping, Material, VendorItem, VendorVersion
 
@@ -174,7 +174,7 @@ async def train_job(tenant_id: None = None, requested_by: str | None = None) -> 
         earlier = await VendorVersion.objects().where(VendorVersion.job_id == UUID(job_id)).first()
         if earlier is not None and earlier.state == "ready":
             return f"vendor-v{earlier.number}"
-    report_progress(2, "collecting the training material")
+    report_progress(2, N_("collecting the training material"))
     try:
         version = await train_version(created_by=UUID(requested_by) if requested_by else None, job_id=job_id,
                                       progress=lambda p, m: report_progress(5 + int(p * 0.9), m))

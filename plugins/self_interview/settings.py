@@ -18,10 +18,10 @@ class SelfInterviewSettings:
     follow_up_provider: str = field(default="templates", metadata={
         "label_ja": "追加質問の生成方式", "label_en": "Follow-up question generator",
         "choices": ("templates", "chat_completions"),
-        "help_ja": "templates: 回答の語句から定型の質問を作ります (外部送信なし) / "
-                   "chat_completions: 設定したエンドポイントの言語モデルが作ります",
-        "help_en": "templates: questions made from phrases of the answer (nothing leaves the service); "
-                   "chat_completions: written by the language model at the endpoint below"})
+        "choice_labels": {"templates": ("回答の語句から定型の質問を作る（外部送信なし）",
+                                        "Questions made from phrases of the answer (nothing leaves the service)"),
+                          "chat_completions": ("下のエンドポイントの言語モデルが作る",
+                                               "Written by the language model at the endpoint below")}})
     endpoint: str = field(default="", metadata={"label_ja": "エンドポイント URL", "label_en": "Endpoint URL",
                                                 "max": 500})
     model: str = field(default="", metadata={"label_ja": "モデル名", "label_en": "Model name", "max": 200})

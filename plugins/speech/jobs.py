@@ -21,11 +21,12 @@ from uuid import UUID
 import structlog
 
 from core.interviews.api import Interview, Recording, store_transcript, transcript_of
+from core.job_texts import failure_text, message_text
 from core.runtime import runtime
 from core.tables import Job, Tenant, User, json_value
 from core.tasks import JobRefused, report_progress
 from core.tenancy import TenantScope
-from core.web.i18n import N_, gettext as _
+from core.web.i18n import N_, current_language, gettext as _
 
 log = structlog.get_logger("mendan.speech")
 ACTOR = "speech.transcribe"
@@ -80,7 +81,7 @@ async def transcribe(tenant_id: str, recording_id: str) -> str:
         raise JobRefused(_("No speech recogniser is available for %(language)s.") % {"language": language})
     recogniser = answered[1]
     tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
-    report_progress(1, _("decrypting the recording"))
+    report_progress(1, N_("decrypting the recording"))
     with tempfile.TemporaryDirectory(prefix="mendan-speech-") as tmp:
         path = Path(tmp) / f"recording.{recording.container or 'webm'}"
         key = rt.storage.tenant_key(tenant)
@@ -119,12 +120,12 @@ async def transcription_state(scope: TenantScope, recording_id: Any) -> Transcri
     job = next((j for j in jobs if (json_value(j.args) or {}).get("recording_id") == str(recording_id)), None)
     if job is None:
         return TranscriptionState("not transcribed")
+    language = current_language.get()
     if job.state in ("queued", "running"):
         return TranscriptionState("transcribing" if job.state == "running" else "waiting for transcription",
-                                  job.message, job.progress, str(job.id))
-    detail = job.error.split(": ", 1)[-1]
+                                  message_text(job.message, language), job.progress, str(job.id))
     return TranscriptionState("audio missing" if job.error.startswith("AudioMissing") else "transcription failed",
-                              detail, job.progress, str(job.id))
+                              failure_text(job.error, language), job.progress, str(job.id))
 
 
 async def transcription_panel(tenant: Any, interview: Any) -> Any:

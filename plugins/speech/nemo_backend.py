@@ -19,7 +19,7 @@ import numpy as np
 
 from core.tasks import JobRefused
 from core.transcripts import Segment, Transcript
-from core.web.i18n import gettext as _
+from core.web.i18n import N_, gettext as _
 from plugins.speech.audio import SAMPLE_RATE, audio_blocks, speech_spans
 
 Progress = Callable[[int, str], None]
@@ -93,8 +93,8 @@ class NemoRecogniser:
                     text = (hypothesis if isinstance(hypothesis, str) else hypothesis.text).strip()
                     if text:
                         segments.append(Segment(start=round(offset + start, 3), end=round(offset + end, 3), text=text))
-                progress(99, _("transcribing"))
-        progress(100, _("transcribed"))
+                progress(99, N_("transcribing"))
+        progress(100, N_("transcribed"))
         return Transcript(language=language, source=self.name, segments=tuple(segments))
 
 

@@ -15,8 +15,8 @@ class SpeechSettings:
 
     backend: str = field(default="whisper", metadata={
         "label_ja": "音声認識エンジン", "label_en": "Speech recognition engine", "choices": ("whisper", "nemo"),
-        "help_ja": "whisper: 同梱の Whisper base モデル / nemo: 運営者が配置した NeMo チェックポイント",
-        "help_en": "whisper: the shipped Whisper base model; nemo: a NeMo checkpoint placed by the operator"})
+        "choice_labels": {"whisper": ("同梱の Whisper base モデル", "The shipped Whisper base model"),
+                          "nemo": ("運用者が配置した NeMo チェックポイント", "A NeMo checkpoint placed by the operator")}})
     nemo_checkpoint: str = field(default="", metadata={
         "label_ja": "NeMo チェックポイント (.nemo) のパス", "label_en": "NeMo checkpoint (.nemo) path",
         "max": 500, "operator_only": True})

@@ -16,19 +16,45 @@ the time the segments span.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from core.features import ExtractionInput, Progress
+from core.features import ExtractionInput, FeatureLabel, Progress
 from core.transcripts import Transcript
+from core.web.i18n import N_
 from plugins.speech.audio import SAMPLE_RATE, audio_blocks, speech_spans
 
 FRAME_S = 0.05
+
+LABELS = {
+    "duration_s": FeatureLabel("解析した音声の長さ", "Length of audio analysed", "解析した録音の長さです。",
+                               "How long the analysed recording is.", "s"),
+    "speech_s": FeatureLabel("話している時間", "Speaking time", "録音のうち声が聞こえた時間の合計です。",
+                             "Total time in the recording with a voice heard.", "s"),
+    "speaking_ratio": FeatureLabel("話している時間の割合", "Share of time speaking",
+                                   "録音のうち声が聞こえた時間の割合（0〜1）です。",
+                                   "Share of the recording with a voice heard (0-1)."),
+    "mean_pause_s": FeatureLabel("間の長さ（平均）", "Mean pause", "話の途中の0.25秒以上の沈黙の平均の長さです。",
+                                 "Mean length of the silences of 0.25 s or more between stretches of speech.", "s"),
+    "pauses_per_minute": FeatureLabel("間の回数", "Pauses per minute",
+                                      "話している時間1分あたりの、0.25秒以上の沈黙の回数です。",
+                                      "Silences of 0.25 s or more per minute of speaking.", "/min"),
+    "loudness_variation_db": FeatureLabel("声の大きさの変化", "Loudness variation",
+                                          "話している間の声の大きさのばらつき（標準偏差）です。大きいほど抑揚のある話し方です。",
+                                          "How much the loudness of the speech varies (standard deviation); higher "
+                                          "means livelier speech.", "dB"),
+}
 
 
 class VoiceActivityExtractor:
     name = "speech_voice"
     version = "1.0.0"
     input_kind = "audio"
+
+    def labels(self) -> Mapping[str, FeatureLabel]:
+        """Japanese and English names and meanings of every feature `extract` can return."""
+        return LABELS
 
     def extract(self, source: ExtractionInput, progress: Progress) -> dict[str, float]:
         """Features above; only `duration_s` (and speech_s, speaking_ratio = 0) when no speech is
@@ -45,7 +71,7 @@ class VoiceActivityExtractor:
                 speech += end - start
                 loudness.append(_frame_db(samples[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]))
             duration = offset + samples.size / SAMPLE_RATE
-            progress(50, "voice activity")
+            progress(50, N_("voice activity"))
         features = {"duration_s": duration, "speech_s": speech,
                     "speaking_ratio": speech / duration if duration else 0.0}
         if pauses:
@@ -54,7 +80,7 @@ class VoiceActivityExtractor:
             features["pauses_per_minute"] = 60.0 * len(pauses) / speech
             frames = np.concatenate(loudness)
             features["loudness_variation_db"] = float(np.std(frames[frames > -60.0])) if np.any(frames > -60) else 0.0
-        progress(100, "voice activity")
+        progress(100, N_("voice activity"))
         return features
 
 

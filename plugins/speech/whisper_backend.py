@@ -19,7 +19,7 @@ from pathlib import Path
 from core.model_files import model_path, verified_path
 from core.tasks import JobRefused
 from core.transcripts import Segment, Transcript, Word
-from core.web.i18n import gettext as _
+from core.web.i18n import N_, gettext as _
 from plugins.speech.audio import SAMPLE_RATE, audio_blocks, duration_s
 from plugins.speech.model_files import LANGUAGES, WHISPER_BASE
 
@@ -93,8 +93,8 @@ class WhisperRecogniser:
             if not checked_language:
                 checked_language = self._check_language(model, samples, language)
             segments.extend(self.transcribe_samples(samples, language, start))
-            progress(min(99, int(100 * (start + samples.size / SAMPLE_RATE) / total_s)), _("transcribing"))
-        progress(100, _("transcribed"))
+            progress(min(99, int(100 * (start + samples.size / SAMPLE_RATE) / total_s)), N_("transcribing"))
+        progress(100, N_("transcribed"))
         return Transcript(language=language, source=self.name, segments=tuple(segments))
 
     def _too_long(self) -> AudioTooLong:

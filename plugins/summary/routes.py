@@ -51,8 +51,19 @@ async def fragment(request: Request, tenant_scope: NamedDependency[TenantScope],
         raise NotFoundException(_("Interview not found."))
     result, answers = await summarised(tenant_scope, interview)
     return Template(template_name="summary/fragment.html", context={
-        "interview_summary": result["interview"], "transcribed": bool(answers),
+        "interview_summary": result["interview"], "provider": provider_name(result["interview"].provider),
+        "transcribed": bool(answers),
         "answers": [(index, recording, summary) for index, (recording, summary) in enumerate(answers, 1)]})
+
+
+def provider_name(provider: str) -> str:
+    """The summariser that made a summary, in words in the request's language (its stored name,
+    "extractive:lexrank" or "chat-completions:<model>", is a code); another's name as it is."""
+    if provider.startswith("extractive:"):
+        return _("picking the key sentences of the answers")
+    if provider.startswith("chat-completions:"):
+        return _("the language model %(model)s") % {"model": provider.split(":", 1)[1]}
+    return provider
 
 
 async def summarised(scope: TenantScope, interview: Any) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:

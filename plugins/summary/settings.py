@@ -15,9 +15,10 @@ class SummarySettings:
 
     provider: str = field(default="extractive", metadata={
         "label_ja": "要約の方式", "label_en": "Summary method", "choices": ("extractive", "chat_completions"),
-        "help_ja": "extractive: 発言から重要な文を選ぶ (外部送信なし) / chat_completions: 設定したエンドポイントで要約",
-        "help_en": "extractive: picks the key sentences (nothing leaves the service); chat_completions: "
-                   "summarised by the endpoint below"})
+        "choice_labels": {"extractive": ("発言から重要な文を選ぶ（外部送信なし）",
+                                         "Pick the key sentences (nothing leaves the service)"),
+                          "chat_completions": ("下のエンドポイントの言語モデルで要約する",
+                                               "Summarise with the language model at the endpoint below")}})
     endpoint: str = field(default="", metadata={"label_ja": "エンドポイント URL", "label_en": "Endpoint URL",
                                                 "max": 500})
     model: str = field(default="", metadata={"label_ja": "モデル名", "label_en": "Model name", "max": 200})

@@ -105,6 +105,13 @@ async def definitions(scope: TenantScope) -> list[AttributeDefinition]:
         AttributeDefinition.position)
 
 
+def report_names(found: list[AttributeDefinition]) -> dict[str, Any]:
+    """How AI-ethics reports name the attributes and their values, in both languages (the
+    analyses work on keys): {"attributes": {key: [ja, en]}, "groups": {key: {value key: [ja, en]}}}."""
+    return {"attributes": {d.key: [d.name_ja, d.name_en or d.name_ja] for d in found},
+            "groups": {d.key: {c.key: [c.ja, c.en] for c in choices_of(d)} for d in found}}
+
+
 async def define_attribute(scope: TenantScope, *, key: str, name_ja: str, name_en: str,
                            choices_text: str) -> AttributeDefinition:
     """Add an attribute, or replace the values of the one with this key. Raises AttributeProblem."""

@@ -15,6 +15,9 @@
     const error = document.getElementById("job-error");
     error.textContent = job.error;
     error.hidden = !job.error;
+    const detail = document.getElementById("job-detail");
+    document.getElementById("job-detail-text").textContent = job.detail || "";
+    detail.hidden = !job.detail;
     if (job.state === "done" || job.state === "failed") source.close();
   });
 })();

@@ -34,7 +34,7 @@ from core.config import use_settings
 from core.hookspecs import hookimpl
 from core.plugin_settings import schema_fields
 from core.plugins import PluginHost, PluginMeta
-from mendan.pytest_plugin import BASE_URL, HTML
+from mendan.pytest_plugin import BASE_URL
 from tests.conftest import login
 from tests.interview_fixtures import open_link
 from tests.japanese_world import _person, build_world

@@ -226,6 +226,7 @@ async def save_profile(request: Request, slug: FromPath[str], data: Form) -> Any
     # The contact is personal data: the audit entry says what changed, not to what.
     await audit.record("tenants.profile_changed", tenant_id=tenant.id, actor=request.user, target=slug,
                        detail={"name": name, "region": region, "contact_changed": True}, ip=audit.client_ip(request))
+    flash(request, N_("The tenant's profile was saved."))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -283,6 +284,7 @@ async def save_contract(request: Request, slug: FromPath[str], data: Form) -> An
             await change_contract(tenant.id, contract.id, by=request.user, ip=ip, **values)
     except ContractProblem as exc:
         return await _tenant_page(request, tenant, error=_(str(exc)))
+    flash(request, N_("The contract was saved."))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -301,6 +303,7 @@ async def save_storage_quota(request: Request, slug: FromPath[str], data: Form) 
     await Tenant.update({Tenant.storage_quota_bytes: quota}).where(Tenant.id == tenant.id)
     await audit.record("tenants.storage_quota_changed", tenant_id=tenant.id, actor=request.user, target=slug,
                        detail={"bytes": quota}, ip=audit.client_ip(request))
+    flash(request, N_("The storage limit was saved."))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -310,7 +313,10 @@ async def switch_option(request: Request, slug: FromPath[str], data: Form) -> An
     key = str(data.get("plugin_key", ""))
     if key not in request.app.state.plugin_host.metas:
         return await _tenant_page(request, tenant, error=_("No such service is installed."))
-    await set_option(tenant.id, key, data.get("active") == "on", by=request.user, ip=audit.client_ip(request))
+    active = data.get("active") == "on"
+    await set_option(tenant.id, key, active, by=request.user, ip=audit.client_ip(request))
+    name = request.app.state.plugin_host.metas[key].name(current_language.get())
+    flash(request, N_("%(service)s was switched on.") if active else N_("%(service)s was switched off."), service=name)
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -350,6 +356,7 @@ async def stop_tenant(request: Request, slug: FromPath[str], data: Form) -> Any:
     message = str(data.get("message", "")).strip()
     await stop_service(tenant.id, message, by=request.user, ip=audit.client_ip(request))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "stopped", tenant.id, message=message)
+    flash(request, N_("The tenant was stopped; its admins were mailed."))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -358,6 +365,7 @@ async def resume_tenant(request: Request, slug: FromPath[str]) -> Any:
     tenant = await _tenant(slug)
     await resume_service(tenant.id, by=request.user, ip=audit.client_ip(request))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "resumed", tenant.id)
+    flash(request, N_("The tenant was resumed; its admins were mailed."))
     return _back(f"/ops/tenants/{slug}")
 
 
@@ -372,6 +380,8 @@ async def delete_tenant(request: Request, slug: FromPath[str], data: Form) -> An
     await request.app.state.tasks.enqueue(
         "tenants.purge_tenant", tenant_id=None, purge=str(tenant.id), requested_by=str(request.user.id)
     )
+    flash(request, N_("The deletion of %(tenant)s has started; its deletion report appears on this page when it is done."),
+          tenant=slug)
     return _back("/ops/")
 
 
@@ -385,6 +395,7 @@ async def add_maintenance(request: Request, data: Form) -> Any:
         return await _home_page(request, error=_(str(exc)))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "maintenance_planned",
                       message=window.message, starts_at=window.starts_at, ends_at=window.ends_at)
+    flash(request, N_("The maintenance window was planned; every tenant's admins were mailed."))
     return _back("/ops/")
 
 
@@ -396,6 +407,7 @@ async def remove_maintenance(request: Request, window_id: FromPath[int]) -> Any:
     if window.ends_at > now():  # a window already over affects no one
         await mail_admins(request.app.state.settings, request.app.state.tasks, "maintenance_cancelled",
                           starts_at=window.starts_at, ends_at=window.ends_at)
+    flash(request, N_("The maintenance window was cancelled."))
     return _back("/ops/")
 
 
@@ -406,6 +418,7 @@ async def stop_everything(request: Request, data: Form) -> Any:
     message = str(data.get("message", "")).strip()
     await stop_service(None, message, by=request.user, ip=audit.client_ip(request))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "stopped", message=message)
+    flash(request, N_("The whole service was stopped; every tenant's admins were mailed."))
     return _back("/ops/")
 
 
@@ -413,6 +426,7 @@ async def stop_everything(request: Request, data: Form) -> Any:
 async def resume_everything(request: Request) -> Any:
     await resume_service(None, by=request.user, ip=audit.client_ip(request))
     await mail_admins(request.app.state.settings, request.app.state.tasks, "resumed")
+    flash(request, N_("The whole service was resumed; every tenant's admins were mailed."))
     return _back("/ops/")
 
 

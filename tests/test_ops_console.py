@@ -192,3 +192,36 @@ async def test_odd_numbers_and_a_missing_course_get_a_message_and_change_nothing
         answer = await _post(client, f"/ops/tenants/{tenant.slug}/storage-quota", {"quota_gb": quota})
         assert answer.status_code == 400 and "GB" in answer.text, quota
         assert (await Tenant.objects().where(Tenant.id == tenant.id).first()).storage_quota_bytes is None
+
+
+async def test_every_operator_action_is_confirmed_on_the_next_page(host, client, make_tenant, make_user):
+    """Issue 20: a confirmation after every create, save and send; here in the operator's Japanese."""
+    host.register(Summary(), key="summary_x")
+    tenant = await make_tenant()
+    operator = await make_user(None, "operator", language="ja")
+    await login(client, None, operator)
+    here = f"/ops/tenants/{tenant.slug}"
+    contract = {"course": "weekday", "starts_on": "2026-04-01", "status": "active", "confirm_course": "yes"}
+    steps = [
+        (f"{here}/profile", {"name": "確認株式会社", "region": "JP"}, "テナントの基本情報を保存しました。"),
+        (f"{here}/contract", contract, "契約を保存しました。"),
+        (f"{here}/storage-quota", {"quota_gb": "5"}, "保存容量の上限を保存しました。"),
+        (f"{here}/options", {"plugin_key": "summary_x", "active": "on"}, "要約を有効にしました。"),
+        (f"{here}/options", {"plugin_key": "summary_x"}, "要約を無効にしました。"),
+        (f"{here}/stop", {"confirm": "yes", "message": "点検"}, "テナントを停止し、管理者にメールで知らせました。"),
+        (f"{here}/resume", {}, "テナントを再開し、管理者にメールで知らせました。"),
+        ("/ops/maintenance", {"starts_at": "2031-01-10T22:00", "ends_at": "2031-01-11T02:00", "message": "点検"},
+         "メンテナンスを予定し、全テナントの管理者にメールで知らせました。"),
+    ]
+    for path, data, said in steps:
+        answer = await _post(client, path, data)
+        assert answer.status_code == 303, (path, answer.text)
+        page = await client.get(answer.headers["location"], headers=HTML)
+        assert f'id="flash">{said}</p>' in page.text, path
+        # Said once: the next page has no message left over.
+        assert 'id="flash"' not in (await client.get(answer.headers["location"], headers=HTML)).text
+    window = await MaintenanceWindow.objects().order_by(MaintenanceWindow.id, ascending=False).first()
+    cancelled = await _post(client, f"/ops/maintenance/{window.id}/cancel", {})
+    assert "メンテナンスを取り消しました。" in (await client.get(cancelled.headers["location"], headers=HTML)).text
+    deleted = await _post(client, f"{here}/delete", {"confirm": tenant.slug})
+    assert f"{tenant.slug} の削除を始めました。" in (await client.get(deleted.headers["location"], headers=HTML)).text

@@ -155,7 +155,8 @@ async def test_the_report_page_and_csv(report_host, client, make_tenant, make_us
     assert page.status_code == 200
     assert 'id="interview-count">40<' in page.text
     assert "data:image/png;base64," in page.text
-    assert 'class="significant"><td>smile_ratio</td><td>warmth</td>' in page.text
+    # Features by their names in the reader's language (the key stays in the title).
+    assert 'class="significant"><td title="smile_ratio">笑顔の割合</td><td>warmth</td>' in page.text
     download = await client.get(f"/t/{tenant.slug}/video_analysis/report.csv")
     assert download.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(download.text.removeprefix("\ufeff"))))

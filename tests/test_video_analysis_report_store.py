@@ -146,7 +146,7 @@ async def test_the_page_names_the_evaluation_items_as_people_named_them(report_h
     await login(client, made.tenant, made.admin)
     page = await client.get(f"/t/{made.tenant.slug}/video_analysis/", headers=HTML)
     assert page.status_code == 200
-    assert 'class="significant"><td>smile_ratio</td><td>親しみやすさ</td>' in page.text
+    assert 'class="significant"><td title="smile_ratio">笑顔の割合</td><td>親しみやすさ</td>' in page.text
     assert "<td>論理性</td>" in page.text
     assert not re.search(r"<td>(warmth|logic)</td>", page.text)  # no key where a name belongs
     download = await client.get(f"/t/{made.tenant.slug}/video_analysis/report.csv")

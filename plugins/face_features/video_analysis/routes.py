@@ -13,6 +13,7 @@ from core.auth.guards import requires_role
 from core.interviews.api import in_tokyo
 from core.tenancy import TenantScope
 from core.web.rendering import page
+from plugins.face_features.labels import LABELS
 from plugins.face_features.video_analysis.report_content import csv_text
 from plugins.face_features.video_analysis.report_store import report_for
 
@@ -28,7 +29,15 @@ async def report_page(request: Request, tenant_scope: NamedDependency[TenantScop
         request, "video_analysis/report.html", report=content, computed_at=in_tokyo(report.computed_at),
         item_names={item["key"]: item["name"] for item in content["items"]},
         correlations=content["correlations"][:TABLE_ROWS], differences=content["differences"][:TABLE_ROWS],
+        feature_name=feature_name,
     )
+
+
+def feature_name(key: str) -> str:
+    """A face feature's name in the reader's language (plugins.face_features.labels); the key
+    itself for one without a label."""
+    label = LABELS.get(key)
+    return label.name() if label is not None else key
 
 
 @get("/report.csv", guards=GUARDS, name="video_analysis_csv")

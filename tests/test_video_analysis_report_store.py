@@ -25,30 +25,17 @@ from core.interviews.schedule import advance, schedule_interview
 from core.plugins import PluginMeta
 from core.tables import User, json_value
 from core.tenancy import TenantScope
-from plugins.face_features import plugin as face_plugin
 from plugins.face_features.video_analysis import plots, report_store
-from plugins.face_features.video_analysis import plugin as report_plugin
 from plugins.face_features.video_analysis.report_content import csv_text
 from plugins.face_features.video_analysis.report_data import evaluation_labels, face_feature_table
 from plugins.face_features.video_analysis.statistics import report_tables
 from plugins.face_features.video_analysis.tables import VideoAnalysisReport
 from tests.conftest import HTML, login, wait_for_job
+from tests.test_video_analysis import _Extractor, report_host  # noqa: F401 (report_host: a fixture)
 
 PLUGINS_MD = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 ITEMS = [EvaluationItem(key="warmth", name="親しみやすさ", description="表情が明るいか"),
          EvaluationItem(key="logic", name="論理性", description="筋道立てて話せるか")]
-
-
-class _Extractor:
-    name, version, input_kind = "face_features", "1.0", "video"
-
-
-@pytest.fixture
-def report_host(host):
-    """Both plugins registered; request it before `app` or `client`, which are built from the host."""
-    host.register(face_plugin, key="face_features")
-    host.register(report_plugin, key="video_analysis")
-    return host
 
 
 class EvaluatedTenant:

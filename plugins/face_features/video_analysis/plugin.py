@@ -18,7 +18,6 @@ from typing import Any
 from core.hookspecs import hookimpl
 from core.plugins import NavItem, PluginMeta
 
-EXTRACTOR = "face_features"  # the features the report is made of
 REFRESH = "video_analysis.refresh"
 
 
@@ -87,6 +86,8 @@ async def _refresh_later(tenant_id: Any) -> None:
 @hookimpl
 async def mendan_interview_analysed(tenant_id: Any, interview_id: Any, succeeded: Any, failed: Any) -> None:
     """New face features: the report is computed now, not when someone next opens it."""
+    from plugins.face_features.video_analysis.report_data import EXTRACTOR
+
     if EXTRACTOR in succeeded:
         await _refresh_later(tenant_id)
 

@@ -10,7 +10,8 @@ from uuid import UUID
 from core.interviews.api import QuestionSetVersion, expert_labels, items_of
 from core.tables import FeatureValue
 from core.tenancy import TenantScope
-from plugins.face_features.video_analysis.plugin import EXTRACTOR
+
+EXTRACTOR = "face_features"  # the features the report is made of
 
 if TYPE_CHECKING:  # pandas is imported where a report is computed, not by the page that shows one
     import pandas as pd

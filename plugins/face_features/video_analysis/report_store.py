@@ -22,7 +22,7 @@ from core.db.constraints import retry_on_conflict, write_transaction
 from core.interviews.api import Evaluation, QuestionSetVersion, visible_interview_ids
 from core.tables import FeatureValue, User, json_value
 from core.tenancy import TenantScope
-from plugins.face_features.video_analysis.plugin import EXTRACTOR
+from plugins.face_features.video_analysis.report_data import EXTRACTOR
 from plugins.face_features.video_analysis.report_content import FORMAT, compute_report
 from plugins.face_features.video_analysis.tables import VideoAnalysisReport
 

@@ -10,10 +10,11 @@ from litestar.di import NamedDependency
 from litestar.response import Response, Template
 
 from core.auth.guards import requires_role
+from core.features import feature_labels
 from core.interviews.api import in_tokyo
 from core.tenancy import TenantScope
 from core.web.rendering import page
-from plugins.face_features.labels import LABELS
+from plugins.face_features.video_analysis.report_data import EXTRACTOR
 from plugins.face_features.video_analysis.report_content import csv_text
 from plugins.face_features.video_analysis.report_store import report_for
 
@@ -29,15 +30,20 @@ async def report_page(request: Request, tenant_scope: NamedDependency[TenantScop
         request, "video_analysis/report.html", report=content, computed_at=in_tokyo(report.computed_at),
         item_names={item["key"]: item["name"] for item in content["items"]},
         correlations=content["correlations"][:TABLE_ROWS], differences=content["differences"][:TABLE_ROWS],
-        feature_name=feature_name,
+        feature_name=_feature_names(request),
     )
 
 
-def feature_name(key: str) -> str:
-    """A face feature's name in the reader's language (plugins.face_features.labels); the key
-    itself for one without a label."""
-    label = LABELS.get(key)
-    return label.name() if label is not None else key
+def _feature_names(request: Request):
+    """key -> the face feature's name in the reader's language, from the extractor's labels (the
+    key itself for a feature without one)."""
+    labels = feature_labels(request.app.state.plugin_host.feature_extractors(None))
+
+    def name(key: str) -> str:
+        label = labels.get(f"{EXTRACTOR}.{key}")
+        return label.name() if label is not None else key
+
+    return name
 
 
 @get("/report.csv", guards=GUARDS, name="video_analysis_csv")

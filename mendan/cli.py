@@ -166,7 +166,7 @@ def createoperator(email: str, password: str | None) -> None:
     email = email.strip().lower()
     password = password or getpass.getpass("Password: ")
     if password_problem(password):
-        raise click.UsageError("the password must be at least 10 characters long")
+        raise click.UsageError("the password must be at least 10 characters long, and not spaces only")
 
     async def run() -> bool:
         await run_migrate(settings)

@@ -362,6 +362,10 @@ async def test_password_reset_by_mailed_link(settings, client, make_tenant, make
 
     choose = await client.get(link, headers=HTML)
     assert choose.status_code == 200
+    # Ten spaces are ten characters, and no password: refused, and the link still works.
+    spaces = await client.post(link, data={"password": " " * 10, "password_again": " " * 10,
+                                           "_csrf_token": form_csrf(choose.text)}, headers=HTML)
+    assert spaces.status_code == 400 and "空白だけ" in spaces.text
     applied = await client.post(link, data={"password": NEW_PASSWORD, "password_again": NEW_PASSWORD,
                                             "_csrf_token": form_csrf(choose.text)},
                                 headers=HTML, follow_redirects=False)

@@ -147,6 +147,10 @@ async def test_the_operator_sends_the_invitation_again_until_the_admin_has_a_pas
     stranger = await make_user(other, "admin", password=None)
     assert (await _post(client, f"/ops/tenants/{slug}/admins/{stranger.id}/invitation", {})).status_code == 404
 
+    # The first mail's link no longer works: a re-sent invitation voids the earlier one.
+    first = await client.get(_link(settings, invitations[0][1]), headers=HTML)
+    assert 'name="password"' not in first.text
+
     link = _link(settings, invitations[1][1])
     choose = await client.get(link, headers=HTML)
     assert (await client.post(link, headers=HTML, follow_redirects=False, data={

@@ -29,7 +29,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def password_problem(password: str) -> str | None:
-    """A message id saying what is wrong with a new password, or None."""
+    """A message id saying what is wrong with a new password, or None. Spaces count, but a
+    password of spaces only is none at all."""
+    if not password.strip():
+        return "password_blank"
     if len(password) < MIN_LENGTH:
         return "password_too_short"
     return None

@@ -195,6 +195,7 @@ async def _reset_apply(request: Request, slug: str | None, token: str, data: dic
     if problem is not None:
         messages = {
             "password_too_short": _("The password must be at least 10 characters long."),
+            "password_blank": _("The password cannot be spaces only."),
             "passwords_differ": _("The two passwords differ."),
         }
         return await page(request, "password_reset_form.html", status_code=400, login_tenant=tenant,

@@ -82,9 +82,13 @@ async def token_and_user(token: str) -> tuple[ApiToken, User] | None:
 async def revoke_user_credentials(user_id) -> None:
     """Revoke every API token of the user and void their outstanding reset links: after a password
     reset, a role change or a deactivation nothing issued before still works."""
-    now = datetime.now(timezone.utc)
     await ApiToken.update({ApiToken.revoked: True}).where(ApiToken.user == user_id)
-    await PasswordReset.update({PasswordReset.used_at: now}).where(
+    await void_password_resets(user_id)
+
+
+async def void_password_resets(user_id) -> None:
+    """Void the user's outstanding reset and invitation links (marked used now)."""
+    await PasswordReset.update({PasswordReset.used_at: datetime.now(timezone.utc)}).where(
         (PasswordReset.user == user_id) & PasswordReset.used_at.is_null())
 
 

@@ -91,7 +91,10 @@ async def create_person(scope: TenantScope, *, email: str, display_name: str, ro
         raise PersonProblem(str(exc), "display_name") from exc
     if await _taken(scope, [email]):
         raise PersonProblem(_("A user with this e-mail address already exists."), "email")
-    if password and password_problem(password):
+    problem = password_problem(password) if password else None
+    if problem == "password_blank":
+        raise PersonProblem(_("The password cannot be spaces only."), "password")
+    if problem:
         raise PersonProblem(_("The password must be at least 10 characters long."), "password")
     user = User(email=email, display_name=display_name, role=role, language=language,
                 password_hash=hash_password(password) if password else None)

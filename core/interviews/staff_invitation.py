@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.auth.guards import STAFF_ROLES
-from core.auth.tokens import create_password_reset
+from core.auth.tokens import create_password_reset, void_password_resets
 from core.config import Settings
 from core.db.tables import Tenant, User
 from core.interviews.people import role_label
@@ -29,9 +29,11 @@ def needs_invitation(user: User) -> bool:
 
 async def invite_staff(scope: TenantScope, settings: Settings, tasks: Any, tenant: Tenant, user: User) -> Any:
     """Queue `user`'s invitation (template `staff_invitation`, in their language) with a new
-    link valid for INVITATION_LIFETIME; returns the mail job's id."""
+    link valid for INVITATION_LIFETIME; returns the mail job's id. Earlier links stop working:
+    an invitation sent again usually means the first mail was lost or reached the wrong person."""
     row = await sender_of(scope)
     sender = row.address if row else settings.mail_from
+    await void_password_resets(user.id)
     token = await create_password_reset(user, lifetime=INVITATION_LIFETIME)
     language = user.language if user.language in i18n.LANGUAGES else "ja"
     restore = i18n.current_language.set(language)

@@ -145,7 +145,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
                "{{ name }} 様\n\n{{ company }}の面談システム（mendan）に、{{ role }}として登録されました。\n"
                "次のリンクを開いてパスワードを設定すると、サインインできるようになります。\n\n{{ link }}\n\n"
                "このリンクは{{ valid_days }}日間有効で、一度だけお使いいただけます。"
-               "期限が切れた場合は、サインイン画面の「パスワードを忘れた場合」から設定できます。\n\n"
+               "期限が切れた場合は、サインイン画面の「パスワードをお忘れの方」から設定できます。\n\n"
                "■ お問い合わせ先\n{{ contact }}\n\n何卒よろしくお願い申し上げます。\n\n{{ company }}\n"),
         "en": ("[{{ company }}] You are invited to the interview system",
                "Dear {{ name }},\n\nYou have been registered in {{ company }}'s interview system (mendan) as "

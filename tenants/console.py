@@ -63,6 +63,8 @@ def _day(value: Any) -> date | None:
 
 
 MAX_GRACE_DAYS = 3650
+# A tenant's storage limit in GB: below 0.1 GB no interview fits, above a petabyte is a typo.
+QUOTA_MIN_GB, QUOTA_MAX_GB = 0.1, 1_000_000
 
 
 def _grace(value: Any) -> int | None:
@@ -294,12 +296,14 @@ async def save_storage_quota(request: Request, slug: FromPath[str], data: Form) 
     tenant = await _tenant(slug)
     raw = str(data.get("quota_gb", "")).strip()
     try:
-        quota = None if raw == "" else round(float(raw) * 1024**3)
-        if quota is not None and not 0 < quota < 2**62:
+        gb = None if raw == "" else float(raw)
+        if gb is not None and not QUOTA_MIN_GB <= gb <= QUOTA_MAX_GB:  # NaN is in no range
             raise ValueError(raw)
-    except (ValueError, OverflowError):  # "abc", "NaN"; "inf" and "1e400" overflow round()
+    except ValueError:  # "abc"
         return await _tenant_page(request, tenant, error=_(
-            "Enter the storage limit as a positive number of GB, or leave it empty for the default."))
+            "Enter the storage limit as a number of GB from %(min)s to %(max)s, or leave it empty for the default.")
+            % {"min": QUOTA_MIN_GB, "max": f"{QUOTA_MAX_GB:,}"})
+    quota = None if gb is None else round(gb * 1024**3)
     await Tenant.update({Tenant.storage_quota_bytes: quota}).where(Tenant.id == tenant.id)
     await audit.record("tenants.storage_quota_changed", tenant_id=tenant.id, actor=request.user, target=slug,
                        detail={"bytes": quota}, ip=audit.client_ip(request))

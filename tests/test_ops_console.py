@@ -188,7 +188,7 @@ async def test_odd_numbers_and_a_missing_course_get_a_message_and_change_nothing
         answer = await _post(client, f"/ops/tenants/{tenant.slug}/contract", data)
         assert answer.status_code == 400 and "Project-Id-Version" not in answer.text, odd
         assert await current_contract(tenant.id) is None
-    for quota in ("inf", "1e400", "-inf", "nan", "-1"):
+    for quota in ("inf", "1e400", "-inf", "nan", "-1", "0.0000001", "1e9"):  # 100 bytes, an exabyte: typos
         answer = await _post(client, f"/ops/tenants/{tenant.slug}/storage-quota", {"quota_gb": quota})
         assert answer.status_code == 400 and "GB" in answer.text, quota
         assert (await Tenant.objects().where(Tenant.id == tenant.id).first()).storage_quota_bytes is None

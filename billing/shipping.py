@@ -24,6 +24,7 @@ import structlog
 from billing.catalogue import prices
 from billing.stripe_gateway import MeterEventAnswer, send_meter_event, stripe_client
 from billing.tables import StripeCustomer, UsageDelivery, UsageRow
+from core.web.i18n import N_
 from core.runtime import runtime
 
 log = structlog.get_logger("mendan.billing")
@@ -31,6 +32,7 @@ log = structlog.get_logger("mendan.billing")
 BATCH = 200
 IN_FLIGHT = 8  # meter events sent at once
 STRIPE_WINDOW = timedelta(days=35)
+TOO_OLD = N_("older than Stripe's 35-day window")  # a flagged row's reason, translated where shown
 # An event must reach Stripe inside the window, not merely leave here inside it.
 WINDOW_MARGIN = timedelta(hours=1)
 
@@ -79,7 +81,7 @@ async def ship_pending(client: Any = None, *, now: datetime | None = None) -> Co
     async def ship(row: dict[str, Any]) -> None:
         event_name = event_names.get(row["meter"], "")
         if row["occurred_at"] < too_old:
-            await mark_delivered(row, MeterEventAnswer("flagged", "older than Stripe's 35-day window"), event_name)
+            await mark_delivered(row, MeterEventAnswer("flagged", TOO_OLD), event_name)
             counts["flagged"] += 1
             return
         customer_id = customers.get(str(row["tenant"]))

@@ -90,6 +90,7 @@ async def test_operator_sets_prices_connects_stripe_and_resolves_flagged_rows(ho
     page = await client.get(home, headers=HTML)
     old_key = usage_key(tenant.id, MINUTES, "job:old")
     assert old_key in page.text  # shown to operators, not dropped
+    assert "Stripe の受付期間（35日）より前の利用分" in page.text  # why, in the operator's language
     flagged = await UsageDelivery.objects().where(
         (UsageDelivery.tenant == tenant.id) & (UsageDelivery.outcome == "flagged")).first()
     adjusted = await _post(client, home, f"/ops/billing/deliveries/{flagged.id}/adjusted")

@@ -112,10 +112,32 @@ def text_columns_of(features: pd.DataFrame) -> list[str]:
     return [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
 
 
+# CatBoost refuses to train when a text column has no word seen `occurrence_lower_bound` times in
+# the training rows ("Dictionary size is 0": few or short transcripts). Such a column gets this
+# word on every training row: a dictionary of one word that is on every row, so it carries
+# nothing and is never split on.
+_PRESENT = "<text>"
+_OCCURRENCE_LOWER_BOUND = int(TEXT_PROCESSING["dictionaries"][0]["occurrence_lower_bound"])
+
+
 def _pool(X: pd.DataFrame, y: Any = None, texts: list[str] | None = None):
     from catboost import Pool
 
     return Pool(X, y, text_features=texts or None)
+
+
+def _without_vocabulary(column: pd.Series) -> bool:
+    """Whether no word of `column` (texts of words joined by spaces) reaches the dictionary's bound."""
+    counts = column.fillna("").astype(str).str.split().explode().dropna().value_counts()
+    return not (counts >= _OCCURRENCE_LOWER_BOUND).any()
+
+
+def _training_pool(X: pd.DataFrame, y: Any, texts: list[str]):
+    """A pool to fit on: `X` with `_PRESENT` added to the rows of each text column without vocabulary."""
+    empty = [c for c in texts if _without_vocabulary(X[c])]
+    if empty:
+        X = X.assign(**{c: (X[c].fillna("").astype(str) + " " + _PRESENT).str.strip() for c in empty})
+    return _pool(X, y, texts)
 
 
 def fold_indices(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
@@ -148,7 +170,7 @@ def classification_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str
 
 def _fit_predict(item, X_train, y_train, X_test, seed, threads, texts, iterations=ITERATIONS):
     model = _model(item, seed, threads, bool(texts), iterations)
-    model.fit(_pool(X_train, y_train, texts))
+    model.fit(_training_pool(X_train, y_train, texts))
     predicted = model.predict(_pool(X_test, None, texts))
     return np.asarray(predicted).reshape(-1)
 
@@ -273,7 +295,7 @@ def _build_item(item: ItemSpec, features: pd.DataFrame, y_all: pd.Series, folds:
     else:
         metrics = regression_metrics(y, np.clip(predicted, item.scale_min, item.scale_max), item.integer_scale)
     final = _model(item, seed, threads, bool(texts), iterations)
-    final.fit(_pool(X, y, texts))
+    final.fit(_training_pool(X, y, texts))
     report(folds + 1, job_text(N_("%(item)s: training the final model"), item=item.name))
     importance = dict(zip(features.columns, map(float, final.get_feature_importance())))
     return ItemResult(item=item, n=n, metrics=metrics, importance=importance, model_bytes=_to_bytes(final),

@@ -4,7 +4,6 @@ the answers' words as model text features only while the option is on, the lift 
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from core.model_training import ItemSpec
 from core.transcripts import Segment, Transcript, Word
@@ -106,6 +105,18 @@ def test_the_lift_is_positive_for_the_content_item_and_not_for_the_face_item():
     assert impression["spearman_interval"][0] < 0 < impression["spearman_interval"][1], impression
     assert logic["variants"]["text"]["spearman"] > logic["variants"]["face"]["spearman"]
     assert impression["variants"]["face"]["spearman"] > impression["variants"]["text"]["spearman"]
+
+
+def test_the_lift_is_measured_over_a_few_short_transcripts():
+    """Twelve interviews that said a word or two each: no word reaches CatBoost's dictionary
+    bound, and the lift job failed with "Dictionary size is 0" in every demo."""
+    features, _, labels = synthetic_tables(12, seed=1)
+    texts = pd.DataFrame({"conversation_analysis.answer_text": [f"はい{i}" for i in range(12)]},
+                         index=features.index, dtype=object)
+    report = lift_report(features, texts, labels, [ItemSpec("logic", "論理性", 1, 5)], "conversation_analysis",
+                         iterations=20, bootstrap=50)
+    assert [item["key"] for item in report["items"]] == ["logic"], report["skipped"]
+    assert set(report["items"][0]["variants"]) == {"face", "text", "both"}
 
 
 def test_the_question_is_measured_against_the_answer_by_words_and_by_meaning():

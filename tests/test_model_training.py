@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.model_training import ItemSpec, bootstrap_interval, build, fold_indices, out_of_fold
+from core.model_training import ItemSpec, bootstrap_interval, build, fold_indices, load_model, out_of_fold, predict
 
 ITEM = ItemSpec("logic", "論理性", 1, 5)
 
@@ -40,6 +40,30 @@ def test_out_of_fold_is_what_the_build_cross_validates_and_learns_from_text():
     words_only = out_of_fold(features[["conversation.answer_text"]], y, ITEM, folds, seed=1, threads=1,
                              iterations=30)
     assert np.mean(np.abs(words_only - y)) < np.mean(np.abs(face_only - y))
+
+
+def test_short_transcripts_whose_words_are_all_rare_still_build_and_predict():
+    """Few, short answers: no word is said three times (CatBoost's dictionary bound), and one text
+    column is empty in every row of some folds' training parts. CatBoost alone refuses such data
+    ("Dictionary size is 0") and the item was skipped; the build learns from the rest."""
+    n = 12
+    rng = np.random.default_rng(3)
+    y = np.tile([1.0, 2.0, 3.0, 4.0, 5.0, 3.0], 2)
+    features = pd.DataFrame({
+        "face.smile": y + rng.normal(scale=0.2, size=n),
+        "conversation.answer_text": [f"語{i} 言葉{i}" for i in range(n)],  # every word said once
+        "conversation.follow_up_text": [""] * (n - 2) + ["一度 だけ", "二度 目"],
+    }, index=[f"面談{i}" for i in range(n)])
+    labels = pd.DataFrame({"logic": y}, index=features.index)
+    built = build(features, labels, [ITEM], folds=3, seed=0, threads=1, iterations=30)
+    assert built.skipped == {}
+    assert "conversation.answer_text" in built.feature_names
+    result = built.items["logic"]
+    assert result.metrics["spearman"] > 0.5  # learnt from the face feature
+    row = {**features.iloc[0].to_dict()}
+    p = predict(load_model(result.model_bytes), ITEM, built.feature_names, row)
+    assert 1 <= p.value <= 5
+    assert {name for name, _ in p.contributions} <= set(built.feature_names)
 
 
 def test_a_paired_interval_is_of_the_difference_on_the_same_resamples():

@@ -145,7 +145,9 @@ def _plugin_ops_pages(request: Request) -> list[tuple[str, str]]:
 
 @get("/tenants/new")
 async def new_tenant_form(request: Request) -> Template:
-    return await _page(request, "ops/tenant_new.html", courses=COURSES, values={}, error=None,
+    # The contract starts today in Japan unless the operator says otherwise, as `mendan createtenant`'s does.
+    today = now().astimezone(TOKYO).date().isoformat()
+    return await _page(request, "ops/tenant_new.html", courses=COURSES, values={"starts_on": today}, error=None,
                        invitation_days=INVITATION_LIFETIME.days)
 
 

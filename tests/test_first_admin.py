@@ -62,8 +62,12 @@ async def test_a_tenant_made_in_the_console_invites_its_admin_who_sets_a_passwor
         client, settings, make_user):
     operator = await _operator(client, make_user)
     slug = f"fa-{secrets.token_hex(4)}"
+    before = now().astimezone(TOKYO).date().isoformat()
     form = await client.get("/ops/tenants/new", headers=HTML)
     assert 'name="admin_email"' in form.text and "最初の管理者" in form.text
+    # The contract starts today in Japan unless changed, as the CLI's (either day at midnight).
+    assert any(f'name="starts_on" type="date" required value="{day}"' in form.text
+               for day in {before, now().astimezone(TOKYO).date().isoformat()})
 
     created = await _post(client, "/ops/tenants/new", _form(slug))
     assert created.status_code == 303 and created.headers["location"] == f"/ops/tenants/{slug}"

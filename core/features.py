@@ -62,7 +62,8 @@ class ExtractionInput:
 @runtime_checkable
 class FeatureExtractor(Protocol):
     """What a plugin's extractor is. It may also have `labels() -> Mapping[str, FeatureLabel]`
-    (feature name without the extractor prefix -> label); `feature_labels` reads it."""
+    (feature name without the extractor prefix -> label), which `feature_labels` reads, and
+    `title_ja` and `title_en` (str), what the analysis is called on the pages (`extractor_title`)."""
 
     name: str
     version: str
@@ -105,6 +106,13 @@ def feature_labels(extractors: Iterable[Any]) -> dict[str, FeatureLabel]:
             for name, label in labels().items():
                 out[f"{extractor.name}.{name}"] = label
     return out
+
+
+def extractor_title(extractor: Any, language: str | None = None) -> str:
+    """What the extractor's analysis is called in `language` (default: the page's): its `title_ja`
+    or `title_en`, or its `name` where it has none."""
+    attribute = "title_ja" if (language or current_language.get()) == "ja" else "title_en"
+    return getattr(extractor, attribute, None) or extractor.name
 
 
 def feature_name(key: str, labels: Mapping[str, FeatureLabel], language: str | None = None) -> str:

@@ -14,7 +14,7 @@ from uuid import uuid4
 import numpy as np
 import pytest
 
-from core.features import ExtractionInput, FeatureLabel, RecordingFeatures, combine
+from core.features import ExtractionInput, FeatureLabel, RecordingFeatures, combine, extractor_title
 from core.plugins import PluginHost
 from tests.test_conversation_analysis import CONCRETE, spoken
 from tests.test_face_features import models  # noqa: F401  (the verified model files fixture)
@@ -84,3 +84,11 @@ def test_each_label_names_the_feature_in_both_languages_and_says_what_it_means(e
         if not label.meaning_ja.endswith("。") or not label.meaning_en.endswith("."):
             wrong.append(f"{name}: a meaning is not one sentence")
     assert not wrong, f"{extractor.name}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("extractor", EXTRACTORS, ids=lambda e: e.name)
+def test_each_analysis_is_called_by_a_name_in_both_languages(extractor):
+    """The admin's analysis page names each analysis; without titles it would show the code."""
+    japanese, english = extractor_title(extractor, "ja"), extractor_title(extractor, "en")
+    assert JAPANESE.search(japanese), f"{extractor.name}: no Japanese title ({japanese!r})"
+    assert english != extractor.name and "_" not in english, f"{extractor.name}: no English title ({english!r})"

@@ -34,6 +34,8 @@ from tests.test_analysis_pipeline import add_recording, wait_until
 
 class Timing:
     name = "timing"
+    title_ja = "録画の長さ"
+    title_en = "Recording length"
     version = "1"
     input_kind = "video"
 
@@ -108,7 +110,7 @@ async def test_a_bumped_extractor_is_detected_rerun_with_progress_and_used_by_th
     # The admin page lists it; its button queues the re-analysis job.
     await login(client, tenant, admin)
     listing = await client.get(f"/t/{tenant.slug}/analysis/", headers=HTML)
-    assert listing.status_code == 200 and "timing" in listing.text and "3 / 3 件" in listing.text
+    assert listing.status_code == 200 and "録画の長さ" in listing.text and "3 / 3 件" in listing.text
     pressed = await client.post(f"/t/{tenant.slug}/analysis/reanalyse", headers=HTML, follow_redirects=False,
                                 data={"extractor": "timing", "_csrf_token": form_csrf(listing.text)})
     assert pressed.status_code == 303

@@ -13,7 +13,9 @@ from litestar.response import Redirect, Template
 
 from core.auth.guards import requires_admin
 from core.db.tables import Tenant
+from core.features import extractor_title
 from core.hours import service_guard
+from core.interviews.analysis import enabled_extractors
 from core.interviews.reanalysis import stale_analyses
 from core.tenancy import tenant_guard
 from core.web.rendering import page
@@ -23,7 +25,9 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 
 @get("/t/{tenant:str}/analysis/", guards=[tenant_guard, requires_admin, service_guard("batch")])
 async def analysis_page(request: Request, tenant_row: NamedDependency[Tenant]) -> Template:
-    return await page(request, "interviews/analysis.html", extractors=await stale_analyses(tenant_row.id))
+    titles = {e.name: extractor_title(e) for e in await enabled_extractors(tenant_row.id)}
+    return await page(request, "interviews/analysis.html", extractors=await stale_analyses(tenant_row.id),
+                      titles=titles)
 
 
 @post("/t/{tenant:str}/analysis/reanalyse", guards=[tenant_guard, requires_admin, service_guard("batch")])

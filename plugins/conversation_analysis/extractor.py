@@ -65,6 +65,8 @@ class ConversationExtractor:
     """Features of what the interviewee said, from each recording's stored transcript."""
 
     name = "conversation_analysis"
+    title_ja = "回答内容の特徴"
+    title_en = "Answer content"
     version = "1.0.0"
     input_kind = "transcript"
 
@@ -104,6 +106,8 @@ class RelevanceExtractor:
     conversation features."""
 
     name = "conversation_analysis_relevance"
+    title_ja = "質問と回答の関連度"
+    title_en = "Answer relevance to the question"
     version = "1.0.0"
     input_kind = "transcript"
 

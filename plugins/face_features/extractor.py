@@ -23,6 +23,8 @@ class FaceFeatureExtractor:
     models: Path | None = None  # None: `model_files.models_dir()`
     insightface_pack: Path | None = None  # set: the optional insightface backend instead of MediaPipe
     name: str = "face_features"
+    title_ja: str = "表情・視線の特徴"
+    title_en: str = "Face and gaze"
     version: str = "1.0"
     input_kind: str = "video"
 

@@ -49,6 +49,8 @@ LABELS = {
 
 class VoiceActivityExtractor:
     name = "speech_voice"
+    title_ja = "話し方の特徴（声・間）"
+    title_en = "Voice and pauses"
     version = "1.0.0"
     input_kind = "audio"
 

@@ -29,6 +29,8 @@ class WordFeatures:
     """The feature extractor `hello_words`, for transcripts."""
 
     name = "hello_words"
+    title_ja = "単語数"
+    title_en = "Word count"
     version = "1.0.0"
     input_kind = "transcript"
 

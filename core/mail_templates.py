@@ -103,9 +103,18 @@ async def current_text(scope: TenantScope, kind: str, language: str) -> tuple[st
 
 
 async def contact_of(scope: TenantScope, fallback: str) -> str:
-    """The tenant's contact for its mails; `fallback` (its sender address) until an admin sets one."""
+    """Whom the tenant's mails and a candidate's closed-link page name for questions: the text an
+    admin set (several lines), else the contact of the tenant's profile ("name <address>"), else
+    `fallback` (its sender address)."""
+    from core.consent import consent_terms  # the profile's contact is kept by the tenants domain
+
     row = await scope.objects(MailContact).first()
-    return row.text if row and row.text else fallback
+    if row and row.text:
+        return row.text
+    terms = await consent_terms(scope.tenant_id)
+    if terms.get("contact_email"):
+        return f"{terms.get('contact_name') or ''} <{terms['contact_email']}>".strip()
+    return fallback
 
 
 async def set_contact(scope: TenantScope, text: str) -> str:

@@ -12,7 +12,9 @@ from core.interviews.people import issue_join_link
 from core.interviews.schedule import cancel
 from core.interviews.senders import set_sender
 from core.interviews.tables import Interview
+from core.mail_templates import contact_of, set_contact
 from core.tenancy import TenantScope
+from tenants.tables import TenantProfile
 from tests.conftest import HTML
 from tests.interview_fixtures import consent, make_interview, open_link
 
@@ -42,6 +44,23 @@ async def test_a_cancelled_interviews_link_shows_the_contact_and_signs_nobody_in
     assert not await _signed_in(client, tenant)
     api = await _open(client, tenant, setup, accept={"accept": "application/json"})
     assert api.status_code == 410 and api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_without_a_sender_the_closed_page_names_the_profiles_contact_or_the_admins_text(
+        client, make_tenant, make_user):
+    """A tenant that sends from the service's own address: the page names the contact of the
+    tenant's profile, and the text an admin set for mails once there is one (as the mails do)."""
+    tenant = await make_tenant(name="面談商事")
+    setup = await make_interview(tenant, make_user)
+    await cancel(setup["scope"], setup["interview"])
+    await setup["scope"].add(TenantProfile(contact_name="人事部", contact_email="jinji@mendan-shoji.example"))
+    page = await _open(client, tenant, setup)
+    assert page.status_code == 410 and "人事部 &lt;jinji@mendan-shoji.example&gt;" in page.text
+    # The mails' {{ contact }} too, rather than the no-reply sender.
+    assert await contact_of(setup["scope"], "no-reply@mendan.example") == "人事部 <jinji@mendan-shoji.example>"
+    await set_contact(setup["scope"], "採用担当 佐藤\n03-1234-5678")
+    page = await _open(client, tenant, setup)
+    assert "採用担当 佐藤\n03-1234-5678" in page.text and "jinji@" not in page.text
 
 
 @pytest.mark.parametrize("state", ["evaluated", "analysed"])

@@ -36,6 +36,7 @@ from core.interviews.upload_quota import ensure_room
 from core.interviews.uploads import DEFERRED, UploadProblem, append_chunk, create_upload, declare_length, \
     parse_checksum
 from core.interviews.web_forms import Form
+from core.mail_templates import contact_of
 from core.interviews.web_interviews import visible_interview
 from core.storage import TenantKey
 from core.tenancy import TenantScope, tenant_by_slug
@@ -85,11 +86,12 @@ CLOSED_REASONS = {
 async def link_closed_page(request: Request, tenant: Tenant, reason: str, opens_at: Any = None) -> Any:
     """A clear page for a personal link that cannot lead in (410, or 403 before the room opens),
     with the tenant's contact so the candidate knows whom to ask. Never signs anyone in."""
-    sender = await sender_of(TenantScope(tenant.id))
+    scope = TenantScope(tenant.id)
+    sender = await sender_of(scope)
     return await page(request, "interviews/link_closed.html", status_code=403 if reason == "too_early" else 410,
                       error=_(CLOSED_REASONS[reason]), reason=reason, login_tenant=tenant,
                       opens_at=in_tokyo(opens_at) if opens_at else None,
-                      contact_email=sender.address if sender else "", contact_name=tenant.name)
+                      company=tenant.name, contact=await contact_of(scope, sender.address if sender else ""))
 
 
 async def _join_target(request: Request, tenant: FromPath[str], token: str, interview: str | None) -> Any:

@@ -4,7 +4,7 @@ the slot (settings: 30 minutes before to 2 hours after by default)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -13,7 +13,6 @@ from core.interviews.schedule import cancel
 from core.interviews.senders import set_sender
 from core.interviews.tables import Interview
 from core.mail_templates import contact_of, set_contact
-from core.tenancy import TenantScope
 from tenants.tables import TenantProfile
 from tests.conftest import HTML
 from tests.interview_fixtures import consent, make_interview, open_link

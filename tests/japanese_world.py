@@ -171,7 +171,7 @@ async def build_world(app: Any) -> dict[str, Any]:
                                         check=False, **people)
     recording = await _analysed(scope, tenant, analysed, candidate, extractor, rng, 0.6, 0.95)
     # Refused when it arrived: the reason is stored in the uploader's language, as uploads do.
-    refused = translations("ja").gettext("This file is not a WebM or MP4 video that can be played, so it was refused.")
+    refused = translations("ja").gettext("This file is not a video that can be read, so it was refused.")
     await _recording(scope, tenant, analysed, candidate, state="refused", error=refused)
     await store_transcript(scope, recording.id, Transcript(language="ja", source="faster-whisper:base", segments=(
         Segment(start=0.0, end=4.0, text="大学ではロボット研究会に所属し、三年間で二つの大会に出場しました。", speaker="interviewee"),

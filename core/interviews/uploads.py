@@ -275,9 +275,9 @@ async def assemble(scope: TenantScope, store: BlobStore, tk: TenantKey, rec: Any
             info = await anyio.to_thread.run_sync(probe, store, tk, rec.blob_key)
         except NotAVideo as exc:
             log.info("upload_not_a_video", upload_id=str(rec.id), reason=str(exc))
-            problem = _("This file is not a WebM or MP4 video that can be played, so it was refused.")
-            problem += " " + _("Accepted: WebM, MP4 and QuickTime (.mov, e.g. from an iPhone) with H.264, HEVC, VP8, "
-                               "VP9 or AV1 video.")
+            problem = _("This file is not a video that can be read, so it was refused.")
+            problem += " " + _("Accepted: WebM, MP4 and QuickTime (.mov, e.g. from an iPhone) holding a video "
+                               "stream that can be decoded (H.264, HEVC, VP8, VP9, AV1, MPEG-4 and others).")
     if info is None:
         table = type(rec)
         await scope.update(table, {table.state: "refused", table.error: problem, table.parts: []}).where(

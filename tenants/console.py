@@ -27,14 +27,13 @@ from core.auth.guards import requires_operator
 from core.db.tables import AuditEntry, Tenant, User
 from core.hours import TOKYO, now
 from core.tenancy import TenantScope
-from core.text_input import TextProblem, clean_text
 from core.web.flash import flash
 from core.web.i18n import N_, current_language, gettext as _
 from core.web.rendering import page
 from tenants.contracts import ContractProblem, change_contract, create_contract, purge_due
 from tenants.first_admin import Invitation, check_admin, invite_admin, resend_invitation, tenant_admins
 from tenants.hours import active_stop, course_in_effect, current_contract
-from tenants.new_tenant import TenantProblem, check_new_tenant, create_new_tenant
+from tenants.new_tenant import TenantProblem, check_new_tenant, check_profile, create_new_tenant
 from tenants.options import set_option
 from tenants.services import save_settings_form, settings_form
 from tenants.stop_mail import mail_admins
@@ -213,12 +212,12 @@ async def tenant_page(request: Request, slug: FromPath[str]) -> Template:
 async def save_profile(request: Request, slug: FromPath[str], data: Form) -> Any:
     tenant = await _tenant(slug)
     try:
-        name = clean_text(data.get("name", ""), label=_("Name")) or tenant.name
-    except TextProblem as exc:
+        profile = check_profile(name=data.get("name"), region=data.get("region"),
+                                contact_name=data.get("contact_name"), contact_email=data.get("contact_email"))
+    except TenantProblem as exc:
         return await _tenant_page(request, tenant, error=str(exc))
-    region = str(data.get("region", "")).strip().upper() or tenant.region
-    contact = {"contact_name": str(data.get("contact_name", "")).strip(),
-               "contact_email": str(data.get("contact_email", "")).strip()}
+    name, region = profile.name, profile.region
+    contact = {"contact_name": profile.contact_name, "contact_email": profile.contact_email}
     await Tenant.update({Tenant.name: name, Tenant.region: region}).where(Tenant.id == tenant.id)
     scope = TenantScope(tenant.id)
     if await scope.objects(TenantProfile).first() is None:

@@ -12,8 +12,9 @@ from typing import Any
 
 from core import audit
 from core.db.constraints import write_transaction
+from core.csv_input import normalise_email
 from core.db.tables import Tenant
-from core.interviews.people import PersonProblem
+from core.interviews.people import EMAIL_RE, PersonProblem
 from core.tenancy import TenantScope, create_tenant
 from core.text_input import TextProblem, clean_text
 from core.web.i18n import gettext as _
@@ -33,6 +34,40 @@ class TenantProblem(ValueError):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A tenant's name, region and contact as the operator keeps them (checked by `check_profile`)."""
+
+    name: str
+    region: str
+    contact_name: str
+    contact_email: str
+
+
+def check_profile(*, name: Any, region: Any, contact_name: Any = "", contact_email: Any = "") -> Profile:
+    """The profile to keep, or TenantProblem for the first value that can not be taken (`field`
+    name, region, contact_name or contact_email). The region defaults to JP; the contact's e-mail
+    is optional and normalised as people's are (NFKC, no spaces, lower case)."""
+    try:
+        name = clean_text(name, label=_("Name"))
+    except TextProblem as exc:
+        raise TenantProblem(str(exc), "name") from exc
+    if not name:
+        raise TenantProblem(_("The tenant needs a name."), "name")
+    region = str(region or "").strip().upper() or "JP"
+    if not REGION_RE.fullmatch(region):
+        raise TenantProblem(_("The region is a country code of 2-8 letters, such as JP."), "region")
+    try:
+        contact = clean_text(contact_name, label=_("Contact person"))
+    except TextProblem as exc:
+        raise TenantProblem(str(exc), "contact_name") from exc
+    address = normalise_email(str(contact_email or ""))
+    if address and (not EMAIL_RE.fullmatch(address) or len(address) > 254):
+        raise TenantProblem(_("The contact e-mail address is not valid: %(email)s") % {"email": address},
+                            "contact_email")
+    return Profile(name=name, region=region, contact_name=contact, contact_email=address)
 
 
 @dataclass(frozen=True)
@@ -64,21 +99,9 @@ async def check_new_tenant(*, slug: Any, name: Any, contract: dict[str, Any], ad
     slug = str(slug or "").strip().lower()
     if not SLUG_RE.fullmatch(slug):
         raise TenantProblem(_("The slug takes 2-63 lower-case letters, digits and hyphens."), "slug")
-    try:
-        name = clean_text(name, label=_("Name"))
-    except TextProblem as exc:
-        raise TenantProblem(str(exc), "name") from exc
-    if not name:
-        raise TenantProblem(_("The tenant needs a name."), "name")
     if await Tenant.exists().where(Tenant.slug == slug):
         raise TenantProblem(_("That slug is taken."), "slug")
-    region = str(region or "").strip().upper() or "JP"
-    if not REGION_RE.fullmatch(region):
-        raise TenantProblem(_("The region is a country code of 2-8 letters, such as JP."), "region")
-    try:
-        contact = clean_text(contact_name, label=_("Contact person"))
-    except TextProblem as exc:
-        raise TenantProblem(str(exc), "contact_name") from exc
+    profile = check_profile(name=name, region=region, contact_name=contact_name, contact_email=contact_email)
     try:
         admin = check_admin(admin_email, admin_name, admin_language)
     except PersonProblem as exc:
@@ -87,8 +110,8 @@ async def check_new_tenant(*, slug: Any, name: Any, contract: dict[str, Any], ad
         check_contract(contract)
     except ContractProblem as exc:
         raise TenantProblem(_(str(exc)), "contract") from exc
-    return NewTenant(slug=slug, name=name, region=region, contact_name=contact,
-                     contact_email=str(contact_email or "").strip(), contract=dict(contract), admin=admin)
+    return NewTenant(slug=slug, name=profile.name, region=profile.region, contact_name=profile.contact_name,
+                     contact_email=profile.contact_email, contract=dict(contract), admin=admin)
 
 
 async def create_new_tenant(new: NewTenant, *, storage: Any, settings: Any, tasks: Any, by: Any,

@@ -225,3 +225,25 @@ async def test_every_operator_action_is_confirmed_on_the_next_page(host, client,
     assert "メンテナンスを取り消しました。" in (await client.get(cancelled.headers["location"], headers=HTML)).text
     deleted = await _post(client, f"{here}/delete", {"confirm": tenant.slug})
     assert f"{tenant.slug} の削除を始めました。" in (await client.get(deleted.headers["location"], headers=HTML)).text
+
+
+async def test_a_tenant_profile_with_a_wrong_value_is_refused_and_keeps_what_was_stored(client, make_tenant,
+                                                                                        make_user):
+    """The profile's contact is whom candidates are told to ask: a typo must not be kept."""
+    tenant = await make_tenant(name="面談商事")
+    await login(client, None, await make_user(None, "operator"))
+    here = f"/ops/tenants/{tenant.slug}/profile"
+    good = {"name": "面談商事", "region": "JP", "contact_name": "人事部"}
+    saved = await _post(client, here, {**good, "contact_email": "ｊｉｎｊｉ＠ｍｅｎｄａｎ．ｅｘａｍｐｌｅ "})
+    assert saved.status_code == 303
+    profile = await TenantProfile.objects().where(TenantProfile.tenant == tenant.id).first()
+    assert profile.contact_email == "jinji@mendan.example"  # full-width and spaces normalised as people's are
+    for field, value, message in [("contact_email", "notanemail", "連絡先のメールアドレスが正しくありません"),
+                                  ("contact_email", "<script>alert(1)</script>", "連絡先のメールアドレス"),
+                                  ("region", "ZZZZZZZZZZZZ", "国コード"), ("name", "", "名称を入力")]:
+        refused = await _post(client, here, {**good, "contact_email": "", field: value})
+        assert refused.status_code == 400, (field, value)
+        assert refused.headers["content-type"].startswith("text/html") and message in refused.text, (field, value)
+    profile = await TenantProfile.objects().where(TenantProfile.tenant == tenant.id).first()
+    stored = await Tenant.objects().where(Tenant.id == tenant.id).first()
+    assert (stored.name, stored.region, profile.contact_email) == ("面談商事", "JP", "jinji@mendan.example")

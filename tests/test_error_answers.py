@@ -11,8 +11,12 @@ import pytest
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from core.interviews.question_sets import items_of
+from core.interviews.schedule import advance
+from core.interviews.tables import Evaluation
 from core.plugins import PluginHost
 from tests.conftest import HTML, PASSWORD, form_csrf, login
+from tests.interview_fixtures import make_interview
 
 API = {"accept": "application/json"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -148,3 +152,38 @@ async def test_a_request_over_the_size_limit_is_told_in_the_readers_language(cli
                                 data={"_csrf_token": form_csrf(page.text), "description": "x" * 11_000_000})
     assert too_big.status_code == 413 and too_big.headers["content-type"].startswith("text/html")
     assert "大きすぎる" in too_big.text and "Request Entity Too Large" not in too_big.text
+
+
+async def test_a_refused_form_on_the_interview_page_shows_it_again_with_what_was_typed(client, make_tenant,
+                                                                                      make_user):
+    """An evaluation or a move that is refused answers the interview page itself (400 or 409) with
+    the message and the typed values, never a redirect that carries the message in its URL."""
+    tenant = await make_tenant()
+    setup = await make_interview(tenant, make_user)
+    interview = setup["interview"]
+    clarity = items_of(setup["version"])[0]
+    url = f"/t/{tenant.slug}/interviews/{interview.id}"
+    await login(client, tenant, setup["admin"])
+    page = await client.get(url, headers=HTML)
+    moved = await client.post(f"{url}/reschedule", headers=HTML, follow_redirects=False,
+                              data={"_csrf_token": form_csrf(page.text), "starts_at": "2020-01-06T10:00"})
+    assert moved.status_code == 400 and 'role="alert"' in moved.text  # in the past
+    assert 'name="starts_at" type="datetime-local" required value="2020-01-06T10:00"' in moved.text
+
+    await advance(setup["scope"], interview, "recorded")
+
+    await login(client, tenant, setup["interviewer"])
+    page = await client.get(url, headers=HTML)
+    form = {"_csrf_token": form_csrf(page.text), f"score_{clarity.key}": "9", "comment": "結論から話せていた"}
+    refused = await client.post(f"{url}/evaluation", headers=HTML, data=form, follow_redirects=False)
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    assert "location" not in refused.headers and 'role="alert"' in refused.text
+    assert re.search(rf'id="score_{clarity.key}"[^>]*value="9"', refused.text)
+    assert "結論から話せていた</textarea>" in refused.text
+    assert await Evaluation.count().where(Evaluation.interview == interview.id) == 0
+    api = await client.post(f"{url}/evaluation", headers=API, data=form)
+    assert api.status_code == 400 and api.headers["content-type"].startswith("application/problem+json")
+
+    # A message written into the URL is not the page's to show.
+    forged = await client.get(f"{url}?error=セッション切れ。evil.example で再ログインしてください", headers=HTML)
+    assert forged.status_code == 200 and "セッション切れ" not in forged.text and 'role="alert"' not in forged.text

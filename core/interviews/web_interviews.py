@@ -28,9 +28,10 @@ from core.interviews.question_sets import items_of, questions_of
 from core.interviews.schedule import InterviewOverlap, InterviewProblem, advance, cancel, experts_of, in_tokyo, may_see, reschedule, \
     schedule_interview, tokyo_to_utc, visible_interviews, window_of
 from core.interviews.tables import Evaluation, Interview, QuestionSet, QuestionSetVersion, Recording
-from core.interviews.web_forms import PAGE_SIZE, Form, back_with_error, many, page_window, text
+from core.interviews.web_forms import PAGE_SIZE, Form, many, page_window, text
 from core.tenancy import TenantScope
 from core.web.flash import flash
+from core.web.problem import problem, wants_html
 from core.web.i18n import N_, current_language, gettext as _
 from core.web.job_names import job_name
 from core.web.rendering import page
@@ -172,31 +173,7 @@ class InterviewController(Controller):
     async def interview_page(self, request: Request, tenant_scope: NamedDependency[TenantScope],
                              tenant_row: NamedDependency[Tenant], interview_id: FromPath[UUID]) -> Template:
         interview = await visible_interview(tenant_scope, request.user, interview_id)
-        version = await tenant_scope.get(QuestionSetVersion, interview.question_set_version)
-        recordings = await tenant_scope.objects(Recording).where(Recording.interview == interview.id).order_by(
-            Recording.created_at)
-        if request.user.role == "interviewee":
-            return await page(request, "interviews/interview_guest.html", interview=interview,
-                              when=in_tokyo(interview.starts_at), until=in_tokyo(window_of(interview)[1]),
-                              received=sum(r.state == "complete" for r in recordings), state_label=guest_state_label)
-        mine = await evaluation_of(tenant_scope, interview, request.user)
-        # Experts score blind: until their own is saved, they see no one else's scores.
-        scores_hidden = not await may_see_scores(tenant_scope, request.user, interview)
-        evaluations = [] if scores_hidden else await tenant_scope.objects(Evaluation).where(
-            Evaluation.interview == interview.id)
-        return await page(
-            request, "interviews/interview.html", interview=interview, when=in_tokyo(interview.starts_at),
-            until=in_tokyo(window_of(interview)[1]), version=version, questions=questions_of(version), items=items_of(version), recordings=recordings,
-            browser_plays=browser_plays,
-            evaluations=evaluations, scores_of=scores_of,
-            people=await _people(tenant_scope, [interview.interviewee, interview.interviewer, *experts_of(interview),
-                                                *(e.evaluator for e in evaluations)]),
-            experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
-            scores_hidden=scores_hidden,
-            panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,
-            **await _analysis_context(request, tenant_scope, interview),
-            declined=await declined_at(tenant_scope, interview),
-            error=request.query_params.get("error"))
+        return await _interview_page(request, tenant_scope, tenant_row, interview)
 
     @get("/{interview_id:uuid}/analysis-state", guards=[requires_staff])
     async def analysis_fragment(self, request: Request, tenant_scope: NamedDependency[TenantScope],
@@ -217,8 +194,9 @@ class InterviewController(Controller):
                              service=await service_state(request, tenant_row, starts_at),
                              allow_overlap=text(data, "allow_overlap") == "1")
         except InterviewProblem as exc:
-            return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc),
-                                   409 if isinstance(exc, InterviewOverlap) else 400)
+            return await _refused(request, tenant_scope, tenant_row, interview, str(exc),
+                                  409 if isinstance(exc, InterviewOverlap) else 400,
+                                  typed={"starts_at": text(data, "starts_at")})
         await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
                      "rescheduled")
         await audit.record("interview.rescheduled", tenant_id=tenant_scope.tenant_id, actor=request.user,
@@ -233,7 +211,7 @@ class InterviewController(Controller):
         try:
             await cancel(tenant_scope, interview)
         except InterviewProblem as exc:
-            return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc), 409)
+            return await _refused(request, tenant_scope, tenant_row, interview, str(exc), 409)
         await notify(tenant_scope, request.app.state.settings, request.app.state.tasks, tenant_row, interview,
                      "cancelled")
         await audit.record("interview.cancelled", tenant_id=tenant_scope.tenant_id, actor=request.user,
@@ -257,7 +235,8 @@ class InterviewController(Controller):
         try:
             await save_evaluation(tenant_scope, interview, request.user, scores, text(data, "comment"))
         except EvaluationProblem as exc:
-            return back_with_error(request, f"/t/{tenant_row.slug}/interviews/{interview.id}", str(exc))
+            return await _refused(request, tenant_scope, tenant_row, interview, str(exc), 400,
+                                  typed={"scores": scores, "comment": text(data, "comment")})
         await audit.record("evaluation.saved", tenant_id=tenant_scope.tenant_id, actor=request.user,
                            target=str(interview.id), ip=audit.client_ip(request))
         flash(request, N_("Your evaluation was saved."))
@@ -272,3 +251,44 @@ class InterviewController(Controller):
                            target=str(interview.id), detail={"count": count}, ip=audit.client_ip(request))
         flash(request, N_("The evaluations were locked."))
         return Redirect(f"/t/{tenant_row.slug}/interviews/{interview.id}")
+
+
+async def _interview_page(request: Request, scope: TenantScope, tenant_row: Tenant, interview: Interview, *,
+                          status_code: int = 200, error: str | None = None,
+                          typed: dict[str, Any] | None = None) -> Template:
+    """The interview's page for the signed-in user (the interviewee's own simpler one); after a
+    refused form, with `error` and what was `typed` (`starts_at`, or `scores` and `comment`)."""
+    version = await scope.get(QuestionSetVersion, interview.question_set_version)
+    recordings = await scope.objects(Recording).where(Recording.interview == interview.id).order_by(
+        Recording.created_at)
+    if request.user.role == "interviewee":
+        return await page(request, "interviews/interview_guest.html", status_code=status_code, error=error,
+                          interview=interview, when=in_tokyo(interview.starts_at),
+                          until=in_tokyo(window_of(interview)[1]),
+                          received=sum(r.state == "complete" for r in recordings), state_label=guest_state_label)
+    mine = await evaluation_of(scope, interview, request.user)
+    # Experts score blind: until their own is saved, they see no one else's scores.
+    scores_hidden = not await may_see_scores(scope, request.user, interview)
+    evaluations = [] if scores_hidden else await scope.objects(Evaluation).where(Evaluation.interview == interview.id)
+    return await page(
+        request, "interviews/interview.html", status_code=status_code, interview=interview,
+        when=in_tokyo(interview.starts_at), until=in_tokyo(window_of(interview)[1]), version=version,
+        questions=questions_of(version), items=items_of(version), recordings=recordings, browser_plays=browser_plays,
+        evaluations=evaluations, scores_of=scores_of,
+        people=await _people(scope, [interview.interviewee, interview.interviewer, *experts_of(interview),
+                                     *(e.evaluator for e in evaluations)]),
+        experts=experts_of(interview), mine=mine, my_role=evaluator_role(request.user, interview),
+        scores_hidden=scores_hidden,
+        panels=await panels_for(request, tenant_row, interview, scores_hidden=scores_hidden), state_label=state_label,
+        **await _analysis_context(request, scope, interview),
+        declined=await declined_at(scope, interview), error=error, typed=typed or {})
+
+
+async def _refused(request: Request, scope: TenantScope, tenant_row: Tenant, interview: Interview, message: str,
+                   status: int, typed: dict[str, Any] | None = None) -> Any:
+    """A refused form on the interview page: the page again with `message` and what was typed
+    (never a message carried in the URL, which anyone could write), or problem JSON for an API client."""
+    if wants_html(request):
+        return await _interview_page(request, scope, tenant_row, interview, status_code=status, error=message,
+                                     typed=typed)
+    return problem(status, message)

@@ -117,6 +117,21 @@ async def test_a_wrong_password_shows_the_sign_in_page_again(client, make_tenant
     assert "パスワードが違います" in api.json()["detail"]
 
 
+async def test_an_expired_form_token_says_to_reload_the_page(client, make_tenant, make_user):
+    """A form left open while the browser signed in elsewhere carries a token that no longer
+    matches: the answer says what happened and what to do, in the reader's language."""
+    tenant = await make_tenant()
+    user = await make_user(tenant, "admin")
+    path = f"/t/{tenant.slug}/login"
+    await _page_token(client, path)
+    stale = {"email": user.email, "password": PASSWORD, "_csrf_token": "a-token-of-an-earlier-session"}
+    page = await client.post(path, data=stale, headers=HTML)
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "再読み込み" in page.text and "CSRF" not in page.text
+    api = await client.post(path, data=stale, headers={**API, "x-csrftoken": "a-token-of-an-earlier-session"})
+    assert api.status_code == 403 and "再読み込み" in api.json()["detail"]
+
+
 async def test_operator_form_errors_re_render_the_form_with_the_message(client, make_tenant, make_user):
     operator = await make_user(None, "operator")
     tenant = await make_tenant()

@@ -19,7 +19,7 @@ import structlog
 
 from core.db.constraints import ConflictError
 from core.rest.problems import ApiError, api_error_answer, is_api_path
-from core.web.i18n import gettext as _, translations
+from core.web.i18n import N_, gettext as _, translations
 from core.web.problem import PROBLEM_JSON, problem, wants_html  # noqa: F401 (the public names live here too)
 from core.web.rendering import plain_page
 
@@ -54,6 +54,13 @@ def _headers(exc: HTTPException) -> dict[str, str]:
 _LITESTAR_VALIDATION = re.compile(r"^Validation failed for [A-Z]+ ")
 
 
+# Litestar's own refusals, said for people (its English detail is a developer's).
+_LITESTAR_DETAILS = {
+    "CSRF token verification failed": N_("This form has expired (it was open for long, or you signed in again "
+                                         "meanwhile), so nothing was saved. Reload the page and send it again."),
+}
+
+
 def _invalid_values(exc: ValidationException) -> str:
     """Litestar's refusal of a parameter in words: which fields (their names, as sent) were not valid."""
     fields = sorted({str(e.get("key")) for e in exc.extra if isinstance(e, dict) and e.get("key")}) \
@@ -79,9 +86,10 @@ def http_error(request: Request, exc: HTTPException):
     if is_api_path(request.url.path):
         return api_error_answer(request, exc)
     headers = _headers(exc)
+    said = _LITESTAR_DETAILS.get(exc.detail, exc.detail)
     if not wants_html(request):
         extra = {"errors": exc.extra} if isinstance(getattr(exc, "extra", None), (list, dict)) and exc.extra else {}
-        return problem(exc.status_code, _(exc.detail) if exc.detail else "", headers=headers, **extra)
+        return problem(exc.status_code, _(said) if said else "", headers=headers, **extra)
     if isinstance(exc, NotAuthorizedException):
         return Redirect(login_url(request.url.path))
     if isinstance(exc, NotInContract):
@@ -89,8 +97,8 @@ def http_error(request: Request, exc: HTTPException):
     # Translated here, not in the template: Jinja's `_()` marks its result safe and %-formats it,
     # and a detail may quote the request (a validation error quotes the URL). A detail that is only
     # the status's English reason phrase ("Not Found"), untranslated, is left out: the heading says it.
-    detail = _(exc.detail) if exc.detail else ""
-    if exc.detail == _reason_phrase(exc.status_code) and not _translated(exc.detail):
+    detail = _(said) if said else ""
+    if said == _reason_phrase(exc.status_code) and not _translated(said):
         detail = ""
     if isinstance(exc, ValidationException) and _LITESTAR_VALIDATION.match(exc.detail or ""):
         detail = _invalid_values(exc)

@@ -66,19 +66,20 @@ class Claim:
     attempts: int = 0
 
 
-def claim(job_id: str, *, worker: str, settings: Settings, ours_ended: bool) -> Claim:
-    """Take the job's row for `worker`: state running, attempts + 1, a fresh lease.
+def claim(job_id: str, *, worker: str, settings: Settings) -> Claim:
+    """Take the job's row for `worker`: state running, attempts + 1, a fresh lease. The caller
+    holds the job's reservation in this process (`JobHeartbeat.reserve`), so no other attempt of
+    it runs here.
 
-    Claimable: a queued job, or a running one whose lease ran out (its worker was lost), or, with
-    `ours_ended`, one whose last attempt ran in this very process and has ended (a retry that
-    arrived before that attempt's row was written). A lost worker's job is claimed at most
-    `job_max_retries` + 1 times in all; past that it is marked failed here (SPENT)."""
+    Claimable: a queued job, or a running one whose lease ran out (its worker was lost), or one
+    whose last attempt ran in this very process, which has then ended (a retry that arrived before
+    that attempt's row was written). A lost worker's job is claimed at most `job_max_retries` + 1
+    times in all; past that it is marked failed here (SPENT)."""
     from core.db.tables import Job
 
     now = _now()
-    free = (Job.state == "running") & (Job.lease_until.is_null() | (Job.lease_until < now))
-    if ours_ended:
-        free = free | ((Job.state == "running") & Job.worker_id.like(process_prefix() + "%"))
+    free = (Job.state == "running") & (Job.lease_until.is_null() | (Job.lease_until < now)
+                                       | Job.worker_id.like(process_prefix() + "%"))
     claimed = Job.update({
         Job.state: "running", Job.started_at: now, Job.attempts: Job.attempts + 1, Job.error: "",
         Job.worker_id: worker, Job.heartbeat_at: now,
@@ -119,8 +120,8 @@ class JobHeartbeat(Middleware):
 
     def reserve(self, job_id: str, worker: str) -> bool:
         """Hold the job for `worker` unless another thread of this process holds it already; True
-        when this call took it. Taken before the row is claimed, so two deliveries of one job in two
-        threads of one process never both count as "ours ended" (`claim`)."""
+        when this call took it. Taken before the row is claimed, and a delivery that does not get it
+        claims nothing: two deliveries of one job in two threads of one process never both run."""
         with self._lock:
             if job_id in self._held:
                 return False

@@ -36,7 +36,7 @@ from dramatiq.middleware import Middleware, Retries, SkipMessage
 
 from core.db.json_columns import json_value
 from core.config import Settings
-from core.job_heartbeat import CLAIMED, HELD, SPENT, JobHeartbeat, claim, worker_id
+from core.job_heartbeat import CLAIMED, HELD, SPENT, Claim, JobHeartbeat, claim, worker_id
 from core.web.i18n import N_
 
 # `core.db.tables` (piccolo) is imported inside the functions that use `Job`: every plugin imports
@@ -108,11 +108,13 @@ class JobTableMiddleware(Middleware):
             job_id=job_id, actor=message.actor_name, tenant_id=message.kwargs.get("tenant_id")
         )
         worker = worker_id()
-        first_here = self.heartbeat.reserve(job_id, worker)
-        taken = claim(job_id, worker=worker, settings=self.settings, ours_ended=first_here)
+        if not self.heartbeat.reserve(job_id, worker):
+            # Another thread of this process has this job's delivery: it may not have claimed the
+            # row yet, and a claim here would let both run. This one looks again a heartbeat later.
+            self._pass_over(broker, message, Claim(HELD, retry_in_ms=int(self.settings.job_heartbeat_s * 1000)))
+        taken = claim(job_id, worker=worker, settings=self.settings)
         if taken.outcome != CLAIMED:
-            if first_here:
-                self.heartbeat.release(job_id)
+            self.heartbeat.release(job_id)
             self._pass_over(broker, message, taken)
         self.heartbeat.hold(job_id, worker)
         message.options["started_monotonic"] = time.monotonic()

@@ -21,11 +21,13 @@ import anyio.to_thread
 import dramatiq
 import httpx
 import pytest
+from dramatiq.middleware import SkipMessage
 from litestar.testing import AsyncTestClient
 
 import plugins.ai_model.plugin as ai_model_plugin
 from core.db.engine import current_engine
 from core.db.tables import AnalysisRun, AuditEntry, Job
+from core.tasks import JobTableMiddleware
 from core.hookspecs import hookimpl
 from core.interviews import uploads, web_recordings
 from core.interviews.completion import sweep_recordings
@@ -220,6 +222,34 @@ async def test_a_job_the_relay_sends_twice_runs_once(app):
     job = await Job.objects().where(Job.id == job_id).first()
     assert (job.state, job.attempts, job.result_ref, CALLS[token]) == ("done", 1, "call 1", 1)
     assert job.sent_at is not None
+
+
+async def test_a_delivery_meeting_another_threads_reservation_claims_nothing(app):
+    """The race the whole suite met under a CPU hog: of two deliveries of one job in two worker
+    threads of one process, the second claimed the row between the first's reservation and its
+    claim, and both ran. A delivery that finds the job reserved by another thread of its process
+    claims nothing and comes back a heartbeat later."""
+    tasks = app.state.tasks
+    token = secrets.token_hex(4)
+    async with current_engine().transaction():  # the message is never sent: only the row exists
+        job_id = await tasks.enqueue("outbox_probe.count", tenant_id=None, token=token)
+    job_table = next(m for m in tasks.broker.middleware if isinstance(m, JobTableMiddleware))
+    message = tasks.actors["outbox_probe.count"].message_with_options(
+        kwargs={"tenant_id": None, "token": token}, job_id=str(job_id))
+    assert job_table.heartbeat.reserve(str(job_id), "the-first-thread")  # reserved, not yet claimed
+    delayed = f"{tasks.settings.queue_name}.DQ"
+    before = tasks.broker.queues[delayed].qsize()
+    try:
+        with pytest.raises(SkipMessage):
+            await anyio.to_thread.run_sync(job_table.before_process_message, tasks.broker, message)
+        row = await Job.objects().where(Job.id == job_id).first()
+        assert (row.state, row.attempts) == ("queued", 0)
+        assert tasks.broker.queues[delayed].qsize() == before + 1  # it comes back later
+    finally:
+        job_table.heartbeat.release(str(job_id))
+        # Whatever delivery comes back later finds the job finished and drops it.
+        await Job.update({Job.state: "done"}).where(Job.id == job_id)
+    assert CALLS.get(token) is None
 
 
 class OwnRedis:

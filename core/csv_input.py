@@ -112,6 +112,10 @@ def read_csv(data: bytes) -> CsvTable:
     try:
         records = [(reader.line_num, record) for record in reader]
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):  # the csv module's words for csv.field_size_limit()
+            raise CsvUnreadable(_("Line %(line)s has a value of more than %(limit)s characters; no column takes "
+                                  "that much.") % {"line": reader.line_num, "limit": f"{csv.field_size_limit():,}"}
+                                ) from exc
         raise CsvUnreadable(_("Line %(line)s is not valid CSV (a quote is not closed?).")
                             % {"line": reader.line_num}) from exc
     records = [(line, record) for line, record in records if any(v.strip() for v in record)]

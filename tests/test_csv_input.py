@@ -100,3 +100,28 @@ async def test_an_unreadable_upload_is_a_page_or_problem_not_a_500(client, make_
     assert api.status_code == 400 and api.headers["content-type"].startswith("application/problem+json")
     assert api.json()["errors"][0]["line"] == 1 and "Excel" in api.json()["errors"][0]["message"]
     assert await TenantScope(tenant.id).count(User) == 1
+
+
+def test_a_value_longer_than_any_column_takes_is_named_as_such():
+    """No quote anywhere: the csv module's size limit, not an unclosed quote, refused the line."""
+    data = ("email,display_name\nsato@example.jp,佐藤\nlong@example.jp," + "長" * 200_000 + "\n").encode()
+    token = current_language.set("ja")
+    try:
+        with pytest.raises(CsvUnreadable) as caught:
+            read_csv(data)
+    finally:
+        current_language.reset(token)
+    assert "3 行目" in str(caught.value) and "131,072 文字を超える値" in str(caught.value)
+    assert "引用符" not in str(caught.value)
+
+
+async def test_a_file_up_to_the_readers_limit_reaches_the_reader(client, make_tenant, make_user):
+    """15 MB is within the documented 20 MB: the page answers with the import's own message
+    (here: a value too long), not the server's generic "too large"."""
+    tenant = await make_tenant()
+    await login(client, tenant, await make_user(tenant, "admin"))
+    csrf = form_csrf((await client.get(f"/t/{tenant.slug}/people", headers=HTML)).text)
+    big = ("email,display_name\nbig@example.jp," + "a" * 15_000_000 + "\n").encode()
+    page = await client.post(f"/t/{tenant.slug}/people/import", headers=HTML, data={"_csrf_token": csrf},
+                             files={"file": ("people.csv", big, "text/csv")})
+    assert page.status_code == 400 and "2 行目" in page.text and "文字を超える値" in page.text

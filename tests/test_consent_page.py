@@ -17,8 +17,9 @@ from tests.interview_fixtures import join, make_interview
 async def test_the_consent_page_states_retention_withdrawal_contact_and_privacy_policy(client, make_tenant, make_user):
     tenant = await make_tenant()
     setup = await make_interview(tenant, make_user, language="en")
-    await Contract.insert(Contract(tenant=tenant.id, starts_on=date(2026, 1, 1), ends_on=date(2027, 3, 31),
-                                   retention_grace_days=30))
+    # Open at all hours: the weekday course (the column's default) closes the admin's form after 21:00 Japan time.
+    await Contract.insert(Contract(tenant=tenant.id, course="always", starts_on=date(2026, 1, 1),
+                                   ends_on=date(2027, 3, 31), retention_grace_days=30))
     await TenantScope(tenant.id).add(TenantProfile(contact_name="Jinji Bu", contact_email="hr@example.jp"))
     await login(client, tenant, setup["admin"])
     mail_page = await client.get(f"/t/{tenant.slug}/mail/", headers=HTML)

@@ -29,6 +29,9 @@ BOMS = (
 CANDIDATES = ["cp932", "euc_jis_2004", "iso2022_jp", "utf_16_le", "utf_16_be"]
 DELIMITERS = ",\t;"
 MAX_BYTES = 20 * 1024 * 1024
+# The request body of a route that takes a CSV: the file at its limit plus the form's other fields,
+# so a file over MAX_BYTES reaches `read_csv`, which says so, rather than the server's generic refusal.
+REQUEST_MAX_BYTES = MAX_BYTES + 1024 * 1024
 
 
 class CsvUnreadable(ValueError):

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, Parameter, RawBody
 
 from core import audit
 from core.auth.guards import requires_admin
-from core.csv_input import MAX_BYTES as CSV_MAX_BYTES
+from core.csv_input import REQUEST_MAX_BYTES as CSV_REQUEST_MAX_BYTES
 from core.db.tables import Tenant, User
 from core.interviews.people import CSV_COLUMNS, TENANT_ROLES, PersonProblem, change_role, create_person, \
     import_people, set_active
@@ -188,7 +188,7 @@ class CsvBodyOperation(Operation):
                   "`field`. Staff are mailed an invitation that sets their first password. Send an "
                   "`Idempotency-Key`. Admins; scope `write`.",
       guards=[requires_scope("write"), requires_admin], responses=problem_responses(403, 422),
-      operation_class=CsvBodyOperation, request_max_body_size=CSV_MAX_BYTES + 1024 * 1024)
+      operation_class=CsvBodyOperation, request_max_body_size=CSV_REQUEST_MAX_BYTES)
 async def import_people_api(request: Request, tenant_scope: NamedDependency[TenantScope],
                             tenant_row: NamedDependency[Tenant], body: RawBody) -> Response[ImportResult]:
     report = await import_people(tenant_scope, body)

@@ -28,7 +28,7 @@ from litestar.response import Redirect, Template
 from core import audit
 from core.auth.guards import requires_admin
 from core.interviews.import_check import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from core.csv_input import MAX_BYTES as CSV_MAX_BYTES
+from core.csv_input import REQUEST_MAX_BYTES as CSV_REQUEST_MAX_BYTES
 from core.db.tables import Job, Tenant
 from core.interviews.import_run import ImportProblem, check_staged, confirm_import, create_import, \
     finish_video_upload, start_video_upload, video_states
@@ -87,7 +87,7 @@ class ImportController(Controller):
 
     # Room for the largest CSV `read_csv` takes and the form around it: a larger one is told so
     # by the check's report rather than cut off by the server's default request limit.
-    @post("/", media_type=MediaType.HTML, request_max_body_size=CSV_MAX_BYTES + 1024 * 1024)
+    @post("/", media_type=MediaType.HTML, request_max_body_size=CSV_REQUEST_MAX_BYTES)
     async def new_import(self, request: Request, tenant_scope: NamedDependency[TenantScope], data: Upload) -> Any:
         upload = data.get("file")
         content = await upload.read() if upload is not None and hasattr(upload, "read") else b""
